@@ -1,6 +1,6 @@
 module github.com/atbridge/atbridge
 
-go 1.26
+go 1.26.8
 
 require golang.org/x/term v0.48.0
 
