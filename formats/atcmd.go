@@ -1,0 +1,324 @@
+package formats
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// CmdType is the form of an ESP-AT command line (esp-at.md §1.2).
+type CmdType uint8
+
+// Command forms. The zero value is CmdExec.
+const (
+	CmdExec  CmdType = iota // AT+X
+	CmdQuery                // AT+X?
+	CmdTest                 // AT+X=?
+	CmdSet                  // AT+X=<p1>,<p2>,...
+)
+
+var cmdTypeNames = [...]string{"exec", "query", "test", "set"}
+
+// String returns "exec", "query", "test" or "set", the names used in JSON
+// output.
+func (t CmdType) String() string {
+	if int(t) < len(cmdTypeNames) {
+		return cmdTypeNames[t]
+	}
+	return fmt.Sprintf("cmdtype(%d)", uint8(t))
+}
+
+// Errors wrapped by the *ParseError that ParseCommand returns. Callers test
+// them with errors.Is.
+var (
+	// ErrNotCommand: the line does not start with the two bytes "AT". The
+	// firmware answers such a line with ERROR (error code 0x01030000).
+	ErrNotCommand = errors.New("not an AT command")
+	// ErrSyntax: the line starts with "AT" but is malformed: an empty or
+	// invalid command name, bytes after "?" or "=?", an unterminated quoted
+	// string, bytes between a closing quote and the next comma, or a quote
+	// inside an unquoted parameter. The firmware answers ERROR.
+	ErrSyntax = errors.New("malformed AT command")
+)
+
+// ParseError reports where a command line is malformed.
+type ParseError struct {
+	Offset int    // byte offset in the line (the line excludes its CRLF)
+	Msg    string // what is wrong, e.g. "unterminated quoted string"
+	Err    error  // ErrNotCommand or ErrSyntax
+}
+
+func (e *ParseError) Error() string {
+	return fmt.Sprintf("at command: byte %d: %s", e.Offset, e.Msg)
+}
+
+// Unwrap returns e.Err.
+func (e *ParseError) Unwrap() error { return e.Err }
+
+// Command is one parsed ESP-AT command line.
+//
+// Naming: the "AT" prefix is not part of Name. Extended commands keep their
+// "+" ("AT+WSSEND=0,4" has Name "+WSSEND"); basic commands are named by the
+// letters and digits that follow "AT", which is how the firmware's command
+// table names them ("ATE0" has Name "E0", "ATE1" has Name "E1"); the bare
+// "AT" has Name "". Names are case-sensitive, as in the firmware, and so is
+// the "AT" prefix: "at+gmr" is ErrNotCommand, which is what the firmware
+// does with it (error code 0x01030000, "no AT").
+type Command struct {
+	// Line is the whole line without its CRLF. ParseCommand copies its input,
+	// so Line and every Param.Raw alias that copy, never the caller's buffer.
+	Line   []byte
+	Name   string
+	Type   CmdType
+	Params []Param // only for CmdSet; at least one (possibly Empty) field
+}
+
+// Param is one comma-separated field of a set command.
+//
+// Quoting follows esp-at.md §1.2: a field that starts with '"' is a quoted
+// string that runs to the next unescaped '"'; inside it a backslash makes the
+// next byte literal ("\\", "\,", "\"" and "\<any>"), and commas do not split
+// fields. An unquoted field is taken literally up to the next comma; a
+// backslash there is an ordinary byte (unquoted fields are numbers, which the
+// firmware parses without escapes), and a '"' is a syntax error.
+type Param struct {
+	Raw    []byte // the field as typed, quotes and escapes included
+	Offset int    // byte offset of Raw in Command.Line
+	Value  string // the field with quotes removed and escapes resolved
+	Quoted bool   // the field was a quoted string ("" is Quoted and not Empty)
+	Empty  bool   // the field had no bytes at all, as in AT+CWJAP="a","b",,1
+}
+
+// Int parses the field as the firmware parses a number: optional '+' or '-',
+// then one or more decimal digits, nothing else, not quoted, within the
+// 32-bit signed range the firmware stores. It reports false otherwise.
+func (p Param) Int() (int64, bool) {
+	if p.Quoted || p.Empty {
+		return 0, false
+	}
+	s := p.Value
+	if s == "" {
+		return 0, false
+	}
+	digits := s
+	if digits[0] == '+' || digits[0] == '-' {
+		digits = digits[1:]
+	}
+	if digits == "" {
+		return 0, false
+	}
+	for i := 0; i < len(digits); i++ {
+		if digits[i] < '0' || digits[i] > '9' {
+			return 0, false
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 32)
+	if err != nil {
+		return 0, false
+	}
+	return n, true
+}
+
+// Param returns the i-th parameter, or the zero Param (Empty is false, Value
+// is "") and false when the command has fewer parameters.
+func (c *Command) Param(i int) (Param, bool) {
+	if i < 0 || i >= len(c.Params) {
+		return Param{}, false
+	}
+	return c.Params[i], true
+}
+
+// Int returns the i-th parameter as a number (see Param.Int); false when it
+// is missing, empty, quoted or not a number.
+func (c *Command) Int(i int) (int64, bool) {
+	p, ok := c.Param(i)
+	if !ok {
+		return 0, false
+	}
+	return p.Int()
+}
+
+// String returns the command line as text.
+func (c *Command) String() string { return string(c.Line) }
+
+// isNameByte reports whether b may appear in a command name. The firmware
+// looks names up in its table, so any other byte makes the command unknown;
+// rejecting it here gives a precise offset instead.
+func isNameByte(b byte) bool {
+	return b >= 'A' && b <= 'Z' || b >= 'a' && b <= 'z' || b >= '0' && b <= '9' || b == '_'
+}
+
+// ParseCommand parses one command line, without its CRLF terminator, into its
+// name, form and parameters (esp-at.md §1.2). It checks syntax only: whether
+// the firmware knows the command, or accepts empty fields for it, is for the
+// caller to decide.
+//
+// "AT+X=" is a set command with one Empty parameter, as the firmware counts
+// fields. The returned error is always a *ParseError wrapping ErrNotCommand
+// or ErrSyntax; ParseCommand never panics, whatever the input.
+func ParseCommand(line []byte) (*Command, error) {
+	if len(line) < 2 || line[0] != 'A' || line[1] != 'T' {
+		return nil, &ParseError{Offset: 0, Msg: `line does not start with "AT"`, Err: ErrNotCommand}
+	}
+	buf := make([]byte, len(line))
+	copy(buf, line)
+	c := &Command{Line: buf}
+	i := 2
+	nameStart := i
+	if i < len(buf) && buf[i] == '+' {
+		i++
+	}
+	for i < len(buf) && isNameByte(buf[i]) {
+		i++
+	}
+	c.Name = string(buf[nameStart:i])
+	if c.Name == "+" {
+		return nil, syntaxErr(nameStart+1, "empty command name after \"+\"")
+	}
+	if i == len(buf) {
+		c.Type = CmdExec
+		return c, nil
+	}
+	switch buf[i] {
+	case '?':
+		if c.Name == "" {
+			return nil, syntaxErr(i, "query without a command name")
+		}
+		if i+1 != len(buf) {
+			return nil, syntaxErr(i+1, "bytes after \"?\"")
+		}
+		c.Type = CmdQuery
+		return c, nil
+	case '=':
+		if c.Name == "" {
+			return nil, syntaxErr(i, "parameters without a command name")
+		}
+		if i+1 < len(buf) && buf[i+1] == '?' {
+			if i+2 != len(buf) {
+				return nil, syntaxErr(i+2, "bytes after \"=?\"")
+			}
+			c.Type = CmdTest
+			return c, nil
+		}
+		c.Type = CmdSet
+		params, err := parseParams(buf, i+1)
+		if err != nil {
+			return nil, err
+		}
+		c.Params = params
+		return c, nil
+	}
+	return nil, syntaxErr(i, fmt.Sprintf("invalid byte %q in command name", buf[i]))
+}
+
+func syntaxErr(off int, msg string) *ParseError {
+	return &ParseError{Offset: off, Msg: msg, Err: ErrSyntax}
+}
+
+// parseParams splits buf[start:] into fields.
+func parseParams(buf []byte, start int) ([]Param, error) {
+	var params []Param
+	i := start
+	for {
+		p := Param{Offset: i}
+		if i < len(buf) && buf[i] == '"' {
+			var sb strings.Builder
+			j := i + 1
+			closed := false
+			for j < len(buf) {
+				b := buf[j]
+				if b == '\\' {
+					if j+1 >= len(buf) {
+						return nil, syntaxErr(j, "backslash at end of line")
+					}
+					sb.WriteByte(buf[j+1])
+					j += 2
+					continue
+				}
+				if b == '"' {
+					closed = true
+					j++
+					break
+				}
+				sb.WriteByte(b)
+				j++
+			}
+			if !closed {
+				return nil, syntaxErr(i, "unterminated quoted string")
+			}
+			if j < len(buf) && buf[j] != ',' {
+				return nil, syntaxErr(j, "bytes after closing quote")
+			}
+			p.Raw = buf[i:j:j]
+			p.Value = sb.String()
+			p.Quoted = true
+			i = j
+		} else {
+			j := i
+			for j < len(buf) && buf[j] != ',' {
+				if buf[j] == '"' {
+					return nil, syntaxErr(j, "quote inside an unquoted parameter")
+				}
+				j++
+			}
+			p.Raw = buf[i:j:j]
+			p.Value = string(p.Raw)
+			p.Empty = j == i
+			i = j
+		}
+		params = append(params, p)
+		if i >= len(buf) {
+			return params, nil
+		}
+		i++ // the comma
+	}
+}
+
+// FormatCommand is the inverse of ParseCommand: it writes "AT", the name, the
+// form's suffix and, for CmdSet, the parameters built from Value, Quoted and
+// Empty (Raw is ignored). Quoted values are escaped with a backslash before
+// '\\', '"' and ','. An unquoted Value that cannot be written literally
+// (it holds ',' or '"') is written quoted. The result has no CRLF.
+//
+// For any line ParseCommand accepts, ParseCommand(FormatCommand(c)) gives
+// the same Name, Type and parameter Values, Quoted and Empty flags.
+func FormatCommand(c *Command) []byte {
+	out := make([]byte, 0, 2+len(c.Name)+8*len(c.Params))
+	out = append(out, "AT"...)
+	out = append(out, c.Name...)
+	switch c.Type {
+	case CmdQuery:
+		out = append(out, '?')
+	case CmdTest:
+		out = append(out, "=?"...)
+	case CmdSet:
+		out = append(out, '=')
+		for i, p := range c.Params {
+			if i > 0 {
+				out = append(out, ',')
+			}
+			out = appendParam(out, p)
+		}
+	}
+	return out
+}
+
+func appendParam(out []byte, p Param) []byte {
+	if p.Empty && !p.Quoted {
+		return out
+	}
+	if !p.Quoted && p.Value != "" && !strings.ContainsAny(p.Value, `,"`) {
+		return append(out, p.Value...)
+	}
+	out = append(out, '"')
+	for i := 0; i < len(p.Value); i++ {
+		switch b := p.Value[i]; b {
+		case '\\', '"', ',':
+			out = append(out, '\\', b)
+		default:
+			out = append(out, b)
+		}
+	}
+	return append(out, '"')
+}
