@@ -1,0 +1,55 @@
+package atcorpus
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/atbridge/atbridge/formats"
+)
+
+func TestGenerate(t *testing.T) {
+	a := Generate(1, 200_000)
+	b := Generate(1, 200_000)
+	if len(a) != len(b) {
+		t.Fatalf("not deterministic: %d vs %d chunks", len(a), len(b))
+	}
+	var tx, rx bytes.Buffer
+	var total int
+	for i := range a {
+		if a[i].Time != b[i].Time || !bytes.Equal(a[i].Data, b[i].Data) {
+			t.Fatalf("chunk %d differs between runs", i)
+		}
+		if i > 0 && a[i].Time < a[i-1].Time {
+			t.Fatalf("chunk %d goes back in time", i)
+		}
+		if len(a[i].Data) == 0 {
+			t.Fatalf("chunk %d is empty", i)
+		}
+		total += len(a[i].Data)
+		switch a[i].Dir {
+		case formats.ToDevice:
+			tx.Write(a[i].Data)
+		case formats.ToHost:
+			rx.Write(a[i].Data)
+		default:
+			t.Fatalf("chunk %d has direction %v", i, a[i].Dir)
+		}
+	}
+	if total < 200_000 || total > 220_000 {
+		t.Errorf("generated %d bytes, want about 200000", total)
+	}
+	if !bytes.HasPrefix(rx.Bytes(), []byte("\r\nready\r\n")) {
+		t.Errorf("device output does not start with the boot banner: %q", rx.Bytes()[:20])
+	}
+	for _, want := range []string{"AT+CWMODE=1\r\n\r\nOK\r\n", "+WS_CONNECTED:0\r\n\r\nOK\r\n", "\r\nOK\r\n\r\n>", "\r\nSEND OK\r\n", "+WS_DATA:0,", "\r\nbusy p...\r\n", "\r\nERROR\r\n"} {
+		if !bytes.Contains(rx.Bytes(), []byte(want)) {
+			t.Errorf("device output lacks %q", want)
+		}
+	}
+	if !bytes.Contains(tx.Bytes(), []byte("AT+WSSEND=0,")) || !bytes.Contains(tx.Bytes(), []byte(`{"dev":"esp32-a1b2","seq":`)) {
+		t.Errorf("host output lacks WSSEND telemetry")
+	}
+	if c := Generate(2, 200_000); len(c) == len(a) && bytes.Equal(c[10].Data, a[10].Data) && c[10].Time == a[10].Time {
+		t.Errorf("seeds 1 and 2 look identical")
+	}
+}
