@@ -138,9 +138,9 @@ type StopBits uint8
 
 // Stop bit settings.
 const (
-	Stop1    StopBits = 2
-	Stop1_5  StopBits = 3
-	Stop2    StopBits = 4
+	Stop1   StopBits = 2
+	Stop1_5 StopBits = 3
+	Stop2   StopBits = 4
 )
 
 // FlowControl of a serial line.

@@ -1,0 +1,13 @@
+package capture
+
+import "time"
+
+var processStart = time.Now()
+
+// monotonicNow returns a monotonic clock reading in nanoseconds. Go exposes
+// no absolute monotonic clock without a syscall package, so it is the
+// process's monotonic time since package init plus the wall clock at init:
+// readings from one process are comparable, which is what MonoBase is for.
+func monotonicNow() int64 {
+	return processStart.UnixNano() + int64(time.Since(processStart))
+}

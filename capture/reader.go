@@ -1,0 +1,409 @@
+package capture
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/klauspost/compress/zstd"
+)
+
+// Reader defaults.
+const (
+	// DefaultMaxBlockSize is ReaderOptions.MaxBlockSize when zero.
+	DefaultMaxBlockSize = 32 << 20
+	// DefaultMaxHeaderSize is ReaderOptions.MaxHeaderSize when zero.
+	DefaultMaxHeaderSize = 1 << 20
+)
+
+// ReaderOptions set a Reader's limits for untrusted input. A nil
+// *ReaderOptions means all defaults.
+type ReaderOptions struct {
+	// MaxRecordSize caps a record's declared body length; larger records
+	// make their block damaged (ErrTooLarge). Zero means MaxRecordSize (16 MiB).
+	MaxRecordSize int
+	// MaxBlockSize caps a block's stored and uncompressed sizes, and the
+	// zstd decoder's memory and window. Zero means DefaultMaxBlockSize (32 MiB).
+	MaxBlockSize int
+	// MaxHeaderSize caps the file header body. Zero means
+	// DefaultMaxHeaderSize (1 MiB).
+	MaxHeaderSize int
+}
+
+func (o *ReaderOptions) withDefaults() ReaderOptions {
+	var r ReaderOptions
+	if o != nil {
+		r = *o
+	}
+	if r.MaxRecordSize <= 0 {
+		r.MaxRecordSize = MaxRecordSize
+	}
+	if r.MaxBlockSize <= 0 {
+		r.MaxBlockSize = DefaultMaxBlockSize
+	}
+	if r.MaxHeaderSize <= 0 {
+		r.MaxHeaderSize = DefaultMaxHeaderSize
+	}
+	return r
+}
+
+// Reader reads records from a capture in constant memory (one block at a
+// time). It is not safe for concurrent use.
+type Reader struct {
+	opts      ReaderOptions
+	src       io.Reader
+	rs        io.ReadSeeker // nil when src cannot seek
+	file      *os.File      // set by Open; closed by Close
+	br        *bufio.Reader
+	off       int64 // file offset of br's next byte
+	hdr       Header
+	dataStart int64
+	dec       *zstd.Decoder
+
+	comp []byte // stored payload of the current block
+	raw  []byte // decoded records of the current block
+	pos  int    // next record in raw
+
+	blockOff     int64
+	blockLen     int64
+	blockRecords int64
+	recsRead     int64
+	t            int64 // time of the previous record
+
+	minTime int64 // records before it are skipped (SeekTime)
+	done    bool  // nothing more to read: Next returns io.EOF
+	closed  bool
+
+	index       []indexEntry // loaded by SeekTime
+	indexLoaded bool
+}
+
+// Open opens the capture at path. Reader.Close closes the file.
+func Open(path string, opts *ReaderOptions) (*Reader, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("open capture: %w", err)
+	}
+	r, err := NewReader(f, opts)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("open capture %s: %w", path, err)
+	}
+	r.file = f
+	return r, nil
+}
+
+// NewReader reads and checks the file header from src: it fails with
+// ErrNotCapture on a bad magic, ErrVersion on a newer major version,
+// ErrTruncated when src ends inside the header, ErrTooLarge when the
+// header exceeds MaxHeaderSize and ErrChecksum or ErrCorrupt on a damaged
+// header. SeekTime works when src is an io.ReadSeeker positioned at the
+// start of the capture.
+func NewReader(src io.Reader, opts *ReaderOptions) (*Reader, error) {
+	r := &Reader{opts: opts.withDefaults(), src: src, minTime: -1 << 63}
+	if rs, ok := src.(io.ReadSeeker); ok {
+		r.rs = rs
+	}
+	r.br = bufio.NewReaderSize(src, 64<<10)
+	var fh [fileHeaderSize]byte
+	if n, err := io.ReadFull(r.br, fh[:]); err != nil {
+		if n >= 8 && [8]byte(fh[:8]) != fileMagic {
+			return nil, ErrNotCapture
+		}
+		if n == 0 && err == io.EOF {
+			return nil, fmt.Errorf("empty file: %w", ErrTruncated)
+		}
+		return nil, fmt.Errorf("file header: %w", ErrTruncated)
+	}
+	if [8]byte(fh[:8]) != fileMagic {
+		return nil, ErrNotCapture
+	}
+	major := binary.LittleEndian.Uint16(fh[8:])
+	if major > FormatVersion || major == 0 {
+		return nil, fmt.Errorf("format version %d.%d, this reader knows %d: %w",
+			major, binary.LittleEndian.Uint16(fh[10:]), FormatVersion, ErrVersion)
+	}
+	bodyLen := binary.LittleEndian.Uint32(fh[12:])
+	if uint64(bodyLen) > uint64(r.opts.MaxHeaderSize) {
+		return nil, fmt.Errorf("file header of %d bytes (limit %d): %w", bodyLen, r.opts.MaxHeaderSize, ErrTooLarge)
+	}
+	body := make([]byte, bodyLen)
+	if _, err := io.ReadFull(r.br, body); err != nil {
+		return nil, fmt.Errorf("file header body: %w", ErrTruncated)
+	}
+	crc := crc32c(append(append([]byte(nil), fh[:16]...), body...))
+	if crc != binary.LittleEndian.Uint32(fh[16:]) {
+		return nil, fmt.Errorf("file header: %w", ErrChecksum)
+	}
+	if err := decodeHeaderBody(body, &r.hdr); err != nil {
+		return nil, fmt.Errorf("file header: %w", err)
+	}
+	r.hdr.Version = int(major)
+	r.off = int64(fileHeaderSize) + int64(bodyLen)
+	r.dataStart = r.off
+	dec, err := zstd.NewReader(nil,
+		zstd.WithDecoderConcurrency(1),
+		zstd.WithDecoderLowmem(true),
+		zstd.WithDecoderMaxMemory(uint64(r.opts.MaxBlockSize)),
+		zstd.WithDecoderMaxWindow(uint64(max(r.opts.MaxBlockSize, zstd.MinWindowSize))),
+		zstd.WithDecodeAllCapLimit(true))
+	if err != nil {
+		return nil, fmt.Errorf("capture: zstd decoder: %w", err)
+	}
+	r.dec = dec
+	return r, nil
+}
+
+// Header returns the file header.
+func (r *Reader) Header() Header { return r.hdr }
+
+// Offset returns the file offset of the next block the reader will read,
+// for progress reports.
+func (r *Reader) Offset() int64 { return r.off }
+
+// Close releases the decoder and closes the file if Open opened it. It is
+// idempotent.
+func (r *Reader) Close() error {
+	if r.closed {
+		return nil
+	}
+	r.closed = true
+	r.dec.Close()
+	if r.file != nil {
+		return r.file.Close()
+	}
+	return nil
+}
+
+// Next returns the next record. It returns io.EOF at the end of a cleanly
+// closed capture. On damage it returns a *DamageError describing the skipped
+// bytes; that is not fatal, and the next call goes on after the damage. A
+// file that ends early (a torn tail, a writer that was killed) yields a
+// *DamageError wrapping ErrTruncated, then io.EOF. Records of kinds this
+// package does not know are skipped; events of unknown types are returned
+// with their Type set and the fields this package knows.
+func (r *Reader) Next() (*Record, error) {
+	if r.closed {
+		return nil, ErrClosed
+	}
+	for {
+		if r.pos < len(r.raw) {
+			rec, err := r.nextInBlock()
+			if err != nil {
+				lost := r.blockRecords - r.recsRead
+				r.raw = r.raw[:0]
+				r.pos = 0
+				return nil, &DamageError{Offset: r.blockOff, Length: r.blockLen, RecordsLost: lost,
+					Err: fmt.Errorf("record %d of block: %w", r.recsRead, err)}
+			}
+			if rec == nil || rec.Time < r.minTime {
+				continue
+			}
+			return rec, nil
+		}
+		if r.done {
+			return nil, io.EOF
+		}
+		if err := r.readBlock(); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// nextInBlock decodes the record at r.pos. It returns nil, nil for a
+// record of an unknown kind.
+func (r *Reader) nextInBlock() (*Record, error) {
+	b := r.raw[r.pos:]
+	kind := Kind(b[0])
+	dt, n := binary.Uvarint(b[1:])
+	if n <= 0 {
+		return nil, fmt.Errorf("time delta: %w", ErrCorrupt)
+	}
+	size, m := binary.Uvarint(b[1+n:])
+	if m <= 0 {
+		return nil, fmt.Errorf("record length: %w", ErrCorrupt)
+	}
+	if size > uint64(r.opts.MaxRecordSize) {
+		return nil, fmt.Errorf("record of %d bytes (limit %d): %w", size, r.opts.MaxRecordSize, ErrTooLarge)
+	}
+	start := 1 + n + m
+	if size > uint64(len(b)-start) {
+		return nil, fmt.Errorf("record of %d bytes runs past its block: %w", size, ErrCorrupt)
+	}
+	if dt > 1<<62 {
+		return nil, fmt.Errorf("time delta %d: %w", dt, ErrCorrupt)
+	}
+	body := b[start : start+int(size)]
+	r.pos += start + int(size)
+	r.recsRead++
+	r.t += int64(dt)
+	switch kind {
+	case KindChunk, KindFrame, KindEvent:
+	default:
+		return nil, nil
+	}
+	rec := &Record{Kind: kind, Time: r.t}
+	if err := decodeBody(rec, body); err != nil {
+		return nil, err
+	}
+	return rec, nil
+}
+
+// Buffered-input helpers that keep r.off exact.
+
+func (r *Reader) discard(n int) int {
+	d, _ := r.br.Discard(n)
+	r.off += int64(d)
+	return d
+}
+
+// readBlock reads the next block at r.off into r.raw. It returns nil when a
+// data block was loaded (or a block was skipped silently), a *DamageError,
+// or io.EOF.
+func (r *Reader) readBlock() error {
+	start := r.off
+	hb, err := r.br.Peek(blockHeaderSize)
+	if len(hb) == 0 && err != nil {
+		r.done = true
+		if errors.Is(err, io.EOF) {
+			return &DamageError{Offset: start, RecordsLost: -1,
+				Err: fmt.Errorf("file ends without index and trailer (writer did not close): %w", ErrTruncated)}
+		}
+		return fmt.Errorf("read capture at offset %d: %w", start, err)
+	}
+	h, ok := parseBlockHeader(hb)
+	if !ok {
+		if len(hb) < blockHeaderSize && bytes.HasPrefix(syncMarker[:], hb[:min(len(hb), 8)]) {
+			n := r.discard(len(hb))
+			r.done = true
+			return &DamageError{Offset: start, Length: int64(n), RecordsLost: -1,
+				Err: fmt.Errorf("block header cut short: %w", ErrTruncated)}
+		}
+		return r.resync(start, -1, ErrChecksum)
+	}
+	total := int64(blockHeaderSize) + int64(h.storedLen)
+	if int64(h.storedLen) > int64(r.opts.MaxBlockSize) || int64(h.rawLen) > int64(r.opts.MaxBlockSize) {
+		return r.resync(start, int64(h.records), fmt.Errorf("block of %d/%d bytes (limit %d): %w",
+			h.storedLen, h.rawLen, r.opts.MaxBlockSize, ErrTooLarge))
+	}
+	r.discard(blockHeaderSize)
+	if cap(r.comp) < int(h.storedLen) {
+		r.comp = make([]byte, h.storedLen)
+	}
+	r.comp = r.comp[:h.storedLen]
+	n, err := io.ReadFull(r.br, r.comp)
+	r.off += int64(n)
+	if err != nil {
+		r.done = true
+		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+			err = ErrTruncated
+		}
+		return &DamageError{Offset: start, Length: int64(blockHeaderSize + n), RecordsLost: int64(h.records),
+			Err: fmt.Errorf("block of %d bytes cut after %d: %w", total, blockHeaderSize+n, err)}
+	}
+	if crc32c(r.comp) != h.crc {
+		return &DamageError{Offset: start, Length: total, RecordsLost: int64(h.records), Err: ErrChecksum}
+	}
+	switch h.typ {
+	case blockData:
+	case blockIndex:
+		return r.readTrailer(start, total)
+	default:
+		return nil // a block type from a newer writer: skip it
+	}
+	damage := func(err error) error {
+		return &DamageError{Offset: start, Length: total, RecordsLost: int64(h.records), Err: err}
+	}
+	switch h.codec {
+	case codecStored:
+		r.raw, r.comp = r.comp, r.raw
+	case codecZstd:
+		if cap(r.raw) < int(h.rawLen) {
+			r.raw = make([]byte, 0, h.rawLen)
+		}
+		out, err := r.dec.DecodeAll(r.comp, r.raw[:0:h.rawLen])
+		if err != nil {
+			return damage(fmt.Errorf("decompress: %v: %w", err, ErrCorrupt))
+		}
+		r.raw = out
+	default:
+		return damage(fmt.Errorf("unknown codec %d: %w", h.codec, ErrCorrupt))
+	}
+	if len(r.raw) != int(h.rawLen) {
+		r.raw = r.raw[:0]
+		return damage(fmt.Errorf("block decodes to %d bytes, header says %d: %w", len(r.raw), h.rawLen, ErrCorrupt))
+	}
+	r.pos = 0
+	r.blockOff, r.blockLen = start, total
+	r.blockRecords, r.recsRead = int64(h.records), 0
+	r.t = h.firstTime
+	return nil
+}
+
+// readTrailer checks what follows the index block: the trailer, then the end.
+func (r *Reader) readTrailer(indexOff, indexLen int64) error {
+	start := r.off
+	tb, _ := r.br.Peek(trailerSize)
+	off, n, ok := parseTrailer(tb)
+	if !ok || off != indexOff || int64(n) != indexLen {
+		if len(tb) < trailerSize {
+			got := r.discard(len(tb))
+			r.done = true
+			return &DamageError{Offset: start, Length: int64(got), RecordsLost: 0,
+				Err: fmt.Errorf("trailer cut short: %w", ErrTruncated)}
+		}
+		return r.resync(start, 0, ErrChecksum)
+	}
+	r.discard(trailerSize)
+	r.done = true
+	if extra, _ := r.br.Peek(1); len(extra) > 0 {
+		from := r.off
+		for r.discard(64<<10) > 0 {
+		}
+		return &DamageError{Offset: from, Length: r.off - from, RecordsLost: 0,
+			Err: fmt.Errorf("data after the trailer: %w", ErrCorrupt)}
+	}
+	return nil
+}
+
+// resync skips from start to the next valid block header (sync marker and
+// header CRC) and returns a *DamageError for the skipped bytes. When no
+// header follows, the damage runs to the end of the file and wraps
+// ErrTruncated.
+func (r *Reader) resync(start, lost int64, cause error) error {
+	r.discard(1)
+	for {
+		buf, err := r.br.Peek(r.br.Size())
+		i := bytes.Index(buf, syncMarker[:])
+		if i >= 0 {
+			r.discard(i)
+			hb, _ := r.br.Peek(blockHeaderSize)
+			if _, ok := parseBlockHeader(hb); ok {
+				return &DamageError{Offset: start, Length: r.off - start, RecordsLost: lost, Err: cause}
+			}
+			if len(hb) < blockHeaderSize {
+				// A header cut short at the end of the file.
+				r.discard(len(hb))
+				r.done = true
+				return &DamageError{Offset: start, Length: r.off - start, RecordsLost: lost,
+					Err: fmt.Errorf("%w, then the file ends: %w", cause, ErrTruncated)}
+			}
+			r.discard(1)
+			continue
+		}
+		if err != nil && !errors.Is(err, bufio.ErrBufferFull) {
+			r.discard(len(buf))
+			r.done = true
+			if !errors.Is(err, io.EOF) {
+				return fmt.Errorf("read capture at offset %d: %w", r.off, err)
+			}
+			return &DamageError{Offset: start, Length: r.off - start, RecordsLost: lost,
+				Err: fmt.Errorf("%w, then the file ends without index and trailer: %w", cause, ErrTruncated)}
+		}
+		r.discard(max(len(buf)-len(syncMarker)+1, 1))
+	}
+}

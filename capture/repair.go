@@ -1,0 +1,223 @@
+package capture
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+)
+
+// VerifyOptions tune Verify. A nil *VerifyOptions means defaults.
+type VerifyOptions struct {
+	// Reader sets the limits used while reading (nil: defaults).
+	Reader *ReaderOptions
+	// Progress, when set, is called after each block with the bytes read so
+	// far and the file size.
+	Progress func(done, total int64)
+}
+
+// Problem is one defect found in a capture.
+type Problem struct {
+	Offset  int64  // byte offset where the problem starts
+	Length  int64  // bytes affected (0 if none, e.g. a missing trailer)
+	Message string // one line, e.g. "checksum mismatch (3 records lost)"
+	Err     error  // the *DamageError or other error behind it
+}
+
+func (p Problem) String() string {
+	return fmt.Sprintf("offset %d: %s", p.Offset, p.Message)
+}
+
+// VerifyReport is what Verify found.
+type VerifyReport struct {
+	Header      Header
+	Size        int64 // file size in bytes
+	Records     int64 // records read back
+	RecordsLost int64 // records in damaged blocks, where known
+	Unknown     int64 // damaged regions whose record count is unknown
+	Indexed     bool  // the file has a valid index and trailer
+	Problems    []Problem
+}
+
+// OK reports whether the capture has no problems.
+func (v *VerifyReport) OK() bool { return len(v.Problems) == 0 }
+
+// Verify reads the whole capture at path and lists every problem with its
+// offset. It returns an error only when the file cannot be read as a
+// capture at all (missing, bad magic, newer version, damaged header); damage
+// after the header is reported in VerifyReport.Problems.
+func Verify(path string, opts *VerifyOptions) (*VerifyReport, error) {
+	var o VerifyOptions
+	if opts != nil {
+		o = *opts
+	}
+	r, err := Open(path, o.Reader)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	rep := &VerifyReport{Header: r.Header()}
+	if fi, err := r.file.Stat(); err == nil {
+		rep.Size = fi.Size()
+	}
+	rep.Indexed = r.loadIndex() != nil
+	if _, err := r.rs.Seek(r.dataStart, io.SeekStart); err != nil {
+		return nil, fmt.Errorf("verify %s: %w", path, err)
+	}
+	r.br.Reset(r.rs)
+	lastOff := int64(-1)
+	err = readAll(r, func(rec *Record) error {
+		rep.Records++
+		return nil
+	}, func(d *DamageError) {
+		rep.addDamage(d)
+	}, func() {
+		if o.Progress != nil && r.off != lastOff {
+			lastOff = r.off
+			o.Progress(r.off, rep.Size)
+		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("verify %s: %w", path, err)
+	}
+	if !rep.Indexed && rep.OK() {
+		rep.Problems = append(rep.Problems, Problem{Offset: rep.Size, Message: "no valid index/trailer"})
+	}
+	if o.Progress != nil {
+		o.Progress(rep.Size, rep.Size)
+	}
+	return rep, nil
+}
+
+func (v *VerifyReport) addDamage(d *DamageError) {
+	if d.RecordsLost >= 0 {
+		v.RecordsLost += d.RecordsLost
+	} else {
+		v.Unknown++
+	}
+	msg := d.Err.Error()
+	if d.Length > 0 {
+		msg = fmt.Sprintf("%d bytes damaged: %s", d.Length, msg)
+	}
+	if d.RecordsLost > 0 {
+		msg += fmt.Sprintf(" (%d records lost)", d.RecordsLost)
+	}
+	v.Problems = append(v.Problems, Problem{Offset: d.Offset, Length: d.Length, Message: msg, Err: d})
+}
+
+// readAll reads r to the end, calling rec for each record, dmg for each
+// damage, and tick after each call to Next. It returns the first error
+// that is neither damage nor io.EOF.
+func readAll(r *Reader, rec func(*Record) error, dmg func(*DamageError), tick func()) error {
+	for {
+		x, err := r.Next()
+		tick()
+		var d *DamageError
+		switch {
+		case err == nil:
+			if err := rec(x); err != nil {
+				return err
+			}
+		case errors.Is(err, io.EOF):
+			return nil
+		case errors.As(err, &d):
+			dmg(d)
+		default:
+			return err
+		}
+	}
+}
+
+// RepairOptions tune Repair. A nil *RepairOptions means defaults.
+type RepairOptions struct {
+	Reader *ReaderOptions // limits while reading src (nil: defaults)
+	Writer *WriterOptions // how dst is written (nil: defaults, no flush timer)
+	// Progress, when set, is called as src is read with bytes done and
+	// src's size.
+	Progress func(done, total int64)
+}
+
+// RepairReport is what Repair did.
+type RepairReport struct {
+	Records     int64     // records copied to dst
+	RecordsLost int64     // records in damaged blocks, where known
+	Problems    []Problem // the damage skipped in src
+}
+
+// Repair copies every recoverable record of the capture src into a new,
+// clean capture dst (with the same header, fresh blocks, an index and a
+// trailer). dst is written to a temporary file in its directory, synced and
+// renamed, so it is either whole or absent. src and dst must differ.
+func Repair(src, dst string, opts *RepairOptions) (*RepairReport, error) {
+	var o RepairOptions
+	if opts != nil {
+		o = *opts
+	}
+	wo := WriterOptions{FlushInterval: -1}
+	if o.Writer != nil {
+		wo = *o.Writer
+	}
+	if a, b := filepath.Clean(src), filepath.Clean(dst); a == b {
+		return nil, fmt.Errorf("repair %s: destination is the source", src)
+	}
+	r, err := Open(src, o.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("repair: %w", err)
+	}
+	defer r.Close()
+	var size int64
+	if fi, err := r.file.Stat(); err == nil {
+		size = fi.Size()
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".tmp*")
+	if err != nil {
+		return nil, fmt.Errorf("repair: %w", err)
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	if err := tmp.Chmod(0o600); err != nil {
+		return nil, fmt.Errorf("repair: %w", err)
+	}
+	w, err := NewWriter(tmp, r.Header(), &wo)
+	if err != nil {
+		return nil, fmt.Errorf("repair: %w", err)
+	}
+	rep := &RepairReport{}
+	var vr VerifyReport
+	err = readAll(r, func(rec *Record) error {
+		rep.Records++
+		return w.Write(rec)
+	}, vr.addDamage, func() {
+		if o.Progress != nil {
+			o.Progress(r.off, size)
+		}
+	})
+	if cerr := w.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("repair %s: %w", src, err)
+	}
+	rep.RecordsLost, rep.Problems = vr.RecordsLost, vr.Problems
+	if err := tmp.Sync(); err != nil {
+		return nil, fmt.Errorf("repair: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return nil, fmt.Errorf("repair: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), dst); err != nil {
+		return nil, fmt.Errorf("repair: %w", err)
+	}
+	ok = true
+	if d, err := os.Open(filepath.Dir(dst)); err == nil {
+		d.Sync() // make the rename durable; best effort
+		d.Close()
+	}
+	return rep, nil
+}

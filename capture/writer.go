@@ -1,0 +1,545 @@
+package capture
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/klauspost/compress/zstd"
+
+	"github.com/atbridge/atbridge/formats"
+)
+
+// Writer defaults and hard limits.
+const (
+	// DefaultFlushInterval is WriterOptions.FlushInterval when zero.
+	DefaultFlushInterval = 100 * time.Millisecond
+	// DefaultBlockSize is WriterOptions.BlockSize when zero.
+	DefaultBlockSize = 256 << 10
+	// MaxRecordSize is the largest record body a Writer accepts (ErrTooLarge
+	// beyond it) and the default ReaderOptions.MaxRecordSize.
+	MaxRecordSize = 16 << 20
+	// maxIndexEntries bounds the writer's in-memory index; past it, every
+	// other entry is dropped and the stride doubles (see Writer).
+	maxIndexEntries = 1 << 16
+)
+
+// WriterOptions tune a Writer. A nil *WriterOptions means all defaults.
+type WriterOptions struct {
+	// FlushInterval bounds how long a record waits in memory: a timer closes
+	// and writes the current block at most this long after its first record,
+	// even if no more traffic comes. Zero means DefaultFlushInterval (100ms);
+	// a negative value disables the timer (blocks close on size, Flush and
+	// Close only).
+	FlushInterval time.Duration
+	// BlockSize is the uncompressed size at which a block is closed. Zero
+	// means DefaultBlockSize (256 KiB). A single record larger than this gets
+	// a block of its own.
+	BlockSize int
+	// Sync makes the Writer fsync after every block when the destination has
+	// a Sync() error method (an *os.File does). Default false: the OS page
+	// cache survives a killed process; Sync also survives power loss.
+	Sync bool
+	// Stored writes blocks without compression (codec 0). Default false
+	// (zstd). Meant for tests and the examples in the format spec.
+	Stored bool
+}
+
+// WriterStats counts what a Writer has written so far.
+type WriterStats struct {
+	Records         int64 // records written (in closed blocks or pending)
+	Blocks          int64 // data blocks written
+	DataBytes       int64 // sum of len(Record.Data)
+	RawBytes        int64 // encoded record bytes before compression
+	CompressedBytes int64 // bytes written to the destination, headers included
+}
+
+// Writer writes a capture as a sequence of independently compressed,
+// checksummed blocks, then an index and a trailer at Close.
+//
+// A Writer is safe for concurrent use. Records are stored in the order of
+// the Write calls; Record.Time never decreases in the file: a record whose
+// Time is less than the previous record's (a pump that was descheduled
+// between reading the clock and calling Write) is stored with the previous
+// record's Time. Negative times are stored as 0 on the same rule.
+type Writer struct {
+	mu     sync.Mutex
+	out    io.Writer
+	file   *os.File // set by Create; closed by Close
+	hdr    Header
+	base   time.Time // monotonic reading matching hdr.Start
+	opts   WriterOptions
+	enc    *zstd.Encoder
+	raw    []byte // records of the current block
+	buf    []byte // header + compressed payload of the block being written
+	fields []byte // scratch for frame/event fields
+	off    int64  // bytes written so far
+
+	blockRecords uint32
+	blockFirst   int64
+	lastTime     int64
+
+	index  []indexEntry
+	stride int64
+	blocks int64
+
+	stats  WriterStats
+	err    error // sticky write error
+	closed bool
+
+	timer *time.Timer
+	armed bool
+	wg    sync.WaitGroup // held while the flush timer is armed or running
+}
+
+type indexEntry struct {
+	off       int64
+	firstTime int64
+	records   uint32
+}
+
+// Create creates (or truncates) the file at path with mode 0600, since
+// captures can hold Wi-Fi passwords, and returns a Writer on it. The file is
+// closed by Writer.Close.
+func Create(path string, h Header, opts *WriterOptions) (*Writer, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("create capture: %w", err)
+	}
+	// An existing file keeps its old mode through O_TRUNC.
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("create capture %s: %w", path, err)
+	}
+	w, err := NewWriter(f, h, opts)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	w.file = f
+	return w, nil
+}
+
+// NewWriter writes the file header for h to out and returns a Writer. It
+// sets h.Version to FormatVersion and, when zero, h.Start to time.Now().UTC()
+// and h.MonoBase to the monotonic clock. Writer.Close does not close out.
+func NewWriter(out io.Writer, h Header, opts *WriterOptions) (*Writer, error) {
+	w := &Writer{out: out, stride: 1}
+	if opts != nil {
+		w.opts = *opts
+	}
+	if w.opts.FlushInterval == 0 {
+		w.opts.FlushInterval = DefaultFlushInterval
+	}
+	if w.opts.BlockSize <= 0 {
+		w.opts.BlockSize = DefaultBlockSize
+	}
+	now := time.Now()
+	h.Version = FormatVersion
+	if h.Start.IsZero() {
+		h.Start = now.UTC()
+		w.base = now
+	} else {
+		h.Start = h.Start.UTC()
+		// Keep Now() relative to the given Start on this process's monotonic clock.
+		w.base = now.Add(-now.Sub(h.Start))
+	}
+	if h.MonoBase == 0 {
+		h.MonoBase = monotonicNow()
+	}
+	h.Ports = append([]PortInfo(nil), h.Ports...)
+	if h.Meta != nil {
+		m := make(map[string]string, len(h.Meta))
+		for k, v := range h.Meta {
+			m[k] = v
+		}
+		h.Meta = m
+	}
+	w.hdr = h
+	if !w.opts.Stored {
+		enc, err := zstd.NewWriter(nil,
+			zstd.WithEncoderLevel(zstd.SpeedFastest),
+			zstd.WithEncoderConcurrency(1),
+			zstd.WithEncoderCRC(false), // the block CRC-32C covers it
+			zstd.WithLowerEncoderMem(true))
+		if err != nil {
+			return nil, fmt.Errorf("capture: zstd encoder: %w", err)
+		}
+		w.enc = enc
+	}
+	body := encodeHeaderBody(&h)
+	b := make([]byte, fileHeaderSize, fileHeaderSize+len(body))
+	copy(b, fileMagic[:])
+	binary.LittleEndian.PutUint16(b[8:], FormatVersion)
+	binary.LittleEndian.PutUint16(b[10:], FormatMinor)
+	binary.LittleEndian.PutUint32(b[12:], uint32(len(body)))
+	b = append(b, body...)
+	binary.LittleEndian.PutUint32(b[16:], crc32c(append(b[:16:16], body...)))
+	if _, err := out.Write(b); err != nil {
+		return nil, fmt.Errorf("write capture header: %w", err)
+	}
+	w.off = int64(len(b))
+	w.stats.CompressedBytes = w.off
+	w.raw = make([]byte, 0, w.opts.BlockSize+4096)
+	w.buf = make([]byte, blockHeaderSize, blockHeaderSize+w.opts.BlockSize/2)
+	return w, nil
+}
+
+// Header returns the header as written (Version, Start and MonoBase filled).
+func (w *Writer) Header() Header { return w.hdr }
+
+// Now returns the nanoseconds since Header().Start, on the monotonic clock:
+// the value to put in Record.Time.
+func (w *Writer) Now() int64 { return int64(time.Since(w.base)) }
+
+// WriteChunk writes a serial chunk: the bytes of one read from port in
+// direction dir at time t. It copies data.
+func (w *Writer) WriteChunk(t int64, port uint8, dir formats.Dir, data []byte) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.usable(); err != nil {
+		return err
+	}
+	if len(data)+2 > MaxRecordSize {
+		return fmt.Errorf("capture chunk of %d bytes: %w", len(data), ErrTooLarge)
+	}
+	t = w.clamp(t)
+	w.prepare(len(data) + 2)
+	w.raw = w.appendRecordHeader(w.raw, KindChunk, t, len(data)+2)
+	w.raw = append(w.raw, port, byte(dir))
+	w.raw = append(w.raw, data...)
+	w.stats.DataBytes += int64(len(data))
+	return w.finishRecord(t)
+}
+
+// WriteEvent writes an event record at time t with no port, direction or data.
+func (w *Writer) WriteEvent(t int64, ev Event) error {
+	return w.Write(&Record{Kind: KindEvent, Time: t, Event: ev})
+}
+
+// Write writes r. It copies r.Data and does not keep r. r.Kind must be
+// KindChunk, KindFrame or KindEvent.
+func (w *Writer) Write(r *Record) error {
+	if r.Kind == KindChunk {
+		return w.WriteChunk(r.Time, r.Port, r.Dir, r.Data)
+	}
+	if r.Kind != KindFrame && r.Kind != KindEvent {
+		return fmt.Errorf("capture: cannot write record of %v", r.Kind)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.usable(); err != nil {
+		return err
+	}
+	var fb [binary.MaxVarintLen64]byte
+	w.fields = encodeFields(w.fields, r)
+	f := w.fields
+	n := binary.PutUvarint(fb[:], uint64(len(f)))
+	size := n + len(f) + len(r.Data)
+	if size > MaxRecordSize {
+		return fmt.Errorf("capture %v of %d bytes: %w", r.Kind, size, ErrTooLarge)
+	}
+	t := w.clamp(r.Time)
+	w.prepare(size)
+	w.raw = w.appendRecordHeader(w.raw, r.Kind, t, size)
+	w.raw = append(w.raw, fb[:n]...)
+	w.raw = append(w.raw, f...)
+	w.raw = append(w.raw, r.Data...)
+	w.stats.DataBytes += int64(len(r.Data))
+	return w.finishRecord(t)
+}
+
+// writeRaw writes a record with an arbitrary kind and body (tests use it to
+// play a newer writer).
+func (w *Writer) writeRaw(kind Kind, t int64, body []byte) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	t = w.clamp(t)
+	w.prepare(len(body))
+	w.raw = w.appendRecordHeader(w.raw, kind, t, len(body))
+	w.raw = append(w.raw, body...)
+	return w.finishRecord(t)
+}
+
+func (w *Writer) usable() error {
+	if w.closed {
+		return ErrClosed
+	}
+	return w.err
+}
+
+func (w *Writer) clamp(t int64) int64 {
+	if t < w.lastTime {
+		return w.lastTime
+	}
+	return t
+}
+
+// prepare closes the current block first if a record of size bytes would
+// push it past BlockSize.
+func (w *Writer) prepare(size int) {
+	if len(w.raw) > 0 && len(w.raw)+size+2*binary.MaxVarintLen64 > w.opts.BlockSize {
+		w.flushLocked()
+	}
+}
+
+func (w *Writer) appendRecordHeader(b []byte, k Kind, t int64, size int) []byte {
+	if w.blockRecords == 0 {
+		w.blockFirst = t
+		w.lastTime = t
+		w.arm()
+	}
+	b = append(b, byte(k))
+	b = binary.AppendUvarint(b, uint64(t-w.lastTime))
+	return binary.AppendUvarint(b, uint64(size))
+}
+
+func (w *Writer) finishRecord(t int64) error {
+	w.lastTime = t
+	w.blockRecords++
+	w.stats.Records++
+	if len(w.raw) >= w.opts.BlockSize {
+		w.flushLocked()
+	}
+	return w.err
+}
+
+// arm starts the flush timer for a block that just got its first record.
+func (w *Writer) arm() {
+	if w.opts.FlushInterval < 0 || w.armed {
+		return
+	}
+	w.armed = true
+	w.wg.Add(1)
+	if w.timer == nil {
+		w.timer = time.AfterFunc(w.opts.FlushInterval, w.onTimer)
+	} else {
+		w.timer.Reset(w.opts.FlushInterval)
+	}
+}
+
+func (w *Writer) onTimer() {
+	defer w.wg.Done()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.armed = false
+	if !w.closed && len(w.raw) > 0 {
+		w.flushLocked()
+	}
+}
+
+// flushLocked closes the current block and writes it. Errors stick in w.err.
+func (w *Writer) flushLocked() {
+	if len(w.raw) == 0 || w.err != nil {
+		return
+	}
+	h := blockHeader{
+		typ:       blockData,
+		rawLen:    uint32(len(w.raw)),
+		records:   w.blockRecords,
+		firstTime: w.blockFirst,
+		lastTime:  w.lastTime,
+	}
+	w.buf = w.buf[:blockHeaderSize]
+	if w.enc != nil {
+		h.codec = codecZstd
+		w.buf = w.enc.EncodeAll(w.raw, w.buf)
+	} else {
+		w.buf = append(w.buf, w.raw...)
+	}
+	payload := w.buf[blockHeaderSize:]
+	h.storedLen = uint32(len(payload))
+	h.crc = crc32c(payload)
+	h.put(w.buf)
+	off := w.off
+	if err := w.writeOut(w.buf); err != nil {
+		return
+	}
+	w.addIndex(indexEntry{off: off, firstTime: h.firstTime, records: h.records})
+	w.stats.Blocks++
+	w.stats.RawBytes += int64(len(w.raw))
+	w.raw = w.raw[:0]
+	w.blockRecords = 0
+	if w.opts.Sync {
+		w.syncOut()
+	}
+}
+
+func (w *Writer) writeOut(b []byte) error {
+	n, err := w.out.Write(b)
+	w.off += int64(n)
+	w.stats.CompressedBytes += int64(n)
+	if err == nil && n < len(b) {
+		err = io.ErrShortWrite
+	}
+	if err != nil {
+		w.err = fmt.Errorf("write capture block at offset %d: %w", w.off-int64(n), err)
+	}
+	return w.err
+}
+
+func (w *Writer) syncOut() {
+	if s, ok := w.out.(interface{ Sync() error }); ok && w.err == nil {
+		if err := s.Sync(); err != nil {
+			w.err = fmt.Errorf("sync capture: %w", err)
+		}
+	}
+}
+
+// addIndex records a block in the in-memory index. To keep memory bounded on
+// endless recordings, the index holds at most maxIndexEntries entries: when
+// full, every other entry is dropped and only every stride-th block is kept
+// from then on. A seek then lands up to stride blocks early and walks block
+// headers forward.
+func (w *Writer) addIndex(e indexEntry) {
+	n := w.blocks
+	w.blocks++
+	if n%w.stride != 0 {
+		return
+	}
+	if len(w.index) == maxIndexEntries {
+		kept := w.index[:0]
+		for i := 0; i < len(w.index); i += 2 {
+			kept = append(kept, w.index[i])
+		}
+		w.index = kept
+		w.stride *= 2
+		if n%w.stride != 0 {
+			return
+		}
+	}
+	w.index = append(w.index, e)
+}
+
+// Flush closes the current block and writes it now (fsyncing when
+// WriterOptions.Sync is set). Flush with no pending records does nothing.
+func (w *Writer) Flush() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.usable(); err != nil {
+		return err
+	}
+	w.flushLocked()
+	return w.err
+}
+
+// Stats returns counters of what was written so far.
+func (w *Writer) Stats() WriterStats {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.stats
+}
+
+// Close writes the last block, the index block and the trailer, fsyncs and
+// closes the file if Create opened it, and stops the flush timer. Close is
+// idempotent: later calls return nil. It returns the first write error the
+// Writer met, if any.
+func (w *Writer) Close() error {
+	w.mu.Lock()
+	if w.closed {
+		w.mu.Unlock()
+		return nil
+	}
+	w.flushLocked()
+	w.writeIndex()
+	w.closed = true
+	if w.armed && w.timer.Stop() {
+		w.armed = false
+		w.wg.Done()
+	}
+	err := w.err
+	w.mu.Unlock()
+	w.wg.Wait() // a timer callback that already started sees closed and returns
+	if w.enc != nil {
+		w.enc.Close()
+	}
+	if w.file != nil {
+		if serr := w.file.Sync(); serr != nil && err == nil {
+			err = fmt.Errorf("sync capture: %w", serr)
+		}
+		if cerr := w.file.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("close capture: %w", cerr)
+		}
+	} else if w.opts.Sync && err == nil {
+		w.syncOut()
+		err = w.err
+	}
+	return err
+}
+
+// writeIndex writes the index block and the trailer.
+func (w *Writer) writeIndex() {
+	if w.err != nil {
+		return
+	}
+	p := encodeIndex(w.stride, w.index)
+	h := blockHeader{typ: blockIndex, codec: codecStored, storedLen: uint32(len(p)), rawLen: uint32(len(p)), crc: crc32c(p)}
+	if n := len(w.index); n > 0 {
+		h.firstTime = w.index[0].firstTime
+		h.lastTime = w.lastTime
+	}
+	b := make([]byte, blockHeaderSize, blockHeaderSize+len(p)+trailerSize)
+	h.put(b)
+	b = append(b, p...)
+	off := w.off
+	b = b[:len(b)+trailerSize]
+	putTrailer(b[len(b)-trailerSize:], off, uint32(blockHeaderSize+len(p)))
+	_ = w.writeOut(b)
+}
+
+// Index block payload: uvarint stride, uvarint entry count, then per entry
+// uvarint offset delta (from the previous entry's offset, the first from 0),
+// uvarint first-time delta (likewise) and uvarint record count.
+func encodeIndex(stride int64, idx []indexEntry) []byte {
+	b := binary.AppendUvarint(nil, uint64(stride))
+	b = binary.AppendUvarint(b, uint64(len(idx)))
+	var off, t int64
+	for _, e := range idx {
+		b = binary.AppendUvarint(b, uint64(e.off-off))
+		b = binary.AppendUvarint(b, uint64(e.firstTime-t))
+		b = binary.AppendUvarint(b, uint64(e.records))
+		off, t = e.off, e.firstTime
+	}
+	return b
+}
+
+var errBadIndex = errors.New("bad index")
+
+func decodeIndex(b []byte) ([]indexEntry, error) {
+	next := func() (uint64, error) {
+		v, n := binary.Uvarint(b)
+		if n <= 0 {
+			return 0, errBadIndex
+		}
+		b = b[n:]
+		return v, nil
+	}
+	if _, err := next(); err != nil { // stride: informative only
+		return nil, err
+	}
+	count, err := next()
+	if err != nil || count > uint64(len(b)/3) {
+		return nil, errBadIndex
+	}
+	idx := make([]indexEntry, 0, count)
+	var off, t uint64
+	for range count {
+		do, err1 := next()
+		dt, err2 := next()
+		rc, err3 := next()
+		if err := errors.Join(err1, err2, err3); err != nil {
+			return nil, err
+		}
+		off += do
+		t += dt
+		if off > 1<<62 || t > 1<<62 || rc > 1<<32-1 {
+			return nil, errBadIndex
+		}
+		idx = append(idx, indexEntry{off: int64(off), firstTime: int64(t), records: uint32(rc)})
+	}
+	return idx, nil
+}
