@@ -1,0 +1,13 @@
+package bridge
+
+import (
+	"testing"
+
+	"go.uber.org/goleak"
+)
+
+// TestMain fails the package's tests if any goroutine outlives them: every
+// goroutine a port, pump or emulator starts must be waited for by its owner.
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}

@@ -1,0 +1,417 @@
+//go:build linux || darwin
+
+package bridge
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/atbridge/atbridge/capture"
+)
+
+// openPtyPair opens a pty: port in a temporary directory and a client on its
+// link through OpenPort, the code a real /dev/ttyUSB0 goes through.
+func openPtyPair(t testing.TB, opts *PortOptions) (host, client Port, link string) {
+	t.Helper()
+	link = filepath.Join(t.TempDir(), "esp")
+	host, err := OpenPort(context.Background(), "pty:"+link, opts)
+	if err != nil {
+		t.Fatalf("open pty: %v", err)
+	}
+	t.Cleanup(func() { host.Close() })
+	client, err = OpenPort(context.Background(), link, nil)
+	if err != nil {
+		t.Fatalf("open client: %v", err)
+	}
+	t.Cleanup(func() { client.Close() })
+	return host, client, link
+}
+
+// mustReadN reads len(want) bytes from r and compares, failing after 10 s so
+// a bug hangs no test run.
+func mustReadN(t testing.TB, r io.Reader, n int) []byte {
+	t.Helper()
+	got := make([]byte, n)
+	done := make(chan error, 1)
+	go func() {
+		_, err := io.ReadFull(r, got)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("read: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("read: no data after 10 s")
+	}
+	return got
+}
+
+func allByteValues() []byte {
+	b := make([]byte, 256)
+	for i := range b {
+		b[i] = byte(i)
+	}
+	return b
+}
+
+func TestPtyAllByteValuesBothWays(t *testing.T) {
+	host, client, _ := openPtyPair(t, nil)
+	want := allByteValues()
+	for _, dir := range []struct {
+		name string
+		w    io.Writer
+		r    io.Reader
+	}{{"host app to port", client, host}, {"port to host app", host, client}} {
+		t.Run(dir.name, func(t *testing.T) {
+			if _, err := dir.w.Write(want); err != nil {
+				t.Fatal(err)
+			}
+			if got := mustReadN(t, dir.r, len(want)); !bytes.Equal(got, want) {
+				t.Fatalf("bytes changed on the way:\n got %x\nwant %x", got, want)
+			}
+		})
+	}
+}
+
+func TestPtyLargeTransfersBothWaysAtOnce(t *testing.T) {
+	host, client, _ := openPtyPair(t, nil)
+	const size = 1 << 20
+	mk := func(seed byte) []byte {
+		b := make([]byte, size)
+		for i := range b {
+			b[i] = byte(i*7) ^ seed
+		}
+		return b
+	}
+	up, down := mk(0x55), mk(0xaa)
+	var wg sync.WaitGroup
+	errs := make(chan error, 2)
+	for _, w := range []struct {
+		p    Port
+		data []byte
+	}{{client, up}, {host, down}} {
+		wg.Go(func() {
+			if _, err := w.p.Write(w.data); err != nil {
+				errs <- err
+			}
+		})
+	}
+	gotUp := make(chan []byte, 1)
+	go func() { gotUp <- mustReadN(t, host, size) }()
+	gotDown := mustReadN(t, client, size)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(<-gotUp, up) {
+		t.Error("host app to port: data differs")
+	}
+	if !bytes.Equal(gotDown, down) {
+		t.Error("port to host app: data differs")
+	}
+}
+
+func TestCloseUnblocksRead(t *testing.T) {
+	for _, side := range []string{"pty", "serial"} {
+		t.Run(side, func(t *testing.T) {
+			host, client, _ := openPtyPair(t, nil)
+			p := host
+			if side == "serial" {
+				p = client
+			}
+			done := make(chan error, 1)
+			go func() {
+				_, err := p.Read(make([]byte, 10))
+				done <- err
+			}()
+			time.Sleep(50 * time.Millisecond) // let Read block
+			if err := p.Close(); err != nil {
+				t.Fatalf("close: %v", err)
+			}
+			if err := p.Close(); err != nil {
+				t.Fatalf("second close: %v", err)
+			}
+			select {
+			case err := <-done:
+				if !errors.Is(err, ErrPortClosed) {
+					t.Fatalf("read after close: %v, want ErrPortClosed", err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("read still blocked 10 s after close")
+			}
+			if _, err := p.Write([]byte("x")); !errors.Is(err, ErrPortClosed) {
+				t.Fatalf("write after close: %v, want ErrPortClosed", err)
+			}
+		})
+	}
+}
+
+func TestPtyLink(t *testing.T) {
+	dir := t.TempDir()
+	link := filepath.Join(dir, "esp")
+	if err := os.Symlink("/dev/pts/nonexistent-stale", link); err != nil {
+		t.Fatal(err)
+	}
+	p, err := OpenPort(context.Background(), "pty:"+link, nil)
+	if err != nil {
+		t.Fatalf("stale link not replaced: %v", err)
+	}
+	target, err := os.Readlink(link)
+	if err != nil || !strings.HasPrefix(target, "/dev/") || target == "/dev/pts/nonexistent-stale" {
+		t.Fatalf("link points to %q (%v), want the pty's slave", target, err)
+	}
+	if _, err := os.Stat(link); err != nil {
+		t.Fatalf("link does not resolve: %v", err)
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Lstat(link); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("link still there after Close: %v", err)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 0 {
+		t.Fatalf("left behind in the directory: %v", entries)
+	}
+}
+
+func TestOpenErrors(t *testing.T) {
+	dir := t.TempDir()
+	regular := filepath.Join(dir, "notes.txt")
+	if err := os.WriteFile(regular, []byte("keep me"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		spec string
+		want []string
+	}{
+		{"pty:" + regular, []string{"pty:" + regular, "exists and is a regular file", "refusing"}},
+		{"pty:" + dir, []string{"is a directory"}},
+		{filepath.Join(dir, "ttyUSB9"), []string{"open " + filepath.Join(dir, "ttyUSB9"), "no such device", "is it plugged in?", "ls " + filepath.Join(dir, "ttyUSB*")}},
+		{"serial:" + regular, []string{"not a serial device"}},
+		{"pty:", []string{"empty path"}},
+		{"tcp:nowhere", []string{"want tcp:HOST:PORT"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.spec, func(t *testing.T) {
+			p, err := OpenPort(context.Background(), tt.spec, nil)
+			if err == nil {
+				p.Close()
+				t.Fatal("no error")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not say %q", err, w)
+				}
+			}
+		})
+	}
+	if b, _ := os.ReadFile(regular); string(b) != "keep me" {
+		t.Fatalf("regular file changed: %q", b)
+	}
+	_, err := OpenPort(context.Background(), filepath.Join(dir, "ttyUSB9"), nil)
+	if !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("missing device error %v does not wrap ErrNotExist", err)
+	}
+}
+
+func TestPtyClientReopens(t *testing.T) {
+	host, client, link := openPtyPair(t, nil)
+	for round := range 3 {
+		msg := []byte("AT+GMR\r\n")
+		msg = append(msg, byte('0'+round))
+		if _, err := client.Write(msg); err != nil {
+			t.Fatal(err)
+		}
+		if got := mustReadN(t, host, len(msg)); !bytes.Equal(got, msg) {
+			t.Fatalf("round %d: port read %q, want %q", round, got, msg)
+		}
+		reply := []byte("OK\r\n")
+		if _, err := host.Write(reply); err != nil {
+			t.Fatalf("round %d: port write: %v", round, err)
+		}
+		if got := mustReadN(t, client, len(reply)); !bytes.Equal(got, reply) {
+			t.Fatalf("round %d: host app read %q", round, got)
+		}
+		if err := client.Close(); err != nil {
+			t.Fatal(err)
+		}
+		var err error
+		if client, err = OpenPort(context.Background(), link, nil); err != nil {
+			t.Fatalf("round %d: reopen: %v", round, err)
+		}
+	}
+	client.Close()
+	// With no host app on the link, the port's Read waits rather than
+	// failing; Close ends it.
+	done := make(chan error, 1)
+	go func() {
+		_, err := host.Read(make([]byte, 1))
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		t.Fatalf("read with no host app returned %v, want it to wait", err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	host.Close()
+	if err := <-done; !errors.Is(err, ErrPortClosed) {
+		t.Fatalf("read after close: %v", err)
+	}
+}
+
+// waitLineChange waits for the pty port to report want.
+func waitLineChange(t *testing.T, ch <-chan capture.LineSettings, want capture.LineSettings) {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	var last capture.LineSettings
+	for {
+		select {
+		case l, ok := <-ch:
+			if !ok {
+				t.Fatal("LineChanges closed")
+			}
+			if l == want {
+				return
+			}
+			last = l
+		case <-deadline:
+			t.Fatalf("LineChanges never reported %+v (%s); last %+v (%s)", want, want, last, last)
+		}
+	}
+}
+
+func TestPtyReportsHostLineChanges(t *testing.T) {
+	host, client, _ := openPtyPair(t, nil)
+	ln, ok := host.(LineNotifier)
+	if !ok {
+		t.Fatal("pty port is not a LineNotifier")
+	}
+	// Linux ptys force CS8 and clear PARENB (see framingFromTermios):
+	// data bits read as 8 there, parity comes from INPCK/PARODD.
+	dataBits := func(b uint8) uint8 {
+		if runtime.GOOS == "linux" {
+			return 8
+		}
+		return b
+	}
+	tests := []capture.LineSettings{
+		{Baud: 9600, DataBits: 7, Parity: capture.ParityEven, StopBits: capture.Stop2, Flow: capture.FlowRTSCTS},
+		{Baud: 57600, DataBits: 8, Parity: capture.ParityOdd, StopBits: capture.Stop1},
+		{Baud: 250000, DataBits: 8, Parity: capture.ParityNone, StopBits: capture.Stop1, Flow: capture.FlowXONXOFF},
+		{Baud: 115200, DataBits: 8, Parity: capture.ParityNone, StopBits: capture.Stop1},
+	}
+	for _, l := range tests {
+		t.Run(l.String(), func(t *testing.T) {
+			if err := client.SetLine(l); err != nil {
+				t.Fatalf("client SetLine: %v", err)
+			}
+			want := l
+			want.DataBits = dataBits(l.DataBits)
+			waitLineChange(t, ln.LineChanges(), want)
+			if got := host.Line(); got != want {
+				t.Errorf("Line() = %s, want %s", got, want)
+			}
+		})
+	}
+}
+
+func TestPtySetLineIsReadBackByHostApp(t *testing.T) {
+	host, _, link := openPtyPair(t, nil)
+	for _, baud := range []int{9600, 921600, 250000} {
+		l := capture.LineSettings{Baud: baud, DataBits: 8, Parity: capture.ParityNone, StopBits: capture.Stop2, Flow: capture.FlowRTSCTS}
+		if err := host.SetLine(l); err != nil {
+			t.Fatal(err)
+		}
+		got := termiosOfLink(t, link)
+		if got != l {
+			t.Errorf("host app reads %s, want %s", got, l)
+		}
+		if host.Line() != l {
+			t.Errorf("Line() = %s, want %s", host.Line(), l)
+		}
+	}
+	// Our own SetLine is not reported as a host app change.
+	select {
+	case l := <-host.(LineNotifier).LineChanges():
+		t.Errorf("own SetLine reported as a change: %s", l)
+	case <-time.After(3 * DefaultLinePoll):
+	}
+}
+
+// termiosOfLink reads the termios of the link as a host app would, with no
+// changes (O_NONBLOCK so a missing carrier never blocks).
+func termiosOfLink(t *testing.T, link string) capture.LineSettings {
+	t.Helper()
+	f, err := os.OpenFile(link, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var l capture.LineSettings
+	if err := withFd(f, func(fd int) (err error) {
+		l, err = getLine(fd, true)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+func TestReadOnly(t *testing.T) {
+	host, client, link := openPtyPair(t, &PortOptions{ReadOnly: true})
+	if _, err := host.Write([]byte("x")); !errors.Is(err, ErrReadOnly) {
+		t.Fatalf("pty write: %v, want ErrReadOnly", err)
+	}
+	client.Close()
+	ro, err := OpenPort(context.Background(), link, &PortOptions{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	if _, err := ro.Write([]byte("x")); !errors.Is(err, ErrReadOnly) {
+		t.Fatalf("serial write: %v, want ErrReadOnly", err)
+	}
+	if err := ro.(ControlPort).SetControl(capture.LineDTR); !errors.Is(err, ErrReadOnly) {
+		t.Fatalf("serial SetControl: %v, want ErrReadOnly", err)
+	}
+	if err := ro.SetLine(capture.LineSettings{Baud: 9600}); err != nil {
+		t.Fatalf("SetLine on a read-only port: %v", err)
+	}
+}
+
+// Closing the pty: port is, for the host app, the adapter unplugged: its
+// blocked Read fails with ErrPortLost, and so do later Writes.
+func TestSerialPortLostWhenPtyGoes(t *testing.T) {
+	host, client, _ := openPtyPair(t, nil)
+	done := make(chan error, 1)
+	go func() {
+		_, err := client.Read(make([]byte, 10))
+		done <- err
+	}()
+	time.Sleep(50 * time.Millisecond)
+	host.Close()
+	select {
+	case err := <-done:
+		if !errors.Is(err, ErrPortLost) {
+			t.Fatalf("read: %v, want ErrPortLost", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("read still blocked 10 s after the pty went away")
+	}
+	if _, err := client.Write([]byte("AT\r\n")); !errors.Is(err, ErrPortLost) {
+		t.Fatalf("write: %v, want ErrPortLost", err)
+	}
+}

@@ -1,0 +1,272 @@
+//go:build linux || darwin
+
+package bridge
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/creack/pty"
+
+	"github.com/atbridge/atbridge/capture"
+)
+
+// ptyPort is a pseudo-terminal made for a host app: we read and write the
+// master side; the host app opens the slave through a symlink.
+//
+// We keep our own descriptor of the slave open for the port's lifetime, so
+// the host app closing and reopening the link never hangs the pty up: our
+// reads just wait for the next open. Bytes we write while no host app has
+// the slave open stay queued in the slave's input, as with a UART's FIFO,
+// and once that queue is full (tens of KiB) Write blocks until a host app
+// reads or the port is closed.
+//
+// The host app's termios changes are found by reading the slave's termios
+// every PortOptions.LinePoll. Packet mode with EXTPROC would report them as
+// they happen, but EXTPROC makes the line discipline skip the host app's
+// input processing (ICRNL and the like), so a cooked-mode host app would
+// see other bytes than on a real port.
+type ptyPort struct {
+	name     string
+	link     string // the symlink the host app opens
+	slaveDev string // /dev/pts/N
+	master   *os.File
+	slave    *os.File
+	readOnly bool
+
+	mu       sync.Mutex
+	line     capture.LineSettings // in force, as set or as the host app set it
+	observed capture.LineSettings // last read back from the slave's termios
+
+	changes chan capture.LineSettings
+	stop    chan struct{}
+	done    chan struct{}
+
+	closed    atomic.Bool
+	closeOnce sync.Once
+	closeErr  error
+}
+
+var (
+	_ Port         = (*ptyPort)(nil)
+	_ LineNotifier = (*ptyPort)(nil)
+)
+
+// openPty implements OpenPort for "pty:PATH".
+func openPty(spec, link string, o PortOptions) (_ Port, err error) {
+	if err := checkLinkPath(spec, link); err != nil {
+		return nil, err
+	}
+	m, s, err := pty.Open()
+	if err != nil {
+		return nil, fmt.Errorf("open %s: create pseudo-terminal: %w", spec, err)
+	}
+	defer func() {
+		if err != nil {
+			m.Close()
+			s.Close()
+		}
+	}()
+	slaveDev := s.Name()
+	if m, err = repoll(m); err != nil {
+		return nil, fmt.Errorf("open %s: %w", spec, err)
+	}
+	var observed capture.LineSettings
+	err = withFd(s, func(fd int) error {
+		if err := setLine(fd, o.Line); err != nil {
+			return err
+		}
+		observed, err = getLine(fd, true)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open %s: set raw mode on %s: %w", spec, slaveDev, err)
+	}
+	if err := placeLink(link, slaveDev); err != nil {
+		return nil, fmt.Errorf("open %s: %w", spec, err)
+	}
+	p := &ptyPort{
+		name: spec, link: link, slaveDev: slaveDev,
+		master: m, slave: s, readOnly: o.ReadOnly,
+		line: o.Line, observed: observed,
+		changes: make(chan capture.LineSettings, 16),
+		stop:    make(chan struct{}),
+		done:    make(chan struct{}),
+	}
+	go p.watchLine(o.LinePoll)
+	return p, nil
+}
+
+// checkLinkPath refuses to put the link where something other than a
+// symlink lives: a regular file there is probably the user's data.
+func checkLinkPath(spec, link string) error {
+	fi, err := os.Lstat(link)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return nil
+	case err != nil:
+		return fmt.Errorf("open %s: %w", spec, err)
+	case fi.Mode()&os.ModeSymlink != 0:
+		return nil // a link left by an earlier run: replaced
+	}
+	what := "a regular file"
+	if fi.IsDir() {
+		what = "a directory"
+	} else if !fi.Mode().IsRegular() {
+		what = "not a symlink"
+	}
+	return permanentError{fmt.Errorf("open %s: %s exists and is %s; refusing to replace it (remove it or pick another path)", spec, link, what)}
+}
+
+// placeLink points link at target, replacing an existing symlink
+// atomically (a host app polling for the path never sees it missing).
+func placeLink(link, target string) error {
+	tmp := filepath.Join(filepath.Dir(link), fmt.Sprintf(".%s.%d.tmp", filepath.Base(link), os.Getpid()))
+	os.Remove(tmp)
+	if err := os.Symlink(target, tmp); err != nil {
+		return fmt.Errorf("create link: %w", err)
+	}
+	if err := os.Rename(tmp, link); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("create link: %w", err)
+	}
+	return nil
+}
+
+// watchLine polls the slave's termios and reports changes the host app
+// makes. It owns p.changes and closes it on the way out.
+func (p *ptyPort) watchLine(every time.Duration) {
+	defer close(p.done)
+	defer close(p.changes)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-p.stop:
+			return
+		case <-t.C:
+		}
+		var l capture.LineSettings
+		err := withFd(p.slave, func(fd int) (err error) {
+			l, err = getLine(fd, true)
+			return err
+		})
+		if err != nil {
+			continue // closing; the stop channel ends the loop
+		}
+		p.mu.Lock()
+		changed := l != p.observed
+		if changed {
+			p.observed, p.line = l, l
+		}
+		p.mu.Unlock()
+		if changed {
+			p.notify(l)
+		}
+	}
+}
+
+// notify queues l, dropping the oldest pending value if the reader is
+// behind. Only watchLine calls it, so the channel cannot be closed under it.
+func (p *ptyPort) notify(l capture.LineSettings) {
+	for {
+		select {
+		case p.changes <- l:
+			return
+		default:
+		}
+		select {
+		case <-p.changes:
+		default:
+		}
+	}
+}
+
+// Name returns the spec as the user wrote it, e.g. "pty:/tmp/esp".
+func (p *ptyPort) Name() string { return p.name }
+
+// Line returns the settings in force: those set by OpenPort or SetLine, or
+// the host app's latest termios, whichever came last. On Linux the data bits
+// of the host app's settings always read as 8 (see framingFromTermios).
+func (p *ptyPort) Line() capture.LineSettings {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.line
+}
+
+// SetLine sets the slave's termios (raw mode, speed, framing), so a host app
+// reading them back sees l. It is not reported on LineChanges.
+func (p *ptyPort) SetLine(l capture.LineSettings) error {
+	l = lineDefaults(l)
+	if err := validateLine(l); err != nil {
+		return fmt.Errorf("set line %s: %w", p.name, err)
+	}
+	if p.closed.Load() {
+		return fmt.Errorf("set line %s: %w", p.name, ErrPortClosed)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	err := withFd(p.slave, func(fd int) error {
+		if err := setLine(fd, l); err != nil {
+			return err
+		}
+		obs, err := getLine(fd, true)
+		p.observed = obs
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("set line %s: %w", p.name, err)
+	}
+	p.line = l
+	return nil
+}
+
+// LineChanges implements LineNotifier: it reports the host app's termios
+// changes, polled every PortOptions.LinePoll.
+func (p *ptyPort) LineChanges() <-chan capture.LineSettings { return p.changes }
+
+// Read reads what the host app wrote. It waits across the host app closing
+// and reopening the link; Close unblocks it.
+func (p *ptyPort) Read(b []byte) (int, error) {
+	n, err := p.master.Read(b)
+	if err != nil {
+		return n, ioError("read", p.name, err, p.closed.Load())
+	}
+	return n, nil
+}
+
+// Write sends b to the host app. It fails with ErrReadOnly on a read-only
+// port; Close unblocks it.
+func (p *ptyPort) Write(b []byte) (int, error) {
+	if p.readOnly {
+		return 0, fmt.Errorf("write %s: %w", p.name, ErrReadOnly)
+	}
+	n, err := p.master.Write(b)
+	if err != nil {
+		return n, ioError("write", p.name, err, p.closed.Load())
+	}
+	return n, nil
+}
+
+// Close removes the link (if it still points at our pty), closes both
+// sides and waits for the termios watcher. It is idempotent.
+func (p *ptyPort) Close() error {
+	p.closeOnce.Do(func() {
+		p.closed.Store(true)
+		close(p.stop)
+		<-p.done
+		if target, err := os.Readlink(p.link); err == nil && target == p.slaveDev {
+			if err := os.Remove(p.link); err != nil && !errors.Is(err, os.ErrNotExist) {
+				p.closeErr = fmt.Errorf("close %s: remove link: %w", p.name, err)
+			}
+		}
+		p.master.Close()
+		p.slave.Close()
+	})
+	return p.closeErr
+}

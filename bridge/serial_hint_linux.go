@@ -1,0 +1,3 @@
+package bridge
+
+const permissionHint = "add yourself to the dialout group: sudo usermod -aG dialout $USER, then log in again"

@@ -1,0 +1,221 @@
+//go:build linux || darwin
+
+package bridge
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/atbridge/atbridge/capture"
+)
+
+// On Linux and macOS a real serial port is our own termios code on a
+// non-blocking descriptor owned by the runtime poller, not go.bug.st/serial:
+// its Write blocks in the kernel where Close cannot reach it (with RTS/CTS
+// flow control and CTS low, for ever), and it has no flow control setting.
+// This is also the code a host app's side of a pty: port is tested through.
+
+// serialPort is a real serial device (or anything with termios).
+type serialPort struct {
+	name     string
+	path     string
+	f        *os.File
+	readOnly bool
+
+	mu   sync.Mutex
+	line capture.LineSettings
+
+	closed    atomic.Bool
+	closeOnce sync.Once
+	closeErr  error
+}
+
+var (
+	_ Port        = (*serialPort)(nil)
+	_ ControlPort = (*serialPort)(nil)
+)
+
+// openSerial implements OpenPort for real serial devices: it opens path
+// exclusively (TIOCEXCL, like go.bug.st/serial: a second opener gets EBUSY),
+// in raw mode with o.Line applied.
+func openSerial(spec, path string, o PortOptions) (Port, error) {
+	fd, err := unix.Open(path, unix.O_RDWR|unix.O_NOCTTY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, openError(spec, path, err)
+	}
+	fail := func(what string, err error) (Port, error) {
+		unix.Close(fd)
+		return nil, fmt.Errorf("open %s: %s: %w", spec, what, err)
+	}
+	if _, err := getTermios(fd); err != nil {
+		if errors.Is(err, unix.ENOTTY) || errors.Is(err, unix.EINVAL) {
+			unix.Close(fd)
+			return nil, permanentError{fmt.Errorf("open %s: %s is not a serial device (no termios)", spec, path)}
+		}
+		return fail("read termios", err)
+	}
+	if err := unix.IoctlSetInt(fd, unix.TIOCEXCL, 0); err != nil {
+		return fail("lock exclusively", err)
+	}
+	if err := setLine(fd, o.Line); err != nil {
+		return fail("set line "+o.Line.String(), err)
+	}
+	if o.Control != nil && !o.ReadOnly {
+		if err := setModem(fd, *o.Control); err != nil {
+			return fail("set control lines", err)
+		}
+	}
+	f, err := pollableFile(fd, path)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", spec, err)
+	}
+	return &serialPort{name: spec, path: path, f: f, readOnly: o.ReadOnly, line: o.Line}, nil
+}
+
+// openError says what went wrong opening a device and what to try.
+func openError(spec, path string, err error) error {
+	var hint string
+	switch {
+	case errors.Is(err, unix.ENOENT), errors.Is(err, unix.ENXIO), errors.Is(err, unix.ENODEV):
+		hint = "no such device (is it plugged in? see ls " + deviceGlob(path) + ")"
+	case errors.Is(err, unix.EACCES), errors.Is(err, unix.EPERM):
+		hint = "permission denied (" + permissionHint + ")"
+	case errors.Is(err, unix.EBUSY):
+		hint = "port busy (another program has it open: see fuser " + path + ")"
+	default:
+		return fmt.Errorf("open %s: %w", spec, err)
+	}
+	return &openErr{msg: "open " + spec + ": " + hint, err: err}
+}
+
+// openErr keeps the errno for errors.Is while reading as advice.
+type openErr struct {
+	msg string
+	err error
+}
+
+func (e *openErr) Error() string { return e.msg }
+func (e *openErr) Unwrap() error { return e.err }
+
+// deviceGlob turns /dev/ttyUSB9 into /dev/ttyUSB*.
+func deviceGlob(path string) string {
+	dir, base := filepath.Split(path)
+	stem := strings.TrimRight(base, "0123456789")
+	if stem == "" || stem == base {
+		if dir == "" {
+			dir = "./"
+		}
+		return dir
+	}
+	return dir + stem + "*"
+}
+
+// Name returns the spec as the user wrote it.
+func (p *serialPort) Name() string { return p.name }
+
+// Line returns the settings last applied.
+func (p *serialPort) Line() capture.LineSettings {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.line
+}
+
+// SetLine applies l at once (TCSANOW: bytes still in the output queue go at
+// the new speed). Allowed on read-only ports.
+func (p *serialPort) SetLine(l capture.LineSettings) error {
+	l = lineDefaults(l)
+	if err := validateLine(l); err != nil {
+		return fmt.Errorf("set line %s: %w", p.name, err)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err := withFd(p.f, func(fd int) error { return setLine(fd, l) }); err != nil {
+		return ioError("set line", p.name, err, p.closed.Load())
+	}
+	p.line = l
+	return nil
+}
+
+// Read reads what the device sent. Close unblocks it.
+func (p *serialPort) Read(b []byte) (int, error) {
+	n, err := p.f.Read(b)
+	if err != nil {
+		return n, ioError("read", p.name, err, p.closed.Load())
+	}
+	return n, nil
+}
+
+// Write sends b. Close unblocks it, even when flow control holds it back.
+func (p *serialPort) Write(b []byte) (int, error) {
+	if p.readOnly {
+		return 0, fmt.Errorf("write %s: %w", p.name, ErrReadOnly)
+	}
+	n, err := p.f.Write(b)
+	if err != nil {
+		return n, ioError("write", p.name, err, p.closed.Load())
+	}
+	return n, nil
+}
+
+// SetControl implements ControlPort.
+func (p *serialPort) SetControl(c capture.ControlLines) error {
+	if p.readOnly {
+		return fmt.Errorf("set control %s: %w", p.name, ErrReadOnly)
+	}
+	if err := withFd(p.f, func(fd int) error { return setModem(fd, c) }); err != nil {
+		return ioError("set control", p.name, err, p.closed.Load())
+	}
+	return nil
+}
+
+// Control implements ControlPort.
+func (p *serialPort) Control() (capture.ControlLines, error) {
+	var m int
+	err := withFd(p.f, func(fd int) (err error) {
+		m, err = unix.IoctlGetInt(fd, unix.TIOCMGET)
+		return err
+	})
+	if err != nil {
+		return 0, ioError("read control", p.name, err, p.closed.Load())
+	}
+	return controlFromModem(m), nil
+}
+
+// setModem drives DTR and RTS as c says.
+func setModem(fd int, c capture.ControlLines) error {
+	m, err := unix.IoctlGetInt(fd, unix.TIOCMGET)
+	if err != nil {
+		if errors.Is(err, unix.ENOTTY) || errors.Is(err, unix.EINVAL) {
+			return fmt.Errorf("%w: this device has no modem control lines", ErrNotSupported)
+		}
+		return err
+	}
+	m &^= unix.TIOCM_DTR | unix.TIOCM_RTS
+	if c&capture.LineDTR != 0 {
+		m |= unix.TIOCM_DTR
+	}
+	if c&capture.LineRTS != 0 {
+		m |= unix.TIOCM_RTS
+	}
+	return unix.IoctlSetPointerInt(fd, unix.TIOCMSET, m)
+}
+
+// Close releases the exclusive lock and closes the device, unblocking Read
+// and Write. It is idempotent.
+func (p *serialPort) Close() error {
+	p.closeOnce.Do(func() {
+		p.closed.Store(true)
+		withFd(p.f, func(fd int) error { return unix.IoctlSetInt(fd, unix.TIOCNXCL, 0) })
+		if err := p.f.Close(); err != nil {
+			p.closeErr = fmt.Errorf("close %s: %w", p.name, err)
+		}
+	})
+	return p.closeErr
+}
