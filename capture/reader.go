@@ -80,6 +80,7 @@ type Reader struct {
 
 	index       []indexEntry // loaded by SeekTime
 	indexLoaded bool
+	blocksRead  int64 // data blocks decoded (tests check seeks skip work)
 }
 
 // Open opens the capture at path. Reader.Close closes the file.
@@ -338,6 +339,7 @@ func (r *Reader) readBlock() error {
 		return damage(fmt.Errorf("block decodes to %d bytes, header says %d: %w", len(r.raw), h.rawLen, ErrCorrupt))
 	}
 	r.pos = 0
+	r.blocksRead++
 	r.blockOff, r.blockLen = start, total
 	r.blockRecords, r.recsRead = int64(h.records), 0
 	r.t = h.firstTime
