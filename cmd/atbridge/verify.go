@@ -1,0 +1,74 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+
+	"github.com/atbridge/atbridge/capture"
+)
+
+func init() {
+	register(&command{
+		name:    "verify",
+		summary: "Check a capture file for damage",
+		usage:   "atbridge verify FILE",
+		examples: `  # exit 0 and one OK line for a whole file
+  atbridge verify session.atcap
+  # check every capture in a folder, stopping at the first damaged one
+  for f in *.atcap; do atbridge verify "$f" || break; done`,
+		setup: func(fs *flag.FlagSet) func(context.Context, *env, []string) int {
+			return func(ctx context.Context, e *env, args []string) int {
+				args, code, err := interspersed(e, fs, args)
+				if err != nil {
+					return code
+				}
+				return runVerify(ctx, e, args)
+			}
+		},
+	})
+}
+
+// runVerify prints one line for a whole file (exit 0), or one line per
+// problem and a hint (exit 1); a file it cannot read as a capture at all is
+// exit 2.
+func runVerify(_ context.Context, e *env, args []string) int {
+	if len(args) != 1 {
+		fmt.Fprintf(e.stderr, "atbridge verify: want one capture FILE, got %d arguments; see atbridge verify --help\n", len(args))
+		return exitFailure
+	}
+	path := args[0]
+	var bar *progress
+	rep, err := capture.Verify(path, &capture.VerifyOptions{Progress: func(done, total int64) {
+		if bar == nil {
+			bar = newProgress(e, total, "verifying")
+		}
+		bar.set(done)
+	}})
+	bar.finish()
+	if err != nil {
+		fmt.Fprintf(e.stderr, "atbridge verify: %v\n", err)
+		return exitFailure
+	}
+	if rep.OK() {
+		fmt.Fprintf(e.stdout, "%s: OK: %d records, %d bytes, format v%d, written by %s\n", path, rep.Records, rep.Size, rep.Header.Version, orUnknown(rep.Header.Tool))
+		return exitOK
+	}
+	for _, p := range rep.Problems {
+		fmt.Fprintf(e.stdout, "%s: %s\n", path, p)
+	}
+	lost := fmt.Sprintf("%d records lost", rep.RecordsLost)
+	if rep.Unknown > 0 {
+		lost += fmt.Sprintf(" plus an unknown number in %d regions", rep.Unknown)
+	}
+	fmt.Fprintf(e.stdout, "%s: %d problems, %d records readable, %s; run \"atbridge repair %s -o FIXED.atcap\" to keep what is readable\n",
+		path, len(rep.Problems), rep.Records, lost, path)
+	return exitProblem
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "an unknown tool"
+	}
+	return s
+}
