@@ -36,35 +36,6 @@ func openPtyPair(t testing.TB, opts *PortOptions) (host, client Port, link strin
 	return host, client, link
 }
 
-// mustReadN reads len(want) bytes from r and compares, failing after 10 s so
-// a bug hangs no test run.
-func mustReadN(t testing.TB, r io.Reader, n int) []byte {
-	t.Helper()
-	got := make([]byte, n)
-	done := make(chan error, 1)
-	go func() {
-		_, err := io.ReadFull(r, got)
-		done <- err
-	}()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("read: %v", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatalf("read: no data after 10 s")
-	}
-	return got
-}
-
-func allByteValues() []byte {
-	b := make([]byte, 256)
-	for i := range b {
-		b[i] = byte(i)
-	}
-	return b
-}
-
 func TestPtyAllByteValuesBothWays(t *testing.T) {
 	host, client, _ := openPtyPair(t, nil)
 	want := allByteValues()
@@ -96,7 +67,7 @@ func TestPtyLargeTransfersBothWaysAtOnce(t *testing.T) {
 	}
 	up, down := mk(0x55), mk(0xaa)
 	var wg sync.WaitGroup
-	errs := make(chan error, 2)
+	errs := make(chan error, 3)
 	for _, w := range []struct {
 		p    Port
 		data []byte
@@ -107,15 +78,19 @@ func TestPtyLargeTransfersBothWaysAtOnce(t *testing.T) {
 			}
 		})
 	}
-	gotUp := make(chan []byte, 1)
-	go func() { gotUp <- mustReadN(t, host, size) }()
+	upBuf := make([]byte, size)
+	wg.Go(func() {
+		if _, err := io.ReadFull(host, upBuf); err != nil {
+			errs <- err
+		}
+	})
 	gotDown := mustReadN(t, client, size)
 	wg.Wait()
 	close(errs)
 	for err := range errs {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(<-gotUp, up) {
+	if !bytes.Equal(upBuf, up) {
 		t.Error("host app to port: data differs")
 	}
 	if !bytes.Equal(gotDown, down) {
@@ -413,5 +388,34 @@ func TestSerialPortLostWhenPtyGoes(t *testing.T) {
 	}
 	if _, err := client.Write([]byte("AT\r\n")); !errors.Is(err, ErrPortLost) {
 		t.Fatalf("write: %v, want ErrPortLost", err)
+	}
+}
+
+// Through a real pty: the host app sees the paced bytes exactly.
+func TestPacedWriterThroughPty(t *testing.T) {
+	if testing.Short() {
+		t.Skip("takes 0.5 s")
+	}
+	host, client, _ := openPtyPair(t, nil)
+	line := capture.LineSettings{Baud: 19200, DataBits: 8, Parity: capture.ParityNone, StopBits: capture.Stop1}
+	pw := NewPacedWriter(host, func() capture.LineSettings { return line })
+	data := allByteValues()
+	data = append(append(data, data...), data...)
+	data = append(data, data[:192]...) // 960 bytes: 0.5 s at 19200
+	start := time.Now()
+	errc := make(chan error, 1)
+	go func() {
+		_, err := pw.Write(data)
+		errc <- err
+	}()
+	got := mustReadN(t, client, len(data))
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took < 495*time.Millisecond {
+		t.Errorf("took %v, want at least 0.5 s", took)
+	}
+	if !bytes.Equal(got, data) {
+		t.Error("data changed on the way")
 	}
 }
