@@ -68,7 +68,8 @@ func openSerial(spec, path string, o PortOptions) (Port, error) {
 		return fail("set line "+o.Line.String(), err)
 	}
 	if o.Control != nil && !o.ReadOnly {
-		if err := setModem(fd, *o.Control); err != nil {
+		// A device without modem lines (a pty) has nothing to set.
+		if err := setModem(fd, *o.Control); err != nil && !errors.Is(err, ErrNotSupported) {
 			return fail("set control lines", err)
 		}
 	}
@@ -179,7 +180,7 @@ func (p *serialPort) SetControl(c capture.ControlLines) error {
 func (p *serialPort) Control() (capture.ControlLines, error) {
 	var m int
 	err := withFd(p.f, func(fd int) (err error) {
-		m, err = unix.IoctlGetInt(fd, unix.TIOCMGET)
+		m, err = getModem(fd)
 		return err
 	})
 	if err != nil {
@@ -188,13 +189,20 @@ func (p *serialPort) Control() (capture.ControlLines, error) {
 	return controlFromModem(m), nil
 }
 
+// getModem reads the TIOCM_* bits; a device without modem lines (a pty)
+// gives ErrNotSupported.
+func getModem(fd int) (int, error) {
+	m, err := unix.IoctlGetInt(fd, unix.TIOCMGET)
+	if errors.Is(err, unix.ENOTTY) || errors.Is(err, unix.EINVAL) {
+		return 0, fmt.Errorf("%w: this device has no modem control lines", ErrNotSupported)
+	}
+	return m, err
+}
+
 // setModem drives DTR and RTS as c says.
 func setModem(fd int, c capture.ControlLines) error {
-	m, err := unix.IoctlGetInt(fd, unix.TIOCMGET)
+	m, err := getModem(fd)
 	if err != nil {
-		if errors.Is(err, unix.ENOTTY) || errors.Is(err, unix.EINVAL) {
-			return fmt.Errorf("%w: this device has no modem control lines", ErrNotSupported)
-		}
 		return err
 	}
 	m &^= unix.TIOCM_DTR | unix.TIOCM_RTS
