@@ -1,0 +1,122 @@
+package bridge
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestEmuBasicCommands(t *testing.T) {
+	h := startEmu(t, nil)
+	h.cmd("AT", "\r\nOK\r\n")
+	h.cmd("AT+SYSLOG?", "+SYSLOG:0\r\n\r\nOK\r\n")
+	h.cmd("AT+NOPE", "\r\nERROR\r\n")
+	h.cmd("AT+SYSLOG=1", "\r\nOK\r\n")
+	h.cmd("AT+NOPE", "ERR CODE:0x01090000\r\n\r\nERROR\r\n")
+	h.cmd("AT+WSCFG?", "\r\nERROR\r\n") // missing form: plain ERROR
+	h.cmd("AT+SYSLOG=0", "\r\nOK\r\n")
+	h.cmd("AT+CWMODE=1", "\r\nOK\r\n")
+	h.cmd("AT+CWMODE?", "+CWMODE:1\r\n\r\nOK\r\n")
+	h.cmd("AT+CWSTATE?", "+CWSTATE:0,\"\"\r\n\r\nOK\r\n")
+	h.cmd(`AT+CWJAP="espressif","1234567890"`, "WIFI CONNECTED\r\nWIFI GOT IP\r\n\r\nOK\r\n")
+	h.cmd("AT+CWSTATE?", "+CWSTATE:2,\"espressif\"\r\n\r\nOK\r\n")
+	h.cmd("AT+CIFSR", "+CIFSR:STAIP,\"192.168.4.2\"\r\n+CIFSR:STAMAC,\"24:0a:c4:00:be:ef\"\r\n\r\nOK\r\n")
+	h.cmd(`AT+CWJAP="espressif","wrong-password"`, "WIFI DISCONNECT\r\n+CWJAP:2\r\n\r\nERROR\r\n")
+	h.cmd("AT+CWJAP?", "No AP\r\n\r\nOK\r\n")
+	h.cmd("AT+CWJAP", "+CWJAP:2\r\n\r\nERROR\r\n") // reuses the wrong password
+	h.cmd(`AT+CWJAP="espressif","1234567890"`, "WIFI CONNECTED\r\nWIFI GOT IP\r\n\r\nOK\r\n")
+	h.cmd(`AT+CWJAP?`, "+CWJAP:\"espressif\",\"ac:0b:fb:d8:cf:9a\",6,-45,0,1,3,0,1\r\n\r\nOK\r\n")
+	h.cmd("AT+CWJAP", "WIFI DISCONNECT\r\nWIFI CONNECTED\r\nWIFI GOT IP\r\n\r\nOK\r\n")
+	h.cmd("AT+CWQAP", "\r\nOK\r\nWIFI DISCONNECT\r\n")
+	// Echo off: nothing but the result.
+	h.cmd("ATE0", "\r\nOK\r\n")
+	h.send("AT\r\n")
+	h.expect("\r\nOK\r\n")
+	h.send("ATE1\r\n")
+	h.expect("\r\nOK\r\n")
+	h.cmd("AT", "\r\nOK\r\n")
+}
+
+func TestEmuGMR(t *testing.T) {
+	for _, fw := range []Firmware{FirmwareRelease, FirmwareDev} {
+		t.Run(fw.String(), func(t *testing.T) {
+			h := startEmu(t, &EmulatorOptions{Firmware: fw, Version: "atbridge test"})
+			at := "5.0.1.0(3258eee - ESP32 - Mar  9 2026 12:00:00)"
+			if fw == FirmwareDev {
+				at = "5.0.1.0-dev(32ff6e1 - ESP32 - Jul 24 2026 12:00:00)"
+			}
+			h.cmd("AT+GMR", "AT version:"+at+"\r\nSDK version:atbridge test emulator\r\ncompile time(atbridge):Jan  1 2026 00:00:00\r\nBin version:"+fw.String()+"(atbridge emulate)\r\n\r\nOK\r\n")
+		})
+	}
+}
+
+func TestEmuLineLimit(t *testing.T) {
+	h := startEmu(t, nil)
+	// 254 bytes plus CRLF is the longest accepted line.
+	long := "AT+NOPE=" + strings.Repeat("1", 246)
+	h.cmd(long, "\r\nERROR\r\n")
+	// 255 bytes without a terminator reset the buffer silently; what
+	// follows is a new line.
+	junk := strings.Repeat("x", 255)
+	h.send(junk)
+	h.expect(junk)
+	h.cmd("AT", "\r\nOK\r\n")
+	// Binary garbage ending in CRLF is not a command.
+	h.send("\x00\xff\x01garbage\r\n")
+	h.expect("\x00\xff\x01garbage\r\n\r\nERROR\r\n")
+	h.cmd("AT+SYSLOG=1", "\r\nOK\r\n")
+	h.cmd("at", "ERR CODE:0x01030000\r\n\r\nERROR\r\n")
+}
+
+func TestEmuBusy(t *testing.T) {
+	h := startEmu(t, nil)
+	// A prompt holds the command busy: the line typed after the announced
+	// bytes is answered busy p... (here within the same write).
+	h.cmd("AT+WSHEAD=5", "\r\nOK\r\n\r\n>")
+	h.send("a:b")
+	h.expectQuiet(100 * time.Millisecond) // fewer bytes than announced: it waits
+	h.send("cdAT\r\n")
+	h.expectAnyOrder("\r\nbusy p...\r\n", "\r\nOK\r\n")
+	h.cmd("AT+WSHEAD?", "+WSHEAD:0,\"a:bcd\"\r\n\r\nOK\r\n")
+	h.cmd("AT+SYSLOG=1", "\r\nOK\r\n")
+	h.cmd("AT+WSHEAD=3", "\r\nOK\r\n\r\n>")
+	h.send("k:v" + "zz")
+	h.expectAnyOrder("ERR CODE:0x010b0000\r\n\r\nbusy p...\r\n", "\r\nOK\r\n")
+}
+
+func TestEmuRestart(t *testing.T) {
+	h := startEmu(t, nil)
+	h.cmd(`AT+CWJAP="ap","pw"`, "WIFI CONNECTED\r\nWIFI GOT IP\r\n\r\nOK\r\n")
+	// Inside a prompt AT+RST is payload, not a restart.
+	h.cmd("AT+WSHEAD=10", "\r\nOK\r\n\r\n>")
+	h.send("x:AT+RST\r\n")
+	h.expect("\r\nERROR\r\n") // a header may not end in CRLF
+	h.cmd("AT+WSHEAD=3", "\r\nOK\r\n\r\n>")
+	h.send("a:b")
+	h.expect("\r\nOK\r\n")
+	h.cmd("ATE0", "\r\nOK\r\n")
+	h.send("AT+RST\r\n")
+	h.expect("\r\nOK\r\n\r\nready\r\nWIFI CONNECTED\r\nWIFI GOT IP\r\n")
+	// Echo is back on after the reboot, headers are gone.
+	h.cmd("AT+WSHEAD?", "\r\nOK\r\n")
+	h.cmd("AT+RESTORE", "\r\nOK\r\n")
+	h.expect("\r\nready\r\n")
+	h.cmd("AT+CWSTATE?", "+CWSTATE:0,\"\"\r\n\r\nOK\r\n")
+}
+
+func TestEmuSNTP(t *testing.T) {
+	fixed := time.Date(2021, 10, 18, 12, 12, 27, 0, time.UTC)
+	h := startEmu(t, &EmulatorOptions{Now: func() time.Time { return fixed }})
+	h.cmd(`AT+CIPSNTPCFG=1,8,"cn.ntp.org.cn","ntp.sjtu.edu.cn"`, "\r\nOK\r\n")
+	h.expect("+TIME_UPDATED\r\n")
+	h.cmd("AT+CIPSNTPTIME?", "+CIPSNTPTIME:Mon Oct 18 20:12:27 2021\r\nOK\r\n")
+	h.cmd("AT+CIPSNTPCFG?", "+CIPSNTPCFG:1,8,\"cn.ntp.org.cn\",\"ntp.sjtu.edu.cn\"\r\n\r\nOK\r\n")
+	h.cmd("AT+CIPSNTPCFG=1,-0330", "\r\nOK\r\n")
+	h.cmd("AT+CIPSNTPTIME?", "+CIPSNTPTIME:Mon Oct 18 08:42:27 2021\r\nOK\r\n")
+	fixed = time.Date(2021, 10, 5, 1, 2, 3, 0, time.UTC)
+	h.cmd("AT+CIPSNTPCFG=1,0", "\r\nOK\r\n")
+	h.cmd("AT+CIPSNTPTIME?", "+CIPSNTPTIME:Tue Oct  5 01:02:03 2021\r\nOK\r\n")
+	for _, bad := range []string{"AT+CIPSNTPCFG=1,15", "AT+CIPSNTPCFG=1,-13", "AT+CIPSNTPCFG=1,1460", "AT+CIPSNTPCFG=2", "AT+CIPSNTPCFG=1,0860"} {
+		h.cmd(bad, "\r\nERROR\r\n")
+	}
+}

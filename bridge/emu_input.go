@@ -1,0 +1,306 @@
+package bridge
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/atbridge/atbridge/capture"
+	"github.com/atbridge/atbridge/formats"
+)
+
+// maxLine is where the firmware silently resets its receive buffer: 255
+// bytes without a terminator (esp-at.md §1.2). A line of 254 bytes plus CRLF
+// (256 in all) is accepted: when the 255th byte is the CR of the terminator,
+// the emulator waits for the LF rather than resetting.
+const maxLine = 255
+
+// promptReq is a command waiting for exactly n raw bytes after its ">".
+type promptReq struct {
+	n    int
+	buf  []byte
+	done chan struct{}
+}
+
+// feed runs the recv task's state machine over one chunk the host sent.
+//
+//   - command mode: bytes are echoed (ATE1) as they arrive and collected up
+//     to CRLF, then the line goes to the executor and the state becomes busy;
+//   - prompt mode: bytes fill the pending prompt exactly, never echoed;
+//   - busy: the rest of the chunk is answered with "busy p..." and dropped,
+//     unless it contains "AT+RST\r\n", which forces a restart.
+func (e *Emulator) feed(p []byte) {
+	line := &e.line
+	for len(p) > 0 {
+		e.mu.Lock()
+		if e.rebooting {
+			e.mu.Unlock()
+			*line = (*line)[:0]
+			e.log.Info("input dropped: the emulated board is restarting", "bytes", len(p))
+			return
+		}
+		if pr := e.prompt; pr != nil {
+			take := min(len(p), pr.n-len(pr.buf))
+			pr.buf = append(pr.buf, p[:take]...)
+			p = p[take:]
+			if len(pr.buf) == pr.n {
+				e.prompt = nil
+				close(pr.done)
+			}
+			e.mu.Unlock()
+			continue
+		}
+		if e.busy {
+			e.mu.Unlock()
+			e.busyInput(p)
+			return
+		}
+		echo := e.st.echo
+		e.mu.Unlock()
+
+		consumed, full := 0, false
+		for consumed < len(p) {
+			*line = append(*line, p[consumed])
+			consumed++
+			n := len(*line)
+			if n >= 2 && (*line)[n-2] == '\r' && (*line)[n-1] == '\n' {
+				full = true
+				break
+			}
+			if n >= maxLine && (*line)[n-1] != '\r' || n > maxLine {
+				if echo {
+					e.write(e.curGen(), p[:consumed])
+				}
+				p = p[consumed:]
+				consumed = 0
+				e.log.Info("input line reset: 255 bytes without CRLF (firmware behaviour, nothing printed)")
+				*line = (*line)[:0]
+			}
+		}
+		if echo && consumed > 0 {
+			e.write(e.curGen(), p[:consumed])
+		}
+		p = p[consumed:]
+		if !full {
+			return
+		}
+		text := bytes.Clone((*line)[:len(*line)-2])
+		*line = (*line)[:0]
+		e.dispatch(text)
+	}
+}
+
+// busyInput answers input that arrives while a command runs.
+func (e *Emulator) busyInput(p []byte) {
+	if bytes.Contains(p, []byte("AT+RST\r\n")) {
+		e.log.Info("AT+RST while busy: forced restart (firmware prints Will force to restart!!!)")
+		gen := e.curGen()
+		e.write(gen, []byte("\r\nWill force to restart!!!\r\n"))
+		e.write(gen, []byte("\r\nOK\r\n"))
+		e.reboot(false)
+		return
+	}
+	e.mu.Lock()
+	syslog := e.st.syslog
+	e.mu.Unlock()
+	gen := e.curGen()
+	if syslog {
+		e.write(gen, []byte("ERR CODE:0x010b0000\r\n"))
+	}
+	e.write(gen, []byte("\r\nbusy p...\r\n"))
+	e.log.Info("input while a command runs: answered busy p... and dropped it", "bytes", len(p), "data", quoteShort(p))
+}
+
+// dispatch parses a complete line and hands it to the executor; lines that
+// do not parse are answered here without going busy.
+func (e *Emulator) dispatch(line []byte) {
+	cmd, err := formats.ParseCommand(line)
+	if err != nil {
+		code := "0x01080000"
+		if errors.Is(err, formats.ErrNotCommand) {
+			code = "0x01030000"
+		}
+		e.mu.Lock()
+		syslog := e.st.syslog
+		e.mu.Unlock()
+		gen := e.curGen()
+		if syslog {
+			e.write(gen, []byte("ERR CODE:"+code+"\r\n"))
+		}
+		e.write(gen, []byte("\r\nERROR\r\n"))
+		e.log.Info("malformed command line: answered ERROR", "line", quoteShort(line), "err", err)
+		return
+	}
+	e.mu.Lock()
+	e.busy = true
+	cmds := e.cmds
+	e.mu.Unlock()
+	cmds <- cmd
+}
+
+// executor runs one command at a time, as the AT task does.
+func (e *Emulator) executor(cmds <-chan *formats.Command) {
+	for cmd := range cmds {
+		e.execMu.Lock()
+		e.mu.Lock()
+		ctx := e.bootCtx
+		e.mu.Unlock()
+		c := &call{e: e, ctx: ctx, gen: e.curGen(), cmd: cmd}
+		res := e.run(c)
+		out := resultBytes[res]
+		if c.final != nil {
+			out = c.final
+		}
+		e.finish(c.gen, out)
+		e.execMu.Unlock()
+		if c.after != nil {
+			c.after()
+		}
+	}
+}
+
+// call is one command being executed.
+type call struct {
+	e     *Emulator
+	ctx   context.Context
+	gen   uint64
+	cmd   *formats.Command
+	after func() // runs once the command is no longer busy (restarts)
+	final []byte // replaces the result string when a handler sets it
+}
+
+// Result codes of a handler (esp-at.md §1.1).
+type result int
+
+const (
+	resOK result = iota
+	resError
+	resSendOK
+	resNone // the handler printed everything itself
+)
+
+func (c *call) write(b []byte) { c.e.write(c.gen, b) }
+func (c *call) print(s string) { c.e.write(c.gen, []byte(s)) }
+// resultBytes are the final result strings (esp-at.md §1.1).
+var resultBytes = map[result][]byte{
+	resOK:     []byte("\r\nOK\r\n"),
+	resError:  []byte("\r\nERROR\r\n"),
+	resSendOK: []byte("\r\nSEND OK\r\n"),
+}
+
+// finish ends the running command: the busy state is cleared and the final
+// result written under one hold of the output lock, so a host that answers
+// the result at once is never told busy p..., and the echo of its next line
+// cannot overtake the result.
+func (e *Emulator) finish(gen uint64, res []byte) {
+	e.outMu.Lock()
+	defer e.outMu.Unlock()
+	e.mu.Lock()
+	e.busy = false
+	e.mu.Unlock()
+	if gen != e.gen || e.out == nil || len(res) == 0 {
+		return
+	}
+	if _, err := e.out.Write(res); err != nil {
+		e.log.Warn("writing to the host failed", "err", err)
+		return
+	}
+	e.recordChunk(formats.ToHost, res)
+}
+
+// errorf logs why the command fails and returns resError.
+func (c *call) errorf(why string, args ...any) result {
+	c.e.log.Info("answered ERROR: "+why, append([]any{"cmd", string(c.cmd.Line)}, args...)...)
+	return resError
+}
+
+// readPrompt prints "\r\nOK\r\n\r\n>" and waits, with no timeout as the
+// firmware, until exactly n raw bytes have arrived. It returns nil when the
+// board restarts or Serve ends first.
+func (c *call) readPrompt(n int) []byte {
+	pr := &promptReq{n: n, buf: make([]byte, 0, n), done: make(chan struct{})}
+	c.e.mu.Lock()
+	c.e.prompt = pr
+	c.e.mu.Unlock()
+	c.print("\r\nOK\r\n\r\n>")
+	select {
+	case <-pr.done:
+		return pr.buf
+	case <-c.ctx.Done():
+		c.e.mu.Lock()
+		if c.e.prompt == pr {
+			c.e.prompt = nil
+		}
+		c.e.mu.Unlock()
+		return nil
+	}
+}
+
+// reboot restarts the emulated board: links dropped without a URC, every
+// setting back to its power-on value (saved Wi-Fi kept unless restore), a
+// silent pause, then "\r\nready\r\n" and, with a saved AP, the Wi-Fi URCs.
+// It is called by the reader (a forced restart) or by the executor after a
+// command finished (AT+RST, AT+RESTORE), never while holding execMu.
+func (e *Emulator) reboot(restore bool) {
+	e.mu.Lock()
+	parent := e.serveCtx
+	if parent == nil || parent.Err() != nil {
+		e.mu.Unlock()
+		return
+	}
+	e.rebooting = true
+	stop := e.bootStop
+	e.mu.Unlock()
+
+	e.bumpGen() // drop whatever the old boot still wanted to print
+	stop()
+	e.execMu.Lock() // wait for the running command to give up
+	defer e.execMu.Unlock()
+	e.closeAllLinks()
+	e.asyncWG.Wait()
+
+	e.mu.Lock()
+	saved := e.st.savedAP
+	if restore {
+		saved = nil
+	}
+	e.st = defaultState(false)
+	e.st.savedAP = saved
+	e.prompt = nil
+	e.mu.Unlock()
+	e.event(capture.Event{Type: capture.EvNote, Text: "emulator restarted"})
+
+	select {
+	case <-time.After(e.opts.RestartDelay):
+	case <-parent.Done():
+	}
+
+	e.mu.Lock()
+	e.bootCtx, e.bootStop = context.WithCancel(parent)
+	e.rebooting = false
+	e.busy = false
+	e.mu.Unlock()
+	e.outMu.Lock()
+	e.start = time.Now()
+	e.outMu.Unlock()
+	gen := e.curGen()
+	e.write(gen, []byte("\r\nready\r\n"))
+	e.log.Info("emulator restarted", "restore", restore)
+	if saved != nil {
+		e.mu.Lock()
+		e.st.wifi = wifiGotIP
+		e.st.ap = *saved
+		e.mu.Unlock()
+		e.write(gen, []byte("WIFI CONNECTED\r\nWIFI GOT IP\r\n"))
+	}
+}
+
+// quoteShort renders input for a log line, cut to 64 bytes.
+func quoteShort(b []byte) string {
+	if len(b) > 64 {
+		return strconv.Quote(string(b[:64])) + "..."
+	}
+	return strconv.Quote(string(b))
+}
