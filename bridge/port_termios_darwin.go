@@ -9,7 +9,9 @@ import (
 const (
 	cmspar  = 0 // macOS has no mark/space parity
 	crtscts = unix.CRTSCTS
-	osName  = "macos"
+	// ptyForcesCS8: the kernel forces CS8 and clears PARENB on ptys.
+	ptyForcesCS8 = false
+	osName       = "macos"
 )
 
 // macOS termios carry speeds as plain numbers. Speeds other than the

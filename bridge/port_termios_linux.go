@@ -9,7 +9,9 @@ import (
 const (
 	cmspar  = unix.CMSPAR
 	crtscts = unix.CRTSCTS
-	osName  = "linux"
+	// ptyForcesCS8: the kernel forces CS8 and clears PARENB on ptys.
+	ptyForcesCS8 = true
+	osName       = "linux"
 )
 
 // Linux termios go through termios2 (TCGETS2/TCSETS2), which carries any

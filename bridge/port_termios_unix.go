@@ -97,7 +97,7 @@ func framingFromTermios(t *unix.Termios, ptyHints bool) capture.LineSettings {
 	parenb := t.Cflag&unix.PARENB != 0
 	odd := t.Cflag&unix.PARODD != 0
 	stick := cmspar != 0 && t.Cflag&cmspar != 0
-	if ptyHints && !parenb {
+	if ptyHints && ptyForcesCS8 && !parenb {
 		parenb = odd || stick || t.Iflag&unix.INPCK != 0
 	}
 	switch {

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/atbridge/atbridge/capture"
 )
 
@@ -417,5 +419,102 @@ func TestPacedWriterThroughPty(t *testing.T) {
 	}
 	if !bytes.Equal(got, data) {
 		t.Error("data changed on the way")
+	}
+}
+
+// Before any host app sets it, the slave is raw: a program that just opens
+// the link (cat, a script without termios calls) sees bytes exactly.
+func TestPtySlaveStartsRaw(t *testing.T) {
+	link := filepath.Join(t.TempDir(), "esp")
+	host, err := OpenPort(context.Background(), "pty:"+link, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer host.Close()
+	if want := (capture.LineSettings{Baud: 115200, DataBits: 8, Parity: capture.ParityNone, StopBits: capture.Stop1}); host.Line() != want {
+		t.Errorf("Line() = %s, want the default %s", host.Line(), want)
+	}
+	f, err := os.OpenFile(link, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	err = withFd(f, func(fd int) error {
+		tio, err := getTermios(fd)
+		if err != nil {
+			return err
+		}
+		if tio.Lflag&(unix.ECHO|unix.ICANON|unix.ISIG|unix.IEXTEN) != 0 {
+			t.Errorf("lflag %#x: echo, canonical mode or signals on", tio.Lflag)
+		}
+		if tio.Iflag&(unix.ICRNL|unix.INLCR|unix.IGNCR|unix.IXON|unix.ISTRIP) != 0 {
+			t.Errorf("iflag %#x: input translation on", tio.Iflag)
+		}
+		if tio.Oflag&unix.OPOST != 0 {
+			t.Errorf("oflag %#x: output processing on", tio.Oflag)
+		}
+		if speedOf(tio) != 115200 {
+			t.Errorf("speed %d, want 115200", speedOf(tio))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Nothing written by the host app comes back (no echo).
+	if _, err := f.Write([]byte("AT\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	if got := mustReadN(t, host, 4); string(got) != "AT\r\n" {
+		t.Fatalf("port read %q", got)
+	}
+	if err := f.SetReadDeadline(time.Now().Add(100 * time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := f.Read(make([]byte, 16)); n != 0 {
+		t.Errorf("host app got %d bytes back: echo is on", n)
+	}
+}
+
+// Unplug and replug, played with ptys: the device side goes away, the
+// serial port reports ErrPortLost, ReopenPort waits (the path is gone:
+// ENOENT) and succeeds once the device is back.
+func TestSerialReopenAfterLoss(t *testing.T) {
+	host, client, link := openPtyPair(t, nil)
+	host.Close()
+	if _, err := client.Read(make([]byte, 1)); !errors.Is(err, ErrPortLost) {
+		t.Fatalf("read: %v, want ErrPortLost", err)
+	}
+	client.Close()
+
+	type result struct {
+		p   Port
+		err error
+	}
+	res := make(chan result, 1)
+	go func() {
+		p, err := ReopenPort(context.Background(), link, &PortOptions{RetryInterval: 10 * time.Millisecond})
+		res <- result{p, err}
+	}()
+	time.Sleep(50 * time.Millisecond)
+	host2, err := OpenPort(context.Background(), "pty:"+link, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer host2.Close()
+	select {
+	case r := <-res:
+		if r.err != nil {
+			t.Fatalf("reopen: %v", r.err)
+		}
+		defer r.p.Close()
+		if _, err := r.p.Write([]byte("AT\r\n")); err != nil {
+			t.Fatal(err)
+		}
+		if got := mustReadN(t, host2, 4); string(got) != "AT\r\n" {
+			t.Fatalf("read %q after reopen", got)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("ReopenPort did not return after the device came back")
 	}
 }
