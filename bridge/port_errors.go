@@ -17,9 +17,8 @@ var (
 	// to come back.
 	ErrPortLost = errors.New("port lost")
 
-	// ErrReadOnly is returned by Write (and by SetLine and SetControl, which
-	// would also disturb the line) on a port opened with
-	// PortOptions.ReadOnly.
+	// ErrReadOnly is returned by Write and SetControl (which would also
+	// disturb the line) on a port opened with PortOptions.ReadOnly.
 	ErrReadOnly = errors.New("port is read-only")
 
 	// ErrNotSupported is returned when the platform or the kind of port cannot

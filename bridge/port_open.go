@@ -137,9 +137,6 @@ func OpenPort(ctx context.Context, spec string, opts *PortOptions) (Port, error)
 // regular file in the way of a pty link).
 func ReopenPort(ctx context.Context, spec string, opts *PortOptions) (Port, error) {
 	o := withDefaults(opts)
-	t := time.NewTimer(0)
-	defer t.Stop()
-	<-t.C
 	for {
 		p, err := OpenPort(ctx, spec, opts)
 		if err == nil {
@@ -148,11 +145,10 @@ func ReopenPort(ctx context.Context, spec string, opts *PortOptions) (Port, erro
 		if errors.Is(err, ErrNotSupported) || errors.Is(err, errPermanent) || ctx.Err() != nil {
 			return nil, err
 		}
-		t.Reset(o.RetryInterval)
 		select {
 		case <-ctx.Done():
 			return nil, fmt.Errorf("reopen %s: %w (last error: %v)", spec, ctx.Err(), err)
-		case <-t.C:
+		case <-time.After(o.RetryInterval):
 		}
 	}
 }
