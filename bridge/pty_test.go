@@ -518,3 +518,37 @@ func TestSerialReopenAfterLoss(t *testing.T) {
 		t.Fatal("ReopenPort did not return after the device came back")
 	}
 }
+
+// Close also ends a Write that the other side holds back by not reading:
+// the reason real serial ports do not use go.bug.st/serial's blocking
+// Write on Linux and macOS.
+func TestCloseUnblocksWrite(t *testing.T) {
+	for _, side := range []string{"pty", "serial"} {
+		t.Run(side, func(t *testing.T) {
+			host, client, _ := openPtyPair(t, nil)
+			p := host
+			if side == "serial" {
+				p = client
+			}
+			done := make(chan error, 1)
+			go func() {
+				_, err := p.Write(make([]byte, 4<<20)) // far more than the tty buffers hold
+				done <- err
+			}()
+			select {
+			case err := <-done:
+				t.Fatalf("write of 4 MiB nobody reads returned early: %v", err)
+			case <-time.After(100 * time.Millisecond):
+			}
+			p.Close()
+			select {
+			case err := <-done:
+				if !errors.Is(err, ErrPortClosed) {
+					t.Fatalf("write: %v, want ErrPortClosed", err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("write still blocked 10 s after Close")
+			}
+		})
+	}
+}
