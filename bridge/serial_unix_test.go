@@ -1,0 +1,208 @@
+//go:build linux || darwin
+
+package bridge
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/atbridge/atbridge/capture"
+)
+
+// Serial port tests run against the host app's side of a pty: port, opened
+// through the same code as a real /dev/ttyUSB0.
+
+func TestCloseUnblocksRead(t *testing.T) {
+	for _, side := range []string{"pty", "serial"} {
+		t.Run(side, func(t *testing.T) {
+			host, client, _ := openPtyPair(t, nil)
+			p := host
+			if side == "serial" {
+				p = client
+			}
+			done := make(chan error, 1)
+			go func() {
+				_, err := p.Read(make([]byte, 10))
+				done <- err
+			}()
+			time.Sleep(50 * time.Millisecond) // let Read block
+			if err := p.Close(); err != nil {
+				t.Fatalf("close: %v", err)
+			}
+			if err := p.Close(); err != nil {
+				t.Fatalf("second close: %v", err)
+			}
+			select {
+			case err := <-done:
+				if !errors.Is(err, ErrPortClosed) {
+					t.Fatalf("read after close: %v, want ErrPortClosed", err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("read still blocked 10 s after close")
+			}
+			if _, err := p.Write([]byte("x")); !errors.Is(err, ErrPortClosed) {
+				t.Fatalf("write after close: %v, want ErrPortClosed", err)
+			}
+		})
+	}
+}
+
+func TestOpenErrors(t *testing.T) {
+	dir := t.TempDir()
+	regular := filepath.Join(dir, "notes.txt")
+	if err := os.WriteFile(regular, []byte("keep me"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		spec string
+		want []string
+	}{
+		{"pty:" + regular, []string{"pty:" + regular, "exists and is a regular file", "refusing"}},
+		{"pty:" + dir, []string{"is a directory"}},
+		{filepath.Join(dir, "ttyUSB9"), []string{"open " + filepath.Join(dir, "ttyUSB9"), "no such device", "is it plugged in?", "ls " + filepath.Join(dir, "ttyUSB*")}},
+		{"serial:" + regular, []string{"not a serial device"}},
+		{"pty:", []string{"empty path"}},
+		{"tcp:nowhere", []string{"want tcp:HOST:PORT"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.spec, func(t *testing.T) {
+			p, err := OpenPort(context.Background(), tt.spec, nil)
+			if err == nil {
+				p.Close()
+				t.Fatal("no error")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not say %q", err, w)
+				}
+			}
+		})
+	}
+	if b, _ := os.ReadFile(regular); string(b) != "keep me" {
+		t.Fatalf("regular file changed: %q", b)
+	}
+	_, err := OpenPort(context.Background(), filepath.Join(dir, "ttyUSB9"), nil)
+	if !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("missing device error %v does not wrap ErrNotExist", err)
+	}
+}
+
+func TestReadOnly(t *testing.T) {
+	host, client, link := openPtyPair(t, &PortOptions{ReadOnly: true})
+	if _, err := host.Write([]byte("x")); !errors.Is(err, ErrReadOnly) {
+		t.Fatalf("pty write: %v, want ErrReadOnly", err)
+	}
+	client.Close()
+	ro, err := OpenPort(context.Background(), link, &PortOptions{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	if _, err := ro.Write([]byte("x")); !errors.Is(err, ErrReadOnly) {
+		t.Fatalf("serial write: %v, want ErrReadOnly", err)
+	}
+	if err := ro.(ControlPort).SetControl(capture.LineDTR); !errors.Is(err, ErrReadOnly) {
+		t.Fatalf("serial SetControl: %v, want ErrReadOnly", err)
+	}
+	if err := ro.SetLine(capture.LineSettings{Baud: 9600}); err != nil {
+		t.Fatalf("SetLine on a read-only port: %v", err)
+	}
+}
+
+func TestSerialPortLostWhenPtyGoes(t *testing.T) {
+	host, client, _ := openPtyPair(t, nil)
+	done := make(chan error, 1)
+	go func() {
+		_, err := client.Read(make([]byte, 10))
+		done <- err
+	}()
+	time.Sleep(50 * time.Millisecond)
+	host.Close()
+	select {
+	case err := <-done:
+		if !errors.Is(err, ErrPortLost) {
+			t.Fatalf("read: %v, want ErrPortLost", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("read still blocked 10 s after the pty went away")
+	}
+	if _, err := client.Write([]byte("AT\r\n")); !errors.Is(err, ErrPortLost) {
+		t.Fatalf("write: %v, want ErrPortLost", err)
+	}
+}
+
+func TestSerialReopenAfterLoss(t *testing.T) {
+	host, client, link := openPtyPair(t, nil)
+	host.Close()
+	if _, err := client.Read(make([]byte, 1)); !errors.Is(err, ErrPortLost) {
+		t.Fatalf("read: %v, want ErrPortLost", err)
+	}
+	client.Close()
+
+	type result struct {
+		p   Port
+		err error
+	}
+	res := make(chan result, 1)
+	go func() {
+		p, err := ReopenPort(context.Background(), link, &PortOptions{RetryInterval: 10 * time.Millisecond})
+		res <- result{p, err}
+	}()
+	time.Sleep(50 * time.Millisecond)
+	host2, err := OpenPort(context.Background(), "pty:"+link, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer host2.Close()
+	select {
+	case r := <-res:
+		if r.err != nil {
+			t.Fatalf("reopen: %v", r.err)
+		}
+		defer r.p.Close()
+		if _, err := r.p.Write([]byte("AT\r\n")); err != nil {
+			t.Fatal(err)
+		}
+		if got := mustReadN(t, host2, 4); string(got) != "AT\r\n" {
+			t.Fatalf("read %q after reopen", got)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("ReopenPort did not return after the device came back")
+	}
+}
+
+func TestCloseUnblocksWrite(t *testing.T) {
+	for _, side := range []string{"pty", "serial"} {
+		t.Run(side, func(t *testing.T) {
+			host, client, _ := openPtyPair(t, nil)
+			p := host
+			if side == "serial" {
+				p = client
+			}
+			done := make(chan error, 1)
+			go func() {
+				_, err := p.Write(make([]byte, 4<<20)) // far more than the tty buffers hold
+				done <- err
+			}()
+			select {
+			case err := <-done:
+				t.Fatalf("write of 4 MiB nobody reads returned early: %v", err)
+			case <-time.After(100 * time.Millisecond):
+			}
+			p.Close()
+			select {
+			case err := <-done:
+				if !errors.Is(err, ErrPortClosed) {
+					t.Fatalf("write: %v, want ErrPortClosed", err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("write still blocked 10 s after Close")
+			}
+		})
+	}
+}
