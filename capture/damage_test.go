@@ -183,12 +183,12 @@ func headerOnly(t testing.TB) []byte {
 // rejected with ErrTooLarge without allocating them.
 func TestLimits(t *testing.T) {
 	hdr := headerOnly(t)
-	good := craftBlock(blockData, codecStored, []byte{byte(KindChunk), 0, 3, 0, 2, 'x'}, 6, 1)
+	good := craftBlock(blockData, codecStored, []byte{6, byte(KindChunk), 0, 2, 0, 2, 1, 'x'}, 8, 1)
 	huge := make([]byte, blockHeaderSize)
 	(&blockHeader{typ: blockData, codec: codecZstd, storedLen: 3 << 30, rawLen: 3 << 30, records: 9}).put(huge)
-	bigRecord := []byte{byte(KindChunk), 0}
+	bigRecord := []byte{11, byte(KindChunk), 0, 2, 0, 2}
 	bigRecord = binary.AppendUvarint(bigRecord, 1<<40)
-	bigRecord = append(bigRecord, 0, 2, 'x')
+	bigRecord = append(bigRecord, 'x')
 	// a zstd frame that expands far beyond the rawLen its header claims
 	var zb bytes.Buffer
 	w, _ := NewWriter(&zb, testHeader(), nil)

@@ -1,7 +1,6 @@
 package capture
 
 import (
-	"encoding/binary"
 	"fmt"
 	"maps"
 	"slices"
@@ -9,16 +8,22 @@ import (
 	"github.com/atbridge/atbridge/formats"
 )
 
-// Record encoding inside a block's raw payload:
+// Block raw payload layout: two columns, so that the small, regular record
+// heads compress apart from the traffic bytes:
 //
-//	kind u8 | time delta uvarint | body length uvarint | body
+//	heads length uvarint | heads | data
 //
-// The time delta is from the previous record of the block (the block's
-// firstTime for the first record), so a reader keeps the time chain even
-// across records of kinds it skips.
+// heads holds, per record:
 //
-// Chunk body: port u8 | dir u8 | data (the rest).
-// Frame and event bodies: fields length uvarint | fields | data (the rest).
+//	kind u8 | time delta uvarint | meta length uvarint | meta | data length uvarint
+//
+// and data holds the records' data back to back in the same order. The time
+// delta is from the previous record of the block (the block's firstTime for
+// the first record), so a reader keeps the time chain across records of
+// kinds it skips.
+//
+// Chunk meta: port u8 | dir u8 (later bytes, from newer writers, ignored).
+// Frame and event meta: fields (see fields.go).
 
 // Frame field tags.
 const (
@@ -108,28 +113,23 @@ func encodeFields(scratch []byte, r *Record) []byte {
 	return f
 }
 
-// decodeBody fills r (whose Kind is set) from a record body. r.Data is a
-// fresh copy. Unknown fields are skipped.
-func decodeBody(r *Record, body []byte) error {
+// decodeRecord fills r (whose Kind is set) from its meta and data. r.Data
+// is a fresh copy. Unknown fields are skipped.
+func decodeRecord(r *Record, meta, data []byte) error {
+	r.Data = clone(data)
 	switch r.Kind {
 	case KindChunk:
-		if len(body) < 2 {
-			return fmt.Errorf("chunk record of %d bytes: %w", len(body), ErrCorrupt)
+		if len(meta) < 2 {
+			return fmt.Errorf("chunk meta of %d bytes: %w", len(meta), ErrCorrupt)
 		}
-		r.Port = body[0]
-		r.Dir = formats.Dir(body[1])
-		r.Data = clone(body[2:])
+		r.Port = meta[0]
+		r.Dir = formats.Dir(meta[1])
 		return nil
 	case KindFrame, KindEvent:
 	default:
 		return fmt.Errorf("decode %v: %w", r.Kind, ErrCorrupt)
 	}
-	fl, n := binary.Uvarint(body)
-	if n <= 0 || fl > uint64(len(body)-n) {
-		return fmt.Errorf("%v fields length: %w", r.Kind, ErrCorrupt)
-	}
-	it := fieldIter{b: body[n : n+int(fl)]}
-	r.Data = clone(body[n+int(fl):])
+	it := fieldIter{b: meta}
 	if r.Kind == KindFrame {
 		fr := &r.Frame
 		for it.next() {

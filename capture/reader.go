@@ -64,9 +64,10 @@ type Reader struct {
 	dataStart int64
 	dec       *zstd.Decoder
 
-	comp []byte // stored payload of the current block
-	raw  []byte // decoded records of the current block
-	pos  int    // next record in raw
+	comp  []byte // stored payload of the current block
+	raw   []byte // decoded payload of the current block
+	heads []byte // unread part of the head column
+	data  []byte // unread part of the data column
 
 	blockOff     int64
 	blockLen     int64
@@ -192,12 +193,11 @@ func (r *Reader) Next() (*Record, error) {
 		return nil, ErrClosed
 	}
 	for {
-		if r.pos < len(r.raw) {
+		if len(r.heads) > 0 {
 			rec, err := r.nextInBlock()
 			if err != nil {
 				lost := r.blockRecords - r.recsRead
-				r.raw = r.raw[:0]
-				r.pos = 0
+				r.heads, r.data = nil, nil
 				return nil, &DamageError{Offset: r.blockOff, Length: r.blockLen, RecordsLost: lost,
 					Err: fmt.Errorf("record %d of block: %w", r.recsRead, err)}
 			}
@@ -215,31 +215,36 @@ func (r *Reader) Next() (*Record, error) {
 	}
 }
 
-// nextInBlock decodes the record at r.pos. It returns nil, nil for a
-// record of an unknown kind.
+// nextInBlock decodes the next record of the block. It returns nil, nil
+// for a record of an unknown kind.
 func (r *Reader) nextInBlock() (*Record, error) {
-	b := r.raw[r.pos:]
+	b := r.heads
 	kind := Kind(b[0])
-	dt, n := binary.Uvarint(b[1:])
-	if n <= 0 {
+	b = b[1:]
+	dt, n := binary.Uvarint(b)
+	if n <= 0 || dt > 1<<62 {
 		return nil, fmt.Errorf("time delta: %w", ErrCorrupt)
 	}
-	size, m := binary.Uvarint(b[1+n:])
-	if m <= 0 {
-		return nil, fmt.Errorf("record length: %w", ErrCorrupt)
+	b = b[n:]
+	metaLen, n := binary.Uvarint(b)
+	if n <= 0 || metaLen > uint64(len(b)-n) {
+		return nil, fmt.Errorf("meta length runs past the block: %w", ErrCorrupt)
 	}
-	if size > uint64(r.opts.MaxRecordSize) {
-		return nil, fmt.Errorf("record of %d bytes (limit %d): %w", size, r.opts.MaxRecordSize, ErrTooLarge)
+	meta := b[n : n+int(metaLen)]
+	b = b[n+int(metaLen):]
+	dataLen, n := binary.Uvarint(b)
+	if n <= 0 {
+		return nil, fmt.Errorf("data length: %w", ErrCorrupt)
 	}
-	start := 1 + n + m
-	if size > uint64(len(b)-start) {
-		return nil, fmt.Errorf("record of %d bytes runs past its block: %w", size, ErrCorrupt)
+	if metaLen+dataLen > uint64(r.opts.MaxRecordSize) {
+		return nil, fmt.Errorf("record of %d bytes (limit %d): %w", metaLen+dataLen, r.opts.MaxRecordSize, ErrTooLarge)
 	}
-	if dt > 1<<62 {
-		return nil, fmt.Errorf("time delta %d: %w", dt, ErrCorrupt)
+	if dataLen > uint64(len(r.data)) {
+		return nil, fmt.Errorf("record data of %d bytes runs past the block: %w", dataLen, ErrCorrupt)
 	}
-	body := b[start : start+int(size)]
-	r.pos += start + int(size)
+	data := r.data[:dataLen]
+	r.data = r.data[dataLen:]
+	r.heads = b[n:]
 	r.recsRead++
 	r.t += int64(dt)
 	switch kind {
@@ -248,7 +253,7 @@ func (r *Reader) nextInBlock() (*Record, error) {
 		return nil, nil
 	}
 	rec := &Record{Kind: kind, Time: r.t}
-	if err := decodeBody(rec, body); err != nil {
+	if err := decodeRecord(rec, meta, data); err != nil {
 		return nil, err
 	}
 	return rec, nil
@@ -335,10 +340,13 @@ func (r *Reader) readBlock() error {
 		return damage(fmt.Errorf("unknown codec %d: %w", h.codec, ErrCorrupt))
 	}
 	if len(r.raw) != int(h.rawLen) {
-		r.raw = r.raw[:0]
 		return damage(fmt.Errorf("block decodes to %d bytes, header says %d: %w", len(r.raw), h.rawLen, ErrCorrupt))
 	}
-	r.pos = 0
+	hl, n := binary.Uvarint(r.raw)
+	if n <= 0 || hl > uint64(len(r.raw)-n) {
+		return damage(fmt.Errorf("head column length: %w", ErrCorrupt))
+	}
+	r.heads, r.data = r.raw[n:n+int(hl)], r.raw[n+int(hl):]
 	r.blocksRead++
 	r.blockOff, r.blockLen = start, total
 	r.blockRecords, r.recsRead = int64(h.records), 0

@@ -2,7 +2,6 @@ package capture
 
 import (
 	"bytes"
-	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"io"
@@ -151,14 +150,13 @@ func TestUnknownKindAndField(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.WriteChunk(1, 0, formats.ToDevice, []byte("AT\r\n"))
-	w.writeRaw(200, 5, []byte("a record kind from the future"))
+	w.writeRaw(200, 5, []byte("future meta"), []byte("a record kind from the future"))
 	ev := Record{Kind: KindEvent, Event: Event{Type: EvMarker, Text: "m"}}
 	f := encodeFields(nil, &ev)
 	f = appendStringField(f, 100, "a field from the future")
 	f = appendUvarintField(f, 101, 12345)
-	body := append(appendUvarint(nil, uint64(len(f))), f...)
-	body = append(body, "data"...)
-	w.writeRaw(KindEvent, 7, body)
+	w.writeRaw(KindEvent, 7, f, []byte("data"))
+	w.writeRaw(KindChunk, 8, []byte{0, byte(formats.ToHost), 0xEE, 0xFF}, []byte("longer chunk meta"))
 	w.WriteChunk(9, 0, formats.ToHost, []byte("OK"))
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
@@ -170,12 +168,11 @@ func TestUnknownKindAndField(t *testing.T) {
 	want := []Record{
 		{Kind: KindChunk, Time: 1, Dir: formats.ToDevice, Data: []byte("AT\r\n")},
 		{Kind: KindEvent, Time: 7, Event: Event{Type: EvMarker, Text: "m"}, Data: []byte("data")},
+		{Kind: KindChunk, Time: 8, Dir: formats.ToHost, Data: []byte("longer chunk meta")},
 		{Kind: KindChunk, Time: 9, Dir: formats.ToHost, Data: []byte("OK")},
 	}
 	sameRecords(t, res.recs, want)
 }
-
-func appendUvarint(b []byte, v uint64) []byte { return binary.AppendUvarint(b, v) }
 
 func TestFileMode(t *testing.T) {
 	dir := t.TempDir()

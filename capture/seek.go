@@ -51,7 +51,7 @@ func (r *Reader) SeekTime(t int64) error {
 	}
 	r.br.Reset(r.rs)
 	r.off = off
-	r.raw, r.pos = r.raw[:0], 0
+	r.heads, r.data = nil, nil
 	r.done = false
 	r.minTime = t
 	return nil

@@ -74,7 +74,9 @@ type Writer struct {
 	base   time.Time // monotonic reading matching hdr.Start
 	opts   WriterOptions
 	enc    *zstd.Encoder
-	raw    []byte // records of the current block
+	heads  []byte // head column of the current block
+	data   []byte // data column of the current block
+	raw    []byte // the block's raw payload, assembled at flush
 	buf    []byte // header + compressed payload of the block being written
 	fields []byte // scratch for frame/event fields
 	off    int64  // bytes written so far
@@ -184,7 +186,8 @@ func NewWriter(out io.Writer, h Header, opts *WriterOptions) (*Writer, error) {
 	}
 	w.off = int64(len(b))
 	w.stats.CompressedBytes = w.off
-	w.raw = make([]byte, 0, w.opts.BlockSize+4096)
+	w.heads = make([]byte, 0, w.opts.BlockSize/2)
+	w.data = make([]byte, 0, w.opts.BlockSize+4096)
 	w.buf = make([]byte, blockHeaderSize, blockHeaderSize+w.opts.BlockSize/2)
 	return w, nil
 }
@@ -207,11 +210,12 @@ func (w *Writer) WriteChunk(t int64, port uint8, dir formats.Dir, data []byte) e
 	if len(data)+2 > MaxRecordSize {
 		return fmt.Errorf("capture chunk of %d bytes: %w", len(data), ErrTooLarge)
 	}
-	t = w.clamp(t)
-	w.prepare(len(data) + 2)
-	w.raw = w.appendRecordHeader(w.raw, KindChunk, t, len(data)+2)
-	w.raw = append(w.raw, port, byte(dir))
-	w.raw = append(w.raw, data...)
+	t = w.prepare(t, len(data)+2)
+	h := append(w.heads, byte(KindChunk))
+	h = binary.AppendUvarint(h, uint64(t-w.lastTime))
+	h = append(h, 2, port, byte(dir))
+	w.heads = binary.AppendUvarint(h, uint64(len(data)))
+	w.data = append(w.data, data...)
 	w.stats.DataBytes += int64(len(data))
 	return w.finishRecord(t)
 }
@@ -235,33 +239,30 @@ func (w *Writer) Write(r *Record) error {
 	if err := w.usable(); err != nil {
 		return err
 	}
-	var fb [binary.MaxVarintLen64]byte
 	w.fields = encodeFields(w.fields, r)
-	f := w.fields
-	n := binary.PutUvarint(fb[:], uint64(len(f)))
-	size := n + len(f) + len(r.Data)
-	if size > MaxRecordSize {
-		return fmt.Errorf("capture %v of %d bytes: %w", r.Kind, size, ErrTooLarge)
-	}
-	t := w.clamp(r.Time)
-	w.prepare(size)
-	w.raw = w.appendRecordHeader(w.raw, r.Kind, t, size)
-	w.raw = append(w.raw, fb[:n]...)
-	w.raw = append(w.raw, f...)
-	w.raw = append(w.raw, r.Data...)
-	w.stats.DataBytes += int64(len(r.Data))
-	return w.finishRecord(t)
+	return w.appendLocked(r.Kind, r.Time, w.fields, r.Data)
 }
 
-// writeRaw writes a record with an arbitrary kind and body (tests use it to
-// play a newer writer).
-func (w *Writer) writeRaw(kind Kind, t int64, body []byte) error {
+// writeRaw writes a record with an arbitrary kind, meta and data (tests use
+// it to play a newer writer).
+func (w *Writer) writeRaw(kind Kind, t int64, meta, data []byte) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	t = w.clamp(t)
-	w.prepare(len(body))
-	w.raw = w.appendRecordHeader(w.raw, kind, t, len(body))
-	w.raw = append(w.raw, body...)
+	return w.appendLocked(kind, t, meta, data)
+}
+
+func (w *Writer) appendLocked(kind Kind, t int64, meta, data []byte) error {
+	if size := len(meta) + len(data); size > MaxRecordSize {
+		return fmt.Errorf("capture %v of %d bytes: %w", kind, size, ErrTooLarge)
+	}
+	t = w.prepare(t, len(meta)+len(data))
+	h := append(w.heads, byte(kind))
+	h = binary.AppendUvarint(h, uint64(t-w.lastTime))
+	h = binary.AppendUvarint(h, uint64(len(meta)))
+	h = append(h, meta...)
+	w.heads = binary.AppendUvarint(h, uint64(len(data)))
+	w.data = append(w.data, data...)
+	w.stats.DataBytes += int64(len(data))
 	return w.finishRecord(t)
 }
 
@@ -272,37 +273,31 @@ func (w *Writer) usable() error {
 	return w.err
 }
 
-func (w *Writer) clamp(t int64) int64 {
+// prepare clamps t, closes the current block first if a record of size
+// bytes would push it past BlockSize, and starts a block if none is open.
+// It returns the clamped time.
+func (w *Writer) prepare(t int64, size int) int64 {
 	if t < w.lastTime {
-		return w.lastTime
+		t = w.lastTime
 	}
-	return t
-}
-
-// prepare closes the current block first if a record of size bytes would
-// push it past BlockSize.
-func (w *Writer) prepare(size int) {
-	if len(w.raw) > 0 && len(w.raw)+size+2*binary.MaxVarintLen64 > w.opts.BlockSize {
+	if w.blockRecords > 0 && w.pending()+size+4*binary.MaxVarintLen64 > w.opts.BlockSize {
 		w.flushLocked()
 	}
-}
-
-func (w *Writer) appendRecordHeader(b []byte, k Kind, t int64, size int) []byte {
 	if w.blockRecords == 0 {
 		w.blockFirst = t
 		w.lastTime = t
 		w.arm()
 	}
-	b = append(b, byte(k))
-	b = binary.AppendUvarint(b, uint64(t-w.lastTime))
-	return binary.AppendUvarint(b, uint64(size))
+	return t
 }
+
+func (w *Writer) pending() int { return len(w.heads) + len(w.data) }
 
 func (w *Writer) finishRecord(t int64) error {
 	w.lastTime = t
 	w.blockRecords++
 	w.stats.Records++
-	if len(w.raw) >= w.opts.BlockSize {
+	if w.pending() >= w.opts.BlockSize {
 		w.flushLocked()
 	}
 	return w.err
@@ -327,16 +322,19 @@ func (w *Writer) onTimer() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.armed = false
-	if !w.closed && len(w.raw) > 0 {
+	if !w.closed && w.blockRecords > 0 {
 		w.flushLocked()
 	}
 }
 
 // flushLocked closes the current block and writes it. Errors stick in w.err.
 func (w *Writer) flushLocked() {
-	if len(w.raw) == 0 || w.err != nil {
+	if w.blockRecords == 0 || w.err != nil {
 		return
 	}
+	w.raw = binary.AppendUvarint(w.raw[:0], uint64(len(w.heads)))
+	w.raw = append(w.raw, w.heads...)
+	w.raw = append(w.raw, w.data...)
 	h := blockHeader{
 		typ:       blockData,
 		rawLen:    uint32(len(w.raw)),
@@ -362,7 +360,7 @@ func (w *Writer) flushLocked() {
 	w.addIndex(indexEntry{off: off, firstTime: h.firstTime, records: h.records})
 	w.stats.Blocks++
 	w.stats.RawBytes += int64(len(w.raw))
-	w.raw = w.raw[:0]
+	w.heads, w.data = w.heads[:0], w.data[:0]
 	w.blockRecords = 0
 	if w.opts.Sync {
 		w.syncOut()
