@@ -1,0 +1,279 @@
+package formats
+
+// Firmware selects which ESP-AT line the decoder expects (esp-at.md §0,
+// "Version split").
+type Firmware uint8
+
+// Firmware lines.
+const (
+	// FirmwareAuto, the zero value, accepts what either line sends:
+	// AT+WSDATAFMT settings are tracked when the device answers OK, and
+	// AT+WSSEND's fifth parameter is read as <fin>.
+	FirmwareAuto Firmware = iota
+	// FirmwareRelease is v5.0.1.0 and older: no AT+WSDATAFMT (a faked OK is
+	// ignored) and no <fin> (every AT+WSSEND is one whole message).
+	FirmwareRelease
+	// FirmwareDevelopment is the master line with AT+WSDATAFMT and <fin>;
+	// the decoder treats it as FirmwareAuto.
+	FirmwareDevelopment
+)
+
+// WSDataFormat is a link's AT+WSDATAFMT setting (esp-at.md §2.5).
+type WSDataFormat struct {
+	Level uint8 // 0 chunk, 1 frame, 2 message
+	Mask  uint8 // bits 0..5: opcode, fin, payload_len, payload_offset, data_len, CRLF; 0 means the default 48
+}
+
+// DefaultWSDataMask is the firmware's default AT+WSDATAFMT mask: data_len
+// and the trailing CRLF, which gives the released "+WS_DATA:<id>,<len>,"
+// format.
+const DefaultWSDataMask = 48
+
+// DecoderOptions configure a Decoder. A nil *DecoderOptions means defaults.
+type DecoderOptions struct {
+	// EchoOff says the device starts with echo off (ATE0 already sent).
+	// Default false: echo on, the firmware's power-up state. The decoder
+	// follows ATE0/ATE1 and restarts either way.
+	EchoOff bool
+	// Firmware is the firmware line; default FirmwareAuto.
+	Firmware Firmware
+	// MaxLine is the longest host command line, CRLF included; default 256,
+	// the firmware's limit. Longer input is EvUnparsed (ErrLineTooLong).
+	MaxLine int
+	// MaxResponseLine is the longest device line held while waiting for its
+	// CRLF; default 4096.
+	MaxResponseLine int
+	// MaxData is the largest +WS_DATA or +IPD data length accepted, and the
+	// size of the pieces in which longer typed payloads are reported;
+	// default 16384, the firmware's AT+WSCFG buffer limit.
+	MaxData int
+	// DataFormat is each WebSocket link's AT+WSDATAFMT setting when the
+	// traffic starts; the zero value is the firmware default.
+	DataFormat [3]WSDataFormat
+}
+
+func (o *DecoderOptions) withDefaults() DecoderOptions {
+	var r DecoderOptions
+	if o != nil {
+		r = *o
+	}
+	if r.MaxLine <= 2 {
+		r.MaxLine = 256
+	}
+	if r.MaxResponseLine <= 2 {
+		r.MaxResponseLine = 4096
+	}
+	if r.MaxData <= 0 {
+		r.MaxData = 16384
+	}
+	for i := range r.DataFormat {
+		if r.DataFormat[i].Mask == 0 || r.DataFormat[i].Mask > 63 {
+			r.DataFormat[i].Mask = DefaultWSDataMask
+		}
+		if r.DataFormat[i].Level > 2 {
+			r.DataFormat[i].Level = 0
+		}
+	}
+	return r
+}
+
+// A Decoder turns the two directions of ESP-AT serial traffic into Events,
+// following /work/shared/docs/esp-at.md: command lines, echo, results,
+// prompts and payloads, response lines, unsolicited messages (+WS_DATA and
+// +IPD with their binary data), transactions, WebSocket messages and link
+// states.
+//
+// Feed it the chunks of both directions in the order they were read (time
+// order); chunks may be split anywhere. The events do not depend on how the
+// traffic is cut into chunks, as long as the pieces of one chunk keep its
+// time: only passthrough data (AT+CIPMODE=1) is grouped by chunk time, as
+// the firmware's "+++" rule is about timing.
+//
+// The decoder trusts the device to say what happened: host bytes after a
+// command that announces a payload are held until the device prints the
+// prompt (then they are payload) or a final result (then they are commands
+// again). Events of one direction come out in stream order; across
+// directions they come out in the order the decoder could settle them, which
+// is the input order except for host bytes held that way.
+//
+// Memory stays bounded on hostile input: no line, payload or data is held
+// beyond the limits in DecoderOptions.
+//
+// A Decoder is not safe for concurrent use.
+type Decoder struct {
+	opts DecoderOptions
+	out  []Event
+	seq  int64
+
+	host, dev stream
+
+	// Last Feed, to close passthrough runs when the direction or time changes.
+	lastDir  Dir
+	lastTime int64
+	fed      bool
+
+	h hostState
+	s session
+}
+
+// NewDecoder returns a decoder for a fresh pair of streams (offsets from 0).
+func NewDecoder(opts *DecoderOptions) *Decoder {
+	d := &Decoder{opts: opts.withDefaults()}
+	d.host.dir = ToDevice
+	d.dev.dir = ToHost
+	d.s.reset(d)
+	return d
+}
+
+// Feed decodes a chunk of bytes read at time t in direction dir (ToDevice:
+// host to ESP32; ToHost: ESP32 to host) and returns the events it settles,
+// in order. Chunks of other directions are ignored. The returned slice and
+// everything in it belong to the caller; p is not retained.
+func (d *Decoder) Feed(t int64, dir Dir, p []byte) []Event {
+	if !dir.Serial() || len(p) == 0 {
+		return nil
+	}
+	if d.fed && (dir != d.lastDir || t != d.lastTime) {
+		d.closeRuns()
+	}
+	if dir == ToDevice {
+		d.hostRun(t)
+	}
+	d.fed, d.lastDir, d.lastTime = true, dir, t
+	if dir == ToDevice {
+		d.host.add(t, p)
+		d.runHost()
+	} else {
+		d.dev.add(t, p)
+		d.runDev()
+	}
+	return d.take()
+}
+
+// Flush ends the input: it reports everything still pending (partial lines
+// and payloads as EvUnparsed or truncated EvPayload, commands without a
+// result as transactions with ErrNoResult) and returns those events. Later
+// Feed calls continue the same streams as after a long pause.
+func (d *Decoder) Flush() []Event {
+	d.closeRuns()
+	d.flushHost()
+	d.flushDev()
+	d.s.flushTx(d)
+	d.fed = false
+	return d.take()
+}
+
+func (d *Decoder) take() []Event {
+	if len(d.out) == 0 {
+		return nil
+	}
+	out := d.out
+	d.out = nil
+	return out
+}
+
+// emit appends e, numbering it, and returns its Seq.
+func (d *Decoder) emit(e Event) int64 {
+	e.Seq = d.seq
+	d.seq++
+	d.out = append(d.out, e)
+	return e.Seq
+}
+
+// emitBytes emits an event covering the next n pending bytes of s.
+func (d *Decoder) emitBytes(s *stream, n int, kind EventKind, name string, link int, err error) (int64, *Event) {
+	raw, off, start, end := s.take(n)
+	seq := d.emit(Event{Kind: kind, Dir: s.dir, Time: end, Start: start, Offset: off, Name: name, Raw: raw, Link: link, Err: err})
+	return seq, &d.out[len(d.out)-1]
+}
+
+// derived emits an event with no bytes of its own at time t.
+func (d *Decoder) derived(e Event, t int64) int64 {
+	e.Time, e.Start, e.Offset = t, t, -1
+	return d.emit(e)
+}
+
+// closeRuns ends the passthrough run of the last chunk's direction when a
+// chunk of another direction or time arrives, or at Flush.
+func (d *Decoder) closeRuns() {
+	if !d.s.passthrough {
+		return
+	}
+	switch d.lastDir {
+	case ToDevice:
+		d.closeHostRun()
+	case ToHost:
+		if n := len(d.dev.pending()); n > 0 {
+			d.emitBytes(&d.dev, n, EvPayload, "passthrough", -1, nil)
+		}
+	}
+}
+
+// mark records that bytes from offset off on were read at time t.
+type mark struct{ off, t int64 }
+
+// stream holds one direction's undecided bytes and their read times.
+type stream struct {
+	dir   Dir
+	buf   []byte // pending bytes are buf[r:]
+	r     int
+	base  int64 // stream offset of buf[r]
+	marks []mark
+	mr    int // first live mark
+}
+
+func (s *stream) pending() []byte { return s.buf[s.r:] }
+
+func (s *stream) end() int64 { return s.base + int64(len(s.buf)-s.r) }
+
+func (s *stream) add(t int64, p []byte) {
+	if s.r > 0 && s.r >= len(s.buf)/2 {
+		n := copy(s.buf, s.buf[s.r:])
+		s.buf = s.buf[:n]
+		s.r = 0
+	}
+	if n := len(s.marks); n == s.mr || s.marks[n-1].t != t {
+		if s.mr > 0 && s.mr >= len(s.marks)/2 {
+			n := copy(s.marks, s.marks[s.mr:])
+			s.marks = s.marks[:n]
+			s.mr = 0
+		}
+		s.marks = append(s.marks, mark{s.end(), t})
+	}
+	s.buf = append(s.buf, p...)
+}
+
+// timeAt returns the read time of the byte at offset off (off >= base).
+func (s *stream) timeAt(off int64) int64 {
+	m := s.marks[s.mr:]
+	lo, hi := 0, len(m)-1
+	for lo < hi {
+		mid := (lo + hi + 1) / 2
+		if m[mid].off <= off {
+			lo = mid
+		} else {
+			hi = mid - 1
+		}
+	}
+	return m[lo].t
+}
+
+// take removes the next n pending bytes and returns a copy with their
+// offset and the times of the first and last byte.
+func (s *stream) take(n int) (raw []byte, off, start, end int64) {
+	raw = make([]byte, n)
+	copy(raw, s.buf[s.r:s.r+n])
+	off = s.base
+	start = s.timeAt(off)
+	end = s.timeAt(off + int64(n) - 1)
+	s.r += n
+	s.base += int64(n)
+	for s.mr+1 < len(s.marks) && s.marks[s.mr+1].off <= s.base {
+		s.mr++
+	}
+	if s.r == len(s.buf) {
+		s.buf = s.buf[:0]
+		s.r = 0
+	}
+	return raw, off, start, end
+}

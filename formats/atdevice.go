@@ -1,0 +1,632 @@
+package formats
+
+import (
+	"bytes"
+	"strings"
+)
+
+// This file decodes the device side (ToHost): echo, results, the prompt,
+// response lines, unsolicited messages and the binary data of +WS_DATA and
+// +IPD (esp-at.md §1, §3, §6.1).
+
+// maxHeader bounds a +WS_DATA or +IPD header (up to the data).
+const maxHeader = 96
+
+func (d *Decoder) runDev() {
+	for len(d.dev.pending()) > 0 {
+		if d.s.passthrough {
+			// Passthrough data is grouped by chunk runs (closeRuns).
+			if len(d.dev.pending()) >= d.opts.MaxData {
+				d.emitBytes(&d.dev, d.opts.MaxData, EvPayload, "passthrough", -1, nil)
+				continue
+			}
+			return
+		}
+		if !d.devToken() {
+			return
+		}
+	}
+}
+
+// devToken decodes the next device item if it is complete.
+func (d *Decoder) devToken() bool {
+	b := d.dev.pending()
+	if q := d.s.echoQ; len(q) > 0 && b[0] == q[0] {
+		k, lineEnd := echoMatch(b, q)
+		switch {
+		case lineEnd:
+			// A whole typed line came back: echo is on whatever we thought.
+			d.s.echoOn = true
+			d.echo(k)
+			return true
+		case k == len(q):
+			// Everything typed so far came back.
+			if d.s.echoOn {
+				d.echo(k)
+				return true
+			}
+		case k < len(b):
+			// Part of the typed bytes came back, then something else: an
+			// echo cut by a message only if that is where one starts (a
+			// device line like "AT version:" also starts like a command).
+			if d.s.echoOn {
+				switch startsItem(b[k:]) {
+				case matchYes:
+					d.echo(k)
+					return true
+				case matchMore:
+					return false
+				}
+			}
+		default:
+			return false // the device bytes so far match: wait for more
+		}
+	}
+	return d.devLine(b)
+}
+
+// echoMatch returns how many bytes of b match the typed bytes q, stopping
+// after the first CRLF, and whether it stopped there.
+func echoMatch(b, q []byte) (int, bool) {
+	i := 0
+	for i < len(b) && i < len(q) && b[i] == q[i] {
+		if b[i] == '\n' && i > 0 && b[i-1] == '\r' {
+			return i + 1, true
+		}
+		i++
+	}
+	return i, false
+}
+
+type match uint8
+
+const (
+	matchNo match = iota
+	matchYes
+	matchMore
+)
+
+// itemStarts are the starts of device items that may cut an echo.
+var itemStarts = []string{"\r\n", "+", "WIFI ", "CONNECT", "CLOSED", "ERR CODE:", "ready"}
+
+// startsItem reports whether b starts like a device item other than echo.
+func startsItem(b []byte) match {
+	if len(b) >= 1 && b[0] >= '0' && b[0] <= '9' {
+		// <link>,CONNECT / <link>,CLOSED
+		if len(b) < 3 {
+			return matchMore
+		}
+		if b[1] == ',' && b[2] == 'C' {
+			return matchYes
+		}
+		return matchNo
+	}
+	more := false
+	for _, s := range itemStarts {
+		switch prefixMatch(b, s) {
+		case matchYes:
+			return matchYes
+		case matchMore:
+			more = true
+		}
+	}
+	if more {
+		return matchMore
+	}
+	return matchNo
+}
+
+// prefixMatch reports whether b starts with s, or could once more bytes come.
+func prefixMatch(b []byte, s string) match {
+	if len(b) >= len(s) {
+		if string(b[:len(s)]) == s {
+			return matchYes
+		}
+		return matchNo
+	}
+	if string(b) == s[:len(b)] {
+		return matchMore
+	}
+	return matchNo
+}
+
+// echo emits the next k device bytes as echo of typed bytes.
+func (d *Decoder) echo(k int) {
+	s := &d.s
+	start := s.echoBase
+	seq, e := d.emitBytes(&d.dev, k, EvEcho, "", -1, nil)
+	if bytes.HasSuffix(e.Raw, crlf) {
+		e.Line = e.Raw[:len(e.Raw)-2]
+	}
+	var owner *txState
+	for _, ts := range s.pending {
+		if ts.echoEnd > start {
+			owner = ts
+			break
+		}
+	}
+	if owner != nil {
+		e.Name = cmdName(owner.tx.Cmd)
+		e.Link = owner.link
+	}
+	respond(owner, seq)
+	s.dropEcho(start + int64(k))
+}
+
+// cmdName returns the event name of a command: its Name, "AT" for the bare
+// AT, "" when it did not parse.
+func cmdName(c *Command) string {
+	if c == nil {
+		return ""
+	}
+	if c.Name == "" {
+		return "AT"
+	}
+	return c.Name
+}
+
+// devLine decodes a line-shaped item: an optional leading CRLF, then a
+// prompt, +WS_DATA, +IPD, or a line up to CRLF.
+func (d *Decoder) devLine(b []byte) bool {
+	lead := 0
+	if b[0] == '\r' {
+		if len(b) < 2 {
+			return false
+		}
+		if b[1] == '\n' {
+			lead = 2
+		}
+	}
+	if lead == 2 {
+		if len(b) < 3 {
+			return false
+		}
+		switch b[2] {
+		case '>':
+			d.prompt(3)
+			return true
+		case '\r':
+			if len(b) < 4 {
+				return false
+			}
+			if b[3] == '\n' {
+				d.emitBytes(&d.dev, 2, EvUnparsed, "", -1, ErrUnrecognized) // a stray blank line
+				return true
+			}
+		}
+	} else if b[0] == '>' && d.h.mode == hostAwait {
+		d.prompt(1)
+		return true
+	}
+	r := b[lead:]
+	switch prefixMatch(r, "+WS_DATA:") {
+	case matchMore:
+		return false
+	case matchYes:
+		if st := d.wsData(b, lead); st != matchNo {
+			return st == matchYes
+		}
+	}
+	switch prefixMatch(r, "+IPD,") {
+	case matchMore:
+		return false
+	case matchYes:
+		if st := d.ipd(b, lead); st != matchNo {
+			return st == matchYes
+		}
+	}
+	limit := d.opts.MaxResponseLine
+	win := b
+	if len(win) > limit {
+		win = win[:limit]
+	}
+	i := bytes.Index(win[lead:], crlf)
+	if i < 0 {
+		if len(b) >= limit {
+			d.emitBytes(&d.dev, limit, EvUnparsed, "", -1, ErrLineTooLong)
+			return true
+		}
+		return false
+	}
+	d.devLineDone(lead, lead+i+2)
+	return true
+}
+
+// prompt emits the ">" prompt covering the next n device bytes.
+func (d *Decoder) prompt(n int) {
+	seq, e := d.emitBytes(&d.dev, n, EvPrompt, ">", -1, nil)
+	if w := d.h.wait; w != nil && d.h.mode == hostAwait {
+		e.Name = cmdName(w.tx.Cmd)
+		e.Link = w.link
+	}
+	d.prompted(seq)
+}
+
+// Device lines by exact text.
+var (
+	resultLines = map[string]bool{"OK": true, "ERROR": true, "SEND OK": true, "SEND FAIL": true, "busy p...": true, "SEND Canceled": true}
+	urcLines    = map[string]bool{
+		"ready": true, "+QUITT": true, "+TIME_UPDATED": true, "CONNECT": true, "CLOSED": true,
+		"WIFI CONNECTED": true, "WIFI GOT IP": true, "WIFI DISCONNECT": true, "WIFI GOT IPv6 LL": true, "WIFI GOT IPv6 GL": true,
+	}
+	infoLines = map[string]bool{
+		"Will force to restart!!!": true, "ALREADY CONNECTED": true,
+		"NO CERT FOUND": true, "NO PRVT_KEY FOUND": true, "NO CA FOUND": true,
+	}
+	// URCs "<name><link>" with a WebSocket link id.
+	wsURCs = []string{"+WS_CONNECTED:", "+WS_DISCONNECTED:", "+WS_CLOSED:"}
+	// URCs by prefix (Wi-Fi softAP and AT+SYSMSG forms).
+	urcPrefixes = []string{"+LINK_CONN:", "+STA_CONNECTED:", "+STA_DISCONNECTED:", "+DIST_STA_IP:"}
+)
+
+// devLineDone emits the device line b[:n] (lead bytes of leading CRLF, then
+// the text, then CRLF) and acts on it.
+func (d *Decoder) devLineDone(lead, n int) {
+	b := d.dev.pending()
+	text := string(b[lead : n-2])
+	kind, name, link := d.classify(text)
+	var err error
+	if kind == EvUnparsed {
+		err = ErrUnrecognized
+	}
+	seq, e := d.emitBytes(&d.dev, n, kind, name, link, err)
+	e.Line = e.Raw[lead : n-2]
+	t := e.Time
+	s := &d.s
+	switch kind {
+	case EvResult:
+		d.result(name, seq, t)
+	case EvInfo:
+		if name == "Will force to restart!!!" {
+			s.restarting = true
+		}
+		respond(s.head(), seq)
+	case EvURC:
+		s.unsolicited(seq)
+		switch name {
+		case "ready":
+			d.restart(t)
+		case "+WS_CONNECTED":
+			d.setLink(link, LinkConnected, t)
+		case "+WS_DISCONNECTED":
+			if s.links[link] != LinkConnecting {
+				d.setLink(link, LinkReconnecting, t)
+			}
+		case "+WS_CLOSED":
+			d.setLink(link, LinkClosed, t)
+		}
+	}
+}
+
+// classify names a device line.
+func (d *Decoder) classify(text string) (EventKind, string, int) {
+	switch {
+	case resultLines[text]:
+		return EvResult, text, -1
+	case urcLines[text]:
+		return EvURC, text, -1
+	case infoLines[text]:
+		return EvInfo, text, -1
+	case strings.HasPrefix(text, "ERR CODE:0x"):
+		return EvInfo, "ERR CODE", -1
+	case strings.HasPrefix(text, "Recv ") && strings.HasSuffix(text, " bytes"):
+		return EvInfo, "Recv", -1
+	}
+	for _, p := range wsURCs {
+		if strings.HasPrefix(text, p) {
+			if l, ok := smallInt(text[len(p):]); ok && l <= 2 {
+				return EvURC, p[:len(p)-1], l
+			}
+			return EvUnparsed, "", -1
+		}
+	}
+	if i := strings.IndexByte(text, ','); i > 0 {
+		if l, ok := smallInt(text[:i]); ok {
+			switch text[i+1:] {
+			case "CONNECT", "CLOSED", "CONNECT FAIL":
+				return EvURC, text[i+1:], l
+			}
+		}
+	}
+	for _, p := range urcPrefixes {
+		if strings.HasPrefix(text, p) {
+			return EvURC, p[:len(p)-1], -1
+		}
+	}
+	if strings.HasPrefix(text, "+WS_") || strings.HasPrefix(text, "+IPD") || hasControl(text) {
+		return EvUnparsed, "", -1
+	}
+	h := d.s.head()
+	if h == nil {
+		return EvUnparsed, "", -1
+	}
+	if strings.HasPrefix(text, "+") {
+		if i := strings.IndexByte(text, ':'); i > 1 {
+			return EvInfo, text[:i], -1
+		}
+	}
+	return EvInfo, cmdName(h.tx.Cmd), -1
+}
+
+// smallInt parses 1..5 decimal digits making up all of s.
+func smallInt(s string) (int, bool) {
+	if len(s) == 0 || len(s) > 5 {
+		return 0, false
+	}
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, false
+		}
+		n = n*10 + int(s[i]-'0')
+	}
+	return n, true
+}
+
+func hasControl(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 && c != '\t' || c == 0x7f {
+			return true
+		}
+	}
+	return false
+}
+
+// num reads a decimal number (1..10 digits) at b[i:], returning it and the
+// index after it; matchMore when b ends inside or right after the digits.
+func num(b []byte, i int) (int64, int, match) {
+	j := i
+	var n int64
+	for j < len(b) && b[j] >= '0' && b[j] <= '9' {
+		if j-i >= 10 {
+			return 0, 0, matchNo
+		}
+		n = n*10 + int64(b[j]-'0')
+		j++
+	}
+	if j == len(b) {
+		return 0, 0, matchMore
+	}
+	if j == i {
+		return 0, 0, matchNo
+	}
+	return n, j, matchYes
+}
+
+// wsHeader is a parsed "+WS_DATA:" header.
+type wsHeader struct {
+	link  int64
+	field [5]int64 // opcode, fin, payload_len, payload_offset, data_len; -1 when absent
+	end   int      // index just past the comma before the data
+}
+
+// parseWSHeader parses "+WS_DATA:" at b[lead:] with the link's mask.
+func (d *Decoder) parseWSHeader(b []byte, lead int) (wsHeader, match) {
+	var h wsHeader
+	truncated := len(b) > lead+maxHeader
+	if truncated {
+		b = b[:lead+maxHeader]
+	}
+	st := func(m match) match {
+		if m == matchMore && truncated {
+			return matchNo // a header this long is no header
+		}
+		return m
+	}
+	i := lead + len("+WS_DATA:")
+	link, i, m := num(b, i)
+	if m != matchYes {
+		return h, st(m)
+	}
+	if link > 2 {
+		return h, matchNo
+	}
+	h.link = link
+	mask := d.s.fmts[link].Mask
+	for bit := 0; bit < 5; bit++ {
+		h.field[bit] = -1
+		if mask&(1<<bit) == 0 {
+			continue
+		}
+		if b[i] != ',' {
+			return h, matchNo
+		}
+		h.field[bit], i, m = num(b, i+1)
+		if m != matchYes {
+			return h, st(m)
+		}
+	}
+	if b[i] != ',' {
+		return h, matchNo
+	}
+	h.end = i + 1
+	return h, matchYes
+}
+
+// wsData decodes "+WS_DATA:" at b[lead:] as the link's AT+WSDATAFMT
+// setting says (esp-at.md §2.5, §3). matchNo means the header is malformed
+// and the bytes are to be read as a line.
+//
+// At levels 1 and 2 the data is taken to be the whole frame (payload_len
+// bytes) in one piece: the firmware prints the prefix once per frame, and
+// the decoder assumes no other output lands inside the frame's data.
+func (d *Decoder) wsData(b []byte, lead int) match {
+	h, m := d.parseWSHeader(b, lead)
+	if m != matchYes {
+		return m
+	}
+	link, field, hdr := h.link, h.field, h.end
+	f := d.s.fmts[link]
+	n := int64(-1) // data length
+	switch {
+	case f.Level > 0 && field[2] >= 0:
+		n = field[2]
+		if field[3] > 0 && field[3] <= n {
+			n -= field[3]
+		}
+	case field[4] >= 0:
+		n = field[4]
+	}
+	tail := f.Mask&32 != 0 && !(f.Level == 2 && field[1] == 0)
+	var err error
+	if n > int64(d.opts.MaxData) {
+		d.emitBytes(&d.dev, hdr, EvUnparsed, "", int(link), ErrDataTooLong)
+		return matchYes
+	}
+	var end int
+	if n < 0 {
+		// No length in the header: guess the data ends at the next CRLF.
+		err = ErrUndelimited
+		win := b[hdr:]
+		if len(win) > d.opts.MaxData+2 {
+			win = win[:d.opts.MaxData+2]
+		}
+		k := bytes.Index(win, crlf)
+		if k < 0 {
+			if len(win) >= d.opts.MaxData+2 {
+				d.emitBytes(&d.dev, hdr, EvUnparsed, "", int(link), ErrDataTooLong)
+				return matchYes
+			}
+			return matchMore
+		}
+		end = hdr + k
+		tail = true
+	} else {
+		end = hdr + int(n)
+	}
+	total := end
+	if tail {
+		if len(b) < end+2 {
+			return matchMore
+		}
+		if b[end] == '\r' && b[end+1] == '\n' {
+			total = end + 2
+		}
+	} else if len(b) < end {
+		return matchMore
+	}
+	seq, e := d.emitBytes(&d.dev, total, EvURC, "+WS_DATA", int(link), err)
+	e.Line = e.Raw[lead:hdr]
+	e.Data = e.Raw[hdr:end]
+	t, data := e.Time, e.Data
+	d.s.unsolicited(seq)
+	msg := &WSMessage{Link: int(link), Dir: ToClient, Opcode: int(field[0]), Fin: int(field[1]), PayloadLen: field[2], PayloadOffset: field[3], Data: data}
+	d.derived(Event{Kind: EvWSMessage, Dir: ToClient, Name: "+WS_DATA", Link: int(link), Data: data, Msg: msg}, t)
+	return matchYes
+}
+
+// ipd decodes "+IPD," at b[lead:] (esp-at.md §1.5): active forms carry
+// <len> raw bytes after ':' and no CRLF; passive forms end in CRLF.
+func (d *Decoder) ipd(b []byte, lead int) match {
+	m := d.ipd1(b, lead)
+	if m == matchMore && len(b) > lead+maxHeader && bytes.IndexByte(b[lead:lead+maxHeader], ':') < 0 {
+		return matchNo // a header this long is no header
+	}
+	return m
+}
+
+func (d *Decoder) ipd1(b []byte, lead int) match {
+	hb := b
+	if len(hb) > lead+maxHeader {
+		hb = hb[:lead+maxHeader]
+	}
+	i := lead + len("+IPD,")
+	var nums []int64
+	quoted := -1 // index among fields of the quoted ip
+	for field := 0; ; field++ {
+		if field >= 4 {
+			return matchNo
+		}
+		if i >= len(hb) {
+			return matchMore
+		}
+		if hb[i] == '"' {
+			k := bytes.IndexByte(hb[i+1:], '"')
+			if k < 0 {
+				return matchMore
+			}
+			quoted = field
+			nums = append(nums, -1)
+			i += k + 2
+			if i >= len(hb) {
+				return matchMore
+			}
+		} else {
+			var v int64
+			var st match
+			v, i, st = num(hb, i)
+			if st != matchYes {
+				return st
+			}
+			nums = append(nums, v)
+		}
+		if hb[i] == ',' {
+			i++
+			continue
+		}
+		break
+	}
+	link, n := int64(-1), int64(-1)
+	switch {
+	case len(nums) == 1 && quoted < 0:
+		n = nums[0]
+	case len(nums) == 2 && quoted < 0:
+		link, n = nums[0], nums[1]
+	case len(nums) == 3 && quoted == 1:
+		n = nums[0]
+	case len(nums) == 4 && quoted == 2:
+		link, n = nums[0], nums[1]
+	default:
+		return matchNo
+	}
+	switch hb[i] {
+	case '\r':
+		// Passive mode: "+IPD,[<link>,]<len>\r\n", no data.
+		if quoted >= 0 {
+			return matchNo
+		}
+		if i+1 >= len(b) {
+			return matchMore
+		}
+		if b[i+1] != '\n' {
+			return matchNo
+		}
+		seq, e := d.emitBytes(&d.dev, i+2, EvURC, "+IPD", int(link), nil)
+		e.Line = e.Raw[lead:i]
+		d.s.unsolicited(seq)
+		return matchYes
+	case ':':
+	default:
+		return matchNo
+	}
+	hdr := i + 1
+	if n > int64(d.opts.MaxData) {
+		d.emitBytes(&d.dev, hdr, EvUnparsed, "", int(link), ErrDataTooLong)
+		return matchYes
+	}
+	if int64(len(b)) < int64(hdr)+n {
+		return matchMore
+	}
+	seq, e := d.emitBytes(&d.dev, hdr+int(n), EvURC, "+IPD", int(link), nil)
+	e.Line = e.Raw[lead:hdr]
+	e.Data = e.Raw[hdr:]
+	d.s.unsolicited(seq)
+	return matchYes
+}
+
+// flushDev reports pending device bytes at the end of the input.
+func (d *Decoder) flushDev() {
+	b := d.dev.pending()
+	if len(b) == 0 {
+		return
+	}
+	if d.s.passthrough {
+		d.emitBytes(&d.dev, len(b), EvPayload, "passthrough", -1, nil)
+		return
+	}
+	if q := d.s.echoQ; d.s.echoOn && len(q) >= len(b) && bytes.Equal(q[:len(b)], b) {
+		d.echo(len(b))
+		return
+	}
+	d.emitBytes(&d.dev, len(b), EvUnparsed, "", -1, ErrTruncated)
+}

@@ -1,0 +1,284 @@
+package formats
+
+import "bytes"
+
+// This file decodes the host side (ToDevice): command lines, payloads after
+// a prompt, passthrough data and "+++".
+
+// hostMode is what the host's next bytes are.
+type hostMode uint8
+
+const (
+	hostCmd         hostMode = iota // command lines
+	hostAwait                       // held: a command announced a payload; the device has not yet answered
+	hostPayload                     // raw payload bytes after ">"
+	hostPassthrough                 // raw data after AT+CIPSEND in AT+CIPMODE=1, until "+++"
+)
+
+// guardTime is the silence the firmware needs before "+++" (esp-at.md §1.6),
+// in nanoseconds.
+const guardTime = 20_000_000
+
+type hostState struct {
+	mode hostMode
+	scan int      // pending bytes already searched for CRLF and queued for echo
+	wait *txState // the command whose prompt or payload this is
+	left int64    // payload bytes still expected
+
+	// Times of the current and previous runs of host chunks, for "+++".
+	runT, prevT       int64
+	hasRun, hasPrevRn bool
+}
+
+// hostRun notes a host chunk at time t (called before it is added).
+func (d *Decoder) hostRun(t int64) {
+	h := &d.h
+	if d.fed && d.lastDir == ToDevice && d.lastTime == t {
+		return
+	}
+	h.prevT, h.hasPrevRn = h.runT, h.hasRun
+	h.runT, h.hasRun = t, true
+}
+
+func (d *Decoder) runHost() {
+	for len(d.host.pending()) > 0 {
+		var progress bool
+		switch d.h.mode {
+		case hostCmd:
+			progress = d.hostLine()
+		case hostAwait:
+			// Bound what is held: a host that keeps typing without a
+			// prompt is not sending this command's payload.
+			if n := len(d.host.pending()); n > 2*d.opts.MaxData+d.opts.MaxLine {
+				seq, _ := d.emitBytes(&d.host, d.opts.MaxData, EvUnparsed, "", -1, ErrNoPrompt)
+				respond(d.h.wait, seq)
+				progress = true
+			}
+		case hostPayload:
+			progress = d.hostPayload()
+		case hostPassthrough:
+			if len(d.host.pending()) >= d.opts.MaxData {
+				d.emitBytes(&d.host, d.opts.MaxData, EvPayload, "passthrough", -1, nil)
+				progress = true
+			}
+		}
+		if !progress {
+			return
+		}
+	}
+}
+
+// hostLine decodes one command line if a whole one is pending.
+func (d *Decoder) hostLine() bool {
+	p := d.host.pending()
+	limit := d.opts.MaxLine
+	from := d.h.scan - 1
+	if from < 0 {
+		from = 0
+	}
+	n := -1
+	if i := bytes.Index(p[from:], crlf); i >= 0 && from+i+2 <= limit {
+		n = from + i + 2
+	}
+	if n < 0 {
+		if len(p) < limit {
+			d.s.typed(p[d.h.scan:])
+			d.h.scan = len(p)
+			return false
+		}
+		// The firmware resets its buffer when a line outgrows it.
+		d.s.typed(p[d.h.scan:limit])
+		d.h.scan = 0
+		seq, _ := d.emitBytes(&d.host, limit, EvUnparsed, "", -1, ErrLineTooLong)
+		respond(d.s.head(), seq)
+		return true
+	}
+	if n > d.h.scan {
+		d.s.typed(p[d.h.scan:n])
+	}
+	d.h.scan = 0
+	seq, e := d.emitBytes(&d.host, n, EvCommand, "", -1, nil)
+	e.Line = e.Raw[:n-2]
+	c, err := ParseCommand(e.Line)
+	if err != nil {
+		e.Err = err
+	} else {
+		e.Cmd = c
+		e.Name = c.Name
+		if e.Name == "" {
+			e.Name = "AT"
+		}
+	}
+	t := e.Time
+	ts := d.command(seq, e, t)
+	// command may have emitted a link state: e is stale from here on.
+	d.out[seq-d.out[0].Seq].Link = ts.link
+	if ts.prompt != promptNone {
+		d.h.mode, d.h.wait = hostAwait, ts
+	}
+	return true
+}
+
+// hostPayload decodes payload bytes after a prompt.
+func (d *Decoder) hostPayload() bool {
+	p := d.host.pending()
+	ts := d.h.wait
+	n := int64(len(p))
+	if n > d.h.left {
+		n = d.h.left
+	} else if n < d.h.left && n < int64(d.opts.MaxData) {
+		return false
+	}
+	if n > int64(d.opts.MaxData) {
+		n = int64(d.opts.MaxData)
+	}
+	d.payloadPiece(ts, int(n), nil)
+	d.h.left -= n
+	if d.h.left == 0 {
+		ts.paid = true
+		d.h.mode, d.h.wait = hostCmd, nil
+	}
+	return true
+}
+
+// payloadPiece emits the next n pending host bytes as ts's payload.
+func (d *Decoder) payloadPiece(ts *txState, n int, err error) {
+	name := "+CIPSEND"
+	if ts.tx.Cmd != nil {
+		name = ts.tx.Cmd.Name
+	}
+	seq, e := d.emitBytes(&d.host, n, EvPayload, name, ts.link, err)
+	e.Data = e.Raw
+	respond(ts, seq)
+	if ts.ws && len(ts.wsData) < d.opts.MaxData {
+		room := d.opts.MaxData - len(ts.wsData)
+		if room > n {
+			room = n
+		}
+		ts.wsData = append(ts.wsData, e.Raw[:room]...)
+	}
+}
+
+// prompted handles the device's ">" (event seq).
+func (d *Decoder) prompted(seq int64) {
+	h := &d.h
+	ts := h.wait
+	if h.mode != hostAwait || ts == nil {
+		respond(d.s.head(), seq)
+		return
+	}
+	respond(ts, seq)
+	switch ts.prompt {
+	case promptPassthrough:
+		d.s.passthrough = true
+		h.mode, h.wait = hostPassthrough, nil
+	default:
+		h.mode, h.left = hostPayload, ts.n
+		if ts.n == 0 {
+			// Release firmware prompts even for AT+WSSEND=<id>,0.
+			ts.paid = true
+			h.mode, h.wait = hostCmd, nil
+		}
+	}
+	d.runHost()
+}
+
+// endHostWait ends a wait for ts's prompt or payload (any wait when ts is
+// nil) because the command is over: held bytes are commands again (the
+// caller runs runHost), a partial payload is reported as such.
+func (d *Decoder) endHostWait(ts *txState, t int64) {
+	h := &d.h
+	if ts != nil && h.wait != ts {
+		return
+	}
+	switch h.mode {
+	case hostAwait:
+		h.mode, h.wait, h.scan = hostCmd, nil, 0
+	case hostPayload:
+		w := h.wait
+		if p := d.host.pending(); len(p) > 0 {
+			// "+++" typed alone cancels AT+CIPSEND (SEND Canceled).
+			n := len(p)
+			if bytes.HasSuffix(p, plus3) {
+				n -= 3
+			}
+			if n > 0 {
+				err := ErrTruncated
+				if ts == nil {
+					err = ErrRestarted
+				}
+				d.payloadPiece(w, n, err)
+			}
+			if len(d.host.pending()) == 3 {
+				seq, e := d.emitBytes(&d.host, 3, EvCommand, "+++", -1, nil)
+				e.Line = e.Raw
+				respond(w, seq)
+			}
+		}
+		h.mode, h.wait, h.scan = hostCmd, nil, 0
+	case hostPassthrough:
+		if ts == nil {
+			d.closeHostRun()
+			h.mode, h.scan = hostCmd, 0
+		}
+	}
+}
+
+// discardHost reports held or partial host input that the busy device
+// dropped.
+func (d *Decoder) discardHost() {
+	h := &d.h
+	if h.mode != hostCmd && h.mode != hostAwait {
+		return
+	}
+	if n := len(d.host.pending()); n > 0 {
+		seq, e := d.emitBytes(&d.host, n, EvPayload, "excess", -1, ErrDiscarded)
+		e.Data = e.Raw
+		respond(d.s.head(), seq)
+		h.scan = 0
+	}
+}
+
+// closeHostRun ends a run of passthrough host bytes: "+++" alone after a
+// pause leaves passthrough, anything else is data. The firmware also wants
+// a pause after "+++"; the decoder cannot wait for the future, so it does
+// not check that.
+func (d *Decoder) closeHostRun() {
+	p := d.host.pending()
+	if len(p) == 0 || d.h.mode != hostPassthrough {
+		return
+	}
+	h := &d.h
+	if bytes.Equal(p, plus3) && (!h.hasPrevRn || h.runT-h.prevT >= guardTime) {
+		_, e := d.emitBytes(&d.host, 3, EvCommand, "+++", -1, nil)
+		e.Line = e.Raw
+		d.s.passthrough = false
+		h.mode, h.scan = hostCmd, 0
+		return
+	}
+	d.emitBytes(&d.host, len(p), EvPayload, "passthrough", -1, nil)
+}
+
+// flushHost reports pending host bytes at the end of the input.
+func (d *Decoder) flushHost() {
+	h := &d.h
+	p := d.host.pending()
+	if len(p) == 0 {
+		return
+	}
+	switch h.mode {
+	case hostPayload:
+		d.payloadPiece(h.wait, len(p), ErrTruncated)
+	case hostPassthrough:
+		d.emitBytes(&d.host, len(p), EvPayload, "passthrough", -1, nil)
+	default:
+		seq, _ := d.emitBytes(&d.host, len(p), EvUnparsed, "", -1, ErrTruncated)
+		respond(d.s.head(), seq)
+		h.scan = 0
+	}
+}
+
+var (
+	crlf  = []byte("\r\n")
+	plus3 = []byte("+++")
+)

@@ -1,0 +1,309 @@
+package formats
+
+// This file pairs commands with results and follows the device state the
+// results change: echo, AT+WSDATAFMT, AT+CIPMODE, WebSocket link states,
+// restarts.
+
+// maxListed bounds Transaction.Unsolicited and Response.
+const maxListed = 1024
+
+// maxEchoQueue bounds the host bytes kept for matching the device's echo.
+const maxEchoQueue = 4096
+
+// promptKind says what a command's ">" prompt starts.
+type promptKind uint8
+
+const (
+	promptNone        promptKind = iota
+	promptPayload                // exactly n raw bytes (AT+WSSEND, AT+WSHEAD, AT+CIPSEND=<len>)
+	promptPassthrough            // AT+CIPSEND with AT+CIPMODE=1
+)
+
+// txState is a command waiting for its final result.
+type txState struct {
+	tx      *Transaction
+	echoEnd int64 // echo index just past the command line
+	link    int
+	prompt  promptKind
+	n       int64 // announced payload length
+	opcode  int   // AT+WSSEND
+	fin     int
+	ws      bool // AT+WSSEND: report a WSMessage at the result
+	wsData  []byte
+	paid    bool // the payload was typed in full
+	opened  bool // AT+WSOPEN moved its link from closed to connecting
+}
+
+// session is what the decoder knows about the device.
+type session struct {
+	echoOn      bool
+	echoQ       []byte // command-mode host bytes not yet matched or settled
+	echoBase    int64  // echo index of echoQ[0]
+	echoCount   int64  // command-mode host bytes so far
+	pending     []*txState
+	links       [3]LinkState
+	fmts        [3]WSDataFormat
+	cipmode     bool
+	passthrough bool
+	restarting  bool // "Will force to restart!!!" seen; the next OK answers AT+RST
+}
+
+func (s *session) reset(d *Decoder) {
+	s.echoOn = !d.opts.EchoOff
+	s.echoQ = s.echoQ[:0]
+	s.echoBase = s.echoCount
+	s.fmts = d.opts.DataFormat
+	s.cipmode = false
+	s.passthrough = false
+	s.restarting = false
+}
+
+// typed records command-mode host bytes for echo matching.
+func (s *session) typed(p []byte) {
+	s.echoQ = append(s.echoQ, p...)
+	s.echoCount += int64(len(p))
+	if over := len(s.echoQ) - maxEchoQueue; over > 0 {
+		s.dropEcho(s.echoBase + int64(over))
+	}
+}
+
+// dropEcho forgets queued host bytes before echo index upTo.
+func (s *session) dropEcho(upTo int64) {
+	n := upTo - s.echoBase
+	if n <= 0 {
+		return
+	}
+	if n >= int64(len(s.echoQ)) {
+		s.echoBase += int64(len(s.echoQ))
+		s.echoQ = s.echoQ[:0]
+		return
+	}
+	s.echoQ = s.echoQ[:copy(s.echoQ, s.echoQ[n:])]
+	s.echoBase = upTo
+}
+
+func (s *session) head() *txState {
+	if len(s.pending) == 0 {
+		return nil
+	}
+	return s.pending[0]
+}
+
+func listSeq(l []int64, seq int64) ([]int64, bool) {
+	if len(l) >= maxListed {
+		return l, false
+	}
+	return append(l, seq), true
+}
+
+// respond lists seq as part of ts's response.
+func respond(ts *txState, seq int64) {
+	if ts != nil {
+		ts.tx.Response, _ = listSeq(ts.tx.Response, seq)
+	}
+}
+
+// unsolicited lists a URC on every running command.
+func (s *session) unsolicited(seq int64) {
+	for _, ts := range s.pending {
+		var ok bool
+		if ts.tx.Unsolicited, ok = listSeq(ts.tx.Unsolicited, seq); !ok {
+			ts.tx.Dropped++
+		}
+	}
+}
+
+// wsCommands take a link id 0..2 as their first parameter.
+var wsCommands = map[string]bool{"+WSCFG": true, "+WSOPEN": true, "+WSSEND": true, "+WSDATAFMT": true, "+WSCLOSE": true}
+
+// command registers a complete host command line (event seq at time t) and
+// returns its transaction state.
+func (d *Decoder) command(seq int64, e *Event, t int64) *txState {
+	s := &d.s
+	tx := &Transaction{Cmd: e.Cmd, Line: e.Line, CmdSeq: seq, Sent: t, ResultSeq: -1, Busy: len(s.pending) > 0}
+	ts := &txState{tx: tx, echoEnd: s.echoCount, link: -1, opcode: -1, fin: -1}
+	s.pending = append(s.pending, ts)
+	c := e.Cmd
+	if c == nil {
+		return ts
+	}
+	if wsCommands[c.Name] && c.Type == CmdSet {
+		if l, ok := c.Int(0); ok && l >= 0 && l <= 2 {
+			ts.link = int(l)
+		}
+	}
+	switch {
+	case c.Name == "+WSSEND" && c.Type == CmdSet && len(c.Params) >= 2:
+		if n, ok := c.Int(1); ok && n >= 0 && ts.link >= 0 {
+			ts.prompt, ts.n, ts.ws = promptPayload, n, true
+			ts.opcode, ts.fin = 1, 1
+			if op, ok := c.Int(2); ok {
+				ts.opcode = int(op)
+			}
+			if f, ok := c.Int(4); ok && d.opts.Firmware != FirmwareRelease {
+				ts.fin = int(f)
+			}
+		}
+	case c.Name == "+WSHEAD" && c.Type == CmdSet && len(c.Params) == 1:
+		if n, ok := c.Int(0); ok && n > 0 {
+			ts.prompt, ts.n = promptPayload, n
+		}
+	case c.Name == "+CIPSEND" && c.Type == CmdExec && s.cipmode:
+		ts.prompt = promptPassthrough
+	case c.Name == "+CIPSEND" && c.Type == CmdSet:
+		// [<link>,]<len>[,"host",port]: the length is first unless the
+		// second field is a number.
+		i := 0
+		if p, ok := c.Param(1); ok && !p.Quoted {
+			i = 1
+			if l, ok := c.Int(0); ok {
+				ts.link = int(l)
+			}
+		}
+		if n, ok := c.Int(i); ok && n > 0 {
+			ts.prompt, ts.n = promptPayload, n
+		}
+	case c.Name == "+WSOPEN" && c.Type == CmdSet && ts.link >= 0 && !tx.Busy:
+		if s.links[ts.link] == LinkClosed {
+			ts.opened = true
+			d.setLink(ts.link, LinkConnecting, t)
+		}
+	}
+	return ts
+}
+
+// setLink changes a link's state, emitting EvLinkState on a change.
+func (d *Decoder) setLink(link int, st LinkState, t int64) {
+	if link < 0 || link > 2 || d.s.links[link] == st {
+		return
+	}
+	d.s.links[link] = st
+	d.derived(Event{Kind: EvLinkState, Name: st.String(), Link: link, State: st}, t)
+}
+
+// result handles a result line (event seq, ending at time t).
+func (d *Decoder) result(name string, seq int64, t int64) {
+	defer d.runHost() // a result may release held host bytes
+	s := &d.s
+	h := s.head()
+	switch name {
+	case "busy p...":
+		for _, ts := range s.pending {
+			if ts.tx.Busy {
+				d.finish(ts, name, seq, t, nil)
+				return
+			}
+		}
+		// Input that is no complete line (bytes after a payload, or typed
+		// before the prompt) was dropped.
+		d.discardHost()
+		respond(h, seq)
+		s.dropEcho(s.echoCount)
+		return
+	case "OK":
+		if s.restarting {
+			for _, ts := range s.pending {
+				if ts.tx.Cmd != nil && ts.tx.Cmd.Name == "+RST" {
+					s.restarting = false
+					d.finish(ts, name, seq, t, nil)
+					return
+				}
+			}
+		}
+		if h != nil && h.prompt != promptNone && d.h.mode == hostAwait && d.h.wait == h {
+			if h.prompt == promptPassthrough {
+				// Passthrough has no later result: the OK before ">"
+				// ends the command, and the host still waits for ">".
+				d.finish(h, name, seq, t, nil)
+				return
+			}
+			respond(h, seq) // the OK before ">"
+			return
+		}
+	}
+	if h == nil {
+		return
+	}
+	d.finish(h, name, seq, t, nil)
+}
+
+// finish completes ts with a final result (or with err and no result).
+func (d *Decoder) finish(ts *txState, result string, seq int64, t int64, err error) {
+	s := &d.s
+	for i, p := range s.pending {
+		if p == ts {
+			s.pending = append(s.pending[:i], s.pending[i+1:]...)
+			break
+		}
+	}
+	tx := ts.tx
+	tx.Result, tx.ResultSeq, tx.Err = result, seq, err
+	if result != "" {
+		tx.Done, tx.Latency = t, t-tx.Sent
+	}
+	// The device echoes a line before running it, so by now the echo has
+	// come or never will.
+	s.dropEcho(ts.echoEnd)
+
+	if d.h.wait == ts && !(result == "OK" && ts.prompt == promptPassthrough) {
+		d.endHostWait(ts, t)
+	}
+	c := tx.Cmd
+	if c != nil && result == "OK" {
+		switch {
+		case c.Name == "E0" && c.Type == CmdExec:
+			s.echoOn = false
+		case c.Name == "E1" && c.Type == CmdExec:
+			s.echoOn = true
+		case c.Name == "+CIPMODE" && c.Type == CmdSet:
+			if m, ok := c.Int(0); ok {
+				s.cipmode = m == 1
+			}
+		case c.Name == "+WSDATAFMT" && c.Type == CmdSet && ts.link >= 0 && d.opts.Firmware != FirmwareRelease:
+			// Empty fields take the defaults (level 0, mask 48): the
+			// firmware packs both into one byte initialised to 0x30.
+			f := WSDataFormat{Mask: DefaultWSDataMask}
+			if l, ok := c.Int(1); ok && l >= 0 && l <= 2 {
+				f.Level = uint8(l)
+			}
+			if m, ok := c.Int(2); ok && m >= 1 && m <= 63 {
+				f.Mask = uint8(m)
+			}
+			s.fmts[ts.link] = f
+		case c.Name == "+WSOPEN" && ts.link >= 0:
+			d.setLink(ts.link, LinkConnected, t)
+		case c.Name == "+WSCLOSE" && ts.link >= 0:
+			d.setLink(ts.link, LinkClosed, t)
+		}
+	}
+	if c != nil && c.Name == "+WSOPEN" && result == "ERROR" && ts.opened {
+		d.setLink(ts.link, LinkClosed, t)
+	}
+	if ts.ws && (ts.paid || ts.n == 0) && (result == "SEND OK" || result == "ERROR") {
+		d.derived(Event{Kind: EvWSMessage, Dir: ToServer, Name: "+WSSEND", Link: ts.link, Data: ts.wsData,
+			Msg: &WSMessage{Link: ts.link, Dir: ToServer, Opcode: ts.opcode, Fin: ts.fin, PayloadLen: -1, PayloadOffset: -1, Data: ts.wsData, Result: result}}, t)
+	}
+	d.derived(Event{Kind: EvTransaction, Name: cmdName(c), Link: ts.link, Tx: tx}, t)
+}
+
+// restart handles "ready": the device rebooted, so every running command is
+// over and the RAM state is back to defaults.
+func (d *Decoder) restart(t int64) {
+	s := &d.s
+	for len(s.pending) > 0 {
+		d.finish(s.pending[0], "", -1, t, ErrRestarted)
+	}
+	d.endHostWait(nil, t)
+	s.reset(d)
+	for i := range s.links {
+		d.setLink(i, LinkClosed, t)
+	}
+	d.runHost()
+}
+
+// flushTx reports commands that never got a result.
+func (s *session) flushTx(d *Decoder) {
+	for len(s.pending) > 0 {
+		d.finish(s.pending[0], "", -1, d.lastTime, ErrNoResult)
+	}
+}
