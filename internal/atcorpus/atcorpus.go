@@ -7,9 +7,11 @@
 // JSON telemetry with AT+WSSEND and receives +WS_DATA echoes and server
 // pushes, with occasional binary payloads, busy p..., ERROR results and
 // disconnect/reconnect URCs. Each direction's bytes are cut into chunks the
-// way a UART driver returns reads (1..64 bytes, sometimes a whole line), and
-// timestamps follow 115200 baud 8N1 pacing (86.8 µs per byte) plus think
-// and processing gaps.
+// way a USB-serial driver returns reads: a quarter of the time the whole
+// message, otherwise pieces of at most 64 bytes, full 64-byte packets a bit
+// more often than not and otherwise a random 1..64 (latency timer, FIFO
+// timeout). Timestamps follow 115200 baud 8N1 pacing (86.8 µs per byte) plus
+// think and processing gaps.
 package atcorpus
 
 import (
@@ -85,9 +87,17 @@ func (g *gen) pause(minMS, maxMS int) {
 func (g *gen) emit(dir formats.Dir, s string) {
 	b := []byte(s)
 	for len(b) > 0 {
+		// A USB-serial adapter hands the driver packets of up to 64 bytes:
+		// full ones while bytes stream, shorter ones when its latency timer
+		// or the UART's FIFO timeout fires; a quarter of the time the
+		// reader was slow enough to get the whole line in one read.
 		n := len(b)
-		if g.rng.IntN(4) != 0 { // mostly FIFO-sized pieces, sometimes the whole line
+		switch x := g.rng.IntN(12); {
+		case x < 3:
+		case x < 7:
 			n = min(len(b), 1+g.rng.IntN(64))
+		default:
+			n = min(len(b), 64)
 		}
 		g.t += int64(n) * ByteTime
 		g.out = append(g.out, Chunk{Time: g.t, Dir: dir, Data: b[:n:n]})
