@@ -183,6 +183,7 @@ const (
 
 func (c *call) write(b []byte) { c.e.write(c.gen, b) }
 func (c *call) print(s string) { c.e.write(c.gen, []byte(s)) }
+
 // resultBytes are the final result strings (esp-at.md §1.1).
 var resultBytes = map[result][]byte{
 	resOK:     []byte("\r\nOK\r\n"),

@@ -1,0 +1,419 @@
+package bridge
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/atbridge/atbridge/formats"
+)
+
+// joinWiFi brings the simulated station up.
+func joinWiFi(h *emuHost) {
+	h.t.Helper()
+	h.cmd(`AT+CWJAP="ap","password"`, "WIFI CONNECTED\r\nWIFI GOT IP\r\n\r\nOK\r\n")
+}
+
+func TestEmuTranscriptWSEcho(t *testing.T) {
+	servers := map[string]func(t *testing.T) string{
+		"coder":  func(t *testing.T) string { return newCoderEchoServer(t, nil).URL },
+		"python": func(t *testing.T) string { return pythonEchoServer(t) },
+	}
+	for name, start := range servers {
+		t.Run(name, func(t *testing.T) {
+			uri := start(t)
+			h := startEmu(t, nil)
+			runTranscript(t, h, "testdata/emulate/ws_echo.txt", map[string]string{"URI": uri})
+		})
+	}
+}
+
+func TestEmuTranscriptWSSMutual(t *testing.T) {
+	pki := newTestPKI(t)
+	fixed := time.Date(2021, 10, 18, 12, 12, 27, 0, time.UTC)
+	servers := map[string]func(t *testing.T) string{
+		"coder": func(t *testing.T) string { return newCoderEchoServer(t, pki.ServerTLS).URL },
+		"python": func(t *testing.T) string {
+			return pythonEchoServer(t, "--cert", pki.ServerCert, "--key", pki.ServerKey, "--client-ca", pki.ClientCAFile)
+		},
+	}
+	for name, start := range servers {
+		t.Run(name, func(t *testing.T) {
+			uri := start(t)
+			h := startEmu(t, &EmulatorOptions{PKIDir: pki.Dir, Now: func() time.Time { return fixed }})
+			runTranscript(t, h, "testdata/emulate/wss_mutual.txt", map[string]string{"URI": uri})
+		})
+	}
+}
+
+func TestEmuWSSFailures(t *testing.T) {
+	pki := newTestPKI(t)
+	srv := newCoderEchoServer(t, pki.ServerTLS)
+	h := startEmu(t, &EmulatorOptions{PKIDir: pki.Dir, ReconnectInterval: time.Hour})
+	joinWiFi(h)
+	h.cmd("AT+WSCFG=0,30,60,4096,1,5,0", "NO CERT FOUND\r\n\r\nERROR\r\n")
+	h.cmd("AT+WSCFG=0,30,60,4096,1,1,0", "NO PRVT_KEY FOUND\r\n\r\nERROR\r\n")
+	h.cmd("AT+WSCFG=0,30,60,4096,2,0,7", "NO CA FOUND\r\n\r\nERROR\r\n")
+	h.cmd("AT+WSCFG=0,30,60,4096,3,0,7", "NO CA FOUND\r\n\r\nERROR\r\n")
+	// The wrong CA: verification fails, which is an open failure.
+	h.cmd("AT+WSCFG=0,30,60,4096,3,0,1", "\r\nOK\r\n")
+	h.cmd(fmt.Sprintf("AT+WSOPEN=0,%q", srv.URL), "+WS_DISCONNECTED:0\r\n\r\nERROR\r\n")
+	// No client certificate: the server refuses the handshake.
+	h.cmd("AT+WSCFG=0,30,60,4096,2,0,0", "\r\nOK\r\n")
+	h.cmd(fmt.Sprintf("AT+WSOPEN=0,%q", srv.URL), "+WS_DISCONNECTED:0\r\n\r\nERROR\r\n")
+	// The config was freed by the failed open: the defaults (no client
+	// cert) apply again and fail the same way.
+	h.cmd(fmt.Sprintf("AT+WSOPEN=0,%q", srv.URL), "+WS_DISCONNECTED:0\r\n\r\nERROR\r\n")
+	// Without --pki every auth mode reports the missing files.
+	h2 := startEmu(t, nil)
+	h2.cmd("AT+WSCFG=1,30,60,4096,3,0,0", "NO CERT FOUND\r\n\r\nERROR\r\n")
+	h2.cmd("AT+WSCFG=1,30,60,4096,2,0,0", "NO CA FOUND\r\n\r\nERROR\r\n")
+}
+
+func TestEmuWSHeadersAndAuth(t *testing.T) {
+	srv := newCoderEchoServer(t, nil)
+	h := startEmu(t, nil)
+	joinWiFi(h)
+	hdr := "X-Device: esp32-emulated"
+	h.cmd(fmt.Sprintf("AT+WSHEAD=%d", len(hdr)), "\r\nOK\r\n\r\n>")
+	h.send(hdr)
+	h.expect("\r\nOK\r\n")
+	h.cmd(fmt.Sprintf("AT+WSOPEN=0,%q,\"chat\",5000,\"Basic QTpC\"", srv.URL+"/path?q=1"), "+WS_CONNECTED:0\r\n\r\nOK\r\n")
+	got := srv.lastHeader()
+	if got.Get("Authorization") != "Basic QTpC" || got.Get("X-Device") != "esp32-emulated" || got.Get("Sec-WebSocket-Protocol") != "chat" || got.Get("User-Agent") != "ESP32 Websocket Client" {
+		t.Fatalf("server saw headers %v", got)
+	}
+	h.cmd("AT+WSHEAD?", "+WSHEAD:0,\"X-Device: esp32-emulated\"\r\n\r\nOK\r\n")
+	h.cmd("AT+WSHEAD=0", "\r\nOK\r\n")
+	h.cmd("AT+WSHEAD?", "\r\nOK\r\n")
+}
+
+// TestEmuWSErrors walks every ERROR path of the WebSocket commands that
+// does not need a server.
+func TestEmuWSErrors(t *testing.T) {
+	for _, fw := range []Firmware{FirmwareRelease, FirmwareDev} {
+		t.Run(fw.String(), func(t *testing.T) {
+			h := startEmu(t, &EmulatorOptions{Firmware: fw, ReconnectInterval: time.Hour})
+			joinWiFi(h)
+			errs := []string{
+				"AT+WSCFG", "AT+WSCFG?", "AT+WSCFG=?", "AT+WSCFG=0", "AT+WSCFG=0,30", "AT+WSCFG=3,30,60", "AT+WSCFG=-1,30,60",
+				"AT+WSCFG=0,0,60", "AT+WSCFG=0,7201,60", "AT+WSCFG=0,30,0", "AT+WSCFG=0,30,7201", "AT+WSCFG=0,30,60,0",
+				"AT+WSCFG=0,30,60,16385", "AT+WSCFG=0,30,60,,3,0,0", "AT+WSCFG=0,30,60,4096,1", "AT+WSCFG=0,30,60,4096,0,0",
+				"AT+WSCFG=0,30,60,4096,4,0,0", "AT+WSCFG=0,30,60,4096,0,0,0", "AT+WSCFG=0,30,60,4096,3,-1,0", "AT+WSCFG=0,\"30\",60",
+				"AT+WSHEAD", "AT+WSHEAD=-1", "AT+WSHEAD=1,2", "AT+WSHEAD=?", "AT+WSHEAD=\"5\"",
+				"AT+WSOPEN", "AT+WSOPEN=?", "AT+WSOPEN=0", "AT+WSOPEN=3,\"ws://127.0.0.1:1\"", "AT+WSOPEN=0,\"http://127.0.0.1:1\"",
+				"AT+WSOPEN=0,\"ws://127.0.0.1:1\",,0", "AT+WSOPEN=0,\"ws://127.0.0.1:1\",,180001", "AT+WSOPEN=0,\"ws://127.0.0.1:1\",,,\"auth\"",
+				"AT+WSOPEN=0,ws", "AT+WSOPEN=0,\"\"", "AT+WSOPEN=0,\"ws://127.0.0.1:1\",\"\",1000,\"a\",6",
+				"AT+WSSEND", "AT+WSSEND?", "AT+WSSEND=?", "AT+WSSEND=0", "AT+WSSEND=0,4", "AT+WSSEND=3,4", "AT+WSSEND=0,4,,5000",
+				"AT+WSSEND=0,16385", "AT+WSSEND=0,4,16", "AT+WSSEND=0,4,1,60001", "AT+WSSEND=0,4,1,1000,2",
+				"AT+WSCLOSE", "AT+WSCLOSE?", "AT+WSCLOSE=3", "AT+WSCLOSE=0,1", "AT+WSCLOSE=-1",
+				"AT+WSDATAFMT=0", "AT+WSDATAFMT=0,2", "AT+WSDATAFMT=3,,", "AT+WSDATAFMT=0,3,", "AT+WSDATAFMT=0,,0", "AT+WSDATAFMT=0,,64", "AT+WSDATAFMT?",
+			}
+			if fw == FirmwareRelease {
+				errs = append(errs, "AT+WSCFG=0,30,60,8193", "AT+WSSEND=0,8193", "AT+WSSEND=0,4,1,1000,1", "AT+WSDATAFMT=0,2,")
+			}
+			for _, c := range errs {
+				h.cmd(c, "\r\nERROR\r\n")
+			}
+			h.cmd("AT+WSCLOSE=0", "\r\nOK\r\n") // never open: still OK
+			h.cmd("AT+WSCFG=0,30,60", "\r\nOK\r\n")
+			h.cmd("AT+WSCFG=0,30,60,8192,0", "\r\nOK\r\n")
+			h.cmd("AT+WSHEAD=4", "\r\nOK\r\n\r\n>")
+			h.send("nope")
+			h.expect("\r\nERROR\r\n")
+			h.cmd("AT+WSHEAD=4", "\r\nOK\r\n\r\n>")
+			h.send("a:\x00b")
+			h.expect("\r\nERROR\r\n")
+			if fw == FirmwareDev {
+				h.cmd("AT+WSDATAFMT=0,2,", "\r\nOK\r\n")
+				h.cmd("AT+WSDATAFMT=0,,4", "\r\nOK\r\n")
+				h.cmd("AT+WSCFG=0,30,60,16384", "\r\nOK\r\n")
+			}
+			// A refused connection: +WS_DISCONNECTED before ERROR.
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			must(t, err)
+			addr := ln.Addr().String()
+			ln.Close()
+			h.cmd(fmt.Sprintf("AT+WSOPEN=1,\"ws://%s\"", addr), "+WS_DISCONNECTED:1\r\n\r\nERROR\r\n")
+			h.cmd("AT+WSOPEN?", "\r\nOK\r\n")
+			// Without Wi-Fi nothing is reachable.
+			h.cmd("AT+CWQAP", "\r\nOK\r\nWIFI DISCONNECT\r\n")
+			srv := newCoderEchoServer(t, nil)
+			h.cmd(fmt.Sprintf("AT+WSOPEN=2,%q", srv.URL), "+WS_DISCONNECTED:2\r\n\r\nERROR\r\n")
+		})
+	}
+}
+
+func TestEmuWSOpenTwiceAndSendErrors(t *testing.T) {
+	srv := newCoderEchoServer(t, nil)
+	h := startEmu(t, &EmulatorOptions{Firmware: FirmwareDev})
+	joinWiFi(h)
+	h.cmd(fmt.Sprintf("AT+WSOPEN=2,%q", srv.URL), "+WS_CONNECTED:2\r\n\r\nOK\r\n")
+	h.cmd(fmt.Sprintf("AT+WSOPEN=2,%q", srv.URL), "\r\nERROR\r\n")
+	// Opcode 9 without FIN is not a combination the library sends.
+	h.cmd("AT+WSSEND=2,1,9,1000,0", "\r\nOK\r\n\r\n>")
+	h.send("x")
+	h.expect("\r\nERROR\r\n")
+	// More bytes than announced: busy p... for the excess.
+	h.cmd("AT+WSSEND=2,2", "\r\nOK\r\n\r\n>")
+	h.send("hi!!")
+	h.expectAnyOrder("\r\nbusy p...\r\n", "\r\nSEND OK\r\n", "+WS_DATA:2,2,hi\r\n")
+	// Opcode 0 with FIN sends an empty FIN continuation and ignores the
+	// payload; with a payload the command answers ERROR. A continuation
+	// with no message to continue is a protocol error for coder/websocket,
+	// which closes the connection: +WS_CLOSED.
+	h.cmd("AT+WSSEND=2,3,0,1000,1", "\r\nOK\r\n\r\n>")
+	h.send("abc")
+	h.expectAnyOrder("\r\nERROR\r\n", "+WS_CLOSED:2\r\n")
+	h.cmd("AT+WSCLOSE=2", "\r\nOK\r\n")
+	h.cmd("AT+WSSEND=2,2", "\r\nERROR\r\n") // no prompt for a closed link
+}
+
+// TestEmuWSFragmentation checks both directions against buffer_size: a
+// message larger than it goes out as TEXT/BINARY then CONT frames, and a
+// frame from the server comes in as several +WS_DATA pieces.
+func TestEmuWSFragmentation(t *testing.T) {
+	for _, fw := range []Firmware{FirmwareRelease, FirmwareDev} {
+		t.Run(fw.String(), func(t *testing.T) {
+			frames := newFrameLog()
+			toSend := make(chan rawFrame, 16)
+			srv := newRawServer(t, func(c *rawConn) {
+				done := make(chan struct{})
+				defer close(done)
+				go func() {
+					for {
+						select {
+						case f := <-toSend:
+							if c.writeFrame(f.h.Opcode, f.h.Fin, f.payload) != nil {
+								return
+							}
+						case <-done:
+							return
+						}
+					}
+				}()
+				for {
+					f, err := c.readFrame()
+					if err != nil {
+						return
+					}
+					frames.add(f)
+				}
+			})
+			h := startEmu(t, &EmulatorOptions{Firmware: fw})
+			joinWiFi(h)
+			h.cmd("AT+WSCFG=0,30,60,4", "\r\nOK\r\n")
+			h.cmd(fmt.Sprintf("AT+WSOPEN=0,%q", srv.URL), "+WS_CONNECTED:0\r\n\r\nOK\r\n")
+			frames.mu.Lock()
+			base := len(frames.frames)
+			frames.mu.Unlock()
+			h.cmd("AT+WSSEND=0,10", "\r\nOK\r\n\r\n>")
+			h.send("0123456789")
+			h.expect("\r\nSEND OK\r\n")
+			h.cmd("AT+WSSEND=0,6,2", "\r\nOK\r\n\r\n>")
+			h.send("ab\r\ncd")
+			h.expect("\r\nSEND OK\r\n")
+			h.cmd("AT+WSSEND=0,2,10", "\r\nOK\r\n\r\n>") // raw pong opcode, allowed
+			h.send("pp")
+			h.expect("\r\nSEND OK\r\n")
+			want := []string{"1 0 \"0123\"", "0 0 \"4567\"", "0 1 \"89\"", "2 0 \"ab\\r\\n\"", "0 1 \"cd\"", "10 1 \"pp\""}
+			if fw == FirmwareDev {
+				h.cmd("AT+WSSEND=0,3,1,1000,0", "\r\nOK\r\n\r\n>")
+				h.send("xyz")
+				h.expect("\r\nSEND OK\r\n")
+				h.cmd("AT+WSSEND=0,0,0,1000,1", "\r\nSEND OK\r\n") // no prompt on dev
+				want = append(want, "1 0 \"xyz\"", "0 1 \"\"")
+			}
+			got := frames.wait(t, base+len(want))[base:]
+			for i, w := range want {
+				f := got[i]
+				if s := fmt.Sprintf("%d %d %q", f.h.Opcode, b2u(f.h.Fin), f.payload); s != w || !f.h.Masked {
+					t.Errorf("frame %d = %s (masked %v), want %s", i, s, f.h.Masked, w)
+				}
+			}
+			// Server to host: a 10-byte binary frame with CRLF inside comes
+			// as pieces of at most 4 bytes; an empty frame as one line.
+			toSend <- rawFrame{formats.WSHeader{Fin: true, Opcode: formats.WSBinary}, []byte("ab\r\n\r\nefgh")}
+			h.expect("+WS_DATA:0,4,ab\r\n\r\n+WS_DATA:0,4,\r\nef\r\n+WS_DATA:0,2,gh\r\n")
+			toSend <- rawFrame{formats.WSHeader{Fin: true, Opcode: formats.WSText}, nil}
+			h.expect("+WS_DATA:0,0,\r\n")
+			h.cmd("AT+WSCLOSE=0", "\r\nOK\r\n")
+		})
+	}
+}
+
+func TestEmuWSDataFormat(t *testing.T) {
+	toSend := make(chan rawFrame, 16)
+	srv := newRawServer(t, func(c *rawConn) {
+		gone := make(chan struct{})
+		go func() {
+			defer close(gone)
+			for {
+				if _, err := c.readFrame(); err != nil {
+					return
+				}
+			}
+		}()
+		for {
+			select {
+			case f := <-toSend:
+				if c.writeFrame(f.h.Opcode, f.h.Fin, f.payload) != nil {
+					return
+				}
+			case <-gone:
+				return
+			}
+		}
+	})
+	h := startEmu(t, &EmulatorOptions{Firmware: FirmwareDev})
+	joinWiFi(h)
+	h.cmd("AT+WSCFG=0,30,60,4", "\r\nOK\r\n")
+	h.cmd(fmt.Sprintf("AT+WSOPEN=0,%q", srv.URL), "+WS_CONNECTED:0\r\n\r\nOK\r\n")
+	push := func(op uint8, fin bool, p string) {
+		toSend <- rawFrame{formats.WSHeader{Fin: fin, Opcode: op}, []byte(p)}
+	}
+	tests := []struct {
+		fmt  string
+		want string
+	}{
+		// level 0, all fields: every piece has a prefix and CRLF.
+		{"0,0,63", "+WS_DATA:0,1,0,6,0,4,abcd\r\n+WS_DATA:0,1,0,6,4,2,ef\r\n+WS_DATA:0,0,1,3,0,3,ghi\r\n"},
+		// level 1: prefix at frame start, CRLF at frame end; data_len is
+		// the first piece's.
+		{"0,1,52", "+WS_DATA:0,6,4,abcdef\r\n+WS_DATA:0,3,3,ghi\r\n"},
+		// level 2: prefix at message start, CRLF at the message's end.
+		{"0,2,4", "+WS_DATA:0,6,abcdefghi"},
+		// no CRLF bit
+		{"0,0,16", "+WS_DATA:0,4,abcd+WS_DATA:0,2,ef+WS_DATA:0,3,ghi"},
+	}
+	for _, tt := range tests {
+		h.cmd("AT+WSDATAFMT="+tt.fmt, "\r\nOK\r\n")
+		push(formats.WSText, false, "abcdef")
+		push(formats.WSCont, true, "ghi")
+		h.expect(tt.want)
+	}
+	// WSDATAFMT survives AT+WSCLOSE.
+	h.cmd("AT+WSCLOSE=0", "\r\nOK\r\n")
+	h.cmd(fmt.Sprintf("AT+WSOPEN=0,%q", srv.URL), "+WS_CONNECTED:0\r\n\r\nOK\r\n")
+	push(formats.WSBinary, true, "zz")
+	h.expect("+WS_DATA:0,2,zz")
+}
+
+// TestEmuWSServerClose: a close frame from the server prints +WS_CLOSED,
+// the emulator answers with its own close frame, and the link is freed with
+// no reconnect.
+func TestEmuWSServerClose(t *testing.T) {
+	frames := newFrameLog()
+	srv := newRawServer(t, func(c *rawConn) {
+		_ = c.writeFrame(formats.WSClose, true, []byte{0x03, 0xE8, 'b', 'y', 'e'})
+		if f, err := c.readFrame(); err == nil {
+			frames.add(f)
+		}
+	})
+	h := startEmu(t, &EmulatorOptions{ReconnectInterval: 10 * time.Millisecond})
+	joinWiFi(h)
+	h.send(fmt.Sprintf("AT+WSOPEN=0,%q\r\n", srv.URL))
+	h.expect(fmt.Sprintf("AT+WSOPEN=0,%q\r\n+WS_CONNECTED:0\r\n", srv.URL))
+	h.expectAnyOrder("\r\nOK\r\n", "+WS_CLOSED:0\r\n")
+	f := frames.wait(t, 1)[0]
+	if f.h.Opcode != formats.WSClose || !f.h.Fin || len(f.payload) != 0 {
+		t.Fatalf("close reply = %v %q", f.h, f.payload)
+	}
+	h.expectQuiet(200 * time.Millisecond) // no reconnect
+	h.cmd("AT+WSOPEN?", "\r\nOK\r\n")
+}
+
+// TestEmuWSReconnect: the server drops the TCP connection: +WS_DISCONNECTED,
+// then a reconnect every interval with +WS_DISCONNECTED per failed attempt
+// and +WS_CONNECTED when the server is back.
+func TestEmuWSReconnect(t *testing.T) {
+	drop := make(chan struct{})
+	var conns atomic.Int32
+	srv := newRawServer(t, func(c *rawConn) {
+		if conns.Add(1) == 1 {
+			<-drop // the first connection is dropped on cue
+			return
+		}
+		for {
+			if _, err := c.readFrame(); err != nil {
+				return
+			}
+		}
+	})
+	h := startEmu(t, &EmulatorOptions{ReconnectInterval: 50 * time.Millisecond})
+	joinWiFi(h)
+	h.cmd(fmt.Sprintf("AT+WSOPEN=0,%q", srv.URL), "+WS_CONNECTED:0\r\n\r\nOK\r\n")
+	close(drop)
+	h.expect("+WS_DISCONNECTED:0\r\n")
+	h.expect("+WS_CONNECTED:0\r\n") // the server still listens
+	h.cmd("AT+WSOPEN?", fmt.Sprintf("+WSOPEN:0,2,%q\r\n\r\nOK\r\n", srv.URL))
+	srv.Close() // now it is gone for good
+	h.expect("+WS_DISCONNECTED:0\r\n")
+	h.expect("+WS_DISCONNECTED:0\r\n")
+	h.expect("+WS_DISCONNECTED:0\r\n")
+	h.send("AT+WSOPEN?\r\n")
+	got, _ := h.waitLen(60, expectTimeout)
+	if !bytes.Contains(got, []byte(fmt.Sprintf("+WSOPEN:0,3,%q\r\n", srv.URL))) && !bytes.Contains(got, []byte(fmt.Sprintf("+WSOPEN:0,1,%q\r\n", srv.URL))) {
+		t.Fatalf("AT+WSOPEN? while reconnecting gave %q", got)
+	}
+	h.consume(len(got))
+	h.send("AT+WSCLOSE=0\r\n")
+	got, _ = h.waitLen(len("AT+WSCLOSE=0\r\n\r\nOK\r\n"), expectTimeout)
+	if !strings.HasSuffix(strings.ReplaceAll(string(got), "+WS_DISCONNECTED:0\r\n", ""), "AT+WSCLOSE=0\r\n\r\nOK\r\n") {
+		t.Fatalf("AT+WSCLOSE gave %q", got)
+	}
+	h.consume(len(got))
+	h.expectQuiet(150 * time.Millisecond) // no more attempts, no URC
+}
+
+// TestEmuWSPing: the emulator pings after ping_intv_sec of silence, answers
+// the server's pings with the same payload silently, and drops the link
+// when no PONG comes within ping_timeout_sec.
+func TestEmuWSPing(t *testing.T) {
+	frames := newFrameLog()
+	srv := newRawServer(t, func(c *rawConn) {
+		_ = c.writeFrame(formats.WSPing, true, []byte("hello?"))
+		for {
+			f, err := c.readFrame()
+			if err != nil {
+				return
+			}
+			frames.add(f) // never answers the emulator's pings
+		}
+	})
+	h := startEmu(t, &EmulatorOptions{ReconnectInterval: time.Hour})
+	joinWiFi(h)
+	h.cmd("AT+WSCFG=0,1,1", "\r\nOK\r\n")
+	h.cmd(fmt.Sprintf("AT+WSOPEN=0,%q", srv.URL), "+WS_CONNECTED:0\r\n\r\nOK\r\n")
+	fs := frames.wait(t, 2)
+	if fs[0].h.Opcode != formats.WSPong || string(fs[0].payload) != "hello?" {
+		t.Fatalf("first frame = %v %q, want the pong", fs[0].h, fs[0].payload)
+	}
+	if fs[1].h.Opcode != formats.WSPing || len(fs[1].payload) != 0 {
+		t.Fatalf("second frame = %v %q, want an empty ping", fs[1].h, fs[1].payload)
+	}
+	h.expect("+WS_DISCONNECTED:0\r\n") // pong timeout
+	h.cmd("AT+WSOPEN?", fmt.Sprintf("+WSOPEN:0,3,%q\r\n\r\nOK\r\n", srv.URL))
+	h.cmd("AT+WSCLOSE=0", "\r\nOK\r\n")
+}
+
+// TestEmuWSForcedRestart: AT+RST typed while a command is busy (an
+// AT+WSOPEN to a server that never answers) restarts the board.
+func TestEmuWSForcedRestart(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	must(t, err)
+	defer ln.Close()
+	h := startEmu(t, nil)
+	joinWiFi(h)
+	h.send(fmt.Sprintf("AT+WSOPEN=0,\"ws://%s\"\r\n", ln.Addr()))
+	h.expect(fmt.Sprintf("AT+WSOPEN=0,\"ws://%s\"\r\n", ln.Addr()))
+	h.send("AT\r\n")
+	h.expect("\r\nbusy p...\r\n")
+	h.send("AT+RST\r\n")
+	h.expect("\r\nWill force to restart!!!\r\n\r\nOK\r\n\r\nready\r\nWIFI CONNECTED\r\nWIFI GOT IP\r\n")
+	h.cmd("AT+WSOPEN?", "\r\nOK\r\n")
+}
