@@ -1,0 +1,177 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/atbridge/atbridge/bridge"
+	"github.com/atbridge/atbridge/capture"
+)
+
+func init() {
+	register(&command{
+		name:    "emulate",
+		summary: "Be an ESP32 running ESP-AT (with the WebSocket commands) in software, with real WebSocket connections",
+		usage:   "atbridge emulate --port pty:PATH|/dev/ttyX [flags]",
+		examples: `  # a pseudo-terminal for the host app; talk to it with any serial tool
+  atbridge emulate --port pty:/tmp/esp
+  python3 -m serial.tools.miniterm /tmp/esp 115200
+
+  # the master-branch firmware (AT+WSDATAFMT, <fin>, 16 KiB), mutual TLS from a PKI folder
+  atbridge emulate --port pty:/tmp/esp --firmware dev --pki ./pki
+
+  # behind a real USB-UART at 921600 with RTS/CTS, paced like a real UART, recorded
+  atbridge emulate --port /dev/ttyUSB0 --baud 921600 --flow rtscts --pace -w session.atcap
+
+  # test the host app's error handling: every AT+CWJAP fails with "wrong password";
+  # lost links reconnect after 1 s instead of 10 s
+  atbridge emulate --port pty:/tmp/esp --cwjap-fail 2 --reconnect-interval 1s`,
+		setup: setupEmulate,
+	})
+}
+
+type emulateFlags struct {
+	port      string
+	baud      int
+	flow      string
+	pace      bool
+	firmware  string
+	pki       string
+	cwjapFail int
+	reconnect time.Duration
+	logLevel  string
+	write     string
+}
+
+func setupEmulate(fs *flag.FlagSet) func(context.Context, *env, []string) int {
+	var f emulateFlags
+	fs.StringVar(&f.port, "port", "", "where the host app connects: pty:PATH (a pseudo-terminal linked at PATH) or a serial device such as /dev/ttyUSB0")
+	fs.IntVar(&f.baud, "baud", bridge.DefaultBaud, "baud rate of a serial device (AT+UART_CUR changes it later)")
+	fs.StringVar(&f.flow, "flow", "none", "flow control of a serial device: none, rtscts or xonxoff")
+	fs.BoolVar(&f.pace, "pace", false, "deliver output no faster than the configured baud rate (8N1 timing), as a real UART does")
+	fs.StringVar(&f.firmware, "firmware", "release", "firmware to emulate: release (v5.0.1: no fin, no WSDATAFMT, 8192 limits) or dev (master: fin, WSDATAFMT, 16384)")
+	fs.StringVar(&f.pki, "pki", "", "folder with wss_cert/wss_client_NN.crt, wss_key/wss_client_NN.key and wss_ca/wss_ca_NN.crt for AT+WSCFG auth modes 1..3")
+	fs.IntVar(&f.cwjapFail, "cwjap-fail", 0, "make every AT+CWJAP fail with +CWJAP:CODE (1 timeout, 2 wrong password, 3 no AP, 4 fail); 0 joins (the password \"wrong-password\" always fails with 2)")
+	fs.DurationVar(&f.reconnect, "reconnect-interval", 10*time.Second, "wait between automatic WebSocket reconnects (the firmware waits 10s)")
+	fs.StringVar(&f.logLevel, "log-level", "info", "emulator log on stderr: debug, info, warn or error")
+	fs.StringVar(&f.write, "w", "", "record the serial traffic, WebSocket frames and link events to this .atcap file")
+	return func(ctx context.Context, e *env, args []string) int {
+		if len(args) > 0 {
+			fmt.Fprintf(e.stderr, "atbridge emulate: unexpected argument %q (the port is given with --port)\n", args[0])
+			return exitFailure
+		}
+		return runEmulate(ctx, e, &f)
+	}
+}
+
+func runEmulate(ctx context.Context, e *env, f *emulateFlags) int {
+	fail := func(format string, a ...any) int {
+		fmt.Fprintf(e.stderr, "atbridge emulate: "+format+"\n", a...)
+		return exitFailure
+	}
+	if f.port == "" {
+		return fail("--port is required, e.g. --port pty:/tmp/esp")
+	}
+	fw, err := bridge.ParseFirmware(f.firmware)
+	if err != nil {
+		return fail("--firmware: %v", err)
+	}
+	if f.cwjapFail < 0 || f.cwjapFail > 4 {
+		return fail("--cwjap-fail must be 0..4, not %d", f.cwjapFail)
+	}
+	if f.reconnect <= 0 {
+		return fail("--reconnect-interval must be positive")
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
+		return fail("--log-level must be debug, info, warn or error")
+	}
+	line := capture.LineSettings{Baud: f.baud, DataBits: 8, Parity: capture.ParityNone, StopBits: capture.Stop1}
+	switch strings.ToLower(f.flow) {
+	case "none", "":
+	case "rtscts":
+		line.Flow = capture.FlowRTSCTS
+	case "xonxoff":
+		line.Flow = capture.FlowXONXOFF
+	default:
+		return fail("--flow must be none, rtscts or xonxoff")
+	}
+	port, err := bridge.OpenPort(ctx, f.port, &bridge.PortOptions{Line: line})
+	if err != nil {
+		return fail("%v", err)
+	}
+	defer port.Close()
+
+	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
+	opts := &bridge.EmulatorOptions{
+		Firmware:          fw,
+		PKIDir:            f.pki,
+		CWJAPFail:         f.cwjapFail,
+		ReconnectInterval: f.reconnect,
+		Version:           "atbridge " + toolVersion(),
+		Log:               logger,
+	}
+	var rec *capture.Writer
+	if f.write != "" {
+		rec, err = capture.Create(f.write, capture.Header{
+			Tool:  "atbridge " + toolVersion(),
+			Ports: []capture.PortInfo{{Name: f.port, Role: "host", Line: port.Line()}},
+			Meta:  map[string]string{"command": "emulate", "firmware": fw.String()},
+		}, nil)
+		if err != nil {
+			return fail("%v", err)
+		}
+		opts.Clock = rec.Now
+		opts.Record = func(r *capture.Record) {
+			if err := rec.Write(r); err != nil {
+				logger.Warn("recording failed", "err", err)
+			}
+		}
+		_ = rec.WriteEvent(rec.Now(), capture.Event{Type: capture.EvPortOpened, Text: f.port, Line: port.Line()})
+	}
+
+	var dev interface {
+		bridge.Port
+	} = port
+	var paced *bridge.PacedWriter
+	if f.pace {
+		paced = bridge.NewPacedWriter(port, port.Line)
+		dev = &pacedPort{Port: port, w: paced}
+	}
+	if strings.HasPrefix(f.port, "pty:") {
+		fmt.Fprintf(e.stderr, "atbridge emulate: ESP32 (%s firmware) on %s; connect the host app to %s at any baud rate\n", fw, f.port, strings.TrimPrefix(f.port, "pty:"))
+	} else {
+		fmt.Fprintf(e.stderr, "atbridge emulate: ESP32 (%s firmware) on %s at %s\n", fw, f.port, port.Line())
+	}
+	em := bridge.NewEmulator(opts)
+	serveErr := em.Serve(ctx, dev)
+	if paced != nil {
+		paced.Close()
+	}
+	code := exitOK
+	if serveErr != nil && !errors.Is(serveErr, bridge.ErrPortClosed) {
+		fmt.Fprintf(e.stderr, "atbridge emulate: %v\n", serveErr)
+		code = exitFailure
+	}
+	if rec != nil {
+		_ = rec.WriteEvent(rec.Now(), capture.Event{Type: capture.EvPortClosed})
+		if err := rec.Close(); err != nil {
+			fmt.Fprintf(e.stderr, "atbridge emulate: closing %s: %v\n", f.write, err)
+			code = exitFailure
+		}
+	}
+	return code
+}
+
+// pacedPort is a Port whose writes go through a PacedWriter.
+type pacedPort struct {
+	bridge.Port
+	w *bridge.PacedWriter
+}
+
+func (p *pacedPort) Write(b []byte) (int, error) { return p.w.Write(b) }
