@@ -186,7 +186,7 @@ type rawServer struct {
 	conns []net.Conn
 }
 
-func newRawServer(t *testing.T, handle func(*rawConn)) *rawServer {
+func newRawServer(t testing.TB, handle func(*rawConn)) *rawServer {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	must(t, err)
 	s := &rawServer{URL: "ws://" + ln.Addr().String(), ln: ln}

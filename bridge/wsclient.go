@@ -131,13 +131,13 @@ func (w *wsConn) writeFrame(op uint8, fin bool, payload []byte, timeout time.Dur
 		_ = w.c.SetWriteDeadline(time.Now().Add(timeout))
 		defer w.c.SetWriteDeadline(time.Time{})
 	}
-	if _, err := w.c.Write(w.wb); err != nil {
-		return err
-	}
+	// Recorded as handed to the connection, before the write: a reply can
+	// then never be recorded ahead of the frame that caused it.
 	if w.onFrame != nil {
 		w.onFrame(formats.ToServer, h, payload)
 	}
-	return nil
+	_, err := w.c.Write(w.wb)
+	return err
 }
 
 // readHeader reads the next frame header.
