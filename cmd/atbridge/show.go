@@ -1,0 +1,376 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/atbridge/atbridge/capture"
+	"github.com/atbridge/atbridge/formats"
+)
+
+func init() {
+	register(&command{
+		name:    "show",
+		summary: "Print a capture as a readable, decoded transcript (or JSON Lines)",
+		usage:   "atbridge show [flags] FILE",
+		examples: `  # the decoded transcript: commands, results, URCs, payloads, latencies
+  atbridge show testdata/seed-tcp.atcap
+  # the bytes exactly as recorded, one hex block per chunk
+  atbridge show --raw session.atcap
+  # JSON Lines for jq: every +WS_DATA payload of link 0
+  atbridge show --json --link 0 --kind urc session.atcap | jq -r 'select(.name=="+WS_DATA") | .data'
+  # ten seconds from 1m30s into a long recording (jumps there without reading the start)
+  atbridge show --since 90s --until 100s big.atcap`,
+		setup: setupShow,
+	})
+}
+
+type showFlags struct {
+	raw, json    bool
+	since, until string
+	link         int
+	kinds        string
+}
+
+func setupShow(fs *flag.FlagSet) func(context.Context, *env, []string) int {
+	f := &showFlags{}
+	fs.BoolVar(&f.raw, "raw", false, "show records as recorded (chunks in hex, frames, events) instead of decoding them")
+	fs.BoolVar(&f.json, "json", false, "write JSON Lines, one object per event (with --raw: per record); schema in the README")
+	fs.StringVar(&f.since, "since", "", "start at this time: a duration from the start (1.5s, 2m) or an RFC 3339 time")
+	fs.StringVar(&f.until, "until", "", "stop after this time: a duration from the start or an RFC 3339 time")
+	fs.IntVar(&f.link, "link", -1, "only events of this WebSocket link (0..2)")
+	fs.StringVar(&f.kinds, "kind", "", "only these kinds, comma-separated: command,echo,payload,prompt,result,info,urc,unparsed,transaction,ws_message,link_state,frame,event (with --raw: chunk,frame,event)")
+	return func(ctx context.Context, e *env, args []string) int {
+		args, code, err := interspersed(e, fs, args)
+		if err != nil {
+			return code
+		}
+		return runShow(ctx, e, f, args)
+	}
+}
+
+// parseWhen reads a --since/--until value: a duration from the capture's
+// start ("1.5s", "90s", "2m"), a number of seconds, or an RFC 3339 time.
+func parseWhen(s string, start time.Time) (int64, error) {
+	if d, err := time.ParseDuration(s); err == nil {
+		return int64(d), nil
+	}
+	if f, err := strconv.ParseFloat(s, 64); err == nil {
+		return int64(f * 1e9), nil
+	}
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return int64(t.Sub(start)), nil
+	}
+	return 0, fmt.Errorf("%q is neither a duration from the start (1.5s, 2m) nor an RFC 3339 time (2026-11-25T19:07:05Z)", s)
+}
+
+// shower renders records and decoded events to out in one of four forms
+// (text or JSON, decoded or raw), applying the filters.
+type shower struct {
+	out    *bufio.Writer
+	f      *showFlags
+	start  time.Time
+	text   formats.TextOptions
+	kinds  map[string]bool // nil: all
+	until  int64
+	buf    []byte
+	damage int
+}
+
+func runShow(ctx context.Context, e *env, f *showFlags, args []string) int {
+	fail := func(format string, a ...any) int {
+		fmt.Fprintf(e.stderr, "atbridge show: "+format+"\n", a...)
+		return exitFailure
+	}
+	if len(args) != 1 {
+		return fail("want one capture FILE, got %d arguments; see atbridge show --help", len(args))
+	}
+	if f.link > 2 || f.link < -1 {
+		return fail("--link must be 0, 1 or 2")
+	}
+	path := args[0]
+	r, err := capture.Open(path, nil)
+	if err != nil {
+		if errors.Is(err, capture.ErrNotCapture) {
+			return fail("%v (a socat dump? convert it with atbridge import --from socat)", err)
+		}
+		return fail("%v", err)
+	}
+	defer r.Close()
+	hdr := r.Header()
+	s := &shower{
+		out:   bufio.NewWriterSize(e.stdout, 64<<10),
+		f:     f,
+		start: hdr.Start,
+		text:  formats.TextOptions{Colour: !f.json && e.useColour(e.stdout)},
+		until: 1<<63 - 1,
+	}
+	defer s.out.Flush()
+	if f.kinds != "" {
+		s.kinds = map[string]bool{}
+		for k := range strings.SplitSeq(f.kinds, ",") {
+			s.kinds[strings.TrimSpace(k)] = true
+		}
+	}
+	if f.until != "" {
+		if s.until, err = parseWhen(f.until, hdr.Start); err != nil {
+			return fail("--until: %v", err)
+		}
+	}
+	if f.since != "" {
+		since, err := parseWhen(f.since, hdr.Start)
+		if err != nil {
+			return fail("--since: %v", err)
+		}
+		if err := r.SeekTime(since); err != nil {
+			return fail("--since: %v", err)
+		}
+	}
+	if !f.json {
+		s.header(path, &hdr)
+	}
+	var dec *formats.Decoder
+	if !f.raw {
+		dec = formats.NewDecoder(nil)
+	}
+	var last int64
+	for {
+		if ctx.Err() != nil {
+			s.out.Flush()
+			fmt.Fprintf(e.stderr, "atbridge show: interrupted\n")
+			return exitSignal
+		}
+		rec, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		var d *capture.DamageError
+		if errors.As(err, &d) {
+			if dec != nil {
+				s.events(dec.Flush())
+			}
+			s.damaged(last, d)
+			continue
+		}
+		if err != nil {
+			s.out.Flush()
+			return fail("%s: %v", path, err)
+		}
+		if rec.Time > s.until {
+			break
+		}
+		last = rec.Time
+		if dec != nil && rec.Kind == capture.KindChunk {
+			s.events(dec.Feed(rec.Time, rec.Dir, rec.Data))
+			continue
+		}
+		s.record(rec)
+	}
+	if dec != nil {
+		s.events(dec.Flush())
+	}
+	if err := s.out.Flush(); err != nil {
+		return fail("write: %v", err)
+	}
+	if s.damage > 0 {
+		fmt.Fprintf(e.stderr, "atbridge show: %s has %d damaged regions (marked in the output); atbridge repair %s -o FIXED.atcap keeps what is readable\n", path, s.damage, path)
+		return exitProblem
+	}
+	return exitOK
+}
+
+// header prints what the capture is, as comment lines.
+func (s *shower) header(path string, h *capture.Header) {
+	fmt.Fprintf(s.out, "# %s: started %s, written by %s\n", path, h.Start.UTC().Format(time.RFC3339Nano), orUnknown(h.Tool))
+	for i, p := range h.Ports {
+		fmt.Fprintf(s.out, "# port %d: %s (%s, %s)\n", i, p.Name, p.Role, p.Line)
+	}
+}
+
+func (s *shower) wants(kind string, link int) bool {
+	if s.kinds != nil && !s.kinds[kind] {
+		return false
+	}
+	return s.f.link < 0 || link == s.f.link
+}
+
+func (s *shower) events(evs []formats.Event) {
+	for i := range evs {
+		e := &evs[i]
+		if !s.wants(e.Kind.String(), e.Link) {
+			continue
+		}
+		if s.f.json {
+			s.buf = formats.NewJSONEvent(e, s.start).AppendJSON(s.buf[:0])
+		} else {
+			s.buf = formats.AppendText(s.buf[:0], e, &s.text)
+		}
+		s.out.Write(s.buf)
+	}
+}
+
+// record shows a record that is not decoded: a frame or an event, or with
+// --raw any record.
+func (s *shower) record(r *capture.Record) {
+	link := -1
+	switch r.Kind {
+	case capture.KindFrame:
+		link = int(r.Frame.Link)
+	case capture.KindEvent:
+		if r.Event.Type == capture.EvWSConnected || r.Event.Type == capture.EvWSClosed {
+			link = int(r.Event.Link)
+		}
+	}
+	if !s.wants(r.Kind.String(), link) {
+		return
+	}
+	if s.f.json {
+		s.buf = recordJSON(r, s.start, s.f.raw).AppendJSON(s.buf[:0])
+	} else {
+		s.buf = recordText(s.buf[:0], r, &s.text)
+	}
+	s.out.Write(s.buf)
+}
+
+func (s *shower) damaged(t int64, d *capture.DamageError) {
+	s.damage++
+	if s.f.json {
+		j := formats.NewJSONBase(t, s.start, formats.DirNone, "damage")
+		j.Lost = &formats.JSONDamage{FileOffset: d.Offset, Bytes: d.Length, RecordsLost: d.RecordsLost}
+		j.Error = d.Err.Error()
+		s.buf = j.AppendJSON(s.buf[:0])
+	} else {
+		lost := "an unknown number of records lost"
+		if d.RecordsLost >= 0 {
+			lost = fmt.Sprintf("%d records lost", d.RecordsLost)
+		}
+		s.buf = formats.AppendTextLine(s.buf[:0], t, formats.DirNone, "DAMAGE",
+			fmt.Sprintf("file offset %d: %d bytes unreadable, %s (%v)", d.Offset, d.Length, lost, d.Err), formats.ColourProblem, &s.text)
+	}
+	s.out.Write(s.buf)
+}
+
+// recordText renders a chunk, frame or event as text.
+func recordText(dst []byte, r *capture.Record, o *formats.TextOptions) []byte {
+	switch r.Kind {
+	case capture.KindChunk:
+		dst = formats.AppendTextLine(dst, r.Time, r.Dir, "chunk", fmt.Sprintf("port %d, %d bytes", r.Port, len(r.Data)), formats.ColourNone, o)
+		return formats.AppendHexDump(dst, r.Data, -1)
+	case capture.KindFrame:
+		fr := r.Frame
+		text := fmt.Sprintf("link %d %s", fr.Link, formats.OpcodeName(int(fr.Opcode)))
+		if !fr.Fin {
+			text += " (not fin)"
+		}
+		if fr.Masked {
+			text += " masked"
+		}
+		if fr.Rsv != 0 {
+			text += fmt.Sprintf(" rsv=%d", fr.Rsv)
+		}
+		text += fmt.Sprintf(" %d bytes", fr.Length)
+		if uint64(len(r.Data)) < fr.Length {
+			text += fmt.Sprintf(" (%d recorded)", len(r.Data))
+		}
+		if len(r.Data) > 0 && len(r.Data) <= 32 {
+			text += ": " + formats.QuoteText(r.Data)
+		}
+		dst = formats.AppendTextLine(dst, r.Time, r.Dir, "frame", text, formats.ColourNetwork, o)
+		if len(r.Data) > 32 {
+			dst = formats.AppendHexDump(dst, r.Data, 4096)
+		}
+		return dst
+	case capture.KindEvent:
+		text, colour := eventText(r)
+		return formats.AppendTextLine(dst, r.Time, r.Dir, "event", text, colour, o)
+	}
+	return formats.AppendTextLine(dst, r.Time, r.Dir, r.Kind.String(), fmt.Sprintf("%d bytes", len(r.Data)), formats.ColourNone, o)
+}
+
+// eventText says what a recorded event reports, and in which colour.
+func eventText(r *capture.Record) (string, string) {
+	ev := r.Event
+	switch ev.Type {
+	case capture.EvPortOpened, capture.EvPortReopened:
+		return fmt.Sprintf("%s: port %d %s (%s)", ev.Type, r.Port, ev.Text, ev.Line), formats.ColourQuiet
+	case capture.EvPortClosed:
+		return fmt.Sprintf("port_closed: port %d", r.Port), formats.ColourQuiet
+	case capture.EvPortLost:
+		return fmt.Sprintf("port_lost: port %d: %s", r.Port, ev.Text), formats.ColourProblem
+	case capture.EvLineSettings:
+		return fmt.Sprintf("line_settings: port %d now %s (by %s)", r.Port, ev.Line, ev.Text), formats.ColourNotice
+	case capture.EvControlLines:
+		return fmt.Sprintf("control_lines: port %d %s", r.Port, ev.Control), formats.ColourQuiet
+	case capture.EvBytesLost:
+		text := fmt.Sprintf("BYTES LOST: %d bytes %s on port %d were forwarded but not recorded", ev.Count, formats.DirLabel(r.Dir), r.Port)
+		if ev.Text != "" {
+			text += " (" + ev.Text + ")"
+		}
+		return text, formats.ColourProblem
+	case capture.EvWSConnected:
+		return fmt.Sprintf("ws_connected: link %d %s", ev.Link, ev.Text), formats.ColourNetwork
+	case capture.EvWSClosed:
+		return fmt.Sprintf("ws_closed: link %d code %d %s", ev.Link, ev.Code, formats.QuoteText([]byte(ev.Text))), formats.ColourNetwork
+	case capture.EvMarker:
+		return "MARKER: " + ev.Text, formats.ColourMarker
+	}
+	text := ev.Type.String()
+	if ev.Text != "" {
+		text += ": " + ev.Text
+	}
+	return text, formats.ColourNone
+}
+
+// recordJSON renders a chunk, frame or event as a JSON line. raw says
+// chunks and frames carry only data_b64 (the exact bytes), not also data.
+func recordJSON(r *capture.Record, start time.Time, raw bool) *formats.JSONEvent {
+	j := formats.NewJSONBase(r.Time, start, r.Dir, r.Kind.String())
+	setData := func(b []byte) {
+		if raw {
+			j.SetRawData(b)
+		} else {
+			j.SetData(b)
+		}
+	}
+	switch r.Kind {
+	case capture.KindChunk:
+		port := int(r.Port)
+		j.Port = &port
+		setData(r.Data)
+	case capture.KindFrame:
+		fr := r.Frame
+		link, op, fin, n := int(fr.Link), int(fr.Opcode), fr.Fin, int64(fr.Length)
+		j.Link = &link
+		j.WS = &formats.JSONWS{Opcode: &op, Fin: &fin, PayloadLen: &n, Masked: fr.Masked, Rsv: int(fr.Rsv)}
+		setData(r.Data)
+	case capture.KindEvent:
+		ev := r.Event
+		j.Event, j.Text, j.Count, j.Code = ev.Type.String(), ev.Text, ev.Count, int(ev.Code)
+		switch ev.Type {
+		case capture.EvPortOpened, capture.EvPortReopened, capture.EvLineSettings:
+			j.Settings = ev.Line.String()
+		case capture.EvControlLines:
+			j.Control = ev.Control.String()
+		}
+		switch ev.Type {
+		case capture.EvWSConnected, capture.EvWSClosed:
+			link := int(ev.Link)
+			j.Link = &link
+		case capture.EvMarker, capture.EvNote, capture.EvSplit:
+		default:
+			port := int(r.Port)
+			j.Port = &port
+		}
+		if len(r.Data) > 0 {
+			setData(r.Data)
+		}
+	}
+	return j
+}

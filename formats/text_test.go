@@ -1,0 +1,107 @@
+package formats
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestAppendText(t *testing.T) {
+	cmd, err := ParseCommand([]byte("AT+WSSEND=0,4"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := append(bytes.Repeat([]byte{0x00, 'A', '\r', '\n'}, 10), 0xff)
+	tests := []struct {
+		name string
+		e    Event
+		o    *TextOptions
+		want string
+	}{
+		{"command", Event{Kind: EvCommand, Dir: ToDevice, Time: 2341000, Line: []byte("AT+WSSEND=0,4"), Cmd: cmd, Link: -1},
+			nil, "+0.002341  host→dev   command  AT+WSSEND=0,4  (set 0, 4)\n"},
+		{"result in colour", Event{Kind: EvResult, Dir: ToHost, Time: 1, Name: "OK", Link: -1},
+			&TextOptions{Colour: true}, "+0.000000  dev→host   result   \x1b[32mOK\x1b[0m\n"},
+		{"error result", Event{Kind: EvResult, Dir: ToHost, Time: 1_500_000_000, Name: "ERROR", Link: -1},
+			&TextOptions{Colour: true}, "+1.500000  dev→host   result   \x1b[31mERROR\x1b[0m\n"},
+		{"short payload", Event{Kind: EvPayload, Dir: ToDevice, Name: "+WSSEND", Data: []byte("te\x00t"), Link: 0},
+			nil, "+0.000000  host→dev   payload  +WSSEND 4 bytes: \"te\\x00t\"\n"},
+		{"long urc payload", Event{Kind: EvURC, Dir: ToHost, Name: "+WS_DATA", Line: []byte("+WS_DATA:0,41,"), Data: bin, Link: 0},
+			nil, "+0.000000  dev→host   urc      +WS_DATA:0,41, 41 bytes\n" +
+				"                                0000  00 41 0d 0a 00 41 0d 0a  00 41 0d 0a 00 41 0d 0a  |.A...A...A...A..|\n" +
+				"                                0010  00 41 0d 0a 00 41 0d 0a  00 41 0d 0a 00 41 0d 0a  |.A...A...A...A..|\n" +
+				"                                0020  00 41 0d 0a 00 41 0d 0a  ff                       |.A...A...|\n"},
+		{"capped dump", Event{Kind: EvUnparsed, Dir: ToHost, Raw: bin, Err: ErrUnrecognized, Link: -1},
+			&TextOptions{MaxDump: 16}, "+0.000000  dev→host   unparsed 41 bytes  [unrecognized bytes]\n" +
+				"                                0000  00 41 0d 0a 00 41 0d 0a  00 41 0d 0a 00 41 0d 0a  |.A...A...A...A..|\n" +
+				"                                ... 25 more bytes\n"},
+		{"transaction", Event{Kind: EvTransaction, Time: 3391000, Link: 0, Tx: &Transaction{Line: []byte("AT+WSSEND=0,4"), Result: "SEND OK", Latency: 3391000, Unsolicited: []int64{7}}},
+			nil, "+0.003391             tx       AT+WSSEND=0,4 → SEND OK in 3.391ms (1 unsolicited meanwhile)\n"},
+		{"no result", Event{Kind: EvTransaction, Link: -1, Tx: &Transaction{Line: []byte("AT"), Err: ErrNoResult}, Err: ErrNoResult},
+			nil, "+0.000000             tx       AT → no result  [no result before the end of the input]\n"},
+		{"ws message", Event{Kind: EvWSMessage, Dir: ToClient, Link: 1, Data: []byte("hi"), Msg: &WSMessage{Link: 1, Opcode: 2, Fin: 1, PayloadLen: -1, PayloadOffset: -1}},
+			nil, "+0.000000  →client    ws       link 1 binary 2 bytes: \"hi\"\n"},
+		{"link state", Event{Kind: EvLinkState, Link: 2, State: LinkReconnecting},
+			nil, "+0.000000             link     link 2 reconnecting\n"},
+		{"unprintable line", Event{Kind: EvInfo, Dir: ToHost, Line: []byte("AT version:\x01"), Link: -1},
+			nil, "+0.000000  dev→host   info     \"AT version:\\x01\"\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := string(AppendText(nil, &tt.e, tt.o))
+			if got != tt.want {
+				t.Errorf("got\n%q\nwant\n%q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestRelTimeAndLatency(t *testing.T) {
+	for _, c := range []struct {
+		ns   int64
+		want string
+	}{{0, "+0.000000"}, {2341499, "+0.002341"}, {2341500, "+0.002342"}, {61_000_000_000, "+61.000000"}, {-1000, "-0.000001"}} {
+		if got := RelTime(c.ns); got != c.want {
+			t.Errorf("RelTime(%d) = %q, want %q", c.ns, got, c.want)
+		}
+	}
+	for _, c := range []struct {
+		ns   int64
+		want string
+	}{{999, "999ns"}, {850_000, "850µs"}, {3_391_000, "3.391ms"}, {1_204_000_000, "1.204s"}} {
+		if got := latencyText(c.ns); got != c.want {
+			t.Errorf("latencyText(%d) = %q, want %q", c.ns, got, c.want)
+		}
+	}
+}
+
+func TestJSONEvent(t *testing.T) {
+	start := time.Date(2026, 11, 25, 19, 0, 0, 0, time.UTC)
+	cmd, _ := ParseCommand([]byte(`AT+WSOPEN=0,"ws://h/"`))
+	tests := []struct {
+		name string
+		e    Event
+		want string
+	}{
+		{"command", Event{Kind: EvCommand, Dir: ToDevice, Time: 1500, Start: 1000, Offset: 0, Name: "+WSOPEN", Line: []byte(`AT+WSOPEN=0,"ws://h/"`), Cmd: cmd, Link: 0},
+			`{"offset_ns":1500,"time":"2026-11-25T19:00:00.000001500Z","dir":"to_device","kind":"command","name":"+WSOPEN","start_ns":1000,"byte_offset":0,"line":"AT+WSOPEN=0,\"ws://h/\"","link":0,"command":{"type":"set","params":["0","ws://h/"]}}`},
+		{"binary urc", Event{Kind: EvURC, Dir: ToHost, Offset: 9, Name: "+WS_DATA", Line: []byte("+WS_DATA:0,2,"), Data: []byte{0xff, 0x00}, Link: 0},
+			`{"offset_ns":0,"time":"2026-11-25T19:00:00.000000000Z","dir":"to_host","kind":"urc","name":"+WS_DATA","byte_offset":9,"line":"+WS_DATA:0,2,","link":0,"data_b64":"/wA="}`},
+		{"ws message", Event{Kind: EvWSMessage, Dir: ToServer, Offset: -1, Data: []byte("test"), Link: 0, Msg: &WSMessage{Link: 0, Opcode: 1, Fin: 1, PayloadLen: -1, PayloadOffset: -1, Result: "SEND OK"}},
+			`{"offset_ns":0,"time":"2026-11-25T19:00:00.000000000Z","dir":"to_server","kind":"ws_message","link":0,"data":"test","data_b64":"dGVzdA==","ws":{"opcode":1,"fin":true,"result":"SEND OK"}}`},
+		{"unparsed", Event{Kind: EvUnparsed, Dir: ToHost, Offset: 3, Raw: []byte{1, 2}, Link: -1, Err: ErrUnrecognized},
+			`{"offset_ns":0,"time":"2026-11-25T19:00:00.000000000Z","dir":"to_host","kind":"unparsed","byte_offset":3,"raw_b64":"AQI=","error":"unrecognized bytes"}`},
+		{"transaction", Event{Kind: EvTransaction, Offset: -1, Link: -1, Tx: &Transaction{Line: []byte("AT"), Err: ErrNoResult}, Err: errors.New("no result")},
+			`{"offset_ns":0,"time":"2026-11-25T19:00:00.000000000Z","dir":"","kind":"transaction","tx":{"line":"AT","result":"","latency_ns":0},"error":"no result"}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := string(NewJSONEvent(&tt.e, start).AppendJSON(nil))
+			if got != tt.want+"\n" {
+				t.Errorf("got\n%s\nwant\n%s", strings.TrimSpace(got), tt.want)
+			}
+		})
+	}
+}
