@@ -190,11 +190,13 @@ func Repair(src, dst string, opts *RepairOptions) (*RepairReport, error) {
 	}
 	rep := &RepairReport{}
 	var vr VerifyReport
+	lastOff := int64(-1)
 	err = readAll(r, func(rec *Record) error {
 		rep.Records++
 		return w.Write(rec)
 	}, vr.addDamage, func() {
-		if o.Progress != nil {
+		if o.Progress != nil && r.off != lastOff {
+			lastOff = r.off
 			o.Progress(r.off, size)
 		}
 	})
