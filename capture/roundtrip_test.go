@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/atbridge/atbridge/formats"
 )
@@ -245,5 +246,28 @@ func TestGolden(t *testing.T) {
 	}
 	if got != string(want) {
 		t.Errorf("layout changed; got:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+// TestFlushTimer checks that a record written just before the traffic
+// stops still reaches the destination, driven by the timer alone.
+func TestFlushTimer(t *testing.T) {
+	var buf bytes.Buffer
+	w, err := NewWriter(&buf, testHeader(), &WriterOptions{FlushInterval: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	for i := range 3 {
+		if err := w.WriteChunk(w.Now(), 0, formats.ToHost, []byte("last words")); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(10 * time.Second) // generous: this is not a speed check
+		for w.Stats().Blocks != int64(i+1) {
+			if time.Now().After(deadline) {
+				t.Fatalf("block %d never written by the timer", i+1)
+			}
+			time.Sleep(time.Millisecond)
+		}
 	}
 }
