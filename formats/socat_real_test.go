@@ -70,7 +70,9 @@ func runSocatTCP(t *testing.T, flags ...string) []byte {
 			return
 		}
 		defer c.Close()
+		wrote := make(chan struct{})
 		go func() {
+			defer close(wrote)
 			// Several writes so socat sees several reads.
 			for p := right; len(p) > 0; {
 				n := min(len(p), 7000)
@@ -80,6 +82,7 @@ func runSocatTCP(t *testing.T, flags ...string) []byte {
 			}
 		}()
 		got, _ := io.ReadAll(io.LimitReader(c, int64(len(left))))
+		<-wrote // closing before all of right is written would cut it short
 		serverGot <- got
 	}()
 

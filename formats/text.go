@@ -19,8 +19,9 @@ import (
 //	+0.003391  dev→host   result   SEND OK
 //	+0.003391             tx       AT+WSSEND=0,4 → SEND OK in 3.391ms
 //
-// Payloads longer than TextOptions.MaxInline bytes follow as a hex dump
-// block, indented under the line.
+// Text payloads of up to TextOptions.MaxInline bytes are quoted on the
+// line; binary and longer ones follow as a hex dump block, indented under
+// the line.
 
 // TextOptions control AppendText. A nil *TextOptions means defaults.
 type TextOptions struct {
@@ -177,17 +178,39 @@ func lineText(b []byte) string {
 	return string(b)
 }
 
-// payloadText describes a payload on one line: its length, and the bytes
-// themselves when they fit in max.
-func payloadText(b []byte, max int) string {
-	s := fmt.Sprintf("%d bytes", len(b))
+// IsText reports whether b reads as text: valid UTF-8 with no control
+// characters other than CR, LF and tab.
+func IsText(b []byte) bool {
+	if !utf8.Valid(b) {
+		return false
+	}
+	for _, r := range string(b) {
+		if (r < 0x20 && r != '\r' && r != '\n' && r != '\t') || r == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// PayloadText describes a payload for the text column: its length, and the
+// bytes themselves (quoted) when they are text of at most MaxInline bytes.
+// dump says the payload should follow as a hex dump block instead: it is
+// binary, or too long to quote.
+func PayloadText(b []byte, opts *TextOptions) (text string, dump bool) {
+	o := opts.withDefaults()
+	text = fmt.Sprintf("%d bytes", len(b))
 	if len(b) == 1 {
-		s = "1 byte"
+		text = "1 byte"
 	}
-	if len(b) > 0 && len(b) <= max {
-		s += ": " + QuoteText(b)
+	switch {
+	case len(b) == 0:
+		return text, false
+	case len(b) <= o.MaxInline && IsText(b):
+		return text + ": " + QuoteText(b), false
+	case !IsText(b):
+		text += " (binary)"
 	}
-	return s
+	return text, true
 }
 
 // AppendText appends the text rendering of e: one line, plus a hex dump
@@ -197,10 +220,11 @@ func AppendText(dst []byte, e *Event, opts *TextOptions) []byte {
 	kind, text, colour := e.Kind.String(), "", ColourNone
 	var dump []byte
 	payload := func(b []byte) string {
-		if len(b) > o.MaxInline {
+		text, d := PayloadText(b, &o)
+		if d {
 			dump = b
 		}
-		return payloadText(b, o.MaxInline)
+		return text
 	}
 	switch e.Kind {
 	case EvCommand:

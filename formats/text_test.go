@@ -27,14 +27,17 @@ func TestAppendText(t *testing.T) {
 		{"error result", Event{Kind: EvResult, Dir: ToHost, Time: 1_500_000_000, Name: "ERROR", Link: -1},
 			&TextOptions{Colour: true}, "+1.500000  dev→host   result   \x1b[31mERROR\x1b[0m\n"},
 		{"short payload", Event{Kind: EvPayload, Dir: ToDevice, Name: "+WSSEND", Data: []byte("te\x00t"), Link: 0},
-			nil, "+0.000000  host→dev   payload  +WSSEND 4 bytes: \"te\\x00t\"\n"},
+			nil, "+0.000000  host→dev   payload  +WSSEND 4 bytes (binary)\n" +
+				"                                0000  74 65 00 74                                       |te.t|\n"},
+		{"text payload", Event{Kind: EvPayload, Dir: ToDevice, Name: "+WSSEND", Data: []byte("test\r\n"), Link: 0},
+			nil, "+0.000000  host→dev   payload  +WSSEND 6 bytes: \"test\\r\\n\"\n"},
 		{"long urc payload", Event{Kind: EvURC, Dir: ToHost, Name: "+WS_DATA", Line: []byte("+WS_DATA:0,41,"), Data: bin, Link: 0},
-			nil, "+0.000000  dev→host   urc      +WS_DATA:0,41, 41 bytes\n" +
+			nil, "+0.000000  dev→host   urc      +WS_DATA:0,41, 41 bytes (binary)\n" +
 				"                                0000  00 41 0d 0a 00 41 0d 0a  00 41 0d 0a 00 41 0d 0a  |.A...A...A...A..|\n" +
 				"                                0010  00 41 0d 0a 00 41 0d 0a  00 41 0d 0a 00 41 0d 0a  |.A...A...A...A..|\n" +
 				"                                0020  00 41 0d 0a 00 41 0d 0a  ff                       |.A...A...|\n"},
 		{"capped dump", Event{Kind: EvUnparsed, Dir: ToHost, Raw: bin, Err: ErrUnrecognized, Link: -1},
-			&TextOptions{MaxDump: 16}, "+0.000000  dev→host   unparsed 41 bytes  [unrecognized bytes]\n" +
+			&TextOptions{MaxDump: 16}, "+0.000000  dev→host   unparsed 41 bytes (binary)  [unrecognized bytes]\n" +
 				"                                0000  00 41 0d 0a 00 41 0d 0a  00 41 0d 0a 00 41 0d 0a  |.A...A...A...A..|\n" +
 				"                                ... 25 more bytes\n"},
 		{"transaction", Event{Kind: EvTransaction, Time: 3391000, Link: 0, Tx: &Transaction{Line: []byte("AT+WSSEND=0,4"), Result: "SEND OK", Latency: 3391000, Unsolicited: []int64{7}}},

@@ -138,7 +138,7 @@ func runShow(ctx context.Context, e *env, f *showFlags, args []string) int {
 	}
 	var dec *formats.Decoder
 	if !f.raw {
-		dec = formats.NewDecoder(nil)
+		dec = formats.NewDecoder(decoderOptions(&hdr))
 	}
 	var last int64
 	for {
@@ -184,6 +184,21 @@ func runShow(ctx context.Context, e *env, f *showFlags, args []string) int {
 		return exitProblem
 	}
 	return exitOK
+}
+
+// decoderOptions reads how the traffic starts from the capture's metadata:
+// "echo" ("off" when ATE0 was sent before the recording began) and
+// "firmware" ("release" or "development"). Without them the decoder
+// assumes a freshly booted device of either firmware line.
+func decoderOptions(h *capture.Header) *formats.DecoderOptions {
+	o := &formats.DecoderOptions{EchoOff: h.Meta["echo"] == "off"}
+	switch h.Meta["firmware"] {
+	case "release":
+		o.Firmware = formats.FirmwareRelease
+	case "development":
+		o.Firmware = formats.FirmwareDevelopment
+	}
+	return o
 }
 
 // header prints what the capture is, as comment lines.
@@ -275,15 +290,12 @@ func recordText(dst []byte, r *capture.Record, o *formats.TextOptions) []byte {
 		if fr.Rsv != 0 {
 			text += fmt.Sprintf(" rsv=%d", fr.Rsv)
 		}
-		text += fmt.Sprintf(" %d bytes", fr.Length)
 		if uint64(len(r.Data)) < fr.Length {
-			text += fmt.Sprintf(" (%d recorded)", len(r.Data))
+			text += fmt.Sprintf(" %d bytes on the wire, first", fr.Length)
 		}
-		if len(r.Data) > 0 && len(r.Data) <= 32 {
-			text += ": " + formats.QuoteText(r.Data)
-		}
-		dst = formats.AppendTextLine(dst, r.Time, r.Dir, "frame", text, formats.ColourNetwork, o)
-		if len(r.Data) > 32 {
+		payload, dump := formats.PayloadText(r.Data, o)
+		dst = formats.AppendTextLine(dst, r.Time, r.Dir, "frame", text+" "+payload, formats.ColourNetwork, o)
+		if dump {
 			dst = formats.AppendHexDump(dst, r.Data, 4096)
 		}
 		return dst

@@ -66,10 +66,10 @@ func TestShowText(t *testing.T) {
 		"+0.001000  host→dev   command  AT+WSOPEN=0,\"ws://127.0.0.1:8765\"  (set 0, \"ws://127.0.0.1:8765\")",
 		"dev→host   urc      +WS_CONNECTED:0",
 		"event    MARKER: sending now",
-		"host→dev   payload  +WSSEND 4 bytes: \"te\\x00t\"",
+		"host→dev   payload  +WSSEND 4 bytes (binary)\n                                0000  74 65 00 74 ",
 		"dev→host   result   SEND OK",
 		"tx       AT+WSSEND=0,4 → SEND OK in ",
-		"+0.023000  →client    frame    link 0 binary 4 bytes: \"te\\x00t\"",
+		"+0.023000  →client    frame    link 0 binary 4 bytes (binary)\n",
 		"BYTES LOST: 12 bytes dev→host on port 1",
 		"dev→host   result   ERROR",
 	} {

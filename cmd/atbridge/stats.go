@@ -124,7 +124,8 @@ func collectStats(ctx context.Context, path string) (*Stats, error) {
 	}
 	cmds := map[string]*CmdStats{}
 	fromAT, frames := map[int]*WSStats{}, map[int]*WSStats{}
-	dec := formats.NewDecoder(nil)
+	hdr := r.Header()
+	dec := formats.NewDecoder(decoderOptions(&hdr))
 	onEvents := func(evs []formats.Event) {
 		for i := range evs {
 			ev := &evs[i]
