@@ -268,6 +268,13 @@ func (d *Decoder) devLineDone(lead, n int) {
 	var err error
 	if kind == EvUnparsed {
 		err = ErrUnrecognized
+		if isNoise(text) {
+			// Line noise (a boot log at another baud rate) is no line of
+			// the firmware's: its CRLF may start the next item, as in
+			// "\xfe\x00\r\nready\r\n".
+			d.emitBytes(&d.dev, n-2, kind, "", -1, err)
+			return
+		}
 	}
 	seq, e := d.emitBytes(&d.dev, n, kind, name, link, err)
 	e.Line = e.Raw[lead : n-2]
@@ -277,10 +284,14 @@ func (d *Decoder) devLineDone(lead, n int) {
 	case EvResult:
 		d.result(name, seq, t)
 	case EvInfo:
+		owner := s.head()
 		if name == "Will force to restart!!!" {
 			s.restarting = true
+			if ts := s.pendingNamed("+RST"); ts != nil {
+				owner = ts
+			}
 		}
-		respond(s.head(), seq)
+		respond(owner, seq)
 	case EvURC:
 		s.unsolicited(seq)
 		switch name {
@@ -361,6 +372,17 @@ func smallInt(s string) (int, bool) {
 		n = n*10 + int(s[i]-'0')
 	}
 	return n, true
+}
+
+// isNoise reports whether s holds bytes the firmware does not print in
+// lines: control bytes other than tab, DEL, or bytes above 0x7f.
+func isNoise(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 && c != '\t' || c >= 0x7f {
+			return true
+		}
+	}
+	return false
 }
 
 func hasControl(s string) bool {

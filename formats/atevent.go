@@ -91,9 +91,10 @@ var (
 	// DecoderOptions.MaxData bytes; the header is EvUnparsed and the data
 	// that follows is decoded as ordinary output.
 	ErrDataTooLong = errors.New("announced data length over the limit")
-	// ErrTruncated: the input ended (Flush) in the middle of a line, a
-	// payload or a +WS_DATA/+IPD message.
-	ErrTruncated = errors.New("input ended in the middle of an item")
+	// ErrTruncated: an item was cut short: the input ended (Flush) in the
+	// middle of a line, a payload or a +WS_DATA/+IPD message, or the device
+	// ended a command while its payload was still being typed.
+	ErrTruncated = errors.New("item cut short")
 	// ErrUndelimited: a +WS_DATA message whose AT+WSDATAFMT mask shows no
 	// length; its data was taken up to the next CRLF, which is a guess.
 	ErrUndelimited = errors.New("+WS_DATA without a length: data taken up to CRLF")

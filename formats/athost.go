@@ -97,6 +97,16 @@ func (d *Decoder) hostLine() bool {
 		d.s.typed(p[d.h.scan:n])
 	}
 	d.h.scan = 0
+	if h := d.s.head(); h != nil && (n < 4 || p[0] != 'A' || p[1] != 'T') {
+		// Not a command, typed while one runs: bytes beyond a payload's
+		// length (often a CRLF the host added), which the firmware hands
+		// to its busy parser and drops with "busy p...".
+		d.s.untype(n)
+		seq, e := d.emitBytes(&d.host, n, EvPayload, "excess", -1, ErrDiscarded)
+		e.Data = e.Raw
+		respond(h, seq)
+		return true
+	}
 	seq, e := d.emitBytes(&d.host, n, EvCommand, "", -1, nil)
 	e.Line = e.Raw[:n-2]
 	c, err := ParseCommand(e.Line)
@@ -104,10 +114,7 @@ func (d *Decoder) hostLine() bool {
 		e.Err = err
 	} else {
 		e.Cmd = c
-		e.Name = c.Name
-		if e.Name == "" {
-			e.Name = "AT"
-		}
+		e.Name = cmdName(c)
 	}
 	t := e.Time
 	ts := d.command(seq, e, t)
@@ -203,9 +210,12 @@ func (d *Decoder) endHostWait(ts *txState, t int64) {
 				n -= 3
 			}
 			if n > 0 {
-				err := ErrTruncated
-				if ts == nil {
+				var err error
+				switch {
+				case ts == nil:
 					err = ErrRestarted
+				case n == len(p):
+					err = ErrTruncated
 				}
 				d.payloadPiece(w, n, err)
 			}

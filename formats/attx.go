@@ -31,6 +31,7 @@ type txState struct {
 	ws      bool // AT+WSSEND: report a WSMessage at the result
 	wsData  []byte
 	paid    bool // the payload was typed in full
+	done    bool // finished: its Transaction was emitted and must not change
 	opened  bool // AT+WSOPEN moved its link from closed to connecting
 }
 
@@ -96,11 +97,40 @@ func listSeq(l []int64, seq int64) ([]int64, bool) {
 	return append(l, seq), true
 }
 
-// respond lists seq as part of ts's response.
+// respond lists seq as part of ts's response, keeping the list sorted
+// (discarded host bytes are settled after the device's "busy p...").
 func respond(ts *txState, seq int64) {
-	if ts != nil {
-		ts.tx.Response, _ = listSeq(ts.tx.Response, seq)
+	if ts == nil || ts.done {
+		return
 	}
+	l, ok := listSeq(ts.tx.Response, seq)
+	if !ok {
+		return
+	}
+	for i := len(l) - 1; i > 0 && l[i] < l[i-1]; i-- {
+		l[i], l[i-1] = l[i-1], l[i]
+	}
+	ts.tx.Response = l
+}
+
+// untype forgets the last n typed bytes still queued for echo: input the
+// busy firmware drops without echoing.
+func (s *session) untype(n int) {
+	if n > len(s.echoQ) {
+		n = len(s.echoQ)
+	}
+	s.echoQ = s.echoQ[:len(s.echoQ)-n]
+	s.echoCount -= int64(n)
+}
+
+// pendingNamed returns the first running command with the given name.
+func (s *session) pendingNamed(name string) *txState {
+	for _, ts := range s.pending {
+		if ts.tx.Cmd != nil && ts.tx.Cmd.Name == name {
+			return ts
+		}
+	}
+	return nil
 }
 
 // unsolicited lists a URC on every running command.
@@ -202,12 +232,10 @@ func (d *Decoder) result(name string, seq int64, t int64) {
 		return
 	case "OK":
 		if s.restarting {
-			for _, ts := range s.pending {
-				if ts.tx.Cmd != nil && ts.tx.Cmd.Name == "+RST" {
-					s.restarting = false
-					d.finish(ts, name, seq, t, nil)
-					return
-				}
+			if ts := s.pendingNamed("+RST"); ts != nil {
+				s.restarting = false
+				d.finish(ts, name, seq, t, nil)
+				return
 			}
 		}
 		if h != nil && h.prompt != promptNone && d.h.mode == hostAwait && d.h.wait == h {
@@ -283,6 +311,7 @@ func (d *Decoder) finish(ts *txState, result string, seq int64, t int64, err err
 		d.derived(Event{Kind: EvWSMessage, Dir: ToServer, Name: "+WSSEND", Link: ts.link, Data: ts.wsData,
 			Msg: &WSMessage{Link: ts.link, Dir: ToServer, Opcode: ts.opcode, Fin: ts.fin, PayloadLen: -1, PayloadOffset: -1, Data: ts.wsData, Result: result}}, t)
 	}
+	ts.done = true
 	d.derived(Event{Kind: EvTransaction, Name: cmdName(c), Link: ts.link, Tx: tx}, t)
 }
 
