@@ -1,0 +1,357 @@
+package bridge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/atbridge/atbridge/capture"
+	"github.com/atbridge/atbridge/formats"
+)
+
+// ProxyOptions configure a Proxy. Host and Device name the two serial ports
+// as OpenPort spells them; Device may also be EmulateSpec. Recorder is
+// required; every other zero field means its default.
+type ProxyOptions struct {
+	// Host is the host app's side: "pty:PATH" for a PC host app, or a
+	// serial device or "tcp:HOST:PORT" wired to the host's UART. Empty
+	// (with Device empty too) runs only the WebSocket taps.
+	Host string
+	// Device is the ESP32's side: a serial device, "tcp:HOST:PORT", a
+	// pty:PATH, or EmulateSpec for the in-process emulator.
+	Device string
+	// Line is applied to both ports when they open (zero fields: 115200 8N1).
+	Line capture.LineSettings
+	// Sniff opens both ports read-only and forwards nothing: each port is a
+	// receive-only tap on one TX line (atbridge sniff). Host's reads are
+	// recorded ToDevice, Device's ToHost.
+	Sniff bool
+	// Recorder receives every record. The caller closes it after Run.
+	Recorder Recorder
+	// QueueBytes bounds the data waiting for Recorder; zero means
+	// DefaultQueueBytes. Past it, data is forwarded but counted as lost.
+	QueueBytes int
+	// Observe, when set, sees each record after Recorder took it, on the
+	// recording goroutine (the live view). The record is only valid during
+	// the call. A slow Observe makes the queue fill, never the line wait.
+	Observe func(*capture.Record)
+	// RetryInterval is how often a lost port is reopened; zero means 500 ms.
+	RetryInterval time.Duration
+	// LinePoll is how often a pty: host port's termios is read; zero means
+	// DefaultLinePoll.
+	LinePoll time.Duration
+	// ControlPoll is how often the host port's modem lines are read to
+	// mirror DTR and RTS to the device; zero means 20 ms.
+	ControlPoll time.Duration
+	// Emulator configures the in-process emulator when Device is
+	// EmulateSpec. Its Record and Clock fields are set by the proxy.
+	Emulator *EmulatorOptions
+	// Taps are WebSocket taps recorded into the same capture.
+	Taps []TapConfig
+	// Log receives one line per port event; nil discards.
+	Log *slog.Logger
+}
+
+// Proxy forwards a host app's UART to an ESP32's and records both
+// directions, the WebSocket taps and what happens to the ports.
+//
+// Forwarding is two independent pumps, one per direction (pumpToDevice,
+// pumpToHost): each reads its side, queues a copy for recording, and writes
+// the other side. Neither waits for the other nor for the disk; the first
+// fatal error tears both down and Run waits for both.
+//
+// Create it with OpenProxy, run it once with Run, and Close it. Mark and
+// Stats are safe to call from any goroutine.
+type Proxy struct {
+	opts ProxyOptions
+	log  *slog.Logger
+	q    *recQueue
+	uart uartWatch
+
+	host, dev *side
+	emu       *Emulator
+	emuPort   *memPort
+	taps      []*tapListener
+	links     atomic.Uint32 // tap connection numbers
+
+	runCtx context.Context
+	wg     sync.WaitGroup // reopeners, watchers, taps
+
+	toDevice, toHost atomic.Int64 // bytes forwarded (or, sniffing, read)
+
+	ran       atomic.Bool
+	closeOnce sync.Once
+}
+
+// ProxyStats counts a proxy's traffic.
+type ProxyStats struct {
+	ToDevice int64 // bytes read from the host side
+	ToHost   int64 // bytes read from the device side
+	Queue    QueueStats
+}
+
+// OpenProxy opens the ports and the tap listeners, so a host app can open
+// a pty: link as soon as it returns, and returns the proxy ready to Run.
+// ctx bounds the opening only.
+func OpenProxy(ctx context.Context, opts *ProxyOptions) (_ *Proxy, err error) {
+	if opts == nil || opts.Recorder == nil {
+		return nil, errors.New("proxy: a Recorder is required")
+	}
+	o := *opts
+	if (o.Host == "") != (o.Device == "") {
+		return nil, errors.New("proxy: give both a host and a device port")
+	}
+	if o.Host == "" && len(o.Taps) == 0 {
+		return nil, errors.New("proxy: nothing to do: no ports and no WebSocket taps")
+	}
+	if o.RetryInterval <= 0 {
+		o.RetryInterval = 500 * time.Millisecond
+	}
+	if o.ControlPoll <= 0 {
+		o.ControlPoll = 20 * time.Millisecond
+	}
+	o.Line = lineDefaults(o.Line)
+	p := &Proxy{opts: o, log: o.Log}
+	if p.log == nil {
+		p.log = slog.New(slog.DiscardHandler)
+	}
+	p.q = newRecQueue(o.Recorder, o.QueueBytes, o.Observe)
+	defer func() {
+		if err != nil {
+			p.closePorts()
+		}
+	}()
+	if o.Host != "" {
+		popts := PortOptions{Line: o.Line, ReadOnly: o.Sniff, LinePoll: o.LinePoll, RetryInterval: o.RetryInterval}
+		p.host = &side{px: p, idx: capture.PortHost, spec: o.Host, role: "host", readDir: formats.ToDevice, opts: popts, reopen: true}
+		p.dev = &side{px: p, idx: capture.PortDevice, spec: o.Device, role: "device", readDir: formats.ToHost, opts: popts, reopen: o.Device != EmulateSpec}
+		hp, err := OpenPort(ctx, o.Host, &popts)
+		if err != nil {
+			return nil, fmt.Errorf("proxy: host side: %w", err)
+		}
+		p.host.set(hp)
+		if o.Device == EmulateSpec {
+			if o.Sniff {
+				return nil, errors.New("proxy: sniff cannot use the emulator as a device")
+			}
+			a, b := memPair(EmulateSpec, o.Line)
+			p.dev.set(a)
+			p.emuPort = b
+		} else {
+			dp, err := OpenPort(ctx, o.Device, &popts)
+			if err != nil {
+				return nil, fmt.Errorf("proxy: device side: %w", err)
+			}
+			p.dev.set(dp)
+		}
+	}
+	for _, tc := range o.Taps {
+		t, err := listenTap(ctx, p, tc)
+		if err != nil {
+			return nil, err
+		}
+		p.taps = append(p.taps, t)
+	}
+	return p, nil
+}
+
+// Ports describes the two ports for a capture header (nil with no ports).
+func (p *Proxy) Ports() []capture.PortInfo {
+	if p.host == nil {
+		return nil
+	}
+	return []capture.PortInfo{
+		{Name: p.host.spec, Role: "host", Line: p.host.lineNow()},
+		{Name: p.dev.spec, Role: "device", Line: p.dev.lineNow()},
+	}
+}
+
+// TapAddrs returns the address each WebSocket tap listens on, in the order
+// of ProxyOptions.Taps (useful when a tap was given port 0).
+func (p *Proxy) TapAddrs() []string {
+	var a []string
+	for _, t := range p.taps {
+		a = append(a, t.ln.Addr().String())
+	}
+	return a
+}
+
+// Mark records a marker with text (what the user typed) at the current time.
+func (p *Proxy) Mark(text string) {
+	p.q.event(p.q.now(), 0, formats.DirNone, capture.Event{Type: capture.EvMarker, Text: text})
+}
+
+// Note records a free-form annotation by the tool.
+func (p *Proxy) Note(text string) {
+	p.q.event(p.q.now(), 0, formats.DirNone, capture.Event{Type: capture.EvNote, Text: text})
+}
+
+// Stats returns the traffic so far.
+func (p *Proxy) Stats() ProxyStats {
+	return ProxyStats{ToDevice: p.toDevice.Load(), ToHost: p.toHost.Load(), Queue: p.q.snapshot()}
+}
+
+// Run forwards and records until ctx ends or a side fails for good (the
+// in-process emulator stopped, a port error that reopening cannot fix). It
+// returns nil when ctx ended. Every record is with the Recorder when Run
+// returns; the ports are closed. Run may be called once.
+func (p *Proxy) Run(ctx context.Context) error {
+	if !p.ran.CompareAndSwap(false, true) {
+		return errors.New("proxy: Run called twice")
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	p.runCtx = ctx
+
+	qdone := make(chan struct{})
+	go func() {
+		defer close(qdone)
+		p.q.run()
+	}()
+
+	errc := make(chan error, 3)
+	pumps := 0
+	if p.host != nil {
+		for _, s := range []*side{p.host, p.dev} {
+			pt := s.current()
+			p.q.event(p.q.now(), s.idx, formats.DirNone, capture.Event{Type: capture.EvPortOpened, Text: s.spec, Line: pt.Line()})
+			p.watchPort(s, pt)
+		}
+		if p.emuPort != nil {
+			p.startEmulator(ctx, errc)
+		}
+		p.startControlMirror(ctx)
+		pumps = 2
+		go func() { errc <- p.pumpToDevice(ctx) }()
+		go func() { errc <- p.pumpToHost(ctx) }()
+	}
+	for _, t := range p.taps {
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			t.serve(ctx)
+		}()
+	}
+
+	var first error
+	ended := 0
+	select {
+	case <-ctx.Done():
+	case first = <-errc:
+		ended++
+	}
+	cancel()
+	p.closePorts()
+	for ; ended < pumps; ended++ {
+		if err := <-errc; first == nil {
+			first = err
+		}
+	}
+	p.wg.Wait()
+	if p.host != nil {
+		t := p.q.now()
+		p.q.event(t, capture.PortHost, formats.DirNone, capture.Event{Type: capture.EvPortClosed})
+		p.q.event(t, capture.PortDevice, formats.DirNone, capture.Event{Type: capture.EvPortClosed})
+	}
+	p.q.close()
+	<-qdone
+	return first
+}
+
+// startEmulator runs the in-process emulator on the other end of the
+// device's in-memory line. Its WebSocket frames and link events go into the
+// capture; its serial chunks and line events would repeat the proxy's own,
+// so they are left out.
+func (p *Proxy) startEmulator(ctx context.Context, errc chan<- error) {
+	var eo EmulatorOptions
+	if p.opts.Emulator != nil {
+		eo = *p.opts.Emulator
+	}
+	eo.Clock = p.q.now
+	eo.Record = func(r *capture.Record) {
+		if r.Kind == capture.KindChunk || (r.Kind == capture.KindEvent && r.Event.Type == capture.EvLineSettings) {
+			return
+		}
+		p.q.push(*r, true)
+	}
+	p.emu = NewEmulator(&eo)
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		err := p.emu.Serve(ctx, p.emuPort)
+		p.emuPort.Close()
+		if err != nil && ctx.Err() == nil {
+			p.log.Warn("emulator stopped", "err", err)
+		}
+	}()
+}
+
+// Close closes the ports and listeners. Run closes them too; Close is for
+// a proxy that was opened but never run, and is idempotent.
+func (p *Proxy) Close() error {
+	p.closePorts()
+	return nil
+}
+
+func (p *Proxy) closePorts() {
+	p.closeOnce.Do(func() {
+		for _, s := range []*side{p.host, p.dev} {
+			if s != nil {
+				s.shutdown()
+			}
+		}
+		if p.emuPort != nil {
+			p.emuPort.Close()
+		}
+		for _, t := range p.taps {
+			t.close()
+		}
+	})
+}
+
+// setLine switches both ports to l and records it, why saying what asked.
+func (p *Proxy) setLine(l capture.LineSettings, why string, except *side) {
+	t := p.q.now()
+	for _, s := range []*side{p.host, p.dev} {
+		if s == except {
+			continue
+		}
+		if err := s.setLine(l); err != nil {
+			p.log.Warn("could not change line settings", "port", s.spec, "line", l.String(), "err", err)
+			p.q.event(t, s.idx, formats.DirNone, capture.Event{Type: capture.EvNote, Text: fmt.Sprintf("could not switch %s to %s: %v", s.spec, l, err)})
+			continue
+		}
+		p.q.event(t, s.idx, formats.DirNone, capture.Event{Type: capture.EvLineSettings, Line: l, Text: why})
+	}
+	p.log.Info("line settings changed", "line", l.String(), "by", why)
+}
+
+// watchPort starts what follows a freshly opened port: for a pty: host, the
+// host app's termios changes, mirrored to the device.
+func (p *Proxy) watchPort(s *side, pt Port) {
+	ln, ok := pt.(LineNotifier)
+	if !ok || s != p.host {
+		return
+	}
+	ch := ln.LineChanges()
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		for l := range ch {
+			l = lineDefaults(l)
+			s.mu.Lock()
+			same := s.line == l
+			s.line = l
+			s.mu.Unlock()
+			if same {
+				continue
+			}
+			p.q.event(p.q.now(), s.idx, formats.DirNone, capture.Event{Type: capture.EvLineSettings, Line: l, Text: "termios"})
+			p.setLine(l, "termios (host app)", s)
+		}
+	}()
+}

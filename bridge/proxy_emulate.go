@@ -1,0 +1,85 @@
+package bridge
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/atbridge/atbridge/capture"
+)
+
+// EmulateSpec is the device spec that runs the emulator in-process.
+const EmulateSpec = "emulate"
+
+// memPort is one end of an in-memory serial line (net.Pipe): the proxy's
+// device side when the device is the in-process emulator. Line settings are
+// remembered only: there is no wire to time.
+type memPort struct {
+	c    net.Conn
+	name string
+
+	mu   sync.Mutex
+	line capture.LineSettings
+	once sync.Once
+}
+
+var _ Port = (*memPort)(nil)
+
+// memPair returns the two ends of an in-memory line.
+func memPair(name string, l capture.LineSettings) (*memPort, *memPort) {
+	a, b := net.Pipe()
+	l = lineDefaults(l)
+	return &memPort{c: a, name: name, line: l}, &memPort{c: b, name: name, line: l}
+}
+
+func (m *memPort) Name() string { return m.name }
+
+func (m *memPort) Line() capture.LineSettings {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.line
+}
+
+func (m *memPort) SetLine(l capture.LineSettings) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.line = lineDefaults(l)
+	return nil
+}
+
+func (m *memPort) Read(b []byte) (int, error) {
+	n, err := m.c.Read(b)
+	return n, m.wrap("read", err)
+}
+
+func (m *memPort) Write(b []byte) (int, error) {
+	n, err := m.c.Write(b)
+	return n, m.wrap("write", err)
+}
+
+// SetReadDeadline lets the emulator's Serve stop without closing the line.
+func (m *memPort) SetReadDeadline(t time.Time) error { return m.c.SetReadDeadline(t) }
+
+func (m *memPort) wrap(op string, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, io.ErrClosedPipe):
+		return fmt.Errorf("%s %s: %w", op, m.name, ErrPortClosed)
+	case errors.Is(err, io.EOF):
+		return fmt.Errorf("%s %s: %w (the emulator stopped): %w", op, m.name, ErrPortLost, io.EOF)
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return err
+	}
+	return fmt.Errorf("%s %s: %w", op, m.name, err)
+}
+
+// Close is idempotent and unblocks Read and Write on both ends.
+func (m *memPort) Close() error {
+	m.once.Do(func() { _ = m.c.Close() })
+	return nil
+}
