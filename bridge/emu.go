@@ -119,6 +119,10 @@ type Emulator struct {
 
 	recMu sync.Mutex
 
+	// dialFilter, set by tests before Serve, vetoes connections (fuzzing
+	// must not reach beyond loopback).
+	dialFilter func(host string) error
+
 	execMu sync.Mutex // held while a command handler runs
 
 	mu sync.Mutex // guards the fields below

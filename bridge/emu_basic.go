@@ -158,13 +158,13 @@ func cmdGMR(c *call) result {
 
 // cmdRST prints OK, then the board restarts (esp-at.md §1.7).
 func cmdRST(c *call) result {
-	c.after = func() { c.e.reboot(false) }
+	c.restart = restartReboot
 	return resOK
 }
 
 // cmdRESTORE prints OK, forgets the saved AP and restarts.
 func cmdRESTORE(c *call) result {
-	c.after = func() { c.e.reboot(true) }
+	c.restart = restartRestore
 	return resOK
 }
 

@@ -153,6 +153,14 @@ func (e *Emulator) executor(cmds <-chan *formats.Command) {
 		if c.final != nil {
 			out = c.final
 		}
+		if c.restart != restartNone {
+			// OK goes out while still busy; input during the reboot is
+			// dropped, and the reboot clears busy when "ready" is out.
+			e.write(c.gen, out)
+			e.execMu.Unlock()
+			e.reboot(c.restart == restartRestore)
+			continue
+		}
 		e.finish(c.gen, out)
 		e.execMu.Unlock()
 		if c.after != nil {
@@ -163,13 +171,23 @@ func (e *Emulator) executor(cmds <-chan *formats.Command) {
 
 // call is one command being executed.
 type call struct {
-	e     *Emulator
-	ctx   context.Context
-	gen   uint64
-	cmd   *formats.Command
-	after func() // runs once the command is no longer busy (restarts)
-	final []byte // replaces the result string when a handler sets it
+	e       *Emulator
+	ctx     context.Context
+	gen     uint64
+	cmd     *formats.Command
+	after   func() // runs once the command is no longer busy
+	restart restartKind
+	final   []byte // replaces the result string when a handler sets it
 }
+
+// restartKind says whether a command restarts the board after its result.
+type restartKind int
+
+const (
+	restartNone restartKind = iota
+	restartReboot
+	restartRestore // AT+RESTORE: also forget the saved AP
+)
 
 // Result codes of a handler (esp-at.md §1.1).
 type result int
@@ -242,8 +260,9 @@ func (c *call) readPrompt(n int) []byte {
 // reboot restarts the emulated board: links dropped without a URC, every
 // setting back to its power-on value (saved Wi-Fi kept unless restore), a
 // silent pause, then "\r\nready\r\n" and, with a saved AP, the Wi-Fi URCs.
-// It is called by the reader (a forced restart) or by the executor after a
-// command finished (AT+RST, AT+RESTORE), never while holding execMu.
+// It is called by the reader (a forced restart) or by the executor after
+// AT+RST or AT+RESTORE printed OK, never while holding execMu. Until "ready"
+// the reader drops input; then busy is cleared.
 func (e *Emulator) reboot(restore bool) {
 	e.mu.Lock()
 	parent := e.serveCtx

@@ -186,6 +186,11 @@ func (l *wsLink) connect() (*wsConn, error) {
 	if wifi != wifiGotIP {
 		return nil, errors.New("no Wi-Fi connection (AT+CWJAP first)")
 	}
+	if f := l.e.dialFilter; f != nil {
+		if err := f(l.dial.u.Host); err != nil {
+			return nil, err
+		}
+	}
 	ctx, cancel := context.WithTimeout(l.ctx, l.e.opts.NetworkTimeout)
 	defer cancel()
 	c, err := dialWS(ctx, &l.dial)
