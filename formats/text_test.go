@@ -2,6 +2,8 @@ package formats
 
 import (
 	"bytes"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -107,4 +109,38 @@ func TestJSONEvent(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzRender decodes arbitrary two-way traffic and renders every event as
+// text and JSON: no panic, one line per event (plus hex dump lines), and
+// valid JSON that carries the payload exactly.
+func FuzzRender(f *testing.F) {
+	f.Add([]byte("AT+WSSEND=0,4\r\n"), []byte("AT+WSSEND=0,4\r\n\r\nOK\r\n\r\n>"), []byte("te\x00t"))
+	f.Add([]byte("AT\r\n"), []byte("+WS_DATA:0,3,\xff\r\n\r\n\r\nOK\r\n"), []byte{})
+	start := time.Date(2026, 11, 25, 19, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, host, dev, more []byte) {
+		d := NewDecoder(nil)
+		evs := d.Feed(1, ToDevice, host)
+		evs = append(evs, d.Feed(2, ToHost, dev)...)
+		evs = append(evs, d.Feed(3, ToDevice, more)...)
+		evs = append(evs, d.Flush()...)
+		for i := range evs {
+			e := &evs[i]
+			text := AppendText(nil, e, &TextOptions{Colour: i%2 == 0})
+			if len(text) == 0 || text[len(text)-1] != '\n' {
+				t.Fatalf("text of %v does not end in a newline: %q", e, text)
+			}
+			line := NewJSONEvent(e, start).AppendJSON(nil)
+			var back JSONEvent
+			if err := json.Unmarshal(line, &back); err != nil {
+				t.Fatalf("invalid JSON %s: %v", line, err)
+			}
+			if e.Data != nil {
+				data, err := base64.StdEncoding.DecodeString(*back.DataB64)
+				if err != nil || !bytes.Equal(data, e.Data) {
+					t.Fatalf("data_b64 does not carry the payload exactly")
+				}
+			}
+		}
+	})
 }

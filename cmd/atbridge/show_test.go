@@ -231,37 +231,3 @@ func TestShowDamage(t *testing.T) {
 		t.Fatalf("missing file: exit %d, %s", code, errOut)
 	}
 }
-
-func TestStats(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "ws.atcap")
-	writeWSCapture(t, path)
-	out, _, code := execCLI(t, "", "stats", "--json", path)
-	if code != exitOK {
-		t.Fatalf("exit %d", code)
-	}
-	var st Stats
-	if err := json.Unmarshal([]byte(out), &st); err != nil {
-		t.Fatal(err)
-	}
-	if st.DurationNS != 2_001_000_000 || st.Directions["to_device"].Chunks != 4 || st.LostBytes != 12 || len(st.Damage) != 0 {
-		t.Errorf("stats = %s", out)
-	}
-	var send *CmdStats
-	for _, c := range st.Commands {
-		if c.Name == "+WSSEND" {
-			send = c
-		}
-	}
-	if send == nil || send.Count != 2 || send.Results["SEND OK"] != 1 || send.Results["ERROR"] != 1 || send.LatencyMaxNS != 2_000_000 {
-		t.Errorf("+WSSEND stats = %+v", send)
-	}
-	if len(st.WSFrames) != 1 || st.WSFrames[0].ToClient != 1 || len(st.WSFromAT) == 0 {
-		t.Errorf("ws stats: frames %+v from AT %+v", st.WSFrames, st.WSFromAT)
-	}
-	text, _, code := execCLI(t, "", "stats", path)
-	for _, w := range []string{"duration", "+WSSEND", "SEND OK 1", "lost bytes  12 in 1 events", "damage      none"} {
-		if !strings.Contains(text, w) {
-			t.Errorf("text stats lack %q:\n%s", w, text)
-		}
-	}
-}

@@ -1,0 +1,55 @@
+package main
+
+import (
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestStats(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ws.atcap")
+	writeWSCapture(t, path)
+	out, _, code := execCLI(t, "", "stats", "--json", path)
+	if code != exitOK {
+		t.Fatalf("exit %d", code)
+	}
+	var st Stats
+	if err := json.Unmarshal([]byte(out), &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.DurationNS != 2_001_000_000 || st.Directions["to_device"].Chunks != 4 || st.LostBytes != 12 || len(st.Damage) != 0 {
+		t.Errorf("stats = %s", out)
+	}
+	var send *CmdStats
+	for _, c := range st.Commands {
+		if c.Name == "+WSSEND" {
+			send = c
+		}
+	}
+	if send == nil || send.Count != 2 || send.Results["SEND OK"] != 1 || send.Results["ERROR"] != 1 || send.LatencyMaxNS != 2_000_000 {
+		t.Errorf("+WSSEND stats = %+v", send)
+	}
+	if len(st.WSFrames) != 1 || st.WSFrames[0].ToClient != 1 || len(st.WSFromAT) == 0 {
+		t.Errorf("ws stats: frames %+v from AT %+v", st.WSFrames, st.WSFromAT)
+	}
+	text, _, code := execCLI(t, "", "stats", path)
+	for _, w := range []string{"duration", "+WSSEND", "SEND OK 1", "lost bytes  12 in 1 events", "damage      none"} {
+		if !strings.Contains(text, w) {
+			t.Errorf("text stats lack %q:\n%s", w, text)
+		}
+	}
+}
+
+func TestPercentile(t *testing.T) {
+	v := []int64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}
+	for _, c := range []struct {
+		v    []int64
+		p    int
+		want int64
+	}{{nil, 50, 0}, {[]int64{7}, 95, 7}, {v, 50, 5}, {v, 95, 10}, {v, 90, 9}, {v, 100, 10}, {v, 1, 1}} {
+		if got := percentile(c.v, c.p); got != c.want {
+			t.Errorf("percentile(%v, %d) = %d, want %d", c.v, c.p, got, c.want)
+		}
+	}
+}
