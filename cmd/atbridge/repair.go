@@ -64,8 +64,8 @@ func runRepair(_ context.Context, e *env, args []string, out string, force bool)
 	for _, p := range rep.Problems {
 		fmt.Fprintf(e.stdout, "%s: skipped %s\n", src, p)
 	}
-	fmt.Fprintf(e.stdout, "wrote %s: %d records recovered, %d records lost in %d damaged regions of %s\n",
-		out, rep.Records, rep.RecordsLost, len(rep.Problems), src)
+	fmt.Fprintf(e.stdout, "wrote %s: %d records recovered, %d records lost in %s of %s\n",
+		out, rep.Records, rep.RecordsLost, plural(len(rep.Problems), "damaged region"), src)
 	if len(rep.Problems) > 0 {
 		return exitProblem
 	}

@@ -180,7 +180,7 @@ func runShow(ctx context.Context, e *env, f *showFlags, args []string) int {
 		return fail("write: %v", err)
 	}
 	if s.damage > 0 {
-		fmt.Fprintf(e.stderr, "atbridge show: %s has %d damaged regions (marked in the output); atbridge repair %s -o FIXED.atcap keeps what is readable\n", path, s.damage, path)
+		fmt.Fprintf(e.stderr, "atbridge show: %s has %s (marked in the output); atbridge repair %s -o FIXED.atcap keeps what is readable\n", path, plural(s.damage, "damaged region"), path)
 		return exitProblem
 	}
 	return exitOK
@@ -205,7 +205,11 @@ func decoderOptions(h *capture.Header) *formats.DecoderOptions {
 func (s *shower) header(path string, h *capture.Header) {
 	fmt.Fprintf(s.out, "# %s: started %s, written by %s\n", path, h.Start.UTC().Format(time.RFC3339Nano), orUnknown(h.Tool))
 	for i, p := range h.Ports {
-		fmt.Fprintf(s.out, "# port %d: %s (%s, %s)\n", i, p.Name, p.Role, p.Line)
+		line := ""
+		if p.Line.Baud != 0 {
+			line = ", " + p.Line.String()
+		}
+		fmt.Fprintf(s.out, "# port %d: %s (%s%s)\n", i, p.Name, p.Role, line)
 	}
 }
 

@@ -61,7 +61,7 @@ func TestShowText(t *testing.T) {
 		t.Fatalf("exit %d, stderr %s", code, errOut)
 	}
 	for _, want := range []string{
-		"# port 0: pty:/tmp/esp (host, unknown)",
+		"# port 0: pty:/tmp/esp (host)",
 		"+0.000000             event    port_opened: port 0 pty:/tmp/esp (115200 8N1)",
 		"+0.001000  host→dev   command  AT+WSOPEN=0,\"ws://127.0.0.1:8765\"  (set 0, \"ws://127.0.0.1:8765\")",
 		"dev→host   urc      +WS_CONNECTED:0",

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 
@@ -47,7 +48,11 @@ func runVerify(_ context.Context, e *env, args []string) int {
 	}})
 	bar.finish()
 	if err != nil {
-		fmt.Fprintf(e.stderr, "atbridge verify: %v\n", err)
+		hint := ""
+		if errors.Is(err, capture.ErrNotCapture) {
+			hint = " (a socat dump? convert it with atbridge import --from socat)"
+		}
+		fmt.Fprintf(e.stderr, "atbridge verify: %v%s\n", err, hint)
 		return exitFailure
 	}
 	if rep.OK() {
@@ -61,9 +66,17 @@ func runVerify(_ context.Context, e *env, args []string) int {
 	if rep.Unknown > 0 {
 		lost += fmt.Sprintf(" plus an unknown number in %d regions", rep.Unknown)
 	}
-	fmt.Fprintf(e.stdout, "%s: %d problems, %d records readable, %s; run \"atbridge repair %s -o FIXED.atcap\" to keep what is readable\n",
-		path, len(rep.Problems), rep.Records, lost, path)
+	fmt.Fprintf(e.stdout, "%s: %s, %d records readable, %s; run \"atbridge repair %s -o FIXED.atcap\" to keep what is readable\n",
+		path, plural(len(rep.Problems), "problem"), rep.Records, lost, path)
 	return exitProblem
+}
+
+// plural returns "1 problem", "2 problems".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 func orUnknown(s string) string {
