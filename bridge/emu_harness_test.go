@@ -1,7 +1,6 @@
 package bridge
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -10,11 +9,13 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/atbridge/atbridge/formats"
+	"github.com/atbridge/atbridge/internal/session"
 )
 
 // expectTimeout bounds how long a test waits for the emulator's bytes. It
@@ -220,58 +221,74 @@ func (h *emuHost) cmd(line, reply string) {
 	h.expect(line + "\r\n" + reply)
 }
 
-// runTranscript plays a transcript file: lines "> [t] QUOTED" are sent,
-// "< [t] QUOTED" expected exactly, and consecutive "<~ QUOTED" lines are
-// expected in any order. vars replaces $NAME in the quoted strings.
-func runTranscript(t *testing.T, h *emuHost, path string, vars map[string]string) {
+// runSession plays a session file (internal/session format) against a new
+// emulator: ">" steps are sent, and each run of consecutive "<" steps is
+// expected as exact bytes. Where the run holds a URC (+WS_*, +TIME_UPDATED,
+// WIFI ...), whose place relative to a result the firmware does not fix,
+// its chunks may arrive in any order. "@firmware" picks the firmware;
+// "@echo off" is refused (the board boots with echo on). vars replaces text
+// in every step, e.g. a golden's server address with a test server's.
+func runSession(t *testing.T, path string, vars map[string]string, opts *EmulatorOptions) {
 	t.Helper()
-	f, err := os.Open(path)
+	s, err := session.ParseFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	var group []string
-	flush := func() {
-		if len(group) > 0 {
-			h.expectAnyOrder(group...)
-			group = nil
+	if s.Meta["echo"] == "off" {
+		t.Fatalf("%s: sessions must start with echo on, as the board boots", path)
+	}
+	o := EmulatorOptions{}
+	if opts != nil {
+		o = *opts
+	}
+	if fw := s.Meta["firmware"]; fw == "dev" || fw == "development" {
+		o.Firmware = FirmwareDev
+	}
+	h := startEmu(t, &o) // consumes the boot banner
+	steps := s.Steps
+	if len(steps) > 0 && steps[0].Dir == formats.ToHost && strings.HasPrefix(string(steps[0].Data), "\r\nready\r\n") {
+		rest := steps[0].Data[len("\r\nready\r\n"):]
+		steps = steps[1:]
+		if len(rest) > 0 {
+			steps = append([]session.Step{{Dir: formats.ToHost, Data: rest}}, steps...)
 		}
 	}
-	sc := bufio.NewScanner(f)
-	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		op, rest, _ := strings.Cut(line, " ")
-		rest = strings.TrimSpace(rest)
-		if rest != "" && rest[0] != '"' { // optional timestamp
-			_, rest, _ = strings.Cut(rest, " ")
-		}
-		s, err := strconv.Unquote(strings.TrimSpace(rest))
-		if err != nil {
-			t.Fatalf("%s:%d: %v", path, n, err)
-		}
+	subst := func(b []byte) string {
+		x := string(b)
 		for k, v := range vars {
-			s = strings.ReplaceAll(s, "$"+k, v)
+			x = strings.ReplaceAll(x, k, v)
 		}
-		switch op {
-		case ">":
+		return x
+	}
+	var run []string
+	flush := func() {
+		if len(run) == 0 {
+			return
+		}
+		all := strings.Join(run, "")
+		urc := false
+		for _, c := range run {
+			for _, p := range []string{"+WS_", "+TIME_UPDATED", "WIFI "} {
+				urc = urc || strings.HasPrefix(c, p)
+			}
+		}
+		if urc && len(run) <= 6 {
+			h.expectAnyOrder(run...)
+		} else {
+			h.expect(all)
+		}
+		run = nil
+	}
+	for _, st := range steps {
+		if st.Dir == formats.ToDevice {
 			flush()
-			h.send(s)
-		case "<":
-			flush()
-			h.expect(s)
-		case "<~":
-			group = append(group, s)
-		default:
-			t.Fatalf("%s:%d: unknown direction %q", path, n, op)
+			h.send(subst(st.Data))
+		} else {
+			run = append(run, subst(st.Data))
 		}
 	}
 	flush()
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
+	h.expectQuiet(50 * time.Millisecond)
 }
 
 var errNotFound = errors.New("not found")

@@ -177,14 +177,19 @@ func (l *wsLink) run() {
 	}
 }
 
-// connect makes one attempt bounded by the network timeout. The simulated
-// Wi-Fi must be up, as the board needs an IP to reach anything.
+// connect makes one attempt bounded by the network timeout.
+//
+// Wi-Fi: a board that was never told to join (state "not started") is taken
+// to be on a network already, as a board whose saved AP joined at boot is,
+// so host apps and the shared golden sessions may open links straight away.
+// Once the host has taken the station down (AT+CWQAP, a failed AT+CWJAP,
+// AT+CWMODE=0 or 2) nothing is reachable until it joins again.
 func (l *wsLink) connect() (*wsConn, error) {
 	l.e.mu.Lock()
 	wifi := l.e.st.wifi
 	l.e.mu.Unlock()
-	if wifi != wifiGotIP {
-		return nil, errors.New("no Wi-Fi connection (AT+CWJAP first)")
+	if wifi == wifiLost {
+		return nil, errors.New("Wi-Fi is disconnected (AT+CWJAP to join)")
 	}
 	if f := l.e.dialFilter; f != nil {
 		if err := f(l.dial.u.Host); err != nil {

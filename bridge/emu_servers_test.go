@@ -17,6 +17,7 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -181,6 +182,8 @@ type rawServer struct {
 	URL string
 	ln  net.Listener
 	wg  sync.WaitGroup
+	// handshakeDelay (nanoseconds) holds every handshake back.
+	handshakeDelay atomic.Int64
 
 	mu    sync.Mutex
 	conns []net.Conn
@@ -205,6 +208,7 @@ func newRawServer(t testing.TB, handle func(*rawConn)) *rawServer {
 			go func() {
 				defer s.wg.Done()
 				defer c.Close()
+				time.Sleep(time.Duration(s.handshakeDelay.Load()))
 				rc, err := rawHandshake(c)
 				if err != nil {
 					return
@@ -282,5 +286,3 @@ func (l *frameLog) wait(t *testing.T, n int) []rawFrame {
 		}
 	}
 }
-
-var _ = time.Second

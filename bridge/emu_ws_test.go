@@ -18,6 +18,13 @@ func joinWiFi(h *emuHost) {
 	h.cmd(`AT+CWJAP="ap","password"`, "WIFI CONNECTED\r\nWIFI GOT IP\r\n\r\nOK\r\n")
 }
 
+// hostPort returns the host:port of a ws:// or wss:// URL.
+func hostPort(u string) string {
+	return u[strings.Index(u, "://")+3:]
+}
+
+// TestEmuTranscriptWSEcho plays the seed's ws:// scenario (this package's
+// transcript and the shared golden) against two independent echo servers.
 func TestEmuTranscriptWSEcho(t *testing.T) {
 	servers := map[string]func(t *testing.T) string{
 		"coder":  func(t *testing.T) string { return newCoderEchoServer(t, nil).URL },
@@ -26,12 +33,14 @@ func TestEmuTranscriptWSEcho(t *testing.T) {
 	for name, start := range servers {
 		t.Run(name, func(t *testing.T) {
 			uri := start(t)
-			h := startEmu(t, nil)
-			runTranscript(t, h, "testdata/emulate/ws_echo.txt", map[string]string{"URI": uri})
+			runSession(t, "testdata/emulate/ws_echo.txt", map[string]string{"$URI": uri}, nil)
+			runSession(t, "../testdata/sessions/seed-tcp.session", map[string]string{"192.168.200.249:8765": hostPort(uri)}, nil)
 		})
 	}
 }
 
+// TestEmuTranscriptWSSMutual plays the seed's wss:// scenario with mutual
+// TLS (server and client certificates from different roots).
 func TestEmuTranscriptWSSMutual(t *testing.T) {
 	pki := newTestPKI(t)
 	fixed := time.Date(2021, 10, 18, 12, 12, 27, 0, time.UTC)
@@ -44,8 +53,9 @@ func TestEmuTranscriptWSSMutual(t *testing.T) {
 	for name, start := range servers {
 		t.Run(name, func(t *testing.T) {
 			uri := start(t)
-			h := startEmu(t, &EmulatorOptions{PKIDir: pki.Dir, Now: func() time.Time { return fixed }})
-			runTranscript(t, h, "testdata/emulate/wss_mutual.txt", map[string]string{"URI": uri})
+			opts := &EmulatorOptions{PKIDir: pki.Dir, Now: func() time.Time { return fixed }}
+			runSession(t, "testdata/emulate/wss_mutual.txt", map[string]string{"$URI": uri}, opts)
+			runSession(t, "../testdata/sessions/seed-tls.session", map[string]string{"192.168.200.249:8766": hostPort(uri)}, opts)
 		})
 	}
 }
