@@ -110,6 +110,9 @@ func (s *WSStream) Feed(p []byte) ([]WSItem, error) {
 			if it != nil {
 				items = append(items, *it)
 			}
+			if s.err != nil {
+				return items, s.err
+			}
 			continue
 		}
 		n, it, err := s.feedFrame(p)

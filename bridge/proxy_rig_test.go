@@ -1,0 +1,407 @@
+package bridge
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/atbridge/atbridge/capture"
+	"github.com/atbridge/atbridge/formats"
+)
+
+// proxyRig is a real bench in software: a test host app on the slave of a
+// pty: port the proxy owns, the proxy, and an emulator on another pty whose
+// slave the proxy opens as a serial device (so unplugging is closing that
+// pty). Everything is recorded to a real .atcap file.
+type proxyRig struct {
+	t       *testing.T
+	dir     string
+	devLink string
+	host    *hostApp
+	px      *Proxy
+	w       *capture.Writer
+	capPath string
+
+	emu *rigEmu
+
+	cancel context.CancelFunc
+	runErr chan error
+
+	evMu   sync.Mutex
+	events []capture.Record
+	evCond *sync.Cond
+}
+
+// rigEmu is one emulator run on the device pty.
+type rigEmu struct {
+	port   Port
+	sink   *recordSink
+	cancel context.CancelFunc
+	done   chan error
+}
+
+func startRigEmu(t *testing.T, link string, opts *EmulatorOptions) *rigEmu {
+	t.Helper()
+	p, err := OpenPort(context.Background(), "pty:"+link, nil)
+	must(t, err)
+	return serveRigEmu(t, p, opts)
+}
+
+func serveRigEmu(t *testing.T, p Port, opts *EmulatorOptions) *rigEmu {
+	var o EmulatorOptions
+	if opts != nil {
+		o = *opts
+	}
+	if o.Log == nil {
+		o.Log = testLogger(t)
+	}
+	o.RestartDelay = 20 * time.Millisecond
+	sink := &recordSink{}
+	o.Record = sink.add
+	ctx, cancel := context.WithCancel(context.Background())
+	e := &rigEmu{port: p, sink: sink, cancel: cancel, done: make(chan error, 1)}
+	em := NewEmulator(&o)
+	go func() { e.done <- em.Serve(ctx, p) }()
+	return e
+}
+
+// stop ends the emulator and closes its pty (the device is unplugged).
+func (e *rigEmu) stop() {
+	e.cancel()
+	<-e.done
+	e.port.Close()
+}
+
+// serial returns what the emulator received (ToDevice) or sent (ToHost).
+func (e *rigEmu) serial(dir formats.Dir) []byte {
+	var b []byte
+	for _, r := range e.sink.all() {
+		if r.Kind == capture.KindChunk && r.Dir == dir {
+			b = append(b, r.Data...)
+		}
+	}
+	return b
+}
+
+type rigOptions struct {
+	emu   *EmulatorOptions
+	proxy ProxyOptions
+	// noEmu leaves the device pty without an emulator until the test
+	// starts one.
+	noEmu bool
+}
+
+func startProxyRig(t *testing.T, ro *rigOptions) *proxyRig {
+	t.Helper()
+	if ro == nil {
+		ro = &rigOptions{}
+	}
+	dir := t.TempDir()
+	r := &proxyRig{t: t, dir: dir, devLink: filepath.Join(dir, "dev"), capPath: filepath.Join(dir, "rec.atcap")}
+	r.evCond = sync.NewCond(&r.evMu)
+	devPort, err := OpenPort(context.Background(), "pty:"+r.devLink, nil)
+	must(t, err)
+	o := ro.proxy
+	o.Host = "pty:" + filepath.Join(dir, "host")
+	o.Device = r.devLink
+	o.Log = testLogger(t)
+	o.Observe = func(rec *capture.Record) {
+		if rec.Kind != capture.KindEvent {
+			return
+		}
+		r.evMu.Lock()
+		r.events = append(r.events, *rec)
+		r.evCond.Broadcast()
+		r.evMu.Unlock()
+	}
+	r.w, err = capture.Create(r.capPath, capture.Header{Tool: "test", Ports: []capture.PortInfo{
+		{Name: o.Host, Role: "host"}, {Name: o.Device, Role: "device"}}}, nil)
+	must(t, err)
+	o.Recorder = r.w
+	r.px, err = OpenProxy(context.Background(), &o)
+	if err != nil {
+		devPort.Close()
+		t.Fatal(err)
+	}
+	if !ro.noEmu {
+		r.emu = serveRigEmu(t, devPort, ro.emu)
+	} else {
+		devPort.Close()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r.cancel = cancel
+	r.runErr = make(chan error, 1)
+	go func() { r.runErr <- r.px.Run(ctx) }()
+
+	f, err := os.OpenFile(filepath.Join(dir, "host"), os.O_RDWR, 0)
+	must(t, err)
+	r.host = newHostApp(t, f)
+	t.Cleanup(func() {
+		r.stop()
+		r.host.close()
+	})
+	return r
+}
+
+// hostApp is a test host app on a pty slave: it keeps every byte it reads
+// and every byte it sends.
+type hostApp struct {
+	t        testing.TB
+	f        *os.File
+	readDone chan struct{}
+
+	mu   sync.Mutex
+	cond *sync.Cond
+	buf  []byte
+	pos  int
+	rerr error
+	sent []byte
+}
+
+func newHostApp(t testing.TB, f *os.File) *hostApp {
+	h := &hostApp{t: t, f: f, readDone: make(chan struct{})}
+	h.cond = sync.NewCond(&h.mu)
+	go func() {
+		defer close(h.readDone)
+		b := make([]byte, 65536)
+		for {
+			n, err := f.Read(b)
+			h.mu.Lock()
+			h.buf = append(h.buf, b[:n]...)
+			if err != nil {
+				h.rerr = err
+			}
+			h.cond.Broadcast()
+			h.mu.Unlock()
+			if err != nil {
+				return
+			}
+		}
+	}()
+	return h
+}
+
+func (h *hostApp) close() {
+	h.f.Close()
+	<-h.readDone
+}
+
+// received returns everything read so far.
+func (h *hostApp) received() []byte {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return bytes.Clone(h.buf)
+}
+
+func (h *hostApp) send(s string) {
+	h.t.Helper()
+	h.mu.Lock()
+	h.sent = append(h.sent, s...)
+	h.mu.Unlock()
+	if _, err := h.f.Write([]byte(s)); err != nil {
+		h.t.Fatalf("host write: %v", err)
+	}
+}
+
+// waitLen waits until n unread bytes are there and returns the unread
+// bytes without consuming them; on timeout it returns them and false.
+func (h *hostApp) waitLen(n int, d time.Duration) ([]byte, bool) {
+	timer := time.AfterFunc(d, func() {
+		h.mu.Lock()
+		h.cond.Broadcast()
+		h.mu.Unlock()
+	})
+	defer timer.Stop()
+	deadline := time.Now().Add(d)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for len(h.buf)-h.pos < n && h.rerr == nil && time.Now().Before(deadline) {
+		h.cond.Wait()
+	}
+	got := bytes.Clone(h.buf[h.pos:])
+	return got, len(got) >= n
+}
+
+// expect consumes exactly want.
+func (h *hostApp) expect(want string) {
+	h.t.Helper()
+	got, ok := h.waitLen(len(want), expectTimeout)
+	if !ok || string(got[:len(want)]) != want {
+		h.t.Fatalf("host got\n  %q\nwant\n  %q", got, want)
+	}
+	h.mu.Lock()
+	h.pos += len(want)
+	h.mu.Unlock()
+}
+
+// expectAnyOrder consumes the pieces in some order.
+func (h *hostApp) expectAnyOrder(pieces ...string) {
+	h.t.Helper()
+	total := 0
+	for _, p := range pieces {
+		total += len(p)
+	}
+	got, ok := h.waitLen(total, expectTimeout)
+	if ok && anyOrder(string(got[:total]), pieces) {
+		h.mu.Lock()
+		h.pos += total
+		h.mu.Unlock()
+		return
+	}
+	h.t.Fatalf("host got\n  %q\nwant these in any order\n  %q", got, pieces)
+}
+
+func anyOrder(s string, pieces []string) bool {
+	if len(pieces) == 0 {
+		return s == ""
+	}
+	for i, p := range pieces {
+		if strings.HasPrefix(s, p) {
+			rest := append(append([]string(nil), pieces[:i]...), pieces[i+1:]...)
+			if anyOrder(s[len(p):], rest) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// cmd sends an AT command line and expects its echo followed by reply.
+func (h *hostApp) cmd(line, reply string) {
+	h.t.Helper()
+	h.send(line + "\r\n")
+	h.expect(line + "\r\n" + reply)
+}
+
+// play runs a script: "> QUOTED" is sent, "< QUOTED" expected exactly,
+// consecutive "<~ QUOTED" lines expected in any order; vars replaces $NAME.
+func (h *hostApp) play(t *testing.T, path string, vars map[string]string) {
+	t.Helper()
+	f, err := os.Open(path)
+	must(t, err)
+	defer f.Close()
+	var group []string
+	flush := func() {
+		if len(group) > 0 {
+			h.expectAnyOrder(group...)
+			group = nil
+		}
+	}
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		op, rest, _ := strings.Cut(line, " ")
+		s, err := strconv.Unquote(strings.TrimSpace(rest))
+		if err != nil {
+			t.Fatalf("%s:%d: %v", path, n, err)
+		}
+		for k, v := range vars {
+			s = strings.ReplaceAll(s, "$"+k, v)
+		}
+		switch op {
+		case ">":
+			flush()
+			h.send(s)
+		case "<":
+			flush()
+			h.expect(s)
+		case "<~":
+			group = append(group, s)
+		default:
+			t.Fatalf("%s:%d: unknown direction %q", path, n, op)
+		}
+	}
+	flush()
+	must(t, sc.Err())
+}
+
+// stop ends the proxy (once) and closes the capture.
+func (r *proxyRig) stop() {
+	if r.cancel == nil {
+		return
+	}
+	r.cancel()
+	r.cancel = nil
+	if err := <-r.runErr; err != nil {
+		r.t.Errorf("Run: %v", err)
+	}
+	if r.emu != nil {
+		r.emu.stop()
+	}
+	if err := r.w.Close(); err != nil {
+		r.t.Errorf("capture close: %v", err)
+	}
+}
+
+// waitEvent waits for the n-th (from 1) event of type typ on port.
+func (r *proxyRig) waitEvent(typ capture.EventType, port uint8, n int) capture.Record {
+	r.t.Helper()
+	deadline := time.Now().Add(expectTimeout)
+	timer := time.AfterFunc(expectTimeout, func() {
+		r.evMu.Lock()
+		r.evCond.Broadcast()
+		r.evMu.Unlock()
+	})
+	defer timer.Stop()
+	r.evMu.Lock()
+	defer r.evMu.Unlock()
+	for {
+		seen := 0
+		for _, e := range r.events {
+			if e.Event.Type == typ && e.Port == port {
+				if seen++; seen == n {
+					return e
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			r.t.Fatalf("no %v event #%d on port %d; events: %v", typ, n, port, r.events)
+		}
+		r.evCond.Wait()
+	}
+}
+
+// records reads the capture back (after stop).
+func (r *proxyRig) records() []capture.Record {
+	r.t.Helper()
+	return readCapture(r.t, r.capPath)
+}
+
+func readCapture(t testing.TB, path string) []capture.Record {
+	t.Helper()
+	rd, err := capture.Open(path, nil)
+	must(t, err)
+	defer rd.Close()
+	var out []capture.Record
+	for {
+		rec, err := rd.Next()
+		if errors.Is(err, io.EOF) {
+			return out
+		}
+		must(t, err)
+		out = append(out, *rec)
+	}
+}
+
+// chunkBytes concatenates the chunks of dir.
+func chunkBytes(recs []capture.Record, dir formats.Dir) []byte {
+	var b []byte
+	for _, r := range recs {
+		if r.Kind == capture.KindChunk && r.Dir == dir {
+			b = append(b, r.Data...)
+		}
+	}
+	return b
+}
