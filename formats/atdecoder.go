@@ -112,8 +112,9 @@ type Decoder struct {
 	lastTime int64
 	fed      bool
 
-	h hostState
-	s session
+	h    hostState
+	s    session
+	slab []byte // see alloc
 }
 
 // NewDecoder returns a decoder for a fresh pair of streams (offsets from 0).
@@ -163,34 +164,71 @@ func (d *Decoder) Flush() []Event {
 	return d.take()
 }
 
+// take hands the settled events to the caller. Events are appended to an
+// arena shared by many calls; each call gets its own window of it, capped so
+// that the caller's appends cannot reach the next window.
 func (d *Decoder) take() []Event {
 	if len(d.out) == 0 {
 		return nil
 	}
-	out := d.out
-	d.out = nil
+	out := d.out[:len(d.out):len(d.out)]
+	d.out = d.out[len(d.out):]
 	return out
 }
 
-// emit appends e, numbering it, and returns its Seq.
-func (d *Decoder) emit(e Event) int64 {
+// slabSize is the size of the blocks that small event byte copies are cut
+// from: one allocation for many events instead of one each.
+const slabSize = 16 << 10
+
+// alloc returns a fresh slice of n bytes that nothing else refers to.
+func (d *Decoder) alloc(n int) []byte {
+	if n > slabSize/8 {
+		return make([]byte, n)
+	}
+	if cap(d.slab)-len(d.slab) < n {
+		d.slab = make([]byte, 0, slabSize)
+	}
+	l := len(d.slab)
+	d.slab = d.slab[:l+n]
+	return d.slab[l : l+n : l+n]
+}
+
+// next appends a zero event numbered with the next Seq and returns it, to
+// be filled in place (an Event is large; copying it costs).
+func (d *Decoder) next() *Event {
+	if len(d.out) == cap(d.out) {
+		// A new arena; this call's events so far move with it.
+		n := 2 * len(d.out)
+		if n < 128 {
+			n = 128
+		}
+		a := make([]Event, len(d.out), n)
+		copy(a, d.out)
+		d.out = a
+	}
+	d.out = d.out[:len(d.out)+1]
+	e := &d.out[len(d.out)-1]
 	e.Seq = d.seq
 	d.seq++
-	d.out = append(d.out, e)
-	return e.Seq
+	return e
 }
 
 // emitBytes emits an event covering the next n pending bytes of s.
 func (d *Decoder) emitBytes(s *stream, n int, kind EventKind, name string, link int, err error) (int64, *Event) {
-	raw, off, start, end := s.take(n)
-	seq := d.emit(Event{Kind: kind, Dir: s.dir, Time: end, Start: start, Offset: off, Name: name, Raw: raw, Link: link, Err: err})
-	return seq, &d.out[len(d.out)-1]
+	raw, off, start, end := s.take(d.alloc(n))
+	e := d.next()
+	e.Kind, e.Dir, e.Time, e.Start, e.Offset = kind, s.dir, end, start, off
+	e.Name, e.Raw, e.Link, e.Err = name, raw, link, err
+	return e.Seq, e
 }
 
 // derived emits an event with no bytes of its own at time t.
 func (d *Decoder) derived(e Event, t int64) int64 {
 	e.Time, e.Start, e.Offset = t, t, -1
-	return d.emit(e)
+	p := d.next()
+	e.Seq = p.Seq
+	*p = e
+	return e.Seq
 }
 
 // closeRuns ends the passthrough run of the last chunk's direction when a
@@ -258,10 +296,10 @@ func (s *stream) timeAt(off int64) int64 {
 	return m[lo].t
 }
 
-// take removes the next n pending bytes and returns a copy with their
-// offset and the times of the first and last byte.
-func (s *stream) take(n int) (raw []byte, off, start, end int64) {
-	raw = make([]byte, n)
+// take removes the next len(raw) pending bytes, copying them into raw, and
+// returns raw with their offset and the times of the first and last byte.
+func (s *stream) take(raw []byte) (_ []byte, off, start, end int64) {
+	n := len(raw)
 	copy(raw, s.buf[s.r:s.r+n])
 	off = s.base
 	start = s.timeAt(off)

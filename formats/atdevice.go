@@ -394,13 +394,14 @@ func hasControl(s string) bool {
 	return false
 }
 
-// num reads a decimal number (1..10 digits) at b[i:], returning it and the
-// index after it; matchMore when b ends inside or right after the digits.
+// num reads a decimal number (1..18 digits, so it fits an int64) at b[i:],
+// returning it and the index after it; matchMore when b ends inside or
+// right after the digits.
 func num(b []byte, i int) (int64, int, match) {
 	j := i
 	var n int64
 	for j < len(b) && b[j] >= '0' && b[j] <= '9' {
-		if j-i >= 10 {
+		if j-i >= 18 {
 			return 0, 0, matchNo
 		}
 		n = n*10 + int64(b[j]-'0')

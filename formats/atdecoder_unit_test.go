@@ -1,0 +1,266 @@
+package formats_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/atbridge/atbridge/formats"
+	"github.com/atbridge/atbridge/internal/atcorpus"
+)
+
+// script builds chunks from alternating direction markers: ">" host,
+// "<" device; each chunk 1 ms after the previous.
+func script(parts ...string) []chunk {
+	var cs []chunk
+	for i, p := range parts {
+		dir := formats.ToDevice
+		if p[0] == '<' {
+			dir = formats.ToHost
+		}
+		cs = append(cs, chunk{int64(i) * 1e6, dir, []byte(p[1:])})
+	}
+	return cs
+}
+
+func kinds(evs []formats.Event) string {
+	var b []string
+	for _, e := range evs {
+		s := e.Kind.String()
+		if e.Name != "" {
+			s += ":" + e.Name
+		}
+		b = append(b, s)
+	}
+	return strings.Join(b, " ")
+}
+
+func find(evs []formats.Event, kind formats.EventKind, name string) *formats.Event {
+	for i := range evs {
+		if evs[i].Kind == kind && (name == "" || evs[i].Name == name) {
+			return &evs[i]
+		}
+	}
+	return nil
+}
+
+func TestDecoderCases(t *testing.T) {
+	tests := []struct {
+		name  string
+		opts  *formats.DecoderOptions
+		parts []string
+		want  string // kinds and names, space separated
+	}{
+		{"unparseable command gets ERROR", nil,
+			[]string{">AT+GMR \r\n", "<AT+GMR \r\n\r\nERROR\r\n"},
+			"command echo result:ERROR transaction"},
+		{"not AT when idle is a failed command", nil,
+			[]string{">hello\r\n", "<hello\r\n\r\nERROR\r\n"},
+			"command echo result:ERROR transaction"},
+		{"echo off option", &formats.DecoderOptions{EchoOff: true},
+			[]string{">AT\r\n", "<\r\nOK\r\n"},
+			"command:AT result:OK transaction:AT"},
+		{"echo off option, device echoes anyway", &formats.DecoderOptions{EchoOff: true},
+			[]string{">AT\r\n", "<AT\r\n\r\nOK\r\n"},
+			"command:AT echo:AT result:OK transaction:AT"},
+		{"host line too long", &formats.DecoderOptions{MaxLine: 8},
+			[]string{">AT+ABCDEFGH\r\n"},
+			"unparsed command transaction"},
+		{"device line too long", &formats.DecoderOptions{MaxResponseLine: 8},
+			[]string{"<0123456789\r\n"},
+			"unparsed unparsed"},
+		{"WS_DATA over the limit is not held", &formats.DecoderOptions{MaxData: 16},
+			[]string{"<+WS_DATA:0,1099511627776,abc\r\n"},
+			"unparsed unparsed"},
+		{"WS_DATA length one over the limit", &formats.DecoderOptions{MaxData: 4},
+			[]string{"<+WS_DATA:0,5,abcde\r\n"},
+			"unparsed unparsed"},
+		{"IPD over the limit", &formats.DecoderOptions{MaxData: 4},
+			[]string{"<\r\n+IPD,0,5:abcde"},
+			"unparsed unparsed"},
+		{"truncated WS_DATA at flush", nil,
+			[]string{"<+WS_DATA:0,10,abc"},
+			"unparsed"},
+		{"truncated payload at flush", nil,
+			[]string{">AT+WSSEND=0,10\r\n", "<AT+WSSEND=0,10\r\n\r\nOK\r\n\r\n>", ">abc"},
+			"command:+WSSEND echo:+WSSEND result:OK prompt:+WSSEND payload:+WSSEND transaction:+WSSEND"},
+		{"bytes typed before the prompt are held, then payload", nil,
+			[]string{">AT+WSSEND=0,3\r\nabc", "<AT+WSSEND=0,3\r\n\r\nOK\r\n\r\n>", "<\r\nSEND OK\r\n"},
+			"command:+WSSEND echo:+WSSEND result:OK prompt:+WSSEND payload:+WSSEND result:SEND OK ws_message:+WSSEND transaction:+WSSEND"},
+		{"held bytes become commands after ERROR", nil,
+			[]string{">AT+WSSEND=1,3\r\nAT\r\n", "<AT+WSSEND=1,3\r\n\r\nERROR\r\n", "<\r\nbusy p...\r\n"},
+			"command:+WSSEND echo:+WSSEND result:ERROR transaction:+WSSEND command:AT result:busy p... transaction:AT"},
+		{"WSHEAD payload", nil,
+			[]string{">AT+WSHEAD=3\r\n", "<AT+WSHEAD=3\r\n\r\nOK\r\n\r\n>", ">a:b", "<\r\nOK\r\n"},
+			"command:+WSHEAD echo:+WSHEAD result:OK prompt:+WSHEAD payload:+WSHEAD result:OK transaction:+WSHEAD"},
+		{"release firmware prompts for length 0", &formats.DecoderOptions{Firmware: formats.FirmwareRelease},
+			[]string{">AT+WSSEND=0,0\r\n", "<AT+WSSEND=0,0\r\n\r\nOK\r\n\r\n>", "<\r\nSEND OK\r\n"},
+			"command:+WSSEND echo:+WSSEND result:OK prompt:+WSSEND result:SEND OK ws_message:+WSSEND transaction:+WSSEND"},
+		{"release firmware ignores WSDATAFMT", &formats.DecoderOptions{Firmware: formats.FirmwareRelease},
+			[]string{">AT+WSDATAFMT=0,0,63\r\n", "<\r\nOK\r\n", "<+WS_DATA:0,3,abc\r\n"},
+			"command:+WSDATAFMT result:OK transaction:+WSDATAFMT urc:+WS_DATA ws_message:+WS_DATA"},
+		{"initial data format option", &formats.DecoderOptions{DataFormat: [3]formats.WSDataFormat{{Level: 0, Mask: 63}}},
+			[]string{"<+WS_DATA:0,2,1,3,0,3,abc\r\n"},
+			"urc:+WS_DATA ws_message:+WS_DATA"},
+		{"undelimited WS_DATA", &formats.DecoderOptions{DataFormat: [3]formats.WSDataFormat{{Level: 0, Mask: 33}}},
+			[]string{"<+WS_DATA:0,1,abc\r\n"},
+			"urc:+WS_DATA ws_message:+WS_DATA"},
+		{"stray prompt and stray results", nil,
+			[]string{"<\r\n>", "<\r\nOK\r\n", "<\r\nSEND OK\r\n"},
+			"prompt:> result:OK result:SEND OK"},
+		{"no result before the end", nil,
+			[]string{">AT+GMR\r\n"},
+			"command:+GMR transaction:+GMR"},
+		{"partial command at the end", nil,
+			[]string{">AT+GM"},
+			"unparsed"},
+		{"info line without a command is unparsed", nil,
+			[]string{"<+CWJAP:1\r\n"},
+			"unparsed"},
+		{"malformed WS URC", nil,
+			[]string{"<+WS_CONNECTED:7\r\n", "<+WS_DATA:9,1,a\r\n"},
+			"unparsed unparsed"},
+		{"passthrough data is capped", &formats.DecoderOptions{MaxData: 4},
+			[]string{">AT+CIPMODE=1\r\n", "<\r\nOK\r\n", ">AT+CIPSEND\r\n", "<\r\nOK\r\n\r\n>", ">0123456789", "<abcdef"},
+			"command:+CIPMODE result:OK transaction:+CIPMODE command:+CIPSEND result:OK transaction:+CIPSEND prompt:+CIPSEND payload:passthrough payload:passthrough payload:passthrough payload:passthrough payload:passthrough"},
+		{"+++ without a pause is data", nil,
+			[]string{">AT+CIPMODE=1\r\n", "<\r\nOK\r\n", ">AT+CIPSEND\r\n", "<\r\nOK\r\n\r\n>", ">x", ">+++"},
+			"command:+CIPMODE result:OK transaction:+CIPMODE command:+CIPSEND result:OK transaction:+CIPSEND prompt:+CIPSEND payload:passthrough payload:passthrough"},
+		{"WS link states", nil,
+			[]string{"<+WS_DISCONNECTED:2\r\n", "<+WS_CONNECTED:2\r\n", "<+WS_CLOSED:2\r\n"},
+			"urc:+WS_DISCONNECTED link_state:reconnecting urc:+WS_CONNECTED link_state:connected urc:+WS_CLOSED link_state:closed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cs := script(tt.parts...)
+			evs := decodeAll(tt.opts, cs)
+			checkCoverage(t, evs, cs)
+			if got := kinds(evs); got != tt.want {
+				t.Errorf("events:\n got %s\nwant %s\n%s", got, tt.want, render(evs))
+			}
+		})
+	}
+}
+
+func TestDecoderErrors(t *testing.T) {
+	evs := decodeAll(&formats.DecoderOptions{MaxData: 16}, script("<+WS_DATA:0,1099511627776,abc\r\n"))
+	if !errors.Is(evs[0].Err, formats.ErrDataTooLong) {
+		t.Errorf("huge +WS_DATA: err %v", evs[0].Err)
+	}
+	evs = decodeAll(nil, script(">AT+GMR\r\n"))
+	if tx := evs[len(evs)-1].Tx; tx == nil || !errors.Is(tx.Err, formats.ErrNoResult) || tx.ResultSeq != -1 {
+		t.Errorf("unanswered command: %+v", evs[len(evs)-1])
+	}
+	evs = decodeAll(nil, script(">AT+X \r\n"))
+	var pe *formats.ParseError
+	if !errors.As(evs[0].Err, &pe) || evs[0].Cmd != nil {
+		t.Errorf("bad command line: %+v", evs[0])
+	}
+	evs = decodeAll(&formats.DecoderOptions{DataFormat: [3]formats.WSDataFormat{{Mask: 33}}}, script("<+WS_DATA:0,1,abc\r\n"))
+	if !errors.Is(evs[0].Err, formats.ErrUndelimited) || string(evs[0].Data) != "abc" {
+		t.Errorf("undelimited: %+v", evs[0])
+	}
+	if m := evs[1].Msg; m == nil || m.Opcode != 1 || m.Fin != -1 || string(m.Data) != "abc" {
+		t.Errorf("undelimited message: %+v", evs[1].Msg)
+	}
+}
+
+func TestDecoderTransaction(t *testing.T) {
+	evs := decodeAll(nil, []chunk{
+		{10, formats.ToDevice, []byte("AT+WSOPEN=0,\"ws://h\"\r\n")},
+		{20, formats.ToHost, []byte("AT+WSOPEN=0,\"ws://h\"\r\n")},
+		{30, formats.ToHost, []byte("+WS_DATA:1,1,x\r\n+WS_CONNECTED:0\r\n")},
+		{45, formats.ToHost, []byte("\r\nOK\r\n")},
+	})
+	tx := find(evs, formats.EvTransaction, "").Tx
+	if tx.Result != "OK" || tx.Sent != 10 || tx.Done != 45 || tx.Latency != 35 || tx.Busy {
+		t.Errorf("transaction %+v", tx)
+	}
+	if len(tx.Unsolicited) != 2 || len(tx.Response) != 1 {
+		t.Fatalf("transaction lists: %+v", tx)
+	}
+	if e := evs[tx.Response[0]]; e.Kind != formats.EvEcho {
+		t.Errorf("response %s", e.String())
+	}
+	if e := evs[tx.Unsolicited[1]]; e.Name != "+WS_CONNECTED" || e.Link != 0 {
+		t.Errorf("unsolicited %s", e.String())
+	}
+	if e := evs[tx.ResultSeq]; e.Kind != formats.EvResult || e.Time != 45 {
+		t.Errorf("result %s", e.String())
+	}
+	if e := evs[tx.CmdSeq]; e.Cmd == nil || e.Cmd.Name != "+WSOPEN" {
+		t.Errorf("command %s", e.String())
+	}
+}
+
+func TestDecoderIgnoresOtherDirections(t *testing.T) {
+	d := formats.NewDecoder(nil)
+	if evs := d.Feed(0, formats.ToServer, []byte("AT\r\n")); evs != nil {
+		t.Errorf("ToServer chunk gave %v", evs)
+	}
+	if evs := d.Feed(0, formats.ToHost, nil); evs != nil {
+		t.Errorf("empty chunk gave %v", evs)
+	}
+}
+
+func TestEventKindNames(t *testing.T) {
+	for k := formats.EvCommand; k <= formats.EvLinkState; k++ {
+		got, err := formats.ParseEventKind(k.String())
+		if err != nil || got != k {
+			t.Errorf("ParseEventKind(%q) = %v, %v", k.String(), got, err)
+		}
+	}
+	if _, err := formats.ParseEventKind("nope"); err == nil {
+		t.Error("ParseEventKind accepted nope")
+	}
+	if formats.EventKind(99).String() != "kind(99)" || formats.LinkState(9).String() != "linkstate(9)" {
+		t.Error("names of unknown values")
+	}
+}
+
+// TestDecoderCorpus decodes generated realistic traffic: every byte is
+// placed, nothing is unparsed, every command is answered.
+func TestDecoderCorpus(t *testing.T) {
+	var cs []chunk
+	for _, c := range atcorpus.Generate(7, 300_000) {
+		cs = append(cs, chunk{c.Time, c.Dir, c.Data})
+	}
+	evs := decodeAll(nil, cs)
+	checkCoverage(t, evs, cs)
+	var txs, msgs int
+	for _, e := range evs {
+		switch e.Kind {
+		case formats.EvUnparsed:
+			t.Fatalf("unparsed: %s", e.String())
+		case formats.EvTransaction:
+			txs++
+			if e.Tx.Result == "" {
+				t.Fatalf("unanswered: %s", e.String())
+			}
+		case formats.EvWSMessage:
+			msgs++
+		}
+	}
+	if txs < 100 || msgs < 100 {
+		t.Errorf("only %d transactions and %d messages", txs, msgs)
+	}
+}
+
+// BenchmarkDecode measures decoding of realistic traffic (internal/atcorpus,
+// cut as a UART driver returns reads).
+func BenchmarkDecode(b *testing.B) {
+	cs := atcorpus.Generate(1, 4<<20)
+	var n int64
+	for _, c := range cs {
+		n += int64(len(c.Data))
+	}
+	b.SetBytes(n)
+	b.ReportAllocs()
+	for b.Loop() {
+		d := formats.NewDecoder(nil)
+		for _, c := range cs {
+			d.Feed(c.Time, c.Dir, c.Data)
+		}
+		d.Flush()
+	}
+}
