@@ -2,11 +2,13 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -82,6 +84,42 @@ type shower struct {
 	until  int64
 	buf    []byte
 	damage int
+	// pending holds rendered items briefly so they come out in time order:
+	// the decoder settles some events (held host bytes, flushed partial
+	// lines) after records with later times were shown.
+	pending []shownItem
+}
+
+// shownItem is one rendered event or record waiting in shower.pending.
+type shownItem struct {
+	t    int64
+	text []byte
+}
+
+// reorderWindow bounds shower.pending: items are written, oldest first,
+// once this many wait. Events are rarely settled more than a few items
+// late, so a small window puts them in place at constant memory.
+const reorderWindow = 256
+
+// emit queues the rendered item in s.buf at time t.
+func (s *shower) emit(t int64) {
+	s.pending = append(s.pending, shownItem{t, slices.Clone(s.buf)})
+	if len(s.pending) >= 2*reorderWindow {
+		s.drain(reorderWindow)
+	}
+}
+
+// drain writes the n earliest pending items (all when n < 0) in time
+// order; items with equal times keep the order they were emitted in.
+func (s *shower) drain(n int) {
+	slices.SortStableFunc(s.pending, func(a, b shownItem) int { return cmp.Compare(a.t, b.t) })
+	if n < 0 || n > len(s.pending) {
+		n = len(s.pending)
+	}
+	for _, it := range s.pending[:n] {
+		s.out.Write(it.text)
+	}
+	s.pending = append(s.pending[:0], s.pending[n:]...)
 }
 
 func runShow(ctx context.Context, e *env, f *showFlags, args []string) int {
@@ -113,6 +151,7 @@ func runShow(ctx context.Context, e *env, f *showFlags, args []string) int {
 		until: 1<<63 - 1,
 	}
 	defer s.out.Flush()
+	defer s.drain(-1)
 	if f.kinds != "" {
 		s.kinds = map[string]bool{}
 		for k := range strings.SplitSeq(f.kinds, ",") {
@@ -143,6 +182,7 @@ func runShow(ctx context.Context, e *env, f *showFlags, args []string) int {
 	var last int64
 	for {
 		if ctx.Err() != nil {
+			s.drain(-1)
 			s.out.Flush()
 			fmt.Fprintf(e.stderr, "atbridge show: interrupted\n")
 			return exitSignal
@@ -160,6 +200,7 @@ func runShow(ctx context.Context, e *env, f *showFlags, args []string) int {
 			continue
 		}
 		if err != nil {
+			s.drain(-1)
 			s.out.Flush()
 			return fail("%s: %v", path, err)
 		}
@@ -176,6 +217,7 @@ func runShow(ctx context.Context, e *env, f *showFlags, args []string) int {
 	if dec != nil {
 		s.events(dec.Flush())
 	}
+	s.drain(-1)
 	if err := s.out.Flush(); err != nil {
 		return fail("write: %v", err)
 	}
@@ -231,7 +273,7 @@ func (s *shower) events(evs []formats.Event) {
 		} else {
 			s.buf = formats.AppendText(s.buf[:0], e, &s.text)
 		}
-		s.out.Write(s.buf)
+		s.emit(e.Time)
 	}
 }
 
@@ -255,7 +297,7 @@ func (s *shower) record(r *capture.Record) {
 	} else {
 		s.buf = recordText(s.buf[:0], r, &s.text)
 	}
-	s.out.Write(s.buf)
+	s.emit(r.Time)
 }
 
 func (s *shower) damaged(t int64, d *capture.DamageError) {
@@ -273,7 +315,7 @@ func (s *shower) damaged(t int64, d *capture.DamageError) {
 		s.buf = formats.AppendTextLine(s.buf[:0], t, formats.DirNone, "DAMAGE",
 			fmt.Sprintf("file offset %d: %d bytes unreadable, %s (%v)", d.Offset, d.Length, lost, d.Err), formats.ColourProblem, &s.text)
 	}
-	s.out.Write(s.buf)
+	s.emit(t)
 }
 
 // recordText renders a chunk, frame or event as text.

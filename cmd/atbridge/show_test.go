@@ -231,3 +231,40 @@ func TestShowDamage(t *testing.T) {
 		t.Fatalf("missing file: exit %d, %s", code, errOut)
 	}
 }
+
+// TestShowTimeOrder checks that events the decoder settles late (host
+// bytes typed before the prompt arrived) are shown in time order with the
+// frames recorded meanwhile.
+func TestShowTimeOrder(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "order.atcap")
+	w, err := capture.Create(path, capture.Header{Start: time.Date(2026, 11, 25, 19, 0, 0, 0, time.UTC), MonoBase: 1}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.WriteChunk(1_000_000, capture.PortHost, formats.ToDevice, []byte("AT+WSSEND=0,4\r\n"))
+	w.WriteChunk(2_000_000, capture.PortHost, formats.ToDevice, []byte("test"))
+	w.Write(&capture.Record{Kind: capture.KindFrame, Time: 3_000_000, Dir: formats.ToClient, Data: []byte("x"), Frame: capture.Frame{Opcode: 1, Fin: true, Length: 1}})
+	w.WriteChunk(4_000_000, capture.PortDevice, formats.ToHost, []byte("AT+WSSEND=0,4\r\n\r\nOK\r\n\r\n>"))
+	w.WriteChunk(5_000_000, capture.PortDevice, formats.ToHost, []byte("\r\nSEND OK\r\n"))
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	out, _, code := execCLI(t, "", "show", path)
+	if code != exitOK {
+		t.Fatalf("exit %d", code)
+	}
+	var last string
+	for _, l := range strings.Split(out, "\n") {
+		if !strings.HasPrefix(l, "+") {
+			continue
+		}
+		ts := strings.Fields(l)[0]
+		if ts < last {
+			t.Errorf("%q comes after time %s:\n%s", l, last, out)
+		}
+		last = ts
+	}
+	if !strings.Contains(out, "payload") || !strings.Contains(out, "frame") {
+		t.Fatalf("payload or frame missing:\n%s", out)
+	}
+}
