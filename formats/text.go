@@ -125,19 +125,25 @@ var hexIndent = strings.Repeat(" ", 32)
 // offset and a text column, indented under the text column; at most max
 // bytes (negative: all), then a line counting the rest.
 func AppendHexDump(dst, b []byte, max int) []byte {
+	const digits = "0123456789abcdef"
 	n := len(b)
 	if max >= 0 && n > max {
 		n = max
 	}
 	for off := 0; off < n; off += 16 {
 		row := b[off:min(off+16, n)]
-		dst = fmt.Appendf(dst, "%s%04x ", hexIndent, off)
+		dst = append(dst, hexIndent...)
+		dst = append(dst, digits[off>>12&15], digits[off>>8&15], digits[off>>4&15], digits[off&15], ' ')
+		if off >= 1<<16 {
+			// Offsets past 0xffff: the plain form keeps all digits.
+			dst = fmt.Appendf(dst[:len(dst)-5], "%04x ", off)
+		}
 		for i := range 16 {
 			if i == 8 {
 				dst = append(dst, ' ')
 			}
 			if i < len(row) {
-				dst = fmt.Appendf(dst, " %02x", row[i])
+				dst = append(dst, ' ', digits[row[i]>>4], digits[row[i]&15])
 			} else {
 				dst = append(dst, "   "...)
 			}

@@ -144,3 +144,26 @@ func FuzzRender(f *testing.F) {
 		}
 	})
 }
+
+func TestAppendHexDumpOffsets(t *testing.T) {
+	b := make([]byte, 1<<16+17)
+	got := string(AppendHexDump(nil, b, -1))
+	lines := strings.Split(strings.TrimSuffix(got, "\n"), "\n")
+	if len(lines) != 1<<12+2 {
+		t.Fatalf("%d lines", len(lines))
+	}
+	for i, want := range map[int]string{0: "0000 ", 1: "0010 ", 4095: "fff0 ", 4096: "10000 ", 4097: "10010 "} {
+		if !strings.HasPrefix(lines[i], hexIndent+want) {
+			t.Errorf("line %d = %q, want offset %q", i, lines[i], want)
+		}
+	}
+}
+
+func BenchmarkAppendText(b *testing.B) {
+	e := &Event{Kind: EvURC, Dir: ToHost, Name: "+WS_DATA", Line: []byte("+WS_DATA:0,1024,"), Data: bytes.Repeat([]byte{0, 1, 'a', 0xff}, 256), Link: 0}
+	var buf []byte
+	b.SetBytes(int64(len(e.Data)))
+	for b.Loop() {
+		buf = AppendText(buf[:0], e, nil)
+	}
+}
