@@ -183,6 +183,25 @@ func matchPermutation(s string, pieces []string) bool {
 	return false
 }
 
+// expectIgnoring consumes want, with any number of copies of the URC
+// ignore (written atomically, so never inside another write) around it.
+func (h *emuHost) expectIgnoring(want, ignore string) {
+	h.t.Helper()
+	n := len(want)
+	for {
+		got, ok := h.waitLen(n, expectTimeout)
+		s := strings.ReplaceAll(string(got), ignore, "")
+		if s == want {
+			h.consume(len(got))
+			return
+		}
+		if !ok || !strings.HasPrefix(want, s) && !strings.HasPrefix(s, want) || len(s) > len(want) {
+			h.t.Fatalf("host got\n  %q\nwant (ignoring %q)\n  %q", got, ignore, want)
+		}
+		n = len(got) + 1
+	}
+}
+
 // expectQuiet checks that nothing arrives for d.
 func (h *emuHost) expectQuiet(d time.Duration) {
 	h.t.Helper()

@@ -50,6 +50,12 @@ func (e *Emulator) feed(p []byte) {
 				close(pr.done)
 			}
 			e.mu.Unlock()
+			if len(p) > 0 {
+				// Bytes beyond the announced length go back to the parser
+				// while the command is still busy (esp-at.md §1.4).
+				e.busyInput(p)
+				return
+			}
 			continue
 		}
 		if e.busy {
@@ -96,20 +102,19 @@ func (e *Emulator) feed(p []byte) {
 func (e *Emulator) busyInput(p []byte) {
 	if bytes.Contains(p, []byte("AT+RST\r\n")) {
 		e.log.Info("AT+RST while busy: forced restart (firmware prints Will force to restart!!!)")
-		gen := e.curGen()
-		e.write(gen, []byte("\r\nWill force to restart!!!\r\n"))
-		e.write(gen, []byte("\r\nOK\r\n"))
+		e.write(e.curGen(), []byte("\r\nWill force to restart!!!\r\n\r\nOK\r\n"))
 		e.reboot(false)
 		return
 	}
 	e.mu.Lock()
 	syslog := e.st.syslog
 	e.mu.Unlock()
-	gen := e.curGen()
+	// One write, so that the running command's output cannot split it.
+	msg := "\r\nbusy p...\r\n"
 	if syslog {
-		e.write(gen, []byte("ERR CODE:0x010b0000\r\n"))
+		msg = "ERR CODE:0x010b0000\r\n" + msg
 	}
-	e.write(gen, []byte("\r\nbusy p...\r\n"))
+	e.write(e.curGen(), []byte(msg))
 	e.log.Info("input while a command runs: answered busy p... and dropped it", "bytes", len(p), "data", quoteShort(p))
 }
 
@@ -125,11 +130,11 @@ func (e *Emulator) dispatch(line []byte) {
 		e.mu.Lock()
 		syslog := e.st.syslog
 		e.mu.Unlock()
-		gen := e.curGen()
+		msg := "\r\nERROR\r\n"
 		if syslog {
-			e.write(gen, []byte("ERR CODE:"+code+"\r\n"))
+			msg = "ERR CODE:" + code + "\r\n" + msg
 		}
-		e.write(gen, []byte("\r\nERROR\r\n"))
+		e.write(e.curGen(), []byte(msg))
 		e.log.Info("malformed command line: answered ERROR", "line", quoteShort(line), "err", err)
 		return
 	}

@@ -347,6 +347,10 @@ func (l *wsLink) serverClosed(c *wsConn, body []byte) {
 		reason = string(body[2:])
 	}
 	l.e.log.Info("server closed the link: printing +WS_CLOSED, link freed (no reconnect)", "link", l.id, "code", code, "reason", reason)
+	// The slot is freed before the URC, so a host reacting to +WS_CLOSED
+	// finds the link closed (the firmware frees it once its task exits,
+	// up to 1 s later; the emulator does not reproduce that window).
+	l.e.freeLink(l)
 	l.urc(fmt.Sprintf("+WS_CLOSED:%d\r\n", l.id))
 	_ = c.writeFrame(formats.WSClose, true, nil, time.Second)
 	l.e.event(capture.Event{Type: capture.EvWSClosed, Link: uint8(l.id), Code: code, Text: reason})

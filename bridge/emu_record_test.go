@@ -89,7 +89,10 @@ func TestEmuRecording(t *testing.T) {
 				evs = append(evs, fmt.Sprintf("%v %d %d %s", r.Event.Type, r.Event.Link, r.Event.Code, r.Event.Text))
 			}
 		}
-		if len(fr) >= 5 || time.Now().After(deadline) {
+		h.mu.Lock()
+		seenLen := len(h.buf)
+		h.mu.Unlock()
+		if len(fr) >= 6 && len(evs) >= 3 && len(toHost) >= seenLen || time.Now().After(deadline) {
 			break
 		}
 		time.Sleep(10 * time.Millisecond)
