@@ -1,6 +1,7 @@
 package formats
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"strconv"
@@ -163,6 +164,14 @@ func ParseCommand(line []byte) (*Command, error) {
 	}
 	buf := make([]byte, len(line))
 	copy(buf, line)
+	return parseCommand(buf)
+}
+
+// parseCommand is ParseCommand on a line the Command may keep.
+func parseCommand(buf []byte) (*Command, error) {
+	if len(buf) < 2 || buf[0] != 'A' || buf[1] != 'T' {
+		return nil, &ParseError{Offset: 0, Msg: `line does not start with "AT"`, Err: ErrNotCommand}
+	}
 	c := &Command{Line: buf}
 	i := 2
 	nameStart := i
@@ -212,13 +221,15 @@ func ParseCommand(line []byte) (*Command, error) {
 	return nil, syntaxErr(i, fmt.Sprintf("invalid byte %q in command name", buf[i]))
 }
 
+var comma = []byte(",")
+
 func syntaxErr(off int, msg string) *ParseError {
 	return &ParseError{Offset: off, Msg: msg, Err: ErrSyntax}
 }
 
 // parseParams splits buf[start:] into fields.
 func parseParams(buf []byte, start int) ([]Param, error) {
-	var params []Param
+	params := make([]Param, 0, 1+bytes.Count(buf[start:], comma))
 	i := start
 	for {
 		p := Param{Offset: i}

@@ -1,6 +1,7 @@
 package formats_test
 
 import (
+	"bytes"
 	"errors"
 	"strings"
 	"testing"
@@ -190,6 +191,34 @@ func TestDecoderTransaction(t *testing.T) {
 	}
 	if e := evs[tx.CmdSeq]; e.Cmd == nil || e.Cmd.Name != "+WSOPEN" {
 		t.Errorf("command %s", e.String())
+	}
+}
+
+// TestDecoderBounded: a silent device and a host that keeps typing do not
+// make the decoder hold more and more.
+func TestDecoderBounded(t *testing.T) {
+	d := formats.NewDecoder(nil)
+	var early int
+	for i := 0; i < 200; i++ {
+		for _, e := range d.Feed(int64(i), formats.ToDevice, []byte("AT\r\n")) {
+			if e.Kind == formats.EvTransaction && errors.Is(e.Tx.Err, formats.ErrNoResult) {
+				early++
+			}
+		}
+	}
+	if early != 200-64 {
+		t.Errorf("%d commands given up before Flush, want %d", early, 200-64)
+	}
+	// Hostile device: a huge +WS_DATA announcement and an endless line.
+	d = formats.NewDecoder(&formats.DecoderOptions{MaxData: 1024, MaxResponseLine: 512})
+	evs := d.Feed(0, formats.ToHost, []byte("+WS_DATA:0,1099511627776,"))
+	junk := bytes.Repeat([]byte("x"), 100_000)
+	evs = append(evs, d.Feed(1, formats.ToHost, junk)...)
+	evs = append(evs, d.Flush()...)
+	for _, e := range evs {
+		if len(e.Raw) > 1024 {
+			t.Fatalf("event of %d bytes: the decoder held too much", len(e.Raw))
+		}
 	}
 }
 

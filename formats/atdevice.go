@@ -1,9 +1,6 @@
 package formats
 
-import (
-	"bytes"
-	"strings"
-)
+import "bytes"
 
 // This file decodes the device side (ToHost): echo, results, the prompt,
 // response lines, unsolicited messages and the binary data of +WS_DATA and
@@ -242,28 +239,33 @@ func (d *Decoder) prompt(n int) {
 	d.prompted(seq)
 }
 
-// Device lines by exact text.
+// Device lines by exact text; each maps to itself, so that names come from
+// here and classifying a line allocates nothing.
 var (
-	resultLines = map[string]bool{"OK": true, "ERROR": true, "SEND OK": true, "SEND FAIL": true, "busy p...": true, "SEND Canceled": true}
-	urcLines    = map[string]bool{
-		"ready": true, "+QUITT": true, "+TIME_UPDATED": true, "CONNECT": true, "CLOSED": true,
-		"WIFI CONNECTED": true, "WIFI GOT IP": true, "WIFI DISCONNECT": true, "WIFI GOT IPv6 LL": true, "WIFI GOT IPv6 GL": true,
-	}
-	infoLines = map[string]bool{
-		"Will force to restart!!!": true, "ALREADY CONNECTED": true,
-		"NO CERT FOUND": true, "NO PRVT_KEY FOUND": true, "NO CA FOUND": true,
-	}
+	resultLines = names("OK", "ERROR", "SEND OK", "SEND FAIL", "busy p...", "SEND Canceled")
+	urcLines    = names("ready", "+QUITT", "+TIME_UPDATED", "CONNECT", "CLOSED",
+		"WIFI CONNECTED", "WIFI GOT IP", "WIFI DISCONNECT", "WIFI GOT IPv6 LL", "WIFI GOT IPv6 GL")
+	infoLines = names("Will force to restart!!!", "ALREADY CONNECTED", "NO CERT FOUND", "NO PRVT_KEY FOUND", "NO CA FOUND")
+	linkURCs  = names("CONNECT", "CLOSED", "CONNECT FAIL") // after "<link>,"
 	// URCs "<name><link>" with a WebSocket link id.
 	wsURCs = []string{"+WS_CONNECTED:", "+WS_DISCONNECTED:", "+WS_CLOSED:"}
 	// URCs by prefix (Wi-Fi softAP and AT+SYSMSG forms).
 	urcPrefixes = []string{"+LINK_CONN:", "+STA_CONNECTED:", "+STA_DISCONNECTED:", "+DIST_STA_IP:"}
 )
 
+func names(l ...string) map[string]string {
+	m := make(map[string]string, len(l))
+	for _, s := range l {
+		m[s] = s
+	}
+	return m
+}
+
 // devLineDone emits the device line b[:n] (lead bytes of leading CRLF, then
 // the text, then CRLF) and acts on it.
 func (d *Decoder) devLineDone(lead, n int) {
 	b := d.dev.pending()
-	text := string(b[lead : n-2])
+	text := b[lead : n-2]
 	kind, name, link := d.classify(text)
 	var err error
 	if kind == EvUnparsed {
@@ -310,57 +312,61 @@ func (d *Decoder) devLineDone(lead, n int) {
 }
 
 // classify names a device line.
-func (d *Decoder) classify(text string) (EventKind, string, int) {
+func (d *Decoder) classify(text []byte) (EventKind, string, int) {
+	if n, ok := resultLines[string(text)]; ok {
+		return EvResult, n, -1
+	}
+	if n, ok := urcLines[string(text)]; ok {
+		return EvURC, n, -1
+	}
+	if n, ok := infoLines[string(text)]; ok {
+		return EvInfo, n, -1
+	}
 	switch {
-	case resultLines[text]:
-		return EvResult, text, -1
-	case urcLines[text]:
-		return EvURC, text, -1
-	case infoLines[text]:
-		return EvInfo, text, -1
-	case strings.HasPrefix(text, "ERR CODE:0x"):
+	case bytes.HasPrefix(text, []byte("ERR CODE:0x")):
 		return EvInfo, "ERR CODE", -1
-	case strings.HasPrefix(text, "Recv ") && strings.HasSuffix(text, " bytes"):
+	case bytes.HasPrefix(text, []byte("Recv ")) && bytes.HasSuffix(text, []byte(" bytes")):
 		return EvInfo, "Recv", -1
 	}
-	for _, p := range wsURCs {
-		if strings.HasPrefix(text, p) {
-			if l, ok := smallInt(text[len(p):]); ok && l <= 2 {
-				return EvURC, p[:len(p)-1], l
+	if len(text) > 0 && text[0] == '+' {
+		for _, p := range wsURCs {
+			if bytes.HasPrefix(text, []byte(p)) {
+				if l, ok := smallInt(text[len(p):]); ok && l <= 2 {
+					return EvURC, p[:len(p)-1], l
+				}
+				return EvUnparsed, "", -1
 			}
-			return EvUnparsed, "", -1
+		}
+		for _, p := range urcPrefixes {
+			if bytes.HasPrefix(text, []byte(p)) {
+				return EvURC, p[:len(p)-1], -1
+			}
 		}
 	}
-	if i := strings.IndexByte(text, ','); i > 0 {
+	if i := bytes.IndexByte(text, ','); i > 0 {
 		if l, ok := smallInt(text[:i]); ok {
-			switch text[i+1:] {
-			case "CONNECT", "CLOSED", "CONNECT FAIL":
-				return EvURC, text[i+1:], l
+			if n, ok := linkURCs[string(text[i+1:])]; ok {
+				return EvURC, n, l
 			}
 		}
 	}
-	for _, p := range urcPrefixes {
-		if strings.HasPrefix(text, p) {
-			return EvURC, p[:len(p)-1], -1
-		}
-	}
-	if strings.HasPrefix(text, "+WS_") || strings.HasPrefix(text, "+IPD") || hasControl(text) {
+	if bytes.HasPrefix(text, []byte("+WS_")) || bytes.HasPrefix(text, []byte("+IPD")) || hasControl(text) {
 		return EvUnparsed, "", -1
 	}
 	h := d.s.head()
 	if h == nil {
 		return EvUnparsed, "", -1
 	}
-	if strings.HasPrefix(text, "+") {
-		if i := strings.IndexByte(text, ':'); i > 1 {
-			return EvInfo, text[:i], -1
+	if len(text) > 0 && text[0] == '+' {
+		if i := bytes.IndexByte(text, ':'); i > 1 {
+			return EvInfo, string(text[:i]), -1
 		}
 	}
 	return EvInfo, cmdName(h.tx.Cmd), -1
 }
 
 // smallInt parses 1..5 decimal digits making up all of s.
-func smallInt(s string) (int, bool) {
+func smallInt(s []byte) (int, bool) {
 	if len(s) == 0 || len(s) > 5 {
 		return 0, false
 	}
@@ -376,7 +382,7 @@ func smallInt(s string) (int, bool) {
 
 // isNoise reports whether s holds bytes the firmware does not print in
 // lines: control bytes other than tab, DEL, or bytes above 0x7f.
-func isNoise(s string) bool {
+func isNoise(s []byte) bool {
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c < 0x20 && c != '\t' || c >= 0x7f {
 			return true
@@ -385,7 +391,7 @@ func isNoise(s string) bool {
 	return false
 }
 
-func hasControl(s string) bool {
+func hasControl(s []byte) bool {
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c < 0x20 && c != '\t' || c == 0x7f {
 			return true

@@ -102,8 +102,9 @@ var (
 	// firmware dropped with "busy p..." (EvPayload named "excess").
 	ErrDiscarded = errors.New("input discarded by the busy device")
 	// ErrNoResult: the command got no final result before the input ended
-	// (Transaction.Err at Flush).
-	ErrNoResult = errors.New("no result before the end of the input")
+	// (Transaction.Err at Flush), or before 64 later commands piled up
+	// behind it (the decoder bounds what it keeps).
+	ErrNoResult = errors.New("no result")
 	// ErrNoPrompt: host bytes typed after a command that announced a
 	// payload, held while no prompt came, beyond the decoder's holding limit
 	// (twice DecoderOptions.MaxData plus MaxLine); set on EvUnparsed.

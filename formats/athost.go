@@ -109,7 +109,7 @@ func (d *Decoder) hostLine() bool {
 	}
 	seq, e := d.emitBytes(&d.host, n, EvCommand, "", -1, nil)
 	e.Line = e.Raw[:n-2]
-	c, err := ParseCommand(e.Line)
+	c, err := parseCommand(e.Line) // e.Line is the event's own copy
 	if err != nil {
 		e.Err = err
 	} else {

@@ -7,6 +7,9 @@ package formats
 // maxListed bounds Transaction.Unsolicited and Response.
 const maxListed = 1024
 
+// maxPending bounds the commands waiting for a result.
+const maxPending = 64
+
 // maxEchoQueue bounds the host bytes kept for matching the device's echo.
 const maxEchoQueue = 4096
 
@@ -150,8 +153,14 @@ var wsCommands = map[string]bool{"+WSCFG": true, "+WSOPEN": true, "+WSSEND": tru
 // returns its transaction state.
 func (d *Decoder) command(seq int64, e *Event, t int64) *txState {
 	s := &d.s
-	tx := &Transaction{Cmd: e.Cmd, Line: e.Line, CmdSeq: seq, Sent: t, ResultSeq: -1, Busy: len(s.pending) > 0}
+	tx := &Transaction{Cmd: e.Cmd, Line: e.Line, CmdSeq: seq, Sent: t, ResultSeq: -1, Busy: len(s.pending) > 0,
+		Response: make([]int64, 0, 4)}
 	ts := &txState{tx: tx, echoEnd: s.echoCount, link: -1, opcode: -1, fin: -1}
+	if len(s.pending) >= maxPending {
+		// A device that answers nothing while the host keeps typing: the
+		// oldest command will not get its result now.
+		d.finish(s.pending[0], "", -1, t, ErrNoResult)
+	}
 	s.pending = append(s.pending, ts)
 	c := e.Cmd
 	if c == nil {
