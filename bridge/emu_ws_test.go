@@ -363,6 +363,11 @@ func TestEmuWSReconnect(t *testing.T) {
 	h.cmd("AT+WSOPEN?", fmt.Sprintf("+WSOPEN:0,2,%q\r\n\r\nOK\r\n", srv.URL))
 	srv.Close() // now it is gone for good
 	h.expect("+WS_DISCONNECTED:0\r\n")
+	// A send while reconnecting: prompt, then ERROR (never SEND FAIL).
+	h.send("AT+WSSEND=0,4\r\n")
+	h.expectIgnoring("AT+WSSEND=0,4\r\n\r\nOK\r\n\r\n>", "+WS_DISCONNECTED:0\r\n")
+	h.send("ping")
+	h.expectIgnoring("\r\nERROR\r\n", "+WS_DISCONNECTED:0\r\n")
 	h.expect("+WS_DISCONNECTED:0\r\n")
 	h.expect("+WS_DISCONNECTED:0\r\n")
 	h.send("AT+WSOPEN?\r\n")
@@ -422,4 +427,40 @@ func TestEmuWSForcedRestart(t *testing.T) {
 	h.send("AT+RST\r\n")
 	h.expect("\r\nWill force to restart!!!\r\n\r\nOK\r\n\r\nready\r\nWIFI CONNECTED\r\nWIFI GOT IP\r\n")
 	h.cmd("AT+WSOPEN?", "\r\nOK\r\n")
+}
+
+// TestEmuWSOpenTimeout: AT+WSOPEN gives up after timeout_ms when the server
+// never answers the handshake: ERROR, the link is freed, no URC.
+func TestEmuWSOpenTimeout(t *testing.T) {
+	addr := silentListener(t)
+	h := startEmu(t, nil)
+	h.cmd(fmt.Sprintf("AT+WSOPEN=0,\"ws://%s\",,200", addr), "\r\nERROR\r\n")
+	h.cmd("AT+WSOPEN?", "\r\nOK\r\n")
+	h.expectQuiet(100 * time.Millisecond)
+}
+
+// TestEmuWSSendZeroRelease: v5.0.1 has no zero-length case: AT+WSSEND=0,0
+// prompts and waits for a byte, which is excess input (busy p...), then
+// sends an empty frame.
+func TestEmuWSSendZeroRelease(t *testing.T) {
+	frames := newFrameLog()
+	srv := newRawServer(t, func(c *rawConn) {
+		for {
+			f, err := c.readFrame()
+			if err != nil {
+				return
+			}
+			frames.add(f)
+		}
+	})
+	h := startEmu(t, nil)
+	h.cmd(fmt.Sprintf("AT+WSOPEN=0,%q", srv.URL), "+WS_CONNECTED:0\r\n\r\nOK\r\n")
+	h.cmd("AT+WSSEND=0,0,9", "\r\nOK\r\n\r\n>")
+	h.expectQuiet(50 * time.Millisecond)
+	h.send("x")
+	h.expect("\r\nbusy p...\r\n\r\nSEND OK\r\n")
+	f := frames.wait(t, 1)[0]
+	if f.h.Opcode != formats.WSPing || !f.h.Fin || len(f.payload) != 0 {
+		t.Fatalf("frame %v %q, want an empty ping", f.h, f.payload)
+	}
 }

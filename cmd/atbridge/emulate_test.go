@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -37,6 +38,12 @@ func (l *lockedBuffer) String() string {
 // TestEmulateCommand runs "atbridge emulate" on a pty, talks to it as a host
 // app, stops it as a signal would and reads back its recording.
 func TestEmulateCommand(t *testing.T) {
+	for _, pace := range []bool{false, true} {
+		t.Run(fmt.Sprintf("pace=%v", pace), func(t *testing.T) { testEmulateCommand(t, pace) })
+	}
+}
+
+func testEmulateCommand(t *testing.T, pace bool) {
 	dir := t.TempDir()
 	link := filepath.Join(dir, "esp")
 	rec := filepath.Join(dir, "emu.atcap")
@@ -44,8 +51,12 @@ func TestEmulateCommand(t *testing.T) {
 	defer cancel()
 	var stderr lockedBuffer
 	done := make(chan int, 1)
+	args := []string{"emulate", "--port", "pty:" + link, "-w", rec, "--firmware", "dev", "--log-level", "debug"}
+	if pace {
+		args = append(args, "--pace")
+	}
 	go func() {
-		done <- run(ctx, []string{"emulate", "--port", "pty:" + link, "-w", rec, "--firmware", "dev", "--log-level", "debug"}, &env{
+		done <- run(ctx, args, &env{
 			stdin: strings.NewReader(""), stdout: io.Discard, stderr: &stderr,
 			getenv: func(string) string { return "" }, isTerminal: func(any) bool { return false },
 		})
