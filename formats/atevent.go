@@ -104,7 +104,7 @@ var (
 	// ErrNoResult: the command got no final result before the input ended
 	// (Transaction.Err at Flush), or before 64 later commands piled up
 	// behind it (the decoder bounds what it keeps).
-	ErrNoResult = errors.New("no result")
+	ErrNoResult = errors.New("no result before the end of the input")
 	// ErrNoPrompt: host bytes typed after a command that announced a
 	// payload, held while no prompt came, beyond the decoder's holding limit
 	// (twice DecoderOptions.MaxData plus MaxLine); set on EvUnparsed.
