@@ -94,20 +94,48 @@ func DirLabel(d Dir) string {
 
 // RelTime formats nanoseconds since the start of a capture as "+1.002341"
 // (seconds with microseconds), the time column of the text rendering.
-func RelTime(ns int64) string {
-	sign := "+"
+func RelTime(ns int64) string { return string(appendRelTime(nil, ns)) }
+
+func appendRelTime(dst []byte, ns int64) []byte {
+	sign := byte('+')
 	if ns < 0 {
-		sign, ns = "-", -ns
+		sign, ns = '-', -ns
 	}
 	us := (ns + 500) / 1000
-	return fmt.Sprintf("%s%d.%06d", sign, us/1e6, us%1e6)
+	dst = append(dst, sign)
+	dst = strconv.AppendInt(dst, us/1e6, 10)
+	frac := us % 1e6
+	dst = append(dst, '.')
+	for d := int64(1e5); d > 0; d /= 10 {
+		dst = append(dst, byte('0'+frac/d%10))
+	}
+	return dst
+}
+
+// appendPadded appends s and spaces up to width runes (at least one space
+// when s is as wide or wider).
+func appendPadded(dst []byte, s string, width int) []byte {
+	dst = append(dst, s...)
+	for n := utf8.RuneCountInString(s); n < width; n++ {
+		dst = append(dst, ' ')
+	}
+	return dst
 }
 
 // AppendTextLine appends one line of the text rendering: the time, direction
 // and kind columns, then text, in colour (an ANSI code, ColourNone for
 // none) when o.Colour is set, and a newline.
 func AppendTextLine(dst []byte, t int64, d Dir, kind, text, colour string, o *TextOptions) []byte {
-	dst = fmt.Appendf(dst, "%-10s %-9s  %-8s ", RelTime(t), DirLabel(d), kind)
+	start := len(dst)
+	dst = appendRelTime(dst, t)
+	for len(dst)-start < 10 {
+		dst = append(dst, ' ')
+	}
+	dst = append(dst, ' ')
+	dst = appendPadded(dst, DirLabel(d), 9)
+	dst = append(dst, "  "...)
+	dst = appendPadded(dst, kind, 8)
+	dst = append(dst, ' ')
 	if o != nil && o.Colour && colour != "" {
 		dst = append(dst, colour...)
 		dst = append(dst, text...)
@@ -173,13 +201,13 @@ func QuoteText(b []byte) string {
 // lineText renders a CRLF-free text line as is when it is printable, and
 // quoted otherwise.
 func lineText(b []byte) string {
-	if !utf8.Valid(b) {
-		return QuoteText(b)
-	}
-	for _, r := range string(b) {
-		if r < 0x20 || r == 0x7f {
+	for _, c := range b {
+		if c < 0x20 || c == 0x7f {
 			return QuoteText(b)
 		}
+	}
+	if !utf8.Valid(b) {
+		return QuoteText(b)
 	}
 	return string(b)
 }
@@ -187,15 +215,12 @@ func lineText(b []byte) string {
 // IsText reports whether b reads as text: valid UTF-8 with no control
 // characters other than CR, LF and tab.
 func IsText(b []byte) bool {
-	if !utf8.Valid(b) {
-		return false
-	}
-	for _, r := range string(b) {
-		if (r < 0x20 && r != '\r' && r != '\n' && r != '\t') || r == 0x7f {
+	for _, c := range b {
+		if (c < 0x20 && c != '\r' && c != '\n' && c != '\t') || c == 0x7f {
 			return false
 		}
 	}
-	return true
+	return utf8.Valid(b)
 }
 
 // PayloadText describes a payload for the text column: its length, and the

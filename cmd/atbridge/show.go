@@ -86,24 +86,29 @@ type shower struct {
 	damage int
 	// pending holds rendered items briefly so they come out in time order:
 	// the decoder settles some events (held host bytes, flushed partial
-	// lines) after records with later times were shown.
+	// lines) after records with later times were shown. Their text is in
+	// arena, so queuing an item allocates nothing.
 	pending []shownItem
+	arena   []byte
 }
 
-// shownItem is one rendered event or record waiting in shower.pending.
+// shownItem is one rendered event or record waiting in shower.pending:
+// its time and its text, arena[from:to].
 type shownItem struct {
-	t    int64
-	text []byte
+	t        int64
+	from, to int
 }
 
 // reorderWindow bounds shower.pending: items are written, oldest first,
-// once this many wait. Events are rarely settled more than a few items
-// late, so a small window puts them in place at constant memory.
+// once twice this many wait. Events are rarely settled more than a few
+// items late, so a small window puts them in place at constant memory.
 const reorderWindow = 256
 
 // emit queues the rendered item in s.buf at time t.
 func (s *shower) emit(t int64) {
-	s.pending = append(s.pending, shownItem{t, slices.Clone(s.buf)})
+	from := len(s.arena)
+	s.arena = append(s.arena, s.buf...)
+	s.pending = append(s.pending, shownItem{t, from, len(s.arena)})
 	if len(s.pending) >= 2*reorderWindow {
 		s.drain(reorderWindow)
 	}
@@ -117,9 +122,18 @@ func (s *shower) drain(n int) {
 		n = len(s.pending)
 	}
 	for _, it := range s.pending[:n] {
-		s.out.Write(it.text)
+		s.out.Write(s.arena[it.from:it.to])
 	}
-	s.pending = append(s.pending[:0], s.pending[n:]...)
+	// Move what stays to the front of the arena, in its new order.
+	rest := s.pending[n:]
+	var keep []byte
+	for i, it := range rest {
+		from := len(keep)
+		keep = append(keep, s.arena[it.from:it.to]...)
+		rest[i] = shownItem{it.t, from, len(keep)}
+	}
+	s.arena = append(s.arena[:0], keep...)
+	s.pending = append(s.pending[:0], rest...)
 }
 
 func runShow(ctx context.Context, e *env, f *showFlags, args []string) int {
