@@ -116,9 +116,10 @@ var (
 
 // Event is one item decoded from ESP-AT serial traffic.
 //
-// Times are in the caller's unit (atbridge uses nanoseconds since the start
-// of a capture). An Event owns its slices: none aliases the decoder's or the
-// caller's buffers.
+// Times are nanoseconds (atbridge's capture times); the decoder only
+// compares and subtracts them, except for the 20 ms guard time before a
+// passthrough "+++". An Event owns its slices: none aliases the decoder's
+// or the caller's buffers, though Line and Data are parts of Raw.
 type Event struct {
 	// Seq numbers the events a Decoder emits, from 0, with no gaps.
 	// Transactions refer to other events by Seq.

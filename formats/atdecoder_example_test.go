@@ -1,0 +1,42 @@
+package formats_test
+
+import (
+	"fmt"
+
+	"github.com/atbridge/atbridge/formats"
+)
+
+// The seed exchange of esp-at.md section 5, fed as the chunks a proxy reads.
+func ExampleDecoder() {
+	d := formats.NewDecoder(nil)
+	var evs []formats.Event
+	feed := func(ms int64, dir formats.Dir, s string) {
+		evs = append(evs, d.Feed(ms*1e6, dir, []byte(s))...)
+	}
+	feed(0, formats.ToDevice, "AT+WSSEND=0,4\r\n")
+	feed(2, formats.ToHost, "AT+WSSEND=0,4\r\n\r\nOK\r\n\r\n>")
+	feed(10, formats.ToDevice, "test")
+	feed(15, formats.ToHost, "\r\nSEND OK\r\n+WS_DATA:0,4,test\r\n")
+	evs = append(evs, d.Flush()...)
+	for _, e := range evs {
+		switch e.Kind {
+		case formats.EvTransaction:
+			fmt.Printf("%s %s -> %s in %d ms\n", e.Kind, e.Name, e.Tx.Result, e.Tx.Latency/1e6)
+		case formats.EvWSMessage:
+			fmt.Printf("%s %s link %d %q\n", e.Kind, e.Dir, e.Link, e.Data)
+		default:
+			fmt.Printf("%s %s %q\n", e.Kind, e.Dir, e.Raw)
+		}
+	}
+	// Output:
+	// command to_device "AT+WSSEND=0,4\r\n"
+	// echo to_host "AT+WSSEND=0,4\r\n"
+	// result to_host "\r\nOK\r\n"
+	// prompt to_host "\r\n>"
+	// payload to_device "test"
+	// result to_host "\r\nSEND OK\r\n"
+	// ws_message to_server link 0 "test"
+	// transaction +WSSEND -> SEND OK in 15 ms
+	// urc to_host "+WS_DATA:0,4,test\r\n"
+	// ws_message to_client link 0 "test"
+}
