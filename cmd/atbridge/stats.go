@@ -77,7 +77,8 @@ type CmdStats struct {
 	latencies    []int64
 }
 
-// WSStats counts WebSocket messages (or frames) of one link.
+// WSStats counts the WebSocket messages of one link and their payload
+// bytes. A message sent in several frames (or +WS_DATA pieces) counts once.
 type WSStats struct {
 	Link          int   `json:"link"`
 	ToServer      int   `json:"to_server"`
@@ -151,7 +152,8 @@ func collectStats(ctx context.Context, path string) (*Stats, error) {
 			case formats.EvUnparsed:
 				st.Unparsed++
 			case formats.EvWSMessage:
-				countWS(fromAT, ev.Link, ev.Dir, len(ev.Data))
+				// A piece with fin=0 is continued by the next one.
+				countWS(fromAT, ev.Link, ev.Dir, len(ev.Data), ev.Msg == nil || ev.Msg.Fin != 0)
 			}
 		}
 	}
@@ -185,8 +187,8 @@ func collectStats(ctx context.Context, path string) (*Stats, error) {
 			ds.Chunks++
 			onEvents(dec.Feed(rec.Time, rec.Dir, rec.Data))
 		case capture.KindFrame:
-			if rec.Frame.Opcode < 8 {
-				countWS(frames, int(rec.Frame.Link), rec.Dir, int(rec.Frame.Length))
+			if rec.Frame.Opcode < 8 { // data frames; control frames are not messages
+				countWS(frames, int(rec.Frame.Link), rec.Dir, int(rec.Frame.Length), rec.Frame.Fin)
 			}
 		case capture.KindEvent:
 			if rec.Event.Type == capture.EvBytesLost {
@@ -209,18 +211,21 @@ func collectStats(ctx context.Context, path string) (*Stats, error) {
 	return st, nil
 }
 
-func countWS(m map[int]*WSStats, link int, d formats.Dir, n int) {
+// countWS adds n payload bytes of link's traffic in direction d, and one
+// message when last is set (the final piece or frame of a message).
+func countWS(m map[int]*WSStats, link int, d formats.Dir, n int, last bool) {
 	w := m[link]
 	if w == nil {
 		w = &WSStats{Link: link}
 		m[link] = w
 	}
+	msgs, bytes := &w.ToClient, &w.ToClientBytes
 	if d == formats.ToServer {
-		w.ToServer++
-		w.ToServerBytes += int64(n)
-	} else {
-		w.ToClient++
-		w.ToClientBytes += int64(n)
+		msgs, bytes = &w.ToServer, &w.ToServerBytes
+	}
+	*bytes += int64(n)
+	if last {
+		*msgs++
 	}
 }
 

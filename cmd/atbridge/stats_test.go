@@ -5,6 +5,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/atbridge/atbridge/capture"
+	"github.com/atbridge/atbridge/formats"
 )
 
 func TestStats(t *testing.T) {
@@ -30,7 +34,7 @@ func TestStats(t *testing.T) {
 	if send == nil || send.Count != 2 || send.Results["SEND OK"] != 1 || send.Results["ERROR"] != 1 || send.LatencyMaxNS != 2_000_000 {
 		t.Errorf("+WSSEND stats = %+v", send)
 	}
-	if len(st.WSFrames) != 1 || st.WSFrames[0].ToClient != 1 || len(st.WSFromAT) == 0 {
+	if len(st.WSFrames) != 1 || st.WSFrames[0].ToClient != 1 || st.WSFrames[0].ToClientBytes != 4 || len(st.WSFromAT) == 0 {
 		t.Errorf("ws stats: frames %+v from AT %+v", st.WSFrames, st.WSFromAT)
 	}
 	text, _, code := execCLI(t, "", "stats", path)
@@ -51,5 +55,31 @@ func TestPercentile(t *testing.T) {
 		if got := percentile(c.v, c.p); got != c.want {
 			t.Errorf("percentile(%v, %d) = %d, want %d", c.v, c.p, got, c.want)
 		}
+	}
+}
+
+func TestStatsFragmentedFrames(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "frames.atcap")
+	w, err := capture.Create(path, capture.Header{Start: time.Date(2026, 11, 25, 19, 0, 0, 0, time.UTC), MonoBase: 1}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []capture.Frame{
+		{Link: 2, Opcode: 2, Fin: false, Length: 3},
+		{Link: 2, Opcode: 9, Fin: true, Length: 1}, // a ping between the fragments
+		{Link: 2, Opcode: 0, Fin: true, Length: 2},
+	} {
+		w.Write(&capture.Record{Kind: capture.KindFrame, Dir: formats.ToServer, Frame: f, Data: make([]byte, f.Length)})
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	out, _, code := execCLI(t, "", "stats", "--json", path)
+	var st Stats
+	if err := json.Unmarshal([]byte(out), &st); code != exitOK || err != nil {
+		t.Fatalf("exit %d: %v", code, err)
+	}
+	if len(st.WSFrames) != 1 || *st.WSFrames[0] != (WSStats{Link: 2, ToServer: 1, ToServerBytes: 5}) {
+		t.Errorf("frames = %s", out)
 	}
 }
