@@ -2,7 +2,6 @@ package bridge
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -167,7 +166,7 @@ func NewEmulator(opts *EmulatorOptions) *Emulator {
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
 	}
-	e.st = defaultState(true)
+	e.st = defaultState()
 	return e
 }
 
@@ -273,9 +272,6 @@ func (e *Emulator) reader(port io.Reader) error {
 			e.feed(buf[:n])
 		}
 		if err != nil {
-			if errors.Is(err, io.EOF) {
-				return err
-			}
 			return err
 		}
 	}

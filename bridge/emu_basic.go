@@ -26,14 +26,13 @@ type emuState struct {
 	datafmt [wsLinks]dataFmt
 }
 
-func defaultState(powerOn bool) emuState {
+func defaultState() emuState {
 	st := emuState{echo: true, cwmode: 1, sntp: defaultSNTP()}
 	uart := capture.LineSettings{Baud: 115200, DataBits: 8, Parity: capture.ParityNone, StopBits: capture.Stop1}
 	st.uartCur, st.uartDef = uart, uart
 	for i := range st.datafmt {
 		st.datafmt[i] = dataFmt{level: 0, mask: 48}
 	}
-	_ = powerOn
 	return st
 }
 

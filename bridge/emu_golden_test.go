@@ -2,7 +2,6 @@ package bridge
 
 import (
 	"net"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -124,5 +123,4 @@ func TestEmuGoldenSessions(t *testing.T) {
 		})
 		runSession(t, "../testdata/sessions/server-close.session", map[string]string{a8765: hostPort(srv.URL), a8766: "unused"}, nil)
 	})
-	_ = strings.ReplaceAll
 }

@@ -3,9 +3,6 @@ package bridge
 import (
 	"bytes"
 	"context"
-	"errors"
-	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -310,8 +307,6 @@ func runSession(t *testing.T, path string, vars map[string]string, opts *Emulato
 	h.expectQuiet(50 * time.Millisecond)
 }
 
-var errNotFound = errors.New("not found")
-
 // must is a tiny helper for setup steps.
 func must(t testing.TB, err error) {
 	t.Helper()
@@ -319,6 +314,3 @@ func must(t testing.TB, err error) {
 		t.Fatal(err)
 	}
 }
-
-var _ = fmt.Sprintf
-var _ = io.EOF

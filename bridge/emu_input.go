@@ -249,6 +249,7 @@ func (c *call) readPrompt(n int) []byte {
 	c.e.prompt = pr
 	c.e.mu.Unlock()
 	c.print("\r\nOK\r\n\r\n>")
+	c.e.log.Debug("prompt: waiting for exactly this many raw bytes, with no timeout as the firmware", "cmd", string(c.cmd.Line), "bytes", n)
 	select {
 	case <-pr.done:
 		return pr.buf
@@ -291,7 +292,7 @@ func (e *Emulator) reboot(restore bool) {
 	if restore {
 		saved = nil
 	}
-	e.st = defaultState(false)
+	e.st = defaultState()
 	e.st.savedAP = saved
 	e.prompt = nil
 	e.mu.Unlock()

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-
-	"github.com/atbridge/atbridge/formats"
 )
 
 // The WebSocket command handlers (esp-at.md §2). Their range checks answer
@@ -359,6 +357,5 @@ func cmdWSCLOSE(c *call) result {
 		l.stop()
 		c.e.log.Info("AT+WSCLOSE: TCP dropped without a close handshake", "link", id)
 	}
-	_ = formats.WSClose
 	return resOK
 }

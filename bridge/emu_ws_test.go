@@ -97,6 +97,12 @@ func TestEmuWSHeadersAndAuth(t *testing.T) {
 	if got.Get("Authorization") != "Basic QTpC" || got.Get("X-Device") != "esp32-emulated" || got.Get("Sec-WebSocket-Protocol") != "chat" || got.Get("User-Agent") != "ESP32 Websocket Client" {
 		t.Fatalf("server saw headers %v", got)
 	}
+	// user:pass@ in the URI becomes Basic authentication when no auth
+	// field is given.
+	h.cmd(fmt.Sprintf("AT+WSOPEN=1,%q", strings.Replace(srv.URL, "://", "://u:p@", 1)), "+WS_CONNECTED:1\r\n\r\nOK\r\n")
+	if got := srv.lastHeader().Get("Authorization"); got != "Basic dTpw" {
+		t.Fatalf("Authorization from the URI's user info = %q", got)
+	}
 	h.cmd("AT+WSHEAD?", "+WSHEAD:0,\"X-Device: esp32-emulated\"\r\n\r\nOK\r\n")
 	h.cmd("AT+WSHEAD=0", "\r\nOK\r\n")
 	h.cmd("AT+WSHEAD?", "\r\nOK\r\n")

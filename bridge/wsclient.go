@@ -83,12 +83,21 @@ func dialWS(ctx context.Context, d *wsDial) (*wsConn, error) {
 	k64 := base64.StdEncoding.EncodeToString(key)
 	path := d.u.RequestURI()
 	var b strings.Builder
-	fmt.Fprintf(&b, "GET %s HTTP/1.1\r\nConnection: Upgrade\r\nHost: %s\r\nUser-Agent: ESP32 Websocket Client\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: %s\r\n", path, d.u.Host, k64)
+	// esp_transport_ws always names the port in Host.
+	fmt.Fprintf(&b, "GET %s HTTP/1.1\r\nConnection: Upgrade\r\nHost: %s\r\nUser-Agent: ESP32 Websocket Client\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: %s\r\n", path, host, k64)
 	if d.subprotocol != "" {
 		fmt.Fprintf(&b, "Sec-WebSocket-Protocol: %s\r\n", d.subprotocol)
 	}
-	if d.auth != "" {
-		fmt.Fprintf(&b, "Authorization: %s\r\n", d.auth)
+	// The <"auth"> field of AT+WSOPEN; without it, user:pass@ in the URI
+	// becomes Basic authentication, as esp_websocket_client does with a
+	// URI's user info. Choice: the auth field wins when both are given.
+	auth := d.auth
+	if auth == "" && d.u.User != nil {
+		pw, _ := d.u.User.Password()
+		auth = "Basic " + base64.StdEncoding.EncodeToString([]byte(d.u.User.Username()+":"+pw))
+	}
+	if auth != "" {
+		fmt.Fprintf(&b, "Authorization: %s\r\n", auth)
 	}
 	for _, h := range d.headers {
 		b.WriteString(h + "\r\n")
