@@ -95,9 +95,9 @@ func (e *rigEmu) serial(dir formats.Dir) []byte {
 type rigOptions struct {
 	emu   *EmulatorOptions
 	proxy ProxyOptions
-	// noEmu leaves the device pty without an emulator until the test
-	// starts one.
-	noEmu bool
+	// echo puts an echoing device on the device pty instead of the
+	// emulator.
+	echo bool
 }
 
 func startProxyRig(t *testing.T, ro *rigOptions) *proxyRig {
@@ -132,10 +132,18 @@ func startProxyRig(t *testing.T, ro *rigOptions) *proxyRig {
 		devPort.Close()
 		t.Fatal(err)
 	}
-	if !ro.noEmu {
-		r.emu = serveRigEmu(t, devPort, ro.emu)
+	if ro.echo {
+		echoDone := make(chan struct{})
+		go func() {
+			defer close(echoDone)
+			_, _ = io.Copy(devPort, devPort)
+		}()
+		t.Cleanup(func() {
+			devPort.Close()
+			<-echoDone
+		})
 	} else {
-		devPort.Close()
+		r.emu = serveRigEmu(t, devPort, ro.emu)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
