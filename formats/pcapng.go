@@ -187,7 +187,9 @@ type PcapngExporter struct {
 	views  View
 	links  map[int]bool
 	closed bool
-	err    error
+	// force writes packets outside the time window: the handshake of a
+	// WebSocket flow whose first frame is inside it.
+	force bool
 
 	ifc   map[string]uint32 // interface name -> IDB index (pcapng)
 	nIfc  uint32
@@ -332,7 +334,7 @@ func (x *PcapngExporter) inWindow(t int64) bool {
 // when the view matches). dir sets the EPB direction flag: ToDevice and
 // ToServer are outbound, ToHost and ToClient inbound.
 func (x *PcapngExporter) emit(name string, t int64, dir Dir, data []byte, comment string) {
-	if !x.inWindow(t) {
+	if !x.inWindow(t) && !x.force {
 		return
 	}
 	ts := x.base + uint64(max(t, 0))

@@ -74,6 +74,13 @@ func (a *atView) init(x *PcapngExporter) {
 }
 
 func (a *atView) pdu(iface string, t int64, dissector, proto string, dir Dir, data []byte, comment string) {
+	if dissector == "at" && dir == ToHost && len(data) >= 2 {
+		// Device text starting with "AT" (AT+GMR's "AT version:...") would
+		// be taken for a command by the at dissector.
+		if d := bytes.TrimLeft(data, "\r\n"); len(d) >= 2 && (d[0]|0x20) == 'a' && (d[1]|0x20) == 't' {
+			dissector, proto = "data-text-lines", "AT"
+		}
+	}
 	a.x.pkt = appendExportedPDU(a.x.pkt[:0], dissector, proto, dir, data)
 	a.x.emit(iface, t, dir, a.x.pkt, comment)
 }

@@ -440,6 +440,8 @@ func (w *wsView) start(f *wsFlow) {
 		return
 	}
 	f.started = true
+	w.x.force = true
+	defer func() { w.x.force = false }()
 	w.seg(f, f.openT, true, tcpSYN, nil, "")
 	w.seg(f, f.openT, false, tcpSYN|tcpACK, nil, "")
 	w.seg(f, f.openT, true, tcpACK, nil, "")
@@ -456,7 +458,10 @@ func (w *wsView) accept(f *wsFlow) {
 		return
 	}
 	f.accepted = true
+	force := w.x.force
+	w.x.force = true
 	w.seg(f, f.connT, false, tcpACK|tcpPSH, f.resp, f.comment)
+	w.x.force = force
 }
 
 // TCP flags for seg.
