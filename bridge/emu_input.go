@@ -94,7 +94,12 @@ func (e *Emulator) feed(p []byte) {
 		}
 		text := bytes.Clone((*line)[:len(*line)-2])
 		*line = (*line)[:0]
-		e.dispatch(text)
+		if e.dispatch(text) && len(p) > 0 {
+			// The rest of this read arrived while the command runs: it is
+			// never data for a prompt the command has yet to print.
+			e.busyInput(p)
+			return
+		}
 	}
 }
 
@@ -118,9 +123,9 @@ func (e *Emulator) busyInput(p []byte) {
 	e.log.Info("input while a command runs: answered busy p... and dropped it", "bytes", len(p), "data", quoteShort(p))
 }
 
-// dispatch parses a complete line and hands it to the executor; lines that
-// do not parse are answered here without going busy.
-func (e *Emulator) dispatch(line []byte) {
+// dispatch parses a complete line and hands it to the executor, reporting
+// true; lines that do not parse are answered here without going busy.
+func (e *Emulator) dispatch(line []byte) bool {
 	cmd, err := formats.ParseCommand(line)
 	if err != nil {
 		code := "0x01080000"
@@ -136,13 +141,14 @@ func (e *Emulator) dispatch(line []byte) {
 		}
 		e.write(e.curGen(), []byte(msg))
 		e.log.Info("malformed command line: answered ERROR", "line", quoteShort(line), "err", err)
-		return
+		return false
 	}
 	e.mu.Lock()
 	e.busy = true
 	cmds := e.cmds
 	e.mu.Unlock()
 	cmds <- cmd
+	return true
 }
 
 // executor runs one command at a time, as the AT task does.
