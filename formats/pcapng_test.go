@@ -301,7 +301,9 @@ func firstDiff(a, b string) string {
 	return ""
 }
 
-func itoa(i int) string { return strings.TrimSpace(strings.Repeat(" ", 0) + func() string { return fmtInt(i) }()) }
+func itoa(i int) string {
+	return strings.TrimSpace(strings.Repeat(" ", 0) + func() string { return fmtInt(i) }())
+}
 
 func fmtInt(i int) string {
 	if i == 0 {
