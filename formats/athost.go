@@ -76,9 +76,15 @@ func (d *Decoder) hostLine() bool {
 	if from < 0 {
 		from = 0
 	}
+	win := p
+	if len(win) > limit {
+		win = win[:limit]
+	}
 	n := -1
-	if i := bytes.Index(p[from:], crlf); i >= 0 && from+i+2 <= limit {
-		n = from + i + 2
+	if from < len(win) {
+		if i := bytes.Index(win[from:], crlf); i >= 0 {
+			n = from + i + 2
+		}
 	}
 	if n < 0 {
 		if len(p) < limit {
