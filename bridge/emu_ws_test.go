@@ -2,8 +2,12 @@ package bridge
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -468,5 +472,37 @@ func TestEmuWSSendZeroRelease(t *testing.T) {
 	f := frames.wait(t, 1)[0]
 	if f.h.Opcode != formats.WSPing || !f.h.Fin || len(f.payload) != 0 {
 		t.Fatalf("frame %v %q, want an empty ping", f.h, f.payload)
+	}
+}
+
+// TestEmuExternalHostApp drives the emulator from a separate program, a
+// Python host app using only termios, through the pty link exactly as a
+// product's code would open /dev/ttyUSB0.
+func TestEmuExternalHostApp(t *testing.T) {
+	py := "/usr/bin/python3"
+	if _, err := os.Stat(py); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s is required on CI", py)
+		}
+		t.Skipf("%s not available", py)
+	}
+	srv := newCoderEchoServer(t, nil)
+	link := filepath.Join(t.TempDir(), "esp")
+	ctx, cancel := context.WithCancel(context.Background())
+	p, err := OpenPort(ctx, "pty:"+link, nil)
+	must(t, err)
+	em := NewEmulator(&EmulatorOptions{Log: testLogger(t)})
+	served := make(chan error, 1)
+	go func() { served <- em.Serve(ctx, p) }()
+	defer func() {
+		cancel()
+		if err := <-served; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+		p.Close()
+	}()
+	out, err := exec.Command(py, "testdata/emulate/host_app.py", link, srv.URL).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "all answers matched") {
+		t.Fatalf("host app: %v\n%s", err, out)
 	}
 }
