@@ -206,6 +206,9 @@ func (s *SocatReader) next() (*SocatBlock, error) {
 		if err != nil {
 			return nil, err
 		}
+		if isSocatLog(l) {
+			continue // socat's own messages can land between the hex lines
+		}
 		if isSocatHeader(l) || string(l) == "--" {
 			return nil, &SocatError{Line: s.line, Err: fmt.Errorf("%w: block at line %d has %d bytes, header says %d", ErrSocatLength, b.Line, len(b.Data), want)}
 		}

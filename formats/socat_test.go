@@ -92,6 +92,9 @@ func TestSocatReader(t *testing.T) {
 			{Line: 1, Time: base.Add(500 * time.Millisecond), LeftToRight: true, From: 0, To: 0, Data: []byte("A")},
 			{Line: 3, Time: base.Add(time.Second + 2), LeftToRight: true, From: 1, To: 1, Data: []byte("B")},
 		}, nil, 0},
+		{"log line inside a block", "> 2026/11/25 19:18:50.000001  length=2 from=0 to=1\n 41                                               A\n2026/11/25 19:18:50 socat[7] N write(6, 0x1, 2) completed\n 42                                               B\n--\n", []SocatBlock{
+			{Line: 1, Time: base.Add(time.Microsecond), LeftToRight: true, From: 0, To: 1, Data: []byte("AB")},
+		}, nil, 0},
 		{"empty", "", nil, nil, 0},
 		{"text only", dumpV, nil, ErrSocatTextOnly, 2},
 		{"length vs from/to", "> 2026/11/25 19:18:50.000001  length=2 from=0 to=0\n 41\n", nil, ErrSocatLength, 1},
