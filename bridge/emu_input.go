@@ -278,8 +278,8 @@ func (c *call) readPrompt(n int) []byte {
 func (e *Emulator) reboot(restore bool) {
 	e.mu.Lock()
 	parent := e.serveCtx
-	if parent == nil || parent.Err() != nil {
-		e.mu.Unlock()
+	if parent == nil || parent.Err() != nil || e.rebooting {
+		e.mu.Unlock() // stopping, or a restart is already under way
 		return
 	}
 	e.rebooting = true

@@ -262,6 +262,11 @@ func TestEmuWSFragmentation(t *testing.T) {
 			toSend <- rawFrame{formats.WSHeader{Fin: true, Opcode: formats.WSText}, nil}
 			h.expect("+WS_DATA:0,0,\r\n")
 			h.cmd("AT+WSCLOSE=0", "\r\nOK\r\n")
+			// AT+WSCLOSE freed the WSCFG: the next open has buffer_size 1024.
+			h.cmd(fmt.Sprintf("AT+WSOPEN=0,%q", srv.URL), "+WS_CONNECTED:0\r\n\r\nOK\r\n")
+			toSend <- rawFrame{formats.WSHeader{Fin: true, Opcode: formats.WSBinary}, []byte("0123456789")}
+			h.expect("+WS_DATA:0,10,0123456789\r\n")
+			h.cmd("AT+WSCLOSE=0", "\r\nOK\r\n")
 		})
 	}
 }
