@@ -1,0 +1,400 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/atbridge/atbridge/bridge"
+	"github.com/atbridge/atbridge/capture"
+	"github.com/atbridge/atbridge/formats"
+)
+
+func init() {
+	register(&command{
+		name:    "proxy",
+		summary: "Sit between a host app and an ESP32: forward every byte unchanged and record both directions",
+		usage:   "atbridge proxy --host PORT --device PORT -w FILE.atcap [flags]",
+		examples: `  # a PC host app opens /tmp/esp as its serial port; the ESP32 is on a USB-UART
+  atbridge proxy --host pty:/tmp/esp --device /dev/ttyUSB0 -w session.atcap
+
+  # two USB-UARTs at 921600 with RTS/CTS; a new file every 100 MB
+  atbridge proxy --host /dev/ttyUSB0 --device /dev/ttyUSB1 --baud 921600 --rtscts -w bench.atcap --split 100MB
+
+  # no hardware: the in-process emulator as the device
+  atbridge proxy --host pty:/tmp/esp --device emulate -w dev.atcap
+
+  # also record the WebSocket frames: point the ESP32 at this PC's 8765
+  atbridge proxy --host pty:/tmp/esp --device /dev/ttyUSB0 -w s.atcap --ws-tap 0.0.0.0:8765=ws://10.0.0.5:8765
+
+Type a line and Enter while it runs (on a terminal) to put a marker in the capture.`,
+		setup: setupProxy,
+	})
+}
+
+// lineFlags are the serial line settings shared by proxy and sniff.
+type lineFlags struct {
+	baud     int
+	dataBits int
+	parity   string
+	stopBits string
+	rtscts   bool
+}
+
+func (l *lineFlags) register(fs *flag.FlagSet) {
+	fs.IntVar(&l.baud, "baud", bridge.DefaultBaud, "baud rate of both ports (AT+UART_CUR and a pty host app's termios change it later)")
+	fs.IntVar(&l.dataBits, "databits", 8, "data bits: 5, 6, 7 or 8")
+	fs.StringVar(&l.parity, "parity", "N", "parity: N, E, O, M or S")
+	fs.StringVar(&l.stopBits, "stopbits", "1", "stop bits: 1, 1.5 or 2")
+	fs.BoolVar(&l.rtscts, "rtscts", false, "RTS/CTS hardware flow control on both ports")
+}
+
+func (l *lineFlags) settings() (capture.LineSettings, error) {
+	s := capture.LineSettings{Baud: l.baud, DataBits: uint8(l.dataBits)}
+	if l.baud <= 0 {
+		return s, fmt.Errorf("--baud must be positive, not %d", l.baud)
+	}
+	if l.dataBits < 5 || l.dataBits > 8 {
+		return s, fmt.Errorf("--databits must be 5..8, not %d", l.dataBits)
+	}
+	switch p := strings.ToUpper(l.parity); p {
+	case "N", "E", "O", "M", "S":
+		s.Parity = capture.Parity(p[0])
+	default:
+		return s, fmt.Errorf("--parity must be N, E, O, M or S, not %q", l.parity)
+	}
+	switch l.stopBits {
+	case "1":
+		s.StopBits = capture.Stop1
+	case "1.5":
+		s.StopBits = capture.Stop1_5
+	case "2":
+		s.StopBits = capture.Stop2
+	default:
+		return s, fmt.Errorf("--stopbits must be 1, 1.5 or 2, not %q", l.stopBits)
+	}
+	if l.rtscts {
+		s.Flow = capture.FlowRTSCTS
+	}
+	return s, nil
+}
+
+// recordFlags are the recording flags shared by proxy and sniff.
+type recordFlags struct {
+	write string
+	split string
+	quiet bool
+	raw   bool
+	queue int
+}
+
+func (r *recordFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&r.write, "w", "", "write the capture to this .atcap file (required)")
+	fs.StringVar(&r.split, "split", "", "start a new file by size (100MB, 512KiB) or time (10m, 1h): FILE-001.atcap, FILE-002.atcap, ...")
+	fs.BoolVar(&r.quiet, "quiet", false, "no live view on stdout")
+	fs.BoolVar(&r.raw, "raw", false, "live view shows the records as recorded (chunks in hex) instead of decoding them")
+	fs.IntVar(&r.queue, "queue", bridge.DefaultQueueBytes>>20, "MiB of traffic that may wait for the disk; beyond it data is still forwarded but recorded as lost")
+}
+
+type tapFlags struct {
+	taps                  []string
+	cert, key             string
+	clientCert, clientKey string
+	ca                    string
+}
+
+func (t *tapFlags) register(fs *flag.FlagSet) {
+	fs.Func("ws-tap", "LISTEN=UPSTREAM: record the WebSocket frames of connections to LISTEN (loopback unless a host is given), forwarded to UPSTREAM (ws:// or wss://); repeatable", func(s string) error {
+		t.taps = append(t.taps, s)
+		return nil
+	})
+	fs.StringVar(&t.cert, "ws-tap-cert", "", "certificate (PEM) the tap presents to the ESP32 for wss:// upstreams")
+	fs.StringVar(&t.key, "ws-tap-key", "", "private key (PEM) of --ws-tap-cert")
+	fs.StringVar(&t.clientCert, "ws-tap-client-cert", "", "client certificate (PEM) the tap presents to a wss:// upstream that asks for one")
+	fs.StringVar(&t.clientKey, "ws-tap-client-key", "", "private key (PEM) of --ws-tap-client-cert")
+	fs.StringVar(&t.ca, "ws-tap-ca", "", "CA certificates (PEM) to verify the wss:// upstream with (default: the system's)")
+}
+
+func (t *tapFlags) configs() ([]bridge.TapConfig, error) {
+	var out []bridge.TapConfig
+	var serverTLS, clientTLS *tls.Config
+	if t.cert != "" || t.key != "" {
+		c, err := tls.LoadX509KeyPair(t.cert, t.key)
+		if err != nil {
+			return nil, fmt.Errorf("--ws-tap-cert/--ws-tap-key: %w", err)
+		}
+		serverTLS = &tls.Config{Certificates: []tls.Certificate{c}}
+	}
+	if t.clientCert != "" || t.clientKey != "" || t.ca != "" {
+		clientTLS = &tls.Config{}
+		if t.clientCert != "" || t.clientKey != "" {
+			c, err := tls.LoadX509KeyPair(t.clientCert, t.clientKey)
+			if err != nil {
+				return nil, fmt.Errorf("--ws-tap-client-cert/--ws-tap-client-key: %w", err)
+			}
+			clientTLS.Certificates = []tls.Certificate{c}
+		}
+		if t.ca != "" {
+			pem, err := os.ReadFile(t.ca)
+			if err != nil {
+				return nil, fmt.Errorf("--ws-tap-ca: %w", err)
+			}
+			pool := x509.NewCertPool()
+			if !pool.AppendCertsFromPEM(pem) {
+				return nil, fmt.Errorf("--ws-tap-ca: no PEM certificate in %s", t.ca)
+			}
+			clientTLS.RootCAs = pool
+		}
+	}
+	for _, s := range t.taps {
+		c, err := bridge.ParseTapSpec(s)
+		if err != nil {
+			return nil, err
+		}
+		c.ServerTLS, c.ClientTLS = serverTLS, clientTLS
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+type proxyFlags struct {
+	host, device string
+	line         lineFlags
+	rec          recordFlags
+	tap          tapFlags
+	emu          emulateFlags // --firmware, --pki, --cwjap-fail, --reconnect-interval for --device emulate
+}
+
+func setupProxy(fs *flag.FlagSet) func(context.Context, *env, []string) int {
+	f := &proxyFlags{}
+	fs.StringVar(&f.host, "host", "", "the host app's side: pty:PATH (a virtual serial port for a PC program), a serial device, or tcp:HOST:PORT")
+	fs.StringVar(&f.device, "device", "", "the ESP32's side: a serial device (/dev/ttyUSB0), tcp:HOST:PORT (ser2net, esp-link), pty:PATH, or emulate")
+	f.line.register(fs)
+	f.rec.register(fs)
+	f.tap.register(fs)
+	fs.StringVar(&f.emu.firmware, "firmware", "release", "with --device emulate: release or dev firmware")
+	fs.StringVar(&f.emu.pki, "pki", "", "with --device emulate: PKI folder for AT+WSCFG auth modes (see atbridge emulate --help)")
+	fs.IntVar(&f.emu.cwjapFail, "cwjap-fail", 0, "with --device emulate: make AT+CWJAP fail with this code (1..4)")
+	fs.DurationVar(&f.emu.reconnect, "reconnect-interval", 10*time.Second, "with --device emulate: wait between automatic WebSocket reconnects")
+	return func(ctx context.Context, e *env, args []string) int {
+		if len(args) > 0 {
+			fmt.Fprintf(e.stderr, "atbridge proxy: unexpected argument %q (ports are given with --host and --device)\n", args[0])
+			return exitFailure
+		}
+		return runProxy(ctx, e, f)
+	}
+}
+
+func runProxy(ctx context.Context, e *env, f *proxyFlags) int {
+	fail := func(format string, a ...any) int {
+		fmt.Fprintf(e.stderr, "atbridge proxy: "+format+"\n", a...)
+		return exitFailure
+	}
+	if (f.host == "") != (f.device == "") || (f.host == "" && len(f.tap.taps) == 0) {
+		return fail("give --host and --device (and/or --ws-tap), e.g. --host pty:/tmp/esp --device /dev/ttyUSB0")
+	}
+	line, err := f.line.settings()
+	if err != nil {
+		return fail("%v", err)
+	}
+	taps, err := f.tap.configs()
+	if err != nil {
+		return fail("%v", err)
+	}
+	opts := &bridge.ProxyOptions{Host: f.host, Device: f.device, Line: line, Taps: taps}
+	if f.device == bridge.EmulateSpec {
+		fw, err := bridge.ParseFirmware(f.emu.firmware)
+		if err != nil {
+			return fail("--firmware: %v", err)
+		}
+		if f.emu.cwjapFail < 0 || f.emu.cwjapFail > 4 {
+			return fail("--cwjap-fail must be 0..4")
+		}
+		opts.Emulator = &bridge.EmulatorOptions{Firmware: fw, PKIDir: f.emu.pki, CWJAPFail: f.emu.cwjapFail,
+			ReconnectInterval: f.emu.reconnect, Version: "atbridge " + toolVersion()}
+	}
+	return runRecording(ctx, e, "proxy", opts, &f.rec, line)
+}
+
+// runRecording opens the proxy or sniffer described by opts, records to
+// the file in rf with a live view, and reports at the end.
+func runRecording(ctx context.Context, e *env, name string, opts *bridge.ProxyOptions, rf *recordFlags, line capture.LineSettings) int {
+	fail := func(format string, a ...any) int {
+		fmt.Fprintf(e.stderr, "atbridge "+name+": "+format+"\n", a...)
+		return exitFailure
+	}
+	if rf.write == "" {
+		return fail("-w FILE.atcap is required: where to record")
+	}
+	var split bridge.SplitOptions
+	if rf.split != "" {
+		var err error
+		if split, err = bridge.ParseSplit(rf.split); err != nil {
+			return fail("%v", err)
+		}
+	}
+	if rf.queue <= 0 {
+		return fail("--queue must be positive")
+	}
+	opts.QueueBytes = rf.queue << 20
+	hdr := capture.Header{
+		Tool: "atbridge " + toolVersion(),
+		Meta: map[string]string{"command": name},
+	}
+	if opts.Host != "" {
+		hdr.Ports = []capture.PortInfo{{Name: opts.Host, Role: "host", Line: line}, {Name: opts.Device, Role: "device", Line: line}}
+	}
+	rec, err := bridge.CreateSplit(rf.write, hdr, split)
+	if err != nil {
+		return fail("%v", err)
+	}
+	opts.Recorder = rec
+	var view *liveView
+	if !rf.quiet {
+		view = newLiveView(e, rf.raw, rec.Header())
+		opts.Observe = view.observe
+	}
+	px, err := bridge.OpenProxy(ctx, opts)
+	if err != nil {
+		rec.Close()
+		return fail("%v", err)
+	}
+	for i, a := range px.TapAddrs() {
+		fmt.Fprintf(e.stderr, "atbridge %s: WebSocket tap listening on %s, forwarding to %s\n", name, a, opts.Taps[i].Upstream)
+	}
+	if opts.Host != "" {
+		fmt.Fprintf(e.stderr, "atbridge %s: %s <-> %s at %s, recording to %s; Ctrl-C stops\n", name, opts.Host, opts.Device, line, rf.write)
+	}
+	stopMarks := readMarkers(e, px)
+	runErr := px.Run(ctx)
+	stopMarks()
+	if view != nil {
+		view.close()
+	}
+	code := exitOK
+	if err := rec.Close(); err != nil {
+		fmt.Fprintf(e.stderr, "atbridge %s: closing the capture: %v\n", name, err)
+		code = exitFailure
+	}
+	if runErr != nil {
+		fmt.Fprintf(e.stderr, "atbridge %s: %v\n", name, runErr)
+		code = exitFailure
+	}
+	st := px.Stats()
+	files := rec.Files()
+	fmt.Fprintf(e.stderr, "atbridge %s: %d bytes to the device, %d to the host; %d records in %s\n",
+		name, st.ToDevice, st.ToHost, st.Queue.Records, strings.Join(files, ", "))
+	if st.Queue.LostBytes > 0 {
+		fmt.Fprintf(e.stderr, "atbridge %s: %d bytes were forwarded but not recorded (the disk fell behind; bytes_lost events mark where)\n", name, st.Queue.LostBytes)
+	}
+	if code == exitOK {
+		fmt.Fprintf(e.stderr, "next: atbridge show %s    atbridge stats %s\n", files[0], files[0])
+	}
+	return code
+}
+
+// readMarkers turns lines typed on a terminal stdin into markers. The
+// returned func stops it: it unblocks the read with a deadline where the
+// terminal allows one; otherwise the reader is left to end with the process.
+func readMarkers(e *env, px *bridge.Proxy) func() {
+	if e.isTerminal == nil || !e.isTerminal(e.stdin) {
+		return func() {}
+	}
+	f, _ := e.stdin.(*os.File)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		sc := bufio.NewScanner(e.stdin)
+		for sc.Scan() {
+			if t := strings.TrimSpace(sc.Text()); t != "" {
+				px.Mark(t)
+			}
+		}
+	}()
+	return func() {
+		if f != nil && f.SetReadDeadline(time.Now()) == nil {
+			<-done
+			_ = f.SetReadDeadline(time.Time{})
+		}
+	}
+}
+
+// liveView prints records as "atbridge show" does (the same shower and
+// decoder), decoded unless raw. It runs on the proxy's recording goroutine
+// and writes out every 100 ms (the shower's reorder window is emptied each
+// time), so a slow terminal slows the recording queue at most, never the
+// line.
+type liveView struct {
+	mu   sync.Mutex
+	s    *shower
+	dec  *formats.Decoder
+	stop chan struct{}
+	done chan struct{}
+}
+
+func newLiveView(e *env, raw bool, h capture.Header) *liveView {
+	v := &liveView{
+		s: &shower{
+			out:   bufio.NewWriterSize(e.stdout, 64<<10),
+			f:     &showFlags{raw: raw, link: -1},
+			start: h.Start,
+			text:  formats.TextOptions{Colour: e.useColour(e.stdout)},
+			until: 1<<63 - 1,
+		},
+		stop: make(chan struct{}),
+		done: make(chan struct{}),
+	}
+	if !raw {
+		v.dec = formats.NewDecoder(decoderOptions(&h))
+	}
+	v.s.header("(live)", &h)
+	go func() {
+		defer close(v.done)
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-v.stop:
+				return
+			case <-t.C:
+				v.mu.Lock()
+				v.s.drain(-1)
+				v.s.out.Flush()
+				v.mu.Unlock()
+			}
+		}
+	}()
+	return v
+}
+
+func (v *liveView) observe(r *capture.Record) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.dec != nil && r.Kind == capture.KindChunk {
+		v.s.events(v.dec.Feed(r.Time, r.Dir, r.Data))
+		return
+	}
+	v.s.record(r)
+}
+
+func (v *liveView) close() {
+	close(v.stop)
+	<-v.done
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.dec != nil {
+		v.s.events(v.dec.Flush())
+	}
+	v.s.drain(-1)
+	v.s.out.Flush()
+}
+
+var _ = errors.New
