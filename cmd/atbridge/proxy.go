@@ -264,7 +264,13 @@ func runRecording(ctx context.Context, e *env, name string, opts *bridge.ProxyOp
 	}
 	px, err := bridge.OpenProxy(ctx, opts)
 	if err != nil {
+		if view != nil {
+			view.close()
+		}
 		rec.Close()
+		for _, f := range rec.Files() { // nothing was recorded: leave no empty file
+			os.Remove(f)
+		}
 		return fail("%v", err)
 	}
 	for i, a := range px.TapAddrs() {

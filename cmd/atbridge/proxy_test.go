@@ -242,6 +242,7 @@ func TestSniffCommand(t *testing.T) {
 }
 
 func TestProxyBadFlags(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "x.atcap")
 	for _, tc := range []struct {
 		args []string
 		want string
@@ -251,13 +252,16 @@ func TestProxyBadFlags(t *testing.T) {
 		{[]string{"proxy", "--host", "pty:/tmp/x", "--device", "emulate", "-w", "x.atcap", "--parity", "Q"}, "--parity"},
 		{[]string{"proxy", "--host", "pty:/tmp/x", "--device", "emulate", "-w", "x.atcap", "--split", "soon"}, "--split"},
 		{[]string{"proxy", "--ws-tap", "8765"}, "want LISTEN=UPSTREAM"},
-		{[]string{"proxy", "--ws-tap", "8765=wss://example.com", "-w", "x.atcap"}, "--ws-tap-cert"},
+		{[]string{"proxy", "--ws-tap", "127.0.0.1:0=wss://example.com", "-w", out}, "--ws-tap-cert"},
 		{[]string{"sniff", "--host-rx", "/dev/null"}, "give both"},
 	} {
 		_, stderr, code := execCLI(t, "", tc.args...)
 		if code != exitFailure || !strings.Contains(stderr, tc.want) {
 			t.Errorf("%q: exit %d, stderr %q; want 2 and %q", tc.args, code, stderr, tc.want)
 		}
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Error("a failed start left an empty capture behind")
 	}
 }
 
