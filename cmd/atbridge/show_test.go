@@ -268,3 +268,27 @@ func TestShowTimeOrder(t *testing.T) {
 		t.Fatalf("payload or frame missing:\n%s", out)
 	}
 }
+
+// FuzzShow feeds arbitrary files (seeded with the golden captures, cut and
+// flipped by the fuzzer) to show, show --raw --json and stats: they must
+// never panic, and must exit 0, 1 (damage) or 2 (not a capture).
+func FuzzShow(f *testing.F) {
+	seeds, _ := filepath.Glob("../../testdata/*.atcap")
+	for _, p := range seeds {
+		if b, err := os.ReadFile(p); err == nil {
+			f.Add(b)
+		}
+	}
+	f.Fuzz(func(t *testing.T, file []byte) {
+		path := filepath.Join(t.TempDir(), "f.atcap")
+		if err := os.WriteFile(path, file, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		for _, args := range [][]string{{"show", path}, {"show", "--raw", "--json", path}, {"stats", path}} {
+			_, _, code := execCLI(t, "", args...)
+			if code != exitOK && code != exitProblem && code != exitFailure {
+				t.Fatalf("%q: exit %d", args, code)
+			}
+		}
+	})
+}
