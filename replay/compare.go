@@ -381,7 +381,10 @@ func latencyRows(a, b *Script, pairs [][2]int) []LatencyRow {
 		if ta.Latency <= 0 || tb.Latency <= 0 {
 			continue
 		}
-		name := "AT" + ta.Name
+		name := ta.Name
+		if name != "AT" {
+			name = "AT" + name
+		}
 		x := by[name]
 		if x == nil {
 			x = &acc{}

@@ -521,7 +521,7 @@ func (r *mockRun) command(line []byte) {
 	}
 	if k < 0 {
 		r.miss("command", body, now)
-		r.write([]byte("\r\nERROR\r\n"))
+		r.push(now, []byte("\r\nERROR\r\n"), -1) // after what is already due
 		return
 	}
 	tx := s.Host[k].Tx
@@ -607,7 +607,7 @@ func (r *mockRun) payloadDone() {
 			r.cur++
 		}
 	}
-	r.write([]byte("\r\nERROR\r\n"))
+	r.push(now, []byte("\r\nERROR\r\n"), -1)
 }
 
 func (r *mockRun) miss(what string, got []byte, now time.Time) {

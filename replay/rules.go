@@ -112,9 +112,11 @@ var DefaultMasks = []Mask{
 	{Scope: ScopeResponse, Re: regexp.MustCompile(`[A-Z][a-z]{2} [ 0-9][0-9] [0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2}`), Repl: "<date>"},
 	{Scope: ScopeResponse, Re: regexp.MustCompile(`^compile time\([^)]*\):.*$`), Repl: "compile time(<commit>):<date>"},
 	// Addresses the network hands out: +CIFSR, +CIPSTA, +CWJAP? and friends.
-	{Scope: ScopeResponse | ScopeURC, Re: regexp.MustCompile(`\b[0-9]{1,3}(\.[0-9]{1,3}){3}\b`), Repl: "<ip>"},
-	{Scope: ScopeResponse | ScopeURC, Re: regexp.MustCompile(`\b[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}\b`), Repl: "<mac>"},
-	{Scope: ScopeResponse | ScopeURC, Re: regexp.MustCompile(`\b[fF][eE]80(:[0-9a-fA-F]{0,4}){2,7}\b`), Repl: "<ipv6>"},
+	// ESP-AT quotes them ("192.168.4.2"), which keeps version numbers
+	// such as 5.0.1.0 out.
+	{Scope: ScopeResponse | ScopeURC, Re: regexp.MustCompile(`"[0-9]{1,3}(\.[0-9]{1,3}){3}"`), Repl: `"<ip>"`},
+	{Scope: ScopeResponse | ScopeURC, Re: regexp.MustCompile(`"[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}"`), Repl: `"<mac>"`},
+	{Scope: ScopeResponse | ScopeURC, Re: regexp.MustCompile(`"[0-9a-fA-F]{0,4}(:[0-9a-fA-F]{0,4}){2,7}"`), Repl: `"<ipv6>"`},
 	// Timestamps inside JSON payloads and +WS_DATA: "ts": 1732560000, "time": "2026-11-25T19:00:00Z".
 	{Scope: ScopePayload | ScopeData, Re: regexp.MustCompile(`"(ts|time|timestamp|date)"\s*:\s*("[^"]*"|[0-9.]+)`), Repl: `"$1":<ts>`},
 }

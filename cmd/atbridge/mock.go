@@ -1,0 +1,135 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"time"
+
+	"github.com/atbridge/atbridge/bridge"
+	"github.com/atbridge/atbridge/capture"
+	"github.com/atbridge/atbridge/replay"
+)
+
+func init() {
+	register(&command{
+		name:    "mock",
+		summary: "Play the device side of a capture to a live host app (answers matched per AT transaction)",
+		usage:   "atbridge mock [flags] FILE.atcap --port pty:PATH|/dev/ttyX",
+		examples: `  # the host app under test opens /tmp/esp as if it were the ESP32
+  atbridge mock good.atcap --port pty:/tmp/esp
+
+  # as fast as possible, byte-exact, and record what happened
+  atbridge mock good.atcap --port pty:/tmp/esp --timing fast --match strict -w mock-run.atcap
+
+  # robustness: answer busy p... once to every AT+WSSEND, drop the link after AT+WSOPEN
+  atbridge mock good.atcap --port pty:/tmp/esp --fault 'busy AT+WSSEND=*' --fault 'inject AT+WSOPEN=* +WS_DISCONNECTED:0'`,
+		setup: setupMock,
+	})
+}
+
+// multiFlag collects a repeatable string flag.
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return fmt.Sprint(*m) }
+func (m *multiFlag) Set(s string) error { *m = append(*m, s); return nil }
+
+type mockFlags struct {
+	port   string
+	timing string
+	write  string
+	faults multiFlag
+	linger time.Duration
+	seed   uint64
+	cmp    compareFlags
+}
+
+func setupMock(fs *flag.FlagSet) func(context.Context, *env, []string) int {
+	var f mockFlags
+	fs.StringVar(&f.port, "port", "", "where the host app connects: pty:PATH or a serial device such as /dev/ttyUSB0")
+	fs.StringVar(&f.timing, "timing", "recorded", "recorded (as captured), fast, or scale=N (recorded delays times N)")
+	fs.StringVar(&f.write, "w", "", "record the mock session to this .atcap file")
+	fs.Var(&f.faults, "fault", "inject a fault, as in a rules file after \"fault\" (repeatable), e.g. 'delay AT+GMR 2s'")
+	fs.DurationVar(&f.linger, "linger", time.Second, "after the capture is played, keep answering (with misses) this long")
+	fs.Uint64Var(&f.seed, "seed", 1, "seed for fault chances (p=) and garbage bytes")
+	fs.StringVar(&f.cmp.match, "match", "", "strict (byte-exact command lines and payloads) or lenient (the rules; default)")
+	fs.StringVar(&f.cmp.rules, "rules", "", "rules file (docs/match-rules.md)")
+	fs.StringVar(&f.cmp.order, "order", "", "strict, or any: answer recorded commands out of order")
+	return func(ctx context.Context, e *env, args []string) int {
+		pos, code, err := interspersed(e, fs, args)
+		if err != nil {
+			return code
+		}
+		if len(pos) != 1 {
+			fmt.Fprintf(e.stderr, "atbridge mock: want one capture; run \"atbridge mock --help\"\n")
+			return exitFailure
+		}
+		return runMock(ctx, e, pos[0], &f)
+	}
+}
+
+func runMock(ctx context.Context, e *env, file string, f *mockFlags) int {
+	fail := func(format string, a ...any) int {
+		fmt.Fprintf(e.stderr, "atbridge mock: "+format+"\n", a...)
+		return exitFailure
+	}
+	if f.port == "" {
+		return fail("--port is required, e.g. --port pty:/tmp/esp")
+	}
+	timing, err := replay.ParseTiming(f.timing)
+	if err != nil {
+		return fail("--timing: %v", err)
+	}
+	rules, err := f.cmp.loadRules()
+	if err != nil {
+		return fail("%v", err)
+	}
+	for i, s := range f.faults {
+		if err := rules.ParseLine(i+1, "fault "+s); err != nil {
+			return fail("--fault %q: %v", s, err)
+		}
+	}
+	script, err := replay.Load(file)
+	if err != nil {
+		return fail("%v", err)
+	}
+	port, err := bridge.OpenPort(ctx, f.port, nil)
+	if err != nil {
+		return fail("%v", err)
+	}
+	defer port.Close()
+	opts := &replay.MockOptions{Rules: rules, Timing: timing, Log: e.stderr, Linger: f.linger, Seed: f.seed}
+	var rec *capture.Writer
+	if f.write != "" {
+		rec, err = capture.Create(f.write, capture.Header{
+			Tool:  "atbridge " + toolVersion(),
+			Ports: []capture.PortInfo{{Name: f.port, Role: "host", Line: port.Line()}},
+			Meta:  map[string]string{"command": "mock", "source": file, "firmware": script.Header.Meta["firmware"]},
+		}, nil)
+		if err != nil {
+			return fail("%v", err)
+		}
+		opts.Clock = rec.Now
+		opts.Record = func(r *capture.Record) { _ = rec.Write(r) }
+	}
+	fmt.Fprintf(e.stderr, "atbridge mock: playing %s (%d transactions, %s) on %s, %s timing\n", file, len(script.Txs), time.Duration(script.Duration).Round(time.Millisecond), f.port, timing)
+	m := replay.NewMock(script, opts)
+	serveErr := m.Serve(ctx, port)
+	m.WriteSummary(e.stderr)
+	code := exitOK
+	if st := m.Stats(); len(st.Misses) > 0 || st.Unplayed > 0 {
+		code = exitProblem
+	}
+	if serveErr != nil && !errors.Is(serveErr, bridge.ErrPortClosed) {
+		fmt.Fprintf(e.stderr, "atbridge mock: %v\n", serveErr)
+		code = exitFailure
+	}
+	if rec != nil {
+		if err := rec.Close(); err != nil {
+			fmt.Fprintf(e.stderr, "atbridge mock: closing %s: %v\n", f.write, err)
+			code = exitFailure
+		}
+	}
+	return code
+}
