@@ -511,3 +511,41 @@ func TestEmuExternalHostApp(t *testing.T) {
 		t.Fatalf("host app: %v\n%s", err, out)
 	}
 }
+
+// TestEmuWSLargeMessage sends the largest message each firmware allows
+// through the pty and gets it back from the echo server: in one +WS_DATA
+// when buffer_size is as large, in buffer_size pieces otherwise.
+func TestEmuWSLargeMessage(t *testing.T) {
+	srv := newCoderEchoServer(t, nil)
+	for _, fw := range []Firmware{FirmwareRelease, FirmwareDev} {
+		t.Run(fw.String(), func(t *testing.T) {
+			h := startEmu(t, &EmulatorOptions{Firmware: fw})
+			n := int(map[Firmware]int{FirmwareRelease: 8192, FirmwareDev: 16384}[fw])
+			msg := make([]byte, n)
+			for i := range msg {
+				msg[i] = byte(i * 7)
+			}
+			h.cmd(fmt.Sprintf("AT+WSCFG=0,30,60,%d", n), "\r\nOK\r\n")
+			h.cmd(fmt.Sprintf("AT+WSOPEN=0,%q", srv.URL), "+WS_CONNECTED:0\r\n\r\nOK\r\n")
+			h.cmd(fmt.Sprintf("AT+WSSEND=0,%d,2", n), "\r\nOK\r\n\r\n>")
+			h.send(string(msg))
+			h.expectAnyOrder("\r\nSEND OK\r\n", fmt.Sprintf("+WS_DATA:0,%d,%s\r\n", n, msg))
+			h.cmd(fmt.Sprintf("AT+WSSEND=0,%d,2", n+1), "\r\nERROR\r\n")
+			h.cmd("AT+WSCLOSE=0", "\r\nOK\r\n")
+			// Default buffer_size 1024: the echo comes back in 1024-byte pieces.
+			h.cmd(fmt.Sprintf("AT+WSOPEN=0,%q", srv.URL), "+WS_CONNECTED:0\r\n\r\nOK\r\n")
+			h.cmd(fmt.Sprintf("AT+WSSEND=0,%d,2", n), "\r\nOK\r\n\r\n>")
+			h.send(string(msg))
+			// SEND OK may come before, between or after the pieces, which
+			// must arrive whole and in order.
+			var want strings.Builder
+			for off := 0; off < n; off += 1024 {
+				fmt.Fprintf(&want, "+WS_DATA:0,1024,%s\r\n", msg[off:off+1024])
+			}
+			if h.expectIgnoring(want.String(), "\r\nSEND OK\r\n") == 0 {
+				h.expect("\r\nSEND OK\r\n")
+			}
+			h.cmd("AT+WSCLOSE=0", "\r\nOK\r\n")
+		})
+	}
+}
