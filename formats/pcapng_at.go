@@ -121,15 +121,15 @@ func (a *atView) unit(ev *Event) {
 		// message starts; Line is the header up to the data).
 		hdr := ev.Raw[:bytes.Index(ev.Raw, ev.Line)+len(ev.Line)]
 		a.pdu(ifAT, ev.Time, "at", "", ev.Dir, hdr, errComment(ev.Err))
-		a.pdu(ifAT, ev.Time, "data", ev.Name+" data", ev.Dir, ev.Data, fmt.Sprintf("%d data bytes of %s", len(ev.Data), ev.Line))
+		a.pdu(ifAT, ev.Time, "data", ev.Name+" data", ev.Dir, ev.Data, "")
 	case EvEcho:
 		a.pdu(ifAT, ev.Time, "data-text-lines", "AT echo", ev.Dir, ev.Raw, "")
 	case EvPrompt:
 		a.pdu(ifAT, ev.Time, "data-text-lines", "AT prompt", ev.Dir, ev.Raw, "")
 	case EvPayload:
-		c := fmt.Sprintf("payload of AT%s: %d bytes", ev.Name, len(ev.Raw))
+		c := ""
 		if ev.Err != nil {
-			c += "; " + ev.Err.Error()
+			c = fmt.Sprintf("payload of AT%s: %v", ev.Name, ev.Err)
 		}
 		a.pdu(ifAT, ev.Time, "data", "AT payload", ev.Dir, ev.Raw, c)
 	case EvUnparsed:
