@@ -107,7 +107,10 @@ func TestEmuWSHeadersAndAuth(t *testing.T) {
 	if got := srv.lastHeader().Get("Authorization"); got != "Basic dTpw" {
 		t.Fatalf("Authorization from the URI's user info = %q", got)
 	}
-	h.cmd("AT+WSHEAD?", "+WSHEAD:0,\"X-Device: esp32-emulated\"\r\n\r\nOK\r\n")
+	h.cmd("AT+WSHEAD=6", "\r\nOK\r\n\r\n>")
+	h.send("X-B:b2")
+	h.expect("\r\nOK\r\n")
+	h.cmd("AT+WSHEAD?", "+WSHEAD:0,\"X-B:b2\"\r\n+WSHEAD:1,\"X-Device: esp32-emulated\"\r\n\r\nOK\r\n")
 	h.cmd("AT+WSHEAD=0", "\r\nOK\r\n")
 	h.cmd("AT+WSHEAD?", "\r\nOK\r\n")
 }
@@ -548,4 +551,24 @@ func TestEmuWSLargeMessage(t *testing.T) {
 			h.cmd("AT+WSCLOSE=0", "\r\nOK\r\n")
 		})
 	}
+}
+
+// TestEmuWSThreeLinks: links 0..2 are independent: each has its own
+// connection, data and state, and closing one leaves the others.
+func TestEmuWSThreeLinks(t *testing.T) {
+	srv := newCoderEchoServer(t, nil)
+	h := startEmu(t, nil)
+	for id := 0; id < 3; id++ {
+		h.cmd(fmt.Sprintf("AT+WSOPEN=%d,%q", id, srv.URL), fmt.Sprintf("+WS_CONNECTED:%d\r\n\r\nOK\r\n", id))
+	}
+	for id := 0; id < 3; id++ {
+		h.cmd(fmt.Sprintf("AT+WSSEND=%d,2", id), "\r\nOK\r\n\r\n>")
+		h.send(fmt.Sprintf("L%d", id))
+		h.expectAnyOrder("\r\nSEND OK\r\n", fmt.Sprintf("+WS_DATA:%d,2,L%d\r\n", id, id))
+	}
+	h.cmd("AT+WSCLOSE=1", "\r\nOK\r\n")
+	h.cmd("AT+WSOPEN?", fmt.Sprintf("+WSOPEN:0,2,%q\r\n+WSOPEN:2,2,%q\r\n\r\nOK\r\n", srv.URL, srv.URL))
+	h.cmd("AT+WSSEND=2,1", "\r\nOK\r\n\r\n>")
+	h.send("z")
+	h.expectAnyOrder("\r\nSEND OK\r\n", "+WS_DATA:2,1,z\r\n")
 }
