@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"sync"
+	"time"
 
 	"github.com/atbridge/atbridge/capture"
 	"github.com/atbridge/atbridge/formats"
@@ -122,16 +123,31 @@ func (q *recQueue) push(r capture.Record, cp bool) {
 		}
 	}
 	q.q = append(q.q, r)
+	// The writer goroutine polls every queueTick; waking it for each read
+	// would put a thread wake-up on the forwarding path. Events, and a
+	// queue filling up, wake it at once.
+	wake := r.Kind == capture.KindEvent || q.bytes >= queueWakeBytes
 	q.mu.Unlock()
-	select {
-	case q.wake <- struct{}{}:
-	default:
+	if wake {
+		select {
+		case q.wake <- struct{}{}:
+		default:
+		}
 	}
 }
+
+// queueTick is how often the writer goroutine looks at the queue when not
+// woken; queueWakeBytes is how much queued data wakes it early.
+const (
+	queueTick      = 2 * time.Millisecond
+	queueWakeBytes = 256 << 10
+)
 
 // run writes queued records until close is called and the queue is empty.
 func (q *recQueue) run() {
 	var batch []capture.Record
+	tick := time.NewTicker(queueTick)
+	defer tick.Stop()
 	for {
 		q.mu.Lock()
 		batch, q.q = q.q, batch[:0]
@@ -141,7 +157,10 @@ func (q *recQueue) run() {
 			if closed {
 				return
 			}
-			<-q.wake
+			select {
+			case <-q.wake:
+			case <-tick.C:
+			}
 			continue
 		}
 		freed := 0

@@ -84,6 +84,11 @@ func TestProxyDeviceUnplug(t *testing.T) {
 	t.Logf("lost: %s", lost.Event.Text)
 	// Bytes the host sends into the void are recorded, not forwarded.
 	r.host.send("AT\r\n")
+	for deadline := time.Now().Add(expectTimeout); r.px.Stats().ToDevice < 8; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the proxy did not read the host's second AT")
+		}
+	}
 
 	p, err := OpenPort(context.Background(), "pty:"+r.devLink, nil)
 	must(t, err)

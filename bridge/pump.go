@@ -171,14 +171,17 @@ func (p *Proxy) pump(ctx context.Context, from, to *side, count interface{ Add(i
 		}
 		n, rerr := src.Read(buf)
 		if n > 0 {
+			// Timestamp at the read's return; forward before recording so
+			// the copy for the queue is off the latency path.
+			t := p.q.now()
 			b := buf[:n]
-			p.q.chunk(p.q.now(), from.idx, from.readDir, b)
-			count.Add(int64(n))
-			l, why, switchNow := p.uart.feed(from.readDir, b)
 			if !p.opts.Sniff {
 				p.forward(to, b)
 			}
-			if switchNow {
+			p.q.chunk(t, from.idx, from.readDir, b)
+			count.Add(int64(n))
+			if l, why, ok := p.uart.feed(from.readDir, b); ok {
+				// The OK has gone out at the old settings: switch now.
 				p.setLine(l, why, nil)
 			}
 		}
