@@ -572,3 +572,23 @@ func TestEmuWSThreeLinks(t *testing.T) {
 	h.send("z")
 	h.expectAnyOrder("\r\nSEND OK\r\n", "+WS_DATA:2,1,z\r\n")
 }
+
+// TestEmuWSSServerAuthOnly: without auth_mode the board verifies nothing
+// (any server certificate is accepted); with auth_mode 2 it verifies the
+// chain against CA #0 but not the host name (the certificate names
+// esp-server.invalid, the test dials 127.0.0.1).
+func TestEmuWSSServerAuthOnly(t *testing.T) {
+	pki := newTestPKI(t)
+	cfg := pki.ServerTLS.Clone()
+	cfg.ClientAuth = 0 // tls.NoClientCert
+	srv := newCoderEchoServer(t, cfg)
+	h := startEmu(t, &EmulatorOptions{PKIDir: pki.Dir})
+	h.cmd(fmt.Sprintf("AT+WSOPEN=0,%q", srv.URL), "+WS_CONNECTED:0\r\n\r\nOK\r\n")
+	h.cmd("AT+WSCFG=1,30,60,1024,2,0,0", "\r\nOK\r\n")
+	h.cmd(fmt.Sprintf("AT+WSOPEN=1,%q", srv.URL), "+WS_CONNECTED:1\r\n\r\nOK\r\n")
+	h.cmd("AT+WSSEND=1,3", "\r\nOK\r\n\r\n>")
+	h.send("tls")
+	h.expectAnyOrder("\r\nSEND OK\r\n", "+WS_DATA:1,3,tls\r\n")
+	h.cmd("AT+WSCFG=2,30,60,1024,2,0,1", "\r\nOK\r\n") // the unrelated root
+	h.cmd(fmt.Sprintf("AT+WSOPEN=2,%q", srv.URL), "+WS_DISCONNECTED:2\r\n\r\nERROR\r\n")
+}
