@@ -52,6 +52,9 @@ type wsView struct {
 	recorded bool
 	flows    int
 	ser      gopacket.SerializeBuffer
+	eth      layers.Ethernet
+	ip       layers.IPv4
+	tcp      layers.TCP
 }
 
 // wsLink is what the AT traffic said about one link.
@@ -491,9 +494,11 @@ func (w *wsView) seg(f *wsFlow, t int64, fromClient bool, flags int, payload []b
 }
 
 func (w *wsView) seg1(f *wsFlow, t int64, fromClient bool, flags int, payload []byte, comment string) {
-	eth := &layers.Ethernet{SrcMAC: wsClientMAC, DstMAC: wsServerMAC, EthernetType: layers.EthernetTypeIPv4}
-	ip := &layers.IPv4{Version: 4, IHL: 5, TTL: 64, Protocol: layers.IPProtocolTCP, SrcIP: wsClientIP, DstIP: f.sIP, Flags: layers.IPv4DontFragment}
-	tcp := &layers.TCP{SrcPort: layers.TCPPort(f.cPort), DstPort: layers.TCPPort(f.sPort), Seq: f.cSeq, Ack: f.sSeq, Window: 65535,
+	// The layers are reused: serializing is on the hot path of big exports.
+	eth, ip, tcp := &w.eth, &w.ip, &w.tcp
+	*eth = layers.Ethernet{SrcMAC: wsClientMAC, DstMAC: wsServerMAC, EthernetType: layers.EthernetTypeIPv4}
+	*ip = layers.IPv4{Version: 4, IHL: 5, TTL: 64, Protocol: layers.IPProtocolTCP, SrcIP: wsClientIP, DstIP: f.sIP, Flags: layers.IPv4DontFragment}
+	*tcp = layers.TCP{SrcPort: layers.TCPPort(f.cPort), DstPort: layers.TCPPort(f.sPort), Seq: f.cSeq, Ack: f.sSeq, Window: 65535,
 		SYN: flags&tcpSYN != 0, ACK: flags&tcpACK != 0, PSH: flags&tcpPSH != 0, FIN: flags&tcpFIN != 0, RST: flags&tcpRST != 0}
 	dir := ToServer
 	if !fromClient {
