@@ -1,0 +1,562 @@
+// Command proxybench measures what a man in the middle costs on a serial
+// line, through real pseudo-terminals with an echoing device, side by side
+// in one run:
+//
+//   - direct: the client on a pty whose other side echoes (the limit);
+//   - socat: the client on one pty of "socat PTY,link=A,raw,echo=0
+//     PTY,link=B,raw,echo=0", the echo on the other (what people use today);
+//   - atbridge: the client on a pty: port of an in-process bridge.Proxy
+//     recording to a real .atcap file, the echo on a second pty the proxy
+//     opens as its serial device.
+//
+// For each it reports the round-trip latency of 64-byte messages (p50,
+// p99) and the full-duplex echo throughput (the client writes and reads at
+// once), checks every echoed byte, and for atbridge checks that the capture
+// holds exactly what crossed in both directions with no byte lost.
+// -duration sets the length of the throughput run (60s for the saturation
+// run). Output is a markdown table.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime/pprof"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/atbridge/atbridge/bridge"
+	"github.com/atbridge/atbridge/capture"
+	"github.com/atbridge/atbridge/formats"
+)
+
+func main() {
+	rounds := flag.Int("rounds", 2000, "round trips of 64-byte messages per setup")
+	duration := flag.Duration("duration", 5*time.Second, "length of each full-duplex throughput run (60s for the saturation run)")
+	chunk := flag.Int("chunk", 4096, "size of the client's writes in the throughput run")
+	only := flag.String("only", "direct,socat,atbridge", "setups to run, comma-separated")
+	repeat := flag.Int("repeat", 3, "throughput runs per setup (alternating between setups); the table shows the median")
+	flag.Usage = func() {
+		fmt.Fprintf(flag.CommandLine.Output(), "proxybench: round-trip latency and full-duplex echo throughput through real ptys:\ndirect pty vs socat vs atbridge proxy (recording on).\n\nUsage:\n  go run ./internal/cmd/proxybench [flags]\n\nFlags:\n")
+		flag.PrintDefaults()
+	}
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "proxybench:", err)
+			os.Exit(1)
+		}
+		_ = pprof.StartCPUProfile(f)
+		defer func() {
+			pprof.StopCPUProfile()
+			f.Close()
+		}()
+	}
+	if err := run(*rounds, *duration, *chunk, *repeat, strings.Split(*only, ",")); err != nil {
+		fmt.Fprintln(os.Stderr, "proxybench:", err)
+		pprof.StopCPUProfile()
+		os.Exit(1)
+	}
+}
+
+type result struct {
+	name       string
+	p50, p99   time.Duration
+	mbps       float64 // MB/s each way, the median of the runs
+	runs       []float64
+	bytes      int64
+	maxGap     time.Duration
+	echoOK     bool
+	captureMsg string
+}
+
+// run measures every setup. Latency rounds are interleaved in batches of
+// 100 across the setups, and the throughput runs alternate between them,
+// so that load from elsewhere on the machine hits all of them alike.
+func run(rounds int, duration time.Duration, chunk, repeat int, only []string) error {
+	var names []string
+	for _, n := range only {
+		n = strings.TrimSpace(n)
+		if _, ok := setups[n]; !ok {
+			return fmt.Errorf("unknown setup %q (want direct, socat, atbridge)", n)
+		}
+		names = append(names, n)
+	}
+	results := make([]result, len(names))
+	lat := make([][]time.Duration, len(names))
+	sent := make([][]byte, len(names))
+	open := make([]*setup, len(names))
+	for i, n := range names {
+		results[i] = result{name: n, echoOK: true}
+		s, err := setups[n]()
+		if err != nil {
+			return fmt.Errorf("%s: %w", n, err)
+		}
+		open[i] = s
+		// Warm-up rounds, not timed.
+		if _, w, err := latency(s.client, 100); err != nil {
+			return fmt.Errorf("%s latency: %w", n, err)
+		} else {
+			sent[i] = append(sent[i], w...)
+		}
+	}
+	for done := 0; done < rounds; done += 100 {
+		batch := min(100, rounds-done)
+		for i, s := range open {
+			l, w, err := latency(s.client, batch)
+			if err != nil {
+				return fmt.Errorf("%s latency: %w", names[i], err)
+			}
+			lat[i] = append(lat[i], l...)
+			sent[i] = append(sent[i], w...)
+		}
+	}
+	for i, s := range open {
+		want := sent[i]
+		msg, err := s.close(func(formats.Dir) streamCheck { return &sliceCheck{want: want} })
+		if err != nil {
+			return fmt.Errorf("%s latency: %w", names[i], err)
+		}
+		slices.Sort(lat[i])
+		r := &results[i]
+		r.p50, r.p99 = lat[i][len(lat[i])/2], lat[i][len(lat[i])*99/100]
+		if msg != "" {
+			r.captureMsg = "latency run: " + msg
+		}
+		fmt.Fprintf(os.Stderr, "%s: RTT p50 %v p99 %v\n", names[i], r.p50, r.p99)
+	}
+	for rep := 0; rep < repeat; rep++ {
+		for i, n := range names {
+			r := &results[i]
+			s, err := setups[n]()
+			if err != nil {
+				return fmt.Errorf("%s: %w", n, err)
+			}
+			bytes, elapsed, gap, err := throughput(s.client, duration, chunk)
+			r.bytes += bytes
+			r.maxGap = max(r.maxGap, gap)
+			if err != nil {
+				// A stall is a result, not a reason to stop: socat is known
+				// to wedge under full-duplex load.
+				s.close(nil)
+				r.echoOK = false
+				r.runs = append(r.runs, 0)
+				fmt.Fprintf(os.Stderr, "%s: run %d: %v\n", n, rep+1, err)
+				if !strings.Contains(r.captureMsg, "FAILED") {
+					r.captureMsg = strings.TrimPrefix(r.captureMsg+"; FAILED: "+err.Error(), "; ")
+				}
+				continue
+			}
+			msg, err := s.close(func(formats.Dir) streamCheck { return &patternCheck{n: bytes} })
+			if err != nil {
+				return fmt.Errorf("%s throughput: %w", n, err)
+			}
+			mbps := float64(bytes) / elapsed.Seconds() / 1e6
+			r.runs = append(r.runs, mbps)
+			fmt.Fprintf(os.Stderr, "%s: run %d: %.2f MB/s each way, %d bytes, longest wait for data %v %s\n", n, rep+1, mbps, bytes, gap, msg)
+			if msg != "" && rep == repeat-1 {
+				r.captureMsg = strings.TrimPrefix(r.captureMsg+"; last throughput run: "+msg, "; ")
+			}
+		}
+	}
+	for i := range results {
+		r := &results[i]
+		runs := slices.Clone(r.runs)
+		slices.Sort(runs)
+		if len(runs) > 0 {
+			r.mbps = runs[len(runs)/2]
+		}
+	}
+	printTable(results, rounds, duration, chunk, repeat)
+	return nil
+}
+
+func printTable(rs []result, rounds int, duration time.Duration, chunk, repeat int) {
+	fmt.Printf("| setup | RTT p50 (64 B) | RTT p99 (64 B) | full-duplex echo, each way (median of %d) | bytes echoed | longest wait for data | check |\n", repeat)
+	fmt.Printf("|---|---|---|---|---|---|---|\n")
+	var direct, atb, soc *result
+	for i := range rs {
+		r := &rs[i]
+		switch r.name {
+		case "direct":
+			direct = r
+		case "atbridge":
+			atb = r
+		case "socat":
+			soc = r
+		}
+		checks := []string{}
+		if r.echoOK {
+			checks = append(checks, "echo byte-exact")
+		}
+		if r.captureMsg != "" {
+			checks = append(checks, r.captureMsg)
+		}
+		check := strings.Join(checks, "; ")
+		fmt.Printf("| %s | %s | %s | %.1f MB/s | %d | %s | %s |\n", r.name, us(r.p50), us(r.p99), r.mbps, r.bytes, r.maxGap.Round(time.Millisecond), check)
+	}
+	fmt.Printf("\n%d round trips per setup (after 100 untimed), interleaved in batches of 100; throughput: %d runs of %d-byte writes for %v while reading, alternating setups.\n", rounds, repeat, chunk, duration)
+	if atb != nil && direct != nil {
+		fmt.Printf("atbridge p50 = %.2fx direct (target <= 2x); throughput = %.0f%% of direct (target >= 60%%)\n",
+			float64(atb.p50)/float64(direct.p50), 100*atb.mbps/direct.mbps)
+	}
+	if atb != nil && soc != nil {
+		fmt.Printf("socat p50 = %.2fx atbridge (target >= 3x)\n", float64(soc.p50)/float64(atb.p50))
+	}
+}
+
+func us(d time.Duration) string { return fmt.Sprintf("%.1f µs", float64(d)/1e3) }
+
+// latency sends rounds 64-byte messages one at a time and times each echo.
+func latency(c *os.File, rounds int) ([]time.Duration, []byte, error) {
+	msg := make([]byte, 64)
+	got := make([]byte, 64)
+	var sent []byte
+	var lat []time.Duration
+	for i := 0; i < rounds; i++ {
+		if _, err := rand.Read(msg); err != nil {
+			return nil, nil, err
+		}
+		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		start := time.Now()
+		if _, err := c.Write(msg); err != nil {
+			return nil, nil, err
+		}
+		if _, err := io.ReadFull(c, got); err != nil {
+			return nil, nil, fmt.Errorf("round %d: %w", i, err)
+		}
+		d := time.Since(start)
+		if string(got) != string(msg) {
+			return nil, nil, fmt.Errorf("round %d: echo differs", i)
+		}
+		sent = append(sent, msg...)
+		lat = append(lat, d)
+	}
+	return lat, sent, nil
+}
+
+// pattern is the throughput stream: a random table repeated with a prime
+// period, so shifted or dropped bytes show.
+var pattern = func() []byte {
+	b := make([]byte, 65521)
+	_, _ = rand.Read(b)
+	return b
+}()
+
+// patternAt fills b with the stream from offset off.
+func patternAt(b []byte, off int64) {
+	p := int(off % int64(len(pattern)))
+	for i := 0; i < len(b); {
+		n := copy(b[i:], pattern[p:])
+		i += n
+		p = 0
+	}
+}
+
+// throughput writes the pattern for d while reading the echo at once; it
+// returns the bytes echoed and verified, the time taken and the longest
+// wait between reads.
+func throughput(c *os.File, d time.Duration, chunk int) (int64, time.Duration, time.Duration, error) {
+	written := make(chan int64, 1)
+	werr := make(chan error, 1)
+	start := time.Now()
+	go func() {
+		var off int64
+		b := make([]byte, chunk)
+		for time.Since(start) < d {
+			patternAt(b, off)
+			n, err := c.Write(b)
+			off += int64(n)
+			if err != nil {
+				werr <- err
+				written <- off
+				return
+			}
+		}
+		werr <- nil
+		written <- off
+	}()
+	var got int64
+	var maxGap time.Duration
+	buf := make([]byte, 64<<10)
+	want := make([]byte, 64<<10)
+	last := time.Now()
+	total := int64(-1)
+	for total < 0 || got < total {
+		select {
+		case total = <-written:
+			if err := <-werr; err != nil {
+				return got, 0, maxGap, err
+			}
+		default:
+		}
+		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		n, err := c.Read(buf)
+		now := time.Now()
+		if gap := now.Sub(last); gap > maxGap && n > 0 {
+			maxGap = gap
+		}
+		last = now
+		patternAt(want[:n], got)
+		if string(buf[:n]) != string(want[:n]) {
+			return got, 0, maxGap, fmt.Errorf("echo differs at byte %d", got)
+		}
+		got += int64(n)
+		if err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				return got, 0, maxGap, fmt.Errorf("stalled: no echo for 5 s after %d bytes", got)
+			}
+			return got, 0, maxGap, fmt.Errorf("failed after %d bytes: %w", got, err)
+		}
+	}
+	return got, time.Since(start), maxGap, nil
+}
+
+// streamCheck verifies one direction of a capture as it is read.
+type streamCheck interface {
+	feed([]byte) error
+	done() error
+}
+
+type sliceCheck struct {
+	want []byte
+	off  int
+}
+
+func (s *sliceCheck) feed(b []byte) error {
+	if s.off+len(b) > len(s.want) || string(s.want[s.off:s.off+len(b)]) != string(b) {
+		return fmt.Errorf("capture differs at byte %d", s.off)
+	}
+	s.off += len(b)
+	return nil
+}
+
+func (s *sliceCheck) done() error {
+	if s.off != len(s.want) {
+		return fmt.Errorf("capture holds %d of %d bytes", s.off, len(s.want))
+	}
+	return nil
+}
+
+type patternCheck struct {
+	n, off int64
+	buf    []byte
+}
+
+func (p *patternCheck) feed(b []byte) error {
+	if cap(p.buf) < len(b) {
+		p.buf = make([]byte, len(b))
+	}
+	w := p.buf[:len(b)]
+	patternAt(w, p.off)
+	if string(w) != string(b) {
+		return fmt.Errorf("capture differs at byte %d", p.off)
+	}
+	p.off += int64(len(b))
+	return nil
+}
+
+func (p *patternCheck) done() error {
+	if p.off != p.n {
+		return fmt.Errorf("capture holds %d of %d bytes", p.off, p.n)
+	}
+	return nil
+}
+
+// setup is one way of putting an echoing device behind a pty.
+type setup struct {
+	client *os.File
+	// close tears the setup down; for atbridge it then checks the capture
+	// of each direction with the checker mk returns (nil: no check) and
+	// says what it found.
+	close func(mk func(formats.Dir) streamCheck) (string, error)
+}
+
+var setups = map[string]func() (*setup, error){
+	"direct":   directSetup,
+	"socat":    socatSetup,
+	"atbridge": atbridgeSetup,
+}
+
+// echoPort echoes everything read from p until it fails.
+func echoPort(p io.ReadWriter) chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, _ = io.Copy(p, p)
+	}()
+	return done
+}
+
+func directSetup() (*setup, error) {
+	dir, err := os.MkdirTemp("", "proxybench-")
+	if err != nil {
+		return nil, err
+	}
+	link := filepath.Join(dir, "direct")
+	dev, err := bridge.OpenPort(context.Background(), "pty:"+link, nil)
+	if err != nil {
+		return nil, err
+	}
+	echoed := echoPort(dev)
+	c, err := os.OpenFile(link, os.O_RDWR, 0)
+	if err != nil {
+		dev.Close()
+		return nil, err
+	}
+	return &setup{client: c, close: func(func(formats.Dir) streamCheck) (string, error) {
+		c.Close()
+		dev.Close()
+		<-echoed
+		os.RemoveAll(dir)
+		return "", nil
+	}}, nil
+}
+
+func socatSetup() (*setup, error) {
+	path, err := exec.LookPath("socat")
+	if err != nil {
+		return nil, fmt.Errorf("socat is not installed (apt-get install socat): %w", err)
+	}
+	dir, err := os.MkdirTemp("", "proxybench-")
+	if err != nil {
+		return nil, err
+	}
+	a, b := filepath.Join(dir, "A"), filepath.Join(dir, "B")
+	cmd := exec.Command(path, "PTY,link="+a+",raw,echo=0", "PTY,link="+b+",raw,echo=0")
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	waited := make(chan error, 1)
+	go func() { waited <- cmd.Wait() }()
+	stop := func() {
+		_ = cmd.Process.Kill()
+		<-waited
+		os.RemoveAll(dir)
+	}
+	var dev, c *os.File
+	for i := 0; ; i++ {
+		if dev == nil {
+			dev, _ = os.OpenFile(b, os.O_RDWR, 0)
+		}
+		if dev != nil {
+			if c, err = os.OpenFile(a, os.O_RDWR, 0); err == nil {
+				break
+			}
+		}
+		if i > 500 {
+			stop()
+			return nil, errors.New("socat's pty links did not appear")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	echoed := echoPort(dev)
+	return &setup{client: c, close: func(func(formats.Dir) streamCheck) (string, error) {
+		c.Close()
+		dev.Close()
+		<-echoed
+		stop()
+		return "", nil
+	}}, nil
+}
+
+func atbridgeSetup() (*setup, error) {
+	dir, err := os.MkdirTemp("", "proxybench-")
+	if err != nil {
+		return nil, err
+	}
+	devLink, hostLink, capPath := filepath.Join(dir, "dev"), filepath.Join(dir, "host"), filepath.Join(dir, "bench.atcap")
+	dev, err := bridge.OpenPort(context.Background(), "pty:"+devLink, nil)
+	if err != nil {
+		return nil, err
+	}
+	echoed := echoPort(dev)
+	w, err := capture.Create(capPath, capture.Header{Tool: "proxybench", Ports: []capture.PortInfo{
+		{Name: "pty:" + hostLink, Role: "host"}, {Name: devLink, Role: "device"}}}, nil)
+	if err != nil {
+		return nil, err
+	}
+	px, err := bridge.OpenProxy(context.Background(), &bridge.ProxyOptions{Host: "pty:" + hostLink, Device: devLink, Recorder: w})
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	runErr := make(chan error, 1)
+	go func() { runErr <- px.Run(ctx) }()
+	c, err := os.OpenFile(hostLink, os.O_RDWR, 0)
+	if err != nil {
+		cancel()
+		<-runErr
+		return nil, err
+	}
+	return &setup{client: c, close: func(mk func(formats.Dir) streamCheck) (string, error) {
+		c.Close()
+		cancel()
+		err := <-runErr
+		dev.Close()
+		<-echoed
+		defer os.RemoveAll(dir)
+		if err != nil {
+			return "", err
+		}
+		if err := w.Close(); err != nil {
+			return "", err
+		}
+		st := px.Stats()
+		if mk == nil {
+			return "", nil
+		}
+		toDev, toHost := mk(formats.ToDevice), mk(formats.ToHost)
+		if err := checkCapture(capPath, toDev, toHost); err != nil {
+			return "", err
+		}
+		fi, _ := os.Stat(capPath)
+		return fmt.Sprintf("capture byte-exact both ways, %d bytes lost, %d records, %.1f MB file", st.Queue.LostBytes, st.Queue.Records, float64(fi.Size())/1e6), nil
+	}}, nil
+}
+
+func checkCapture(path string, toDev, toHost streamCheck) error {
+	r, err := capture.Open(path, nil)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	for {
+		rec, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		if rec.Kind == capture.KindEvent && rec.Event.Type == capture.EvBytesLost {
+			return fmt.Errorf("capture: %d bytes lost %v", rec.Event.Count, rec.Dir)
+		}
+		if rec.Kind != capture.KindChunk {
+			continue
+		}
+		c := toDev
+		if rec.Dir == formats.ToHost {
+			c = toHost
+		}
+		if err := c.feed(rec.Data); err != nil {
+			return fmt.Errorf("%v: %w", rec.Dir, err)
+		}
+	}
+	if err := toDev.done(); err != nil {
+		return fmt.Errorf("to_device: %w", err)
+	}
+	if err := toHost.done(); err != nil {
+		return fmt.Errorf("to_host: %w", err)
+	}
+	return nil
+}
