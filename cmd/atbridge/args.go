@@ -10,6 +10,32 @@ import (
 // already told the user what is wrong (or printed the help they asked for).
 var errUsageShown = errors.New("usage shown")
 
+// parseFlags parses a subcommand's arguments into fs, flags before and after
+// positional arguments alike, and returns the positional ones. Help (-h,
+// --help) goes to stdout once; a bad flag's message and usage go to stderr
+// once. On either it returns errUsageShown with the exit code to return.
+func parseFlags(e *env, fs *flag.FlagSet, args []string) (pos []string, code int, err error) {
+	var msg bytes.Buffer
+	fs.SetOutput(&msg)
+	err = fs.Parse(args)
+	fs.SetOutput(e.stderr)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(e.stdout)
+			fs.Usage()
+			fs.SetOutput(e.stderr)
+			return nil, exitOK, errUsageShown
+		}
+		e.stderr.Write(msg.Bytes())
+		return nil, exitFailure, errUsageShown
+	}
+	rest := fs.Args()
+	if n := len(args) - len(rest); n > 0 && args[n-1] == "--" {
+		return rest, 0, nil
+	}
+	return interspersed(e, fs, rest)
+}
+
 // interspersed parses flags that follow positional arguments, so both
 // "atbridge repair -o OUT FILE" and "atbridge repair FILE -o OUT" work (the
 // flag package alone stops at the first positional argument). run has

@@ -7,7 +7,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -104,15 +103,11 @@ func run(ctx context.Context, args []string, e *env) int {
 	}
 	fs := newFlagSet(c, e.stderr)
 	runFn := c.setup(fs)
-	if err := fs.Parse(args[1:]); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(e.stdout)
-			fs.Usage()
-			return exitOK
-		}
-		return exitFailure
+	pos, code, err := parseFlags(e, fs, args[1:])
+	if err != nil {
+		return code
 	}
-	code := runFn(ctx, e, fs.Args())
+	code = runFn(ctx, e, pos)
 	if ctx.Err() != nil && code != exitOK && code != exitProblem {
 		return exitSignal
 	}
