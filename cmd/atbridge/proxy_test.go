@@ -145,6 +145,46 @@ func TestProxyCommand(t *testing.T) {
 	}
 }
 
+// TestProxyCommandMarkers: on a terminal, each line typed on stdin
+// becomes a marker in the capture.
+func TestProxyCommandMarkers(t *testing.T) {
+	dir := t.TempDir()
+	link := filepath.Join(dir, "esp")
+	rec := filepath.Join(dir, "m.atcap")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr lockedBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"proxy", "--host", "pty:" + link, "--device", "emulate", "-w", rec}, &env{
+			stdin: strings.NewReader("pressed reset\n\nsecond try\n"), stdout: &stdout, stderr: &stderr,
+			getenv: func(string) string { return "" }, isTerminal: func(any) bool { return true },
+		})
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(stdout.String(), "MARKER: second try") {
+		if time.Now().After(deadline) {
+			cancel()
+			<-done
+			t.Fatalf("no marker in the live view:\n%s\n%s", stdout.String(), stderr.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	if code := <-done; code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	var marks []string
+	for _, r := range readRecords(t, rec) {
+		if r.Kind == capture.KindEvent && r.Event.Type == capture.EvMarker {
+			marks = append(marks, r.Event.Text)
+		}
+	}
+	if strings.Join(marks, "|") != "pressed reset|second try" {
+		t.Errorf("markers %q", marks)
+	}
+}
+
 // TestProxyCommandQuietSplit: no live view, and --split by time gives
 // numbered files that together hold everything.
 func TestProxyCommandQuietSplit(t *testing.T) {

@@ -1,0 +1,55 @@
+package bridge
+
+import (
+	"testing"
+
+	"github.com/atbridge/atbridge/capture"
+	"github.com/atbridge/atbridge/formats"
+)
+
+// FuzzUARTWatch: any traffic, cut anywhere, never panics, and switches the
+// line to the same settings whole or cut in two.
+func FuzzUARTWatch(f *testing.F) {
+	f.Add([]byte("AT+UART_CUR=921600,8,1,0,3\r\n"), []byte("AT+UART_CUR=921600,8,1,0,3\r\n\r\nOK\r\n"), 7)
+	f.Add([]byte("AT+UART_DEF=9600,7,3,1,0\r\n"), []byte("\r\nERROR\r\n"), 3)
+	f.Add([]byte("AT+UART_CUR=1,2,3\r\n"), []byte("OK\r\n"), 1)
+	f.Fuzz(func(t *testing.T, toDev, toHost []byte, cut int) {
+		if cut < 0 {
+			cut = -cut
+		}
+		cut %= len(toHost) + 1
+		var a, b uartWatch
+		a.feed(formats.ToDevice, toDev)
+		la, _, oka := a.feed(formats.ToHost, toHost)
+		b.feed(formats.ToDevice, toDev)
+		lb, _, okb := b.feed(formats.ToHost, toHost[:cut])
+		if !okb {
+			lb, _, okb = b.feed(formats.ToHost, toHost[cut:])
+		}
+		if oka != okb || la != lb {
+			t.Fatalf("whole: %v %v; cut at %d: %v %v", oka, la, cut, okb, lb)
+		}
+		if oka && validateLine(la) != nil {
+			t.Fatalf("switched to invalid settings %v", la)
+		}
+	})
+}
+
+func TestMirrorLines(t *testing.T) {
+	for _, tc := range []struct {
+		in     capture.ControlLines
+		rtscts bool
+		want   capture.ControlLines
+	}{
+		{0, false, 0},
+		{capture.LineDSR, false, capture.LineDTR},
+		{capture.LineCTS, false, capture.LineRTS},
+		{capture.LineCTS | capture.LineDSR | capture.LineDCD, false, capture.LineDTR | capture.LineRTS},
+		{capture.LineCTS | capture.LineDSR, true, capture.LineDTR},
+		{capture.LineRI, false, 0},
+	} {
+		if got := mirrorLines(tc.in, tc.rtscts); got != tc.want {
+			t.Errorf("mirrorLines(%v, rtscts=%v) = %v, want %v", tc.in, tc.rtscts, got, tc.want)
+		}
+	}
+}
