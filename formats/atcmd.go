@@ -227,23 +227,25 @@ func syntaxErr(off int, msg string) *ParseError {
 	return &ParseError{Offset: off, Msg: msg, Err: ErrSyntax}
 }
 
-// parseParams splits buf[start:] into fields.
+// parseParams splits buf[start:] into fields. Values are substrings of one
+// copy of the parameters, except quoted values with escapes.
 func parseParams(buf []byte, start int) ([]Param, error) {
 	params := make([]Param, 0, 1+bytes.Count(buf[start:], comma))
+	str := string(buf[start:]) // str[k] is buf[start+k]
+	sub := func(i, j int) string { return str[i-start : j-start] }
 	i := start
 	for {
 		p := Param{Offset: i}
 		if i < len(buf) && buf[i] == '"' {
-			var sb strings.Builder
 			j := i + 1
-			closed := false
+			closed, escaped := false, false
 			for j < len(buf) {
 				b := buf[j]
 				if b == '\\' {
 					if j+1 >= len(buf) {
 						return nil, syntaxErr(j, "backslash at end of line")
 					}
-					sb.WriteByte(buf[j+1])
+					escaped = true
 					j += 2
 					continue
 				}
@@ -252,7 +254,6 @@ func parseParams(buf []byte, start int) ([]Param, error) {
 					j++
 					break
 				}
-				sb.WriteByte(b)
 				j++
 			}
 			if !closed {
@@ -262,7 +263,11 @@ func parseParams(buf []byte, start int) ([]Param, error) {
 				return nil, syntaxErr(j, "bytes after closing quote")
 			}
 			p.Raw = buf[i:j:j]
-			p.Value = sb.String()
+			if escaped {
+				p.Value = unescape(p.Raw[1 : len(p.Raw)-1])
+			} else {
+				p.Value = sub(i+1, j-1)
+			}
 			p.Quoted = true
 			i = j
 		} else {
@@ -274,7 +279,7 @@ func parseParams(buf []byte, start int) ([]Param, error) {
 				j++
 			}
 			p.Raw = buf[i:j:j]
-			p.Value = string(p.Raw)
+			p.Value = sub(i, j)
 			p.Empty = j == i
 			i = j
 		}
@@ -284,6 +289,20 @@ func parseParams(buf []byte, start int) ([]Param, error) {
 		}
 		i++ // the comma
 	}
+}
+
+// unescape resolves backslash escapes: a backslash makes the next byte
+// literal (the caller has checked that none ends the string).
+func unescape(b []byte) string {
+	var sb strings.Builder
+	sb.Grow(len(b))
+	for k := 0; k < len(b); k++ {
+		if b[k] == '\\' && k+1 < len(b) {
+			k++
+		}
+		sb.WriteByte(b[k])
+	}
+	return sb.String()
 }
 
 // FormatCommand is the inverse of ParseCommand: it writes "AT", the name, the

@@ -38,6 +38,13 @@ type txState struct {
 	opened  bool // AT+WSOPEN moved its link from closed to connecting
 }
 
+// txAlloc groups what one command needs, allocated at once.
+type txAlloc struct {
+	ts   txState
+	tx   Transaction
+	resp [6]int64
+}
+
 // session is what the decoder knows about the device.
 type session struct {
 	echoOn      bool
@@ -153,9 +160,14 @@ var wsCommands = map[string]bool{"+WSCFG": true, "+WSOPEN": true, "+WSSEND": tru
 // returns its transaction state.
 func (d *Decoder) command(seq int64, e *Event, t int64) *txState {
 	s := &d.s
-	tx := &Transaction{Cmd: e.Cmd, Line: e.Line, CmdSeq: seq, Sent: t, ResultSeq: -1, Busy: len(s.pending) > 0,
-		Response: make([]int64, 0, 4)}
-	ts := &txState{tx: tx, echoEnd: s.echoCount, link: -1, opcode: -1, fin: -1}
+	// One allocation holds the state, the Transaction and its first
+	// response slots.
+	a := &txAlloc{}
+	tx := &a.tx
+	*tx = Transaction{Cmd: e.Cmd, Line: e.Line, CmdSeq: seq, Sent: t, ResultSeq: -1, Busy: len(s.pending) > 0,
+		Response: a.resp[:0]}
+	ts := &a.ts
+	*ts = txState{tx: tx, echoEnd: s.echoCount, link: -1, opcode: -1, fin: -1}
 	if len(s.pending) >= maxPending {
 		// A device that answers nothing while the host keeps typing: the
 		// oldest command will not get its result now.
