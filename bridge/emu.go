@@ -103,8 +103,10 @@ type EmulatorOptions struct {
 // reading a frame in buffer_size pieces (one +WS_DATA each), answering pings,
 // timing pongs and seeing close frames.
 //
-// An Emulator serves one port at a time; Serve may be called again after it
-// returns. Its methods are safe for concurrent use.
+// An Emulator serves one port at a time. Serve may be called again after it
+// returns: each call boots the board afresh (settings at their power-on
+// values; an AP joined earlier is kept, as the firmware keeps it in flash).
+// Its methods are safe for concurrent use.
 type Emulator struct {
 	opts EmulatorOptions
 	log  *slog.Logger
@@ -209,12 +211,23 @@ func (e *Emulator) Serve(ctx context.Context, port io.ReadWriter) error {
 	e.bootCtx, e.bootStop = context.WithCancel(serveCtx)
 	e.cmds = make(chan *formats.Command, 1)
 	e.busy, e.rebooting, e.prompt = false, false, nil
+	saved := e.st.savedAP
+	e.st = defaultState()
+	e.st.savedAP = saved
 	cmds := e.cmds
 	e.mu.Unlock()
 
 	e.event(capture.Event{Type: capture.EvNote, Text: "emulator started (" + e.opts.Firmware.String() + " firmware)"})
 	e.write(e.curGen(), []byte("\r\nready\r\n"))
 	e.log.Info("emulator ready", "firmware", e.opts.Firmware.String())
+	e.mu.Lock()
+	if saved != nil { // the saved AP joins at boot, as after AT+RST
+		e.st.wifi, e.st.ap, e.st.hasAP = wifiGotIP, *saved, true
+	}
+	e.mu.Unlock()
+	if saved != nil {
+		e.write(e.curGen(), []byte("WIFI CONNECTED\r\nWIFI GOT IP\r\n"))
+	}
 
 	var wg sync.WaitGroup
 	wg.Add(1)

@@ -1,6 +1,10 @@
 package bridge
 
 import (
+	"context"
+	"errors"
+	"io"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -133,4 +137,49 @@ func TestEmuSNTP(t *testing.T) {
 	for _, bad := range []string{"AT+CIPSNTPCFG=1,15", "AT+CIPSNTPCFG=1,-13", "AT+CIPSNTPCFG=1,1460", "AT+CIPSNTPCFG=2", "AT+CIPSNTPCFG=1,0860"} {
 		h.cmd(bad, "\r\nERROR\r\n")
 	}
+}
+
+// TestEmuServeTwice: a second Serve boots afresh; the AP joined during the
+// first is kept and joins at boot.
+func TestEmuServeTwice(t *testing.T) {
+	em := NewEmulator(&EmulatorOptions{Log: testLogger(t)})
+	serve := func(steps ...string) { // banner, then pairs of input and output
+		t.Helper()
+		hr, ew, err := os.Pipe()
+		must(t, err)
+		er, hw, err := os.Pipe()
+		must(t, err)
+		defer hr.Close()
+		defer er.Close()
+		done := make(chan error, 1)
+		go func() { done <- em.Serve(context.Background(), pipePort{r: er, w: ew}) }()
+		read := func(want string) {
+			t.Helper()
+			got := make([]byte, 0, len(want))
+			b := make([]byte, 256)
+			_ = hr.SetReadDeadline(time.Now().Add(expectTimeout))
+			for len(got) < len(want) {
+				n, err := hr.Read(b)
+				got = append(got, b[:n]...)
+				if err != nil {
+					break
+				}
+			}
+			if string(got) != want {
+				t.Fatalf("got %q, want %q", got, want)
+			}
+		}
+		read(steps[0])
+		for i := 1; i+1 < len(steps); i += 2 {
+			_, _ = hw.Write([]byte(steps[i]))
+			read(steps[i+1])
+		}
+		hw.Close()
+		if err := <-done; !errors.Is(err, io.EOF) {
+			t.Errorf("Serve = %v, want io.EOF", err)
+		}
+		ew.Close()
+	}
+	serve("\r\nready\r\n", "ATE0\r\n", "ATE0\r\n\r\nOK\r\n", "AT+CWJAP=\"ap\",\"pw\"\r\n", "WIFI CONNECTED\r\nWIFI GOT IP\r\n\r\nOK\r\n")
+	serve("\r\nready\r\nWIFI CONNECTED\r\nWIFI GOT IP\r\n", "AT+CWSTATE?\r\n", "AT+CWSTATE?\r\n+CWSTATE:2,\"ap\"\r\n\r\nOK\r\n")
 }

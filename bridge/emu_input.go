@@ -322,8 +322,7 @@ func (e *Emulator) reboot(restore bool) {
 	e.log.Info("emulator restarted", "restore", restore)
 	if saved != nil {
 		e.mu.Lock()
-		e.st.wifi = wifiGotIP
-		e.st.ap = *saved
+		e.st.wifi, e.st.ap, e.st.hasAP = wifiGotIP, *saved, true
 		e.mu.Unlock()
 		e.write(gen, []byte("WIFI CONNECTED\r\nWIFI GOT IP\r\n"))
 	}
