@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -219,7 +218,6 @@ func TestProxyMarkers(t *testing.T) {
 	}
 }
 
-var _ = os.Remove
 
 // TestProxyFullDuplexSaturation pushes 4 MiB through an echoing device
 // while reading the echo at the same time: nothing deadlocks, every byte

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -403,4 +402,3 @@ func (v *liveView) close() {
 	v.s.out.Flush()
 }
 
-var _ = errors.New

@@ -41,7 +41,7 @@ func main() {
 	rounds := flag.Int("rounds", 2000, "round trips of 64-byte messages per setup")
 	duration := flag.Duration("duration", 5*time.Second, "length of each full-duplex throughput run (60s for the saturation run)")
 	chunk := flag.Int("chunk", 4096, "size of the client's writes in the throughput run")
-	only := flag.String("only", "direct,socat,atbridge", "setups to run, comma-separated")
+	only := flag.String("only", "direct,socat,atbridge", "setups to run, comma-separated (also: atbridge-norec, the proxy recording nothing)")
 	repeat := flag.Int("repeat", 3, "throughput runs per setup (alternating between setups); the table shows the median")
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "proxybench: round-trip latency and full-duplex echo throughput through real ptys:\ndirect pty vs socat vs atbridge proxy (recording on).\n\nUsage:\n  go run ./internal/cmd/proxybench [flags]\n\nFlags:\n")
@@ -87,7 +87,7 @@ func run(rounds int, duration time.Duration, chunk, repeat int, only []string) e
 	for _, n := range only {
 		n = strings.TrimSpace(n)
 		if _, ok := setups[n]; !ok {
-			return fmt.Errorf("unknown setup %q (want direct, socat, atbridge)", n)
+			return fmt.Errorf("unknown setup %q (want direct, socat, atbridge, atbridge-norec)", n)
 		}
 		names = append(names, n)
 	}
@@ -384,8 +384,17 @@ type setup struct {
 var setups = map[string]func() (*setup, error){
 	"direct":   directSetup,
 	"socat":    socatSetup,
-	"atbridge": atbridgeSetup,
+	"atbridge": func() (*setup, error) { return atbridgeSetup(true) },
+	// atbridge-norec is the proxy with a Recorder that drops everything:
+	// what forwarding alone costs (not part of the default run).
+	"atbridge-norec": func() (*setup, error) { return atbridgeSetup(false) },
 }
+
+// discard is a Recorder that keeps nothing.
+type discard struct{ start time.Time }
+
+func (d discard) Now() int64                { return int64(time.Since(d.start)) }
+func (discard) Write(*capture.Record) error { return nil }
 
 // echoPort echoes everything read from p until it fails.
 func echoPort(p io.ReadWriter) chan struct{} {
@@ -469,7 +478,7 @@ func socatSetup() (*setup, error) {
 	}}, nil
 }
 
-func atbridgeSetup() (*setup, error) {
+func atbridgeSetup(record bool) (*setup, error) {
 	dir, err := os.MkdirTemp("", "proxybench-")
 	if err != nil {
 		return nil, err
@@ -485,7 +494,11 @@ func atbridgeSetup() (*setup, error) {
 	if err != nil {
 		return nil, err
 	}
-	px, err := bridge.OpenProxy(context.Background(), &bridge.ProxyOptions{Host: "pty:" + hostLink, Device: devLink, Recorder: w})
+	var rec bridge.Recorder = w
+	if !record {
+		rec = discard{time.Now()}
+	}
+	px, err := bridge.OpenProxy(context.Background(), &bridge.ProxyOptions{Host: "pty:" + hostLink, Device: devLink, Recorder: rec})
 	if err != nil {
 		return nil, err
 	}
@@ -512,7 +525,7 @@ func atbridgeSetup() (*setup, error) {
 			return "", err
 		}
 		st := px.Stats()
-		if mk == nil {
+		if mk == nil || !record {
 			return "", nil
 		}
 		toDev, toHost := mk(formats.ToDevice), mk(formats.ToHost)
