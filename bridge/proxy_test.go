@@ -218,7 +218,6 @@ func TestProxyMarkers(t *testing.T) {
 	}
 }
 
-
 // TestProxyFullDuplexSaturation pushes 4 MiB through an echoing device
 // while reading the echo at the same time: nothing deadlocks, every byte
 // comes back, and the capture holds both directions byte-exact.

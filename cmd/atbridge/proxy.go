@@ -401,4 +401,3 @@ func (v *liveView) close() {
 	v.s.drain(-1)
 	v.s.out.Flush()
 }
-
