@@ -94,6 +94,7 @@ type PcapFeed struct {
 	x    *formats.PcapngExporter
 	live bool
 	err  error
+	last int64 // latest record time
 }
 
 // NewPcapFeed writes the pcapng (or pcap) header for a capture with header
@@ -114,7 +115,8 @@ func NewPcapFeed(w io.Writer, h Header, opts *formats.PcapngOptions, live bool) 
 	return f, nil
 }
 
-// Write exports one record. After the first write error every call
+// Write exports one record, at its time or the latest time written before
+// if that is later (as Writer records it). After the first write error every call
 // returns it (a live viewer that went away does not stop the recording:
 // the caller may log the error and carry on).
 func (f *PcapFeed) Write(r *Record) error {
@@ -123,15 +125,19 @@ func (f *PcapFeed) Write(r *Record) error {
 	if f.err != nil {
 		return f.err
 	}
+	// Times never decrease, as Writer clamps them: a live stream is then
+	// the same bytes as the export of the recording.
+	t := max(r.Time, f.last)
+	f.last = t
 	var err error
 	switch r.Kind {
 	case KindChunk:
-		err = f.x.Chunk(r.Time, r.Port, r.Dir, r.Data)
+		err = f.x.Chunk(t, r.Port, r.Dir, r.Data)
 	case KindFrame:
 		h := formats.WSHeader{Fin: r.Frame.Fin, Rsv: r.Frame.Rsv, Opcode: r.Frame.Opcode, Masked: r.Frame.Masked, MaskKey: r.Frame.MaskKey, Length: r.Frame.Length}
-		err = f.x.Frame(r.Time, int(r.Frame.Link), r.Dir, h, r.Data)
+		err = f.x.Frame(t, int(r.Frame.Link), r.Dir, h, r.Data)
 	case KindEvent:
-		err = f.x.Event(r.Time, pcapEvent(r))
+		err = f.x.Event(t, pcapEvent(r))
 	}
 	if err == nil && f.live {
 		err = f.x.Flush()
@@ -147,7 +153,7 @@ func (f *PcapFeed) Note(t int64, name, text string) error {
 	if f.err != nil {
 		return f.err
 	}
-	f.err = f.x.Event(t, formats.PcapEvent{Kind: formats.PcapEvNote, Name: name, Text: text, Link: -1})
+	f.err = f.x.Event(max(t, f.last), formats.PcapEvent{Kind: formats.PcapEvNote, Name: name, Text: text, Link: -1})
 	return f.err
 }
 
