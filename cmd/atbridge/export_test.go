@@ -133,4 +133,3 @@ func TestExportDamagedCapture(t *testing.T) {
 		t.Error(err)
 	}
 }
-
