@@ -112,9 +112,8 @@ type Decoder struct {
 	lastTime int64
 	fed      bool
 
-	h    hostState
-	s    session
-	slab []byte // see alloc
+	h hostState
+	s session
 }
 
 // NewDecoder returns a decoder for a fresh pair of streams (offsets from 0).
@@ -176,22 +175,9 @@ func (d *Decoder) take() []Event {
 	return out
 }
 
-// slabSize is the size of the blocks that small event byte copies are cut
-// from: one allocation for many events instead of one each.
+// slabSize is the smallest stream buffer: one allocation for the bytes of
+// many events.
 const slabSize = 16 << 10
-
-// alloc returns a fresh slice of n bytes that nothing else refers to.
-func (d *Decoder) alloc(n int) []byte {
-	if n > slabSize/8 {
-		return make([]byte, n)
-	}
-	if cap(d.slab)-len(d.slab) < n {
-		d.slab = make([]byte, 0, slabSize)
-	}
-	l := len(d.slab)
-	d.slab = d.slab[:l+n]
-	return d.slab[l : l+n : l+n]
-}
 
 // next appends a zero event numbered with the next Seq and returns it, to
 // be filled in place (an Event is large; copying it costs).
@@ -215,7 +201,7 @@ func (d *Decoder) next() *Event {
 
 // emitBytes emits an event covering the next n pending bytes of s.
 func (d *Decoder) emitBytes(s *stream, n int, kind EventKind, name string, link int, err error) (int64, *Event) {
-	raw, off, start, end := s.take(d.alloc(n))
+	raw, off, start, end := s.take(n)
 	e := d.next()
 	e.Kind, e.Dir, e.Time, e.Start, e.Offset = kind, s.dir, end, start, off
 	e.Name, e.Raw, e.Link, e.Err = name, raw, link, err
@@ -251,6 +237,11 @@ func (d *Decoder) closeRuns() {
 type mark struct{ off, t int64 }
 
 // stream holds one direction's undecided bytes and their read times.
+//
+// The buffer is append-only: events' Raw slices point into it, so bytes
+// handed out are never written again. When a chunk does not fit, the
+// pending bytes move to a fresh buffer and the old one is left to the
+// events that refer to it.
 type stream struct {
 	dir   Dir
 	buf   []byte // pending bytes are buf[r:]
@@ -265,10 +256,15 @@ func (s *stream) pending() []byte { return s.buf[s.r:] }
 func (s *stream) end() int64 { return s.base + int64(len(s.buf)-s.r) }
 
 func (s *stream) add(t int64, p []byte) {
-	if s.r > 0 && s.r >= len(s.buf)/2 {
-		n := copy(s.buf, s.buf[s.r:])
-		s.buf = s.buf[:n]
-		s.r = 0
+	if cap(s.buf)-len(s.buf) < len(p) {
+		pend := len(s.buf) - s.r
+		n := 2 * (pend + len(p))
+		if n < slabSize {
+			n = slabSize
+		}
+		nb := make([]byte, pend, n)
+		copy(nb, s.buf[s.r:])
+		s.buf, s.r = nb, 0
 	}
 	if n := len(s.marks); n == s.mr || s.marks[n-1].t != t {
 		if s.mr > 0 && s.mr >= len(s.marks)/2 {
@@ -296,11 +292,11 @@ func (s *stream) timeAt(off int64) int64 {
 	return m[lo].t
 }
 
-// take removes the next len(raw) pending bytes, copying them into raw, and
-// returns raw with their offset and the times of the first and last byte.
-func (s *stream) take(raw []byte) (_ []byte, off, start, end int64) {
-	n := len(raw)
-	copy(raw, s.buf[s.r:s.r+n])
+// take removes the next n pending bytes and returns them (capped, never to
+// be written again) with their offset and the times of the first and last
+// byte.
+func (s *stream) take(n int) (raw []byte, off, start, end int64) {
+	raw = s.buf[s.r : s.r+n : s.r+n]
 	off = s.base
 	start = s.timeAt(off)
 	end = s.timeAt(off + int64(n) - 1)
@@ -308,10 +304,6 @@ func (s *stream) take(raw []byte) (_ []byte, off, start, end int64) {
 	s.base += int64(n)
 	for s.mr+1 < len(s.marks) && s.marks[s.mr+1].off <= s.base {
 		s.mr++
-	}
-	if s.r == len(s.buf) {
-		s.buf = s.buf[:0]
-		s.r = 0
 	}
 	return raw, off, start, end
 }
