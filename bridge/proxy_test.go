@@ -248,3 +248,74 @@ func TestProxyFullDuplexSaturation(t *testing.T) {
 		t.Errorf("stats %+v", st)
 	}
 }
+
+// TestProxyHostSerialUnplug: the host side is a serial device (here the
+// slave of a pty the test owns, as a USB-UART wired to the host's UART);
+// pulling it is recorded, the device side stays up, and the proxy carries
+// on once it is back.
+func TestProxyHostSerialUnplug(t *testing.T) {
+	dir := t.TempDir()
+	hostDev := filepath.Join(dir, "hostuart")
+	hostApp, err := OpenPort(context.Background(), "pty:"+hostDev, nil)
+	must(t, err)
+	path := filepath.Join(dir, "h.atcap")
+	w, err := capture.Create(path, capture.Header{Tool: "test"}, nil)
+	must(t, err)
+	px, err := OpenProxy(context.Background(), &ProxyOptions{Host: hostDev, Device: EmulateSpec, Recorder: w,
+		RetryInterval: 20 * time.Millisecond, Log: testLogger(t), Emulator: &EmulatorOptions{Log: testLogger(t)}})
+	must(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- px.Run(ctx) }()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	if got := mustReadN(t, hostApp, len("\r\nready\r\n")); string(got) != "\r\nready\r\n" {
+		t.Fatalf("banner %q", got)
+	}
+	_, err = hostApp.Write([]byte("AT\r\n"))
+	must(t, err)
+	if got := mustReadN(t, hostApp, len("AT\r\n\r\nOK\r\n")); string(got) != "AT\r\n\r\nOK\r\n" {
+		t.Fatalf("got %q", got)
+	}
+	hostApp.Close() // unplugged
+	waitFor(t, func() bool { return px.host.current() == nil })
+	hostApp, err = OpenPort(context.Background(), "pty:"+hostDev, nil)
+	must(t, err)
+	defer hostApp.Close()
+	waitFor(t, func() bool { return px.host.current() != nil })
+	_, err = hostApp.Write([]byte("AT\r\n"))
+	must(t, err)
+	if got := mustReadN(t, hostApp, len("AT\r\n\r\nOK\r\n")); string(got) != "AT\r\n\r\nOK\r\n" {
+		t.Fatalf("after replug: got %q", got)
+	}
+	cancel()
+	must(t, <-done)
+	done <- nil
+	must(t, w.Close())
+	recs := readCapture(t, path)
+	var order []string
+	for _, r := range recs {
+		if r.Kind == capture.KindEvent && r.Port == capture.PortHost && (r.Event.Type == capture.EvPortLost || r.Event.Type == capture.EvPortReopened) {
+			order = append(order, r.Event.Type.String())
+		}
+	}
+	if fmt.Sprint(order) != "[port_lost port_reopened]" {
+		t.Errorf("host port events %v", order)
+	}
+	if got := string(chunkBytes(recs, formats.ToDevice)); got != "AT\r\nAT\r\n" {
+		t.Errorf("to_device %q", got)
+	}
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(expectTimeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met in time")
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}

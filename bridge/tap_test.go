@@ -322,3 +322,31 @@ func TestTapControlFrames(t *testing.T) {
 		}
 	}
 }
+
+// TestTapUpstreamDown: the upstream refuses; the client's connection is
+// closed and the capture says why.
+func TestTapUpstreamDown(t *testing.T) {
+	ln, err := dialTCP("127.0.0.1:1")
+	if err == nil {
+		ln.Close()
+		t.Skip("something listens on port 1")
+	}
+	addr, stop := startTap(t, TapConfig{Listen: "127.0.0.1:0", Upstream: "ws://127.0.0.1:1/"})
+	c, err := dialTCP(addr)
+	must(t, err)
+	_ = c.SetReadDeadline(time.Now().Add(expectTimeout))
+	if n, err := c.Read(make([]byte, 1)); err == nil {
+		t.Fatalf("read %d bytes from a tap with no upstream", n)
+	}
+	c.Close()
+	recs := stop()
+	found := false
+	for _, r := range recs {
+		if r.Kind == capture.KindEvent && r.Event.Type == capture.EvNote && strings.Contains(r.Event.Text, "cannot reach ws://127.0.0.1:1/") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no note about the unreachable upstream: %v", recs)
+	}
+}
