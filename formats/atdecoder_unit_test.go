@@ -10,16 +10,19 @@ import (
 	"github.com/atbridge/atbridge/internal/atcorpus"
 )
 
-// script builds chunks from alternating direction markers: ">" host,
-// "<" device; each chunk 1 ms after the previous.
-func script(parts ...string) []chunk {
+// script builds chunks from direction-marked parts: ">" host, "<" device;
+// each chunk 1 ms after the previous.
+func script(parts ...string) []chunk { return scriptEvery(1e6, parts...) }
+
+// scriptEvery is script with step ns between chunks.
+func scriptEvery(step int64, parts ...string) []chunk {
 	var cs []chunk
 	for i, p := range parts {
 		dir := formats.ToDevice
 		if p[0] == '<' {
 			dir = formats.ToHost
 		}
-		cs = append(cs, chunk{int64(i) * 1e6, dir, []byte(p[1:])})
+		cs = append(cs, chunk{int64(i) * step, dir, []byte(p[1:])})
 	}
 	return cs
 }
@@ -127,6 +130,15 @@ func TestDecoderCases(t *testing.T) {
 		{"+++ without a pause is data", nil,
 			[]string{">AT+CIPMODE=1\r\n", "<\r\nOK\r\n", ">AT+CIPSEND\r\n", "<\r\nOK\r\n\r\n>", ">x", ">+++"},
 			"command:+CIPMODE result:OK transaction:+CIPMODE command:+CIPSEND result:OK transaction:+CIPSEND prompt:+CIPSEND payload:passthrough payload:passthrough"},
+		{"certificate missing", nil,
+			[]string{">AT+WSCFG=0,30,60,4096,3,0,0\r\n", "<AT+WSCFG=0,30,60,4096,3,0,0\r\nNO CERT FOUND\r\n\r\nERROR\r\n"},
+			"command:+WSCFG echo:+WSCFG info:NO CERT FOUND result:ERROR transaction:+WSCFG"},
+		{"CWJAP failure code", nil,
+			[]string{">AT+CWJAP=\"a\",\"b\"\r\n", "<AT+CWJAP=\"a\",\"b\"\r\n+CWJAP:1\r\n\r\nERROR\r\n"},
+			"command:+CWJAP echo:+CWJAP info:+CWJAP result:ERROR transaction:+CWJAP"},
+		{"ALREADY CONNECTED and SYSMSG URCs", nil,
+			[]string{">AT+CIPSTART=\"TCP\",\"h\",1\r\n", "<ALREADY CONNECTED\r\n\r\nERROR\r\n", "<+LINK_CONN:0,0,\"TCP\",0,\"1.2.3.4\",80,1\r\nWIFI DISCONNECT\r\n"},
+			"command:+CIPSTART info:ALREADY CONNECTED result:ERROR transaction:+CIPSTART urc:+LINK_CONN urc:WIFI DISCONNECT"},
 		{"WS link states", nil,
 			[]string{"<+WS_DISCONNECTED:2\r\n", "<+WS_CONNECTED:2\r\n", "<+WS_CLOSED:2\r\n"},
 			"urc:+WS_DISCONNECTED link_state:reconnecting urc:+WS_CONNECTED link_state:connected urc:+WS_CLOSED link_state:closed"},
@@ -143,6 +155,18 @@ func TestDecoderCases(t *testing.T) {
 	}
 }
 
+// TestDecoderQuitPassthrough: "+++" after a pause leaves passthrough, so
+// the device's +QUITT (AT+SYSMSG bit 0) is decoded as a message.
+func TestDecoderQuitPassthrough(t *testing.T) {
+	cs := scriptEvery(30e6, ">AT+CIPMODE=1\r\n", "<\r\nOK\r\n", ">AT+CIPSEND\r\n", "<\r\nOK\r\n\r\n>", ">+++", "<\r\n+QUITT\r\n")
+	evs := decodeAll(nil, cs)
+	checkCoverage(t, evs, cs)
+	want := "command:+CIPMODE result:OK transaction:+CIPMODE command:+CIPSEND result:OK transaction:+CIPSEND prompt:+CIPSEND command:+++ urc:+QUITT"
+	if got := kinds(evs); got != want {
+		t.Errorf("events:\n got %s\nwant %s", got, want)
+	}
+}
+
 func TestDecoderErrors(t *testing.T) {
 	evs := decodeAll(&formats.DecoderOptions{MaxData: 16}, script("<+WS_DATA:0,1099511627776,abc\r\n"))
 	if !errors.Is(evs[0].Err, formats.ErrDataTooLong) {
@@ -156,6 +180,14 @@ func TestDecoderErrors(t *testing.T) {
 	var pe *formats.ParseError
 	if !errors.As(evs[0].Err, &pe) || evs[0].Cmd != nil {
 		t.Errorf("bad command line: %+v", evs[0])
+	}
+	// <fin> is read on the development line only.
+	for _, fw := range []formats.Firmware{formats.FirmwareRelease, formats.FirmwareAuto} {
+		evs = decodeAll(&formats.DecoderOptions{Firmware: fw}, script(">AT+WSSEND=0,1,2,500,0\r\n", "<\r\nOK\r\n\r\n>", ">x", "<\r\nSEND OK\r\n"))
+		m := find(evs, formats.EvWSMessage, "").Msg
+		if want := map[formats.Firmware]int{formats.FirmwareRelease: 1, formats.FirmwareAuto: 0}[fw]; m.Fin != want || m.Opcode != 2 || m.Result != "SEND OK" {
+			t.Errorf("firmware %d: message %+v, want fin %d", fw, m, want)
+		}
 	}
 	evs = decodeAll(&formats.DecoderOptions{DataFormat: [3]formats.WSDataFormat{{Mask: 33}}}, script("<+WS_DATA:0,1,abc\r\n"))
 	if !errors.Is(evs[0].Err, formats.ErrUndelimited) || string(evs[0].Data) != "abc" {
