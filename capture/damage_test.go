@@ -183,12 +183,16 @@ func headerOnly(t testing.TB) []byte {
 // rejected with ErrTooLarge without allocating them.
 func TestLimits(t *testing.T) {
 	hdr := headerOnly(t)
-	good := craftBlock(blockData, codecStored, []byte{6, byte(KindChunk), 0, 2, 0, 2, 1, 'x'}, 8, 1)
+	var c columns
+	c.addChunk(0, uint8(formats.ToHost), 0, []byte("x"))
+	gp := c.appendPayload(nil)
+	good := craftBlock(blockData, codecStored, gp, uint32(len(gp)), 1)
 	huge := make([]byte, blockHeaderSize)
 	(&blockHeader{typ: blockData, codec: codecZstd, storedLen: 3 << 30, rawLen: 3 << 30, records: 9}).put(huge)
-	bigRecord := []byte{11, byte(KindChunk), 0, 2, 0, 2}
-	bigRecord = binary.AppendUvarint(bigRecord, 1<<40)
-	bigRecord = append(bigRecord, 'x')
+	c.reset()
+	c.addChunk(0, uint8(formats.ToHost), 0, []byte("x"))
+	c.dataLens = binary.AppendUvarint(c.dataLens[:0], 1<<40)
+	bigRecord := c.appendPayload(nil)
 	// a zstd frame that expands far beyond the rawLen its header claims
 	var zb bytes.Buffer
 	w, _ := NewWriter(&zb, testHeader(), nil)
@@ -323,6 +327,10 @@ func TestVerifyRepair(t *testing.T) {
 	var got []Record
 	readAll(r, func(rec *Record) error { got = append(got, *rec); return nil }, func(*DamageError) {}, func() {})
 	sameRecords(t, got, want)
+	fb, _ := os.ReadFile(fixed)
+	if _, fs := layout(t, fb); len(fs) != 2 {
+		t.Errorf("repaired file has %d blocks, want one large data block and the index", len(fs))
+	}
 	if fi, _ := os.Stat(fixed); fi.Mode().Perm() != 0o600 {
 		t.Errorf("repaired file mode %v", fi.Mode().Perm())
 	}

@@ -17,10 +17,17 @@
 // A file is a header followed by independent blocks. Each block has a 48-byte
 // header (sync marker, sizes, record count, first and last time, CRC-32C of
 // the payload and of the header itself) and a zstd-compressed payload of
-// records. Blocks close at 256 KiB, on Flush, and by a timer 100 ms after
+// records stored column by column (kinds, ports, directions, time deltas as
+// byte planes, lengths, meta, data), each column compressing on its own
+// terms. Blocks close at 256 KiB, on Flush, and by a timer 100 ms after
 // their first record, so a recorder killed with SIGKILL loses at most the
 // last 100 ms. Record times never decrease: a late record is stored with the
 // previous record's time.
+//
+// Such small live blocks compress badly, so Close compacts a file made by
+// Create whose blocks are small: it rewrites the file into 4 MiB blocks
+// through a temporary file renamed over the original (see Writer.Close and
+// WriterOptions.NoCompaction). Repair writes the same large blocks.
 //
 // Reading: Open (or NewReader on any io.Reader) checks magic and version;
 // Next returns records until io.EOF. Damage is not fatal: Next returns a

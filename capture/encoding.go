@@ -4,26 +4,11 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-
-	"github.com/atbridge/atbridge/formats"
 )
 
-// Block raw payload layout: two columns, so that the small, regular record
-// heads compress apart from the traffic bytes:
-//
-//	heads length uvarint | heads | data
-//
-// heads holds, per record:
-//
-//	kind u8 | time delta uvarint | meta length uvarint | meta | data length uvarint
-//
-// and data holds the records' data back to back in the same order. The time
-// delta is from the previous record of the block (the block's firstTime for
-// the first record), so a reader keeps the time chain across records of
-// kinds it skips.
-//
-// Chunk meta: port u8 | dir u8 (later bytes, from newer writers, ignored).
-// Frame and event meta: fields (see fields.go).
+// Record meta (the meta column, see columns.go): empty for a chunk (bytes
+// there, from newer writers, are ignored); fields (see fields.go) for
+// frames and events. Port and direction have columns of their own.
 
 // Frame field tags.
 const (
@@ -33,8 +18,6 @@ const (
 	frRsv     = 4 // uvarint
 	frMaskKey = 5 // 4 bytes; present means Masked
 	frLength  = 6 // uvarint: wire payload length; absent means 0
-	frDir     = 7 // uvarint: Record.Dir
-	frPort    = 8 // uvarint: Record.Port
 )
 
 // Event field tags.
@@ -46,8 +29,6 @@ const (
 	evCode    = 5 // uvarint
 	evLine    = 6 // line settings value
 	evControl = 7 // uvarint
-	evDir     = 8 // uvarint: Record.Dir
-	evPort    = 9 // uvarint: Record.Port
 )
 
 func sortedKeys(m map[string]string) []string { return slices.Sorted(maps.Keys(m)) }
@@ -59,12 +40,6 @@ func encodeFields(scratch []byte, r *Record) []byte {
 	switch r.Kind {
 	case KindFrame:
 		fr := &r.Frame
-		if r.Dir != 0 {
-			f = appendUvarintField(f, frDir, uint64(r.Dir))
-		}
-		if r.Port != 0 {
-			f = appendUvarintField(f, frPort, uint64(r.Port))
-		}
 		if fr.Link != 0 {
 			f = appendUvarintField(f, frLink, uint64(fr.Link))
 		}
@@ -84,12 +59,6 @@ func encodeFields(scratch []byte, r *Record) []byte {
 	case KindEvent:
 		ev := &r.Event
 		f = appendUvarintField(f, evType, uint64(ev.Type))
-		if r.Dir != 0 {
-			f = appendUvarintField(f, evDir, uint64(r.Dir))
-		}
-		if r.Port != 0 {
-			f = appendUvarintField(f, evPort, uint64(r.Port))
-		}
 		if ev.Text != "" {
 			f = appendStringField(f, evText, ev.Text)
 		}
@@ -113,18 +82,13 @@ func encodeFields(scratch []byte, r *Record) []byte {
 	return f
 }
 
-// decodeRecord fills r (whose Kind is set) from its meta and data. r.Data
-// is a fresh copy. Unknown fields are skipped.
+// decodeRecord fills r (whose Kind, Port and Dir are set) from its meta and
+// data. r.Data is a fresh copy. Unknown fields are skipped.
 func decodeRecord(r *Record, meta, data []byte) error {
 	r.Data = clone(data)
 	switch r.Kind {
 	case KindChunk:
-		if len(meta) < 2 {
-			return fmt.Errorf("chunk meta of %d bytes: %w", len(meta), ErrCorrupt)
-		}
-		r.Port = meta[0]
-		r.Dir = formats.Dir(meta[1])
-		return nil
+		return nil // meta bytes from newer writers are ignored
 	case KindFrame, KindEvent:
 	default:
 		return fmt.Errorf("decode %v: %w", r.Kind, ErrCorrupt)
@@ -134,10 +98,6 @@ func decodeRecord(r *Record, meta, data []byte) error {
 		fr := &r.Frame
 		for it.next() {
 			switch it.tag {
-			case frDir:
-				r.Dir = formats.Dir(it.uvarint())
-			case frPort:
-				r.Port = uint8(it.uvarint())
 			case frLink:
 				fr.Link = uint8(it.uvarint())
 			case frOpcode:
@@ -160,10 +120,6 @@ func decodeRecord(r *Record, meta, data []byte) error {
 		switch it.tag {
 		case evType:
 			ev.Type = EventType(it.uvarint())
-		case evDir:
-			r.Dir = formats.Dir(it.uvarint())
-		case evPort:
-			r.Port = uint8(it.uvarint())
 		case evText:
 			ev.Text = string(it.val)
 		case evCount:

@@ -146,11 +146,12 @@ func encodeFuzzRecord(r Record) []byte {
 func FuzzBlock(f *testing.F) {
 	recs, _ := smallMultiBlock(f)
 	for _, r := range recs[:25] {
-		f.Add(encodeRaw(r), false)
+		f.Add(encodeRaw(r), uint8(1), false)
 	}
-	f.Add([]byte{7, 3, 0, 3, 1, 1, 0, 2, 'x', 'y'}, true)
+	f.Add(encodeRaw(recs[20:40]...), uint8(20), true)
+	f.Add([]byte{9, 1, 1, 1, 4, 0, 1, 0, 1, 2, 3, 0, 2, 0, 0, 0, 0, 0, 0, 'x', 'y'}, uint8(1), false)
 	hdr := headerOnly(f)
-	f.Fuzz(func(t *testing.T, payload []byte, zstdCodec bool) {
+	f.Fuzz(func(t *testing.T, payload []byte, records uint8, zstdCodec bool) {
 		codec, stored := uint8(codecStored), payload
 		if zstdCodec {
 			codec = codecZstd
@@ -159,7 +160,7 @@ func FuzzBlock(f *testing.F) {
 			stored = zw.enc.EncodeAll(payload, nil)
 			zw.Close()
 		}
-		file := cat(hdr, craftBlock(blockData, codec, stored, uint32(len(payload)), 3))
+		file := cat(hdr, craftBlock(blockData, codec, stored, uint32(len(payload)), uint32(records)))
 		res, err := readBytes(t, file, &ReaderOptions{MaxRecordSize: 1 << 12})
 		if err != nil {
 			t.Fatal(err)
@@ -172,15 +173,15 @@ func FuzzBlock(f *testing.F) {
 	})
 }
 
-// encodeRaw returns the raw block encoding of one record, as the writer
-// would put it first in a block.
-func encodeRaw(r Record) []byte {
+// encodeRaw returns the raw block payload of recs, as the writer would
+// make a block of them.
+func encodeRaw(recs ...Record) []byte {
 	var buf bytes.Buffer
 	nw, _ := NewWriter(&buf, Header{}, &WriterOptions{FlushInterval: -1, Stored: true})
-	nw.Write(&r)
-	raw := binary.AppendUvarint(nil, uint64(len(nw.heads)))
-	raw = append(raw, nw.heads...)
-	raw = append(raw, nw.data...)
+	for i := range recs {
+		nw.Write(&recs[i])
+	}
+	raw := nw.cols.appendPayload(nil)
 	nw.Close()
 	return raw
 }

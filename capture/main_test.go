@@ -19,6 +19,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv(killWriterEnv) != "" {
 		runKillWriter() // the child of TestSIGKILL; never returns
 	}
+	if os.Getenv(compactKillEnv) != "" {
+		runCompactKill() // the child of TestCompactionKilled; never returns
+	}
 	goleak.VerifyTestMain(m)
 }
 

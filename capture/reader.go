@@ -10,6 +10,8 @@ import (
 	"os"
 
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/atbridge/atbridge/formats"
 )
 
 // Reader defaults.
@@ -64,10 +66,9 @@ type Reader struct {
 	dataStart int64
 	dec       *zstd.Decoder
 
-	comp  []byte // stored payload of the current block
-	raw   []byte // decoded payload of the current block
-	heads []byte // unread part of the head column
-	data  []byte // unread part of the data column
+	comp []byte // stored payload of the current block
+	raw  []byte // decoded payload of the current block
+	cur  cursor // the current block's unread records
 
 	blockOff     int64
 	blockLen     int64
@@ -193,11 +194,11 @@ func (r *Reader) Next() (*Record, error) {
 		return nil, ErrClosed
 	}
 	for {
-		if len(r.heads) > 0 {
+		if r.cur.more() {
 			rec, err := r.nextInBlock()
 			if err != nil {
 				lost := r.blockRecords - r.recsRead
-				r.heads, r.data = nil, nil
+				r.cur = cursor{}
 				return nil, &DamageError{Offset: r.blockOff, Length: r.blockLen, RecordsLost: lost,
 					Err: fmt.Errorf("record %d of block: %w", r.recsRead, err)}
 			}
@@ -218,33 +219,10 @@ func (r *Reader) Next() (*Record, error) {
 // nextInBlock decodes the next record of the block. It returns nil, nil
 // for a record of an unknown kind.
 func (r *Reader) nextInBlock() (*Record, error) {
-	b := r.heads
-	kind := Kind(b[0])
-	b = b[1:]
-	dt, n := binary.Uvarint(b)
-	if n <= 0 || dt > 1<<62 {
-		return nil, fmt.Errorf("time delta: %w", ErrCorrupt)
+	kind, port, dir, dt, meta, data, err := r.cur.next(r.opts.MaxRecordSize)
+	if err != nil {
+		return nil, err
 	}
-	b = b[n:]
-	metaLen, n := binary.Uvarint(b)
-	if n <= 0 || metaLen > uint64(len(b)-n) {
-		return nil, fmt.Errorf("meta length runs past the block: %w", ErrCorrupt)
-	}
-	meta := b[n : n+int(metaLen)]
-	b = b[n+int(metaLen):]
-	dataLen, n := binary.Uvarint(b)
-	if n <= 0 {
-		return nil, fmt.Errorf("data length: %w", ErrCorrupt)
-	}
-	if metaLen+dataLen > uint64(r.opts.MaxRecordSize) {
-		return nil, fmt.Errorf("record of %d bytes (limit %d): %w", metaLen+dataLen, r.opts.MaxRecordSize, ErrTooLarge)
-	}
-	if dataLen > uint64(len(r.data)) {
-		return nil, fmt.Errorf("record data of %d bytes runs past the block: %w", dataLen, ErrCorrupt)
-	}
-	data := r.data[:dataLen]
-	r.data = r.data[dataLen:]
-	r.heads = b[n:]
 	r.recsRead++
 	r.t += int64(dt)
 	switch kind {
@@ -252,7 +230,7 @@ func (r *Reader) nextInBlock() (*Record, error) {
 	default:
 		return nil, nil
 	}
-	rec := &Record{Kind: kind, Time: r.t}
+	rec := &Record{Kind: kind, Time: r.t, Port: port, Dir: formats.Dir(dir)}
 	if err := decodeRecord(rec, meta, data); err != nil {
 		return nil, err
 	}
@@ -342,11 +320,15 @@ func (r *Reader) readBlock() error {
 	if len(r.raw) != int(h.rawLen) {
 		return damage(fmt.Errorf("block decodes to %d bytes, header says %d: %w", len(r.raw), h.rawLen, ErrCorrupt))
 	}
-	hl, n := binary.Uvarint(r.raw)
-	if n <= 0 || hl > uint64(len(r.raw)-n) {
-		return damage(fmt.Errorf("head column length: %w", ErrCorrupt))
+	// Every record takes at least 7 column bytes (kind, port, dir, time).
+	if uint64(h.records)*7 > uint64(len(r.raw)) {
+		return damage(fmt.Errorf("%d records in a payload of %d bytes: %w", h.records, len(r.raw), ErrCorrupt))
 	}
-	r.heads, r.data = r.raw[n:n+int(hl)], r.raw[n+int(hl):]
+	cur, err := parseColumns(r.raw, int(h.records))
+	if err != nil {
+		return damage(err)
+	}
+	r.cur = cur
 	r.blocksRead++
 	r.blockOff, r.blockLen = start, total
 	r.blockRecords, r.recsRead = int64(h.records), 0

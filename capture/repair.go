@@ -132,7 +132,10 @@ func readAll(r *Reader, rec func(*Record) error, dmg func(*DamageError), tick fu
 // RepairOptions tune Repair. A nil *RepairOptions means defaults.
 type RepairOptions struct {
 	Reader *ReaderOptions // limits while reading src (nil: defaults)
-	Writer *WriterOptions // how dst is written (nil: defaults, no flush timer)
+	// Writer sets how dst is written. Nil means large blocks
+	// (CompactBlockSize) compressed as hard as compaction does, no flush
+	// timer; a non-nil value is used as given, with the live zstd level.
+	Writer *WriterOptions
 	// Progress, when set, is called as src is read with bytes done and
 	// src's size.
 	Progress func(done, total int64)
@@ -154,9 +157,9 @@ func Repair(src, dst string, opts *RepairOptions) (*RepairReport, error) {
 	if opts != nil {
 		o = *opts
 	}
-	wo := WriterOptions{FlushInterval: -1}
+	wo, level := WriterOptions{FlushInterval: -1, BlockSize: CompactBlockSize}, compactLevel
 	if o.Writer != nil {
-		wo = *o.Writer
+		wo, level = *o.Writer, liveLevel
 	}
 	if a, b := filepath.Clean(src), filepath.Clean(dst); a == b {
 		return nil, fmt.Errorf("repair %s: destination is the source", src)
@@ -184,7 +187,7 @@ func Repair(src, dst string, opts *RepairOptions) (*RepairReport, error) {
 	if err := tmp.Chmod(0o600); err != nil {
 		return nil, fmt.Errorf("repair: %w", err)
 	}
-	w, err := NewWriter(tmp, r.Header(), &wo)
+	w, err := newWriter(tmp, r.Header(), &wo, level)
 	if err != nil {
 		return nil, fmt.Errorf("repair: %w", err)
 	}
@@ -217,9 +220,6 @@ func Repair(src, dst string, opts *RepairOptions) (*RepairReport, error) {
 		return nil, fmt.Errorf("repair: %w", err)
 	}
 	ok = true
-	if d, err := os.Open(filepath.Dir(dst)); err == nil {
-		d.Sync() // make the rename durable; best effort
-		d.Close()
-	}
+	syncDir(filepath.Dir(dst))
 	return rep, nil
 }

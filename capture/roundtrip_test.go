@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -151,13 +152,13 @@ func TestUnknownKindAndField(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.WriteChunk(1, 0, formats.ToDevice, []byte("AT\r\n"))
-	w.writeRaw(200, 5, []byte("future meta"), []byte("a record kind from the future"))
+	w.writeRaw(200, 5, 3, formats.ToServer, []byte("future meta"), []byte("a record kind from the future"))
 	ev := Record{Kind: KindEvent, Event: Event{Type: EvMarker, Text: "m"}}
 	f := encodeFields(nil, &ev)
 	f = appendStringField(f, 100, "a field from the future")
 	f = appendUvarintField(f, 101, 12345)
-	w.writeRaw(KindEvent, 7, f, []byte("data"))
-	w.writeRaw(KindChunk, 8, []byte{0, byte(formats.ToHost), 0xEE, 0xFF}, []byte("longer chunk meta"))
+	w.writeRaw(KindEvent, 7, 0, 0, f, []byte("data"))
+	w.writeRaw(KindChunk, 8, 0, formats.ToHost, []byte{0xEE, 0xFF}, []byte("chunk meta from the future"))
 	w.WriteChunk(9, 0, formats.ToHost, []byte("OK"))
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
@@ -169,7 +170,7 @@ func TestUnknownKindAndField(t *testing.T) {
 	want := []Record{
 		{Kind: KindChunk, Time: 1, Dir: formats.ToDevice, Data: []byte("AT\r\n")},
 		{Kind: KindEvent, Time: 7, Event: Event{Type: EvMarker, Text: "m"}, Data: []byte("data")},
-		{Kind: KindChunk, Time: 8, Dir: formats.ToHost, Data: []byte("longer chunk meta")},
+		{Kind: KindChunk, Time: 8, Dir: formats.ToHost, Data: []byte("chunk meta from the future")},
 		{Kind: KindChunk, Time: 9, Dir: formats.ToHost, Data: []byte("OK")},
 	}
 	sameRecords(t, res.recs, want)
@@ -246,6 +247,13 @@ func TestGolden(t *testing.T) {
 	}
 	if got != string(want) {
 		t.Errorf("layout changed; got:\n%s\nwant:\n%s", got, want)
+	}
+	spec, err := os.ReadFile(filepath.Join("..", "docs", "capture-format.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(spec, []byte(strings.TrimRight(got, "\n"))) {
+		t.Errorf("docs/capture-format.md section 7 does not show testdata/example.hex")
 	}
 }
 

@@ -51,7 +51,7 @@ func (r *Reader) SeekTime(t int64) error {
 	}
 	r.br.Reset(r.rs)
 	r.off = off
-	r.heads, r.data = nil, nil
+	r.cur = cursor{}
 	r.done = false
 	r.minTime = t
 	return nil

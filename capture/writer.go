@@ -22,6 +22,9 @@ const (
 	// MaxRecordSize is the largest record body a Writer accepts (ErrTooLarge
 	// beyond it) and the default ReaderOptions.MaxRecordSize.
 	MaxRecordSize = 16 << 20
+	// maxRecordOverhead bounds the column bytes a record adds besides its
+	// meta and data: kind, port, dir, time, overflow, two uvarint lengths.
+	maxRecordOverhead = 3 + 4 + 8 + 2*binary.MaxVarintLen64
 	// maxIndexEntries bounds the writer's in-memory index; past it, every
 	// other entry is dropped and the stride doubles (see Writer).
 	maxIndexEntries = 1 << 16
@@ -46,6 +49,14 @@ type WriterOptions struct {
 	// Stored writes blocks without compression (codec 0). Default false
 	// (zstd). Meant for tests and the examples in the format spec.
 	Stored bool
+	// NoCompaction turns off compaction at Close. By default (false) a Writer
+	// made by Create whose data blocks are small on average (a live recorder
+	// whose flush timer closes a block every FlushInterval, often holding a
+	// single exchange) rewrites its file at Close into blocks of
+	// CompactBlockSize compressed harder, through a temporary file in the
+	// same directory that is synced and renamed over the original; see
+	// Writer.Close. Writers made by NewWriter never compact.
+	NoCompaction bool
 }
 
 // WriterStats counts what a Writer has written so far.
@@ -55,6 +66,9 @@ type WriterStats struct {
 	DataBytes       int64 // sum of len(Record.Data)
 	RawBytes        int64 // encoded record bytes before compression
 	CompressedBytes int64 // bytes written to the destination, headers included
+	// CompactedBytes is the file size after compaction at Close, or 0 when
+	// Close did not compact.
+	CompactedBytes int64
 }
 
 // Writer writes a capture as a sequence of independently compressed,
@@ -69,16 +83,16 @@ type Writer struct {
 	mu     sync.Mutex
 	out    io.Writer
 	file   *os.File // set by Create; closed by Close
+	path   string   // set by Create, for compaction
 	hdr    Header
 	base   time.Time // monotonic reading matching hdr.Start
 	opts   WriterOptions
 	enc    *zstd.Encoder
-	heads  []byte // head column of the current block
-	data   []byte // data column of the current block
-	raw    []byte // the block's raw payload, assembled at flush
-	buf    []byte // header + compressed payload of the block being written
-	fields []byte // scratch for frame/event fields
-	off    int64  // bytes written so far
+	cols   columns // the current block's records
+	raw    []byte  // the block's raw payload, assembled at flush
+	buf    []byte  // header + compressed payload of the block being written
+	fields []byte  // scratch for frame/event fields
+	off    int64   // bytes written so far
 
 	blockRecords uint32
 	blockFirst   int64
@@ -116,6 +130,7 @@ func Create(path string, h Header, opts *WriterOptions) (*Writer, error) {
 		return nil, err
 	}
 	w.file = f
+	w.path = path
 	return w, nil
 }
 
@@ -123,6 +138,12 @@ func Create(path string, h Header, opts *WriterOptions) (*Writer, error) {
 // sets h.Version to FormatVersion and, when zero, h.Start to time.Now().UTC()
 // and h.MonoBase to the monotonic clock. Writer.Close does not close out.
 func NewWriter(out io.Writer, h Header, opts *WriterOptions) (*Writer, error) {
+	return newWriter(out, h, opts, liveLevel)
+}
+
+// newWriter is NewWriter with a zstd level: live writers favour speed,
+// compaction and Repair ratio.
+func newWriter(out io.Writer, h Header, opts *WriterOptions, level zstd.EncoderLevel) (*Writer, error) {
 	w := &Writer{out: out, stride: 1}
 	if opts != nil {
 		w.opts = *opts
@@ -157,7 +178,7 @@ func NewWriter(out io.Writer, h Header, opts *WriterOptions) (*Writer, error) {
 	w.hdr = h
 	if !w.opts.Stored {
 		enc, err := zstd.NewWriter(nil,
-			zstd.WithEncoderLevel(zstd.SpeedFastest),
+			zstd.WithEncoderLevel(level),
 			zstd.WithEncoderConcurrency(1),
 			zstd.WithEncoderCRC(false), // the block CRC-32C covers it
 			zstd.WithLowerEncoderMem(true))
@@ -179,8 +200,7 @@ func NewWriter(out io.Writer, h Header, opts *WriterOptions) (*Writer, error) {
 	}
 	w.off = int64(len(b))
 	w.stats.CompressedBytes = w.off
-	w.heads = make([]byte, 0, w.opts.BlockSize/2)
-	w.data = make([]byte, 0, w.opts.BlockSize+4096)
+	w.cols = newColumns(w.opts.BlockSize)
 	w.buf = make([]byte, blockHeaderSize, blockHeaderSize+w.opts.BlockSize/2)
 	return w, nil
 }
@@ -203,12 +223,8 @@ func (w *Writer) WriteChunk(t int64, port uint8, dir formats.Dir, data []byte) e
 	if len(data)+2 > MaxRecordSize {
 		return fmt.Errorf("capture chunk of %d bytes: %w", len(data), ErrTooLarge)
 	}
-	t = w.prepare(t, len(data)+2)
-	h := append(w.heads, byte(KindChunk))
-	h = binary.AppendUvarint(h, uint64(t-w.lastTime))
-	h = append(h, 2, port, byte(dir))
-	w.heads = binary.AppendUvarint(h, uint64(len(data)))
-	w.data = append(w.data, data...)
+	t = w.prepare(t, len(data))
+	w.cols.addChunk(port, uint8(dir), uint64(t-w.lastTime), data)
 	w.stats.DataBytes += int64(len(data))
 	return w.finishRecord(t)
 }
@@ -233,28 +249,23 @@ func (w *Writer) Write(r *Record) error {
 		return err
 	}
 	w.fields = encodeFields(w.fields, r)
-	return w.appendLocked(r.Kind, r.Time, w.fields, r.Data)
+	return w.appendLocked(r.Kind, r.Time, r.Port, r.Dir, w.fields, r.Data)
 }
 
 // writeRaw writes a record with an arbitrary kind, meta and data (tests use
 // it to play a newer writer).
-func (w *Writer) writeRaw(kind Kind, t int64, meta, data []byte) error {
+func (w *Writer) writeRaw(kind Kind, t int64, port uint8, dir formats.Dir, meta, data []byte) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.appendLocked(kind, t, meta, data)
+	return w.appendLocked(kind, t, port, dir, meta, data)
 }
 
-func (w *Writer) appendLocked(kind Kind, t int64, meta, data []byte) error {
+func (w *Writer) appendLocked(kind Kind, t int64, port uint8, dir formats.Dir, meta, data []byte) error {
 	if size := len(meta) + len(data); size > MaxRecordSize {
 		return fmt.Errorf("capture %v of %d bytes: %w", kind, size, ErrTooLarge)
 	}
 	t = w.prepare(t, len(meta)+len(data))
-	h := append(w.heads, byte(kind))
-	h = binary.AppendUvarint(h, uint64(t-w.lastTime))
-	h = binary.AppendUvarint(h, uint64(len(meta)))
-	h = append(h, meta...)
-	w.heads = binary.AppendUvarint(h, uint64(len(data)))
-	w.data = append(w.data, data...)
+	w.cols.add(kind, port, uint8(dir), uint64(t-w.lastTime), meta, data)
 	w.stats.DataBytes += int64(len(data))
 	return w.finishRecord(t)
 }
@@ -273,7 +284,7 @@ func (w *Writer) prepare(t int64, size int) int64 {
 	if t < w.lastTime {
 		t = w.lastTime
 	}
-	if w.blockRecords > 0 && w.pending()+size+4*binary.MaxVarintLen64 > w.opts.BlockSize {
+	if w.blockRecords > 0 && w.cols.size()+size+maxRecordOverhead > w.opts.BlockSize {
 		w.flushLocked()
 	}
 	if w.blockRecords == 0 {
@@ -284,13 +295,11 @@ func (w *Writer) prepare(t int64, size int) int64 {
 	return t
 }
 
-func (w *Writer) pending() int { return len(w.heads) + len(w.data) }
-
 func (w *Writer) finishRecord(t int64) error {
 	w.lastTime = t
 	w.blockRecords++
 	w.stats.Records++
-	if w.pending() >= w.opts.BlockSize {
+	if w.cols.size() >= w.opts.BlockSize {
 		w.flushLocked()
 	}
 	return w.err
@@ -325,9 +334,7 @@ func (w *Writer) flushLocked() {
 	if w.blockRecords == 0 || w.err != nil {
 		return
 	}
-	w.raw = binary.AppendUvarint(w.raw[:0], uint64(len(w.heads)))
-	w.raw = append(w.raw, w.heads...)
-	w.raw = append(w.raw, w.data...)
+	w.raw = w.cols.appendPayload(w.raw[:0])
 	h := blockHeader{
 		typ:       blockData,
 		rawLen:    uint32(len(w.raw)),
@@ -339,8 +346,12 @@ func (w *Writer) flushLocked() {
 	if w.enc != nil {
 		h.codec = codecZstd
 		w.buf = w.enc.EncodeAll(w.raw, w.buf)
-	} else {
-		w.buf = append(w.buf, w.raw...)
+	}
+	if h.codec != codecZstd || len(w.buf)-blockHeaderSize >= len(w.raw) {
+		// Tiny blocks (a few records, as a live recorder's timer makes
+		// them) do not pay for a zstd frame header: store them.
+		h.codec = codecStored
+		w.buf = append(w.buf[:blockHeaderSize], w.raw...)
 	}
 	payload := w.buf[blockHeaderSize:]
 	h.storedLen = uint32(len(payload))
@@ -353,7 +364,7 @@ func (w *Writer) flushLocked() {
 	w.addIndex(indexEntry{off: off, firstTime: h.firstTime, records: h.records})
 	w.stats.Blocks++
 	w.stats.RawBytes += int64(len(w.raw))
-	w.heads, w.data = w.heads[:0], w.data[:0]
+	w.cols.reset()
 	w.blockRecords = 0
 	if w.opts.Sync {
 		w.syncOut()
@@ -429,6 +440,17 @@ func (w *Writer) Stats() WriterStats {
 // closes the file if Create opened it, and stops the flush timer. Close is
 // idempotent: later calls return nil. It returns the first write error the
 // Writer met, if any.
+//
+// For a file made by Create, unless WriterOptions.NoCompaction is set, Close
+// then compacts the file when its data blocks hold less than a quarter of
+// BlockSize on average: it copies every record, with the same header, into
+// blocks of CompactBlockSize in a temporary file in the same directory
+// (mode 0600), writes a fresh index and trailer, fsyncs it and renames it
+// over the original, then syncs the directory. The original is whole and
+// synced before compaction starts and stays in place until the rename, so a
+// crash during compaction loses nothing; if compaction fails, Close removes
+// the temporary file and returns the error, and the original stays as it
+// was. Compaction streams one block at a time (constant memory).
 func (w *Writer) Close() error {
 	w.mu.Lock()
 	if w.closed {
@@ -458,6 +480,15 @@ func (w *Writer) Close() error {
 	} else if w.opts.Sync && err == nil {
 		w.syncOut()
 		err = w.err
+	}
+	if err == nil && w.shouldCompact() {
+		n, cerr := compactFile(w.path, w.opts.Stored)
+		if cerr != nil {
+			return fmt.Errorf("compact capture %s (the original is kept): %w", w.path, cerr)
+		}
+		w.mu.Lock()
+		w.stats.CompactedBytes = n
+		w.mu.Unlock()
 	}
 	return err
 }

@@ -1,22 +1,50 @@
 // Package atcorpus generates realistic ESP-AT serial traffic for tests and
 // benchmarks: a host app driving an ESP32 that runs ESP-AT with WebSocket
-// commands, as in /work/shared/docs/esp-at.md section 5, with the ATE1 echo.
+// commands, as in /work/shared/docs/esp-at.md section 5, with the ATE1 echo,
+// as a recorder sitting between them (atbridge proxy) would see it.
 //
 // The traffic is deterministic for a seed. It starts with the boot banner,
 // joins Wi-Fi, configures SNTP, opens WebSocket link 0, then mostly sends
 // JSON telemetry with AT+WSSEND and receives +WS_DATA echoes and server
 // pushes, with occasional binary payloads, busy p..., ERROR results and
-// disconnect/reconnect URCs. Each direction's bytes are cut into chunks the
-// way a USB-serial driver returns reads: a quarter of the time the whole
-// message, otherwise pieces of at most 64 bytes, full 64-byte packets a bit
-// more often than not and otherwise a random 1..64 (latency timer, FIFO
-// timeout). Timestamps follow 115200 baud 8N1 pacing (86.8 µs per byte) plus
-// think and processing gaps.
+// disconnect/reconnect URCs.
+//
+// # Timing model
+//
+// Chunk times are what time.Now() on Linux would read right after each
+// read() returned, in nanoseconds: never exact multiples of anything.
+//
+// The line runs at 115200 baud 8N1 (ByteTime per byte). A cursor follows the
+// wire: host commands and payloads occupy it for their length in byte times,
+// the ESP32 answers after a processing gap, and the host app thinks between
+// exchanges and acts only after it has read the device's answer.
+//
+// To host (ESP32 -> USB-serial adapter -> driver -> recorder): each byte
+// reaches the adapter at its wire time. The adapter (one per seed: CP2102 with
+// 64-byte packets flushed on every 1 ms USB frame, CH340 with 32-byte packets
+// likewise, or FTDI FT232R with 62-byte payloads and the Linux default 16 ms
+// latency timer) sends a bulk IN packet when its buffer is full or when its
+// timer fires with bytes pending. USB full speed moves packets on 1 ms frames,
+// so a packet is delivered on the next frame boundary (the frame phase is
+// random per seed) after it is ready; a read returns that packet, or several
+// when they arrive while the reader is still busy.
+//
+// To device (host app -> pty -> recorder): a read returns one write() of the
+// host app: the whole command line or payload, now and then split in two
+// writes (a line without its "\r\n", then the terminator).
+//
+// Every read then returns after a scheduler wake-up delay drawn at
+// nanosecond resolution: 3 µs plus an exponential with a 12 µs mean, and
+// once in 50 reads a preemption of 50 µs to 3 ms. The two directions are read
+// by independent pumps, so the chunks are finally ordered by their times
+// (stably), as the recorder's clamping writer would store them.
 package atcorpus
 
 import (
+	"cmp"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 
 	"github.com/atbridge/atbridge/formats"
@@ -33,22 +61,47 @@ type Chunk struct {
 // (86805, rounded down).
 const ByteTime = 1_000_000_000 * 10 / 115200
 
-const ms = int64(1e6)
+const (
+	ms    = int64(1e6)
+	frame = ms // USB full-speed frame
+)
+
+// adapter is a USB-serial bridge chip as the driver sees it.
+type adapter struct {
+	name    string
+	packet  int   // payload bytes per bulk IN packet
+	latency int64 // flush period for a partly filled packet, ns
+}
+
+var adapters = []adapter{
+	{"CP2102", 64, 1 * ms},
+	{"CH340", 32, 1 * ms},
+	{"FT232R", 62, 16 * ms},
+}
 
 type gen struct {
 	rng    *rand.Rand
-	t      int64
+	t      int64 // the wire cursor
 	out    []Chunk
 	n      int
 	seq    int
 	link   bool
 	linkID int
+
+	ad      adapter
+	phase   int64 // USB frame phase, ns in [0, frame)
+	tick    int64 // latency timer phase, ns in [0, ad.latency)
+	readyAt int64 // when the to-host reader is ready for its next read
 }
 
 // Generate returns about approxBytes bytes of traffic (both directions
 // together; it stops at the end of the exchange that passes the mark).
 func Generate(seed int64, approxBytes int) []Chunk {
 	g := &gen{rng: rand.New(rand.NewPCG(uint64(seed), 0x61746272))}
+	g.ad = adapters[g.rng.IntN(len(adapters))]
+	g.phase = g.rng.Int64N(frame)
+	g.tick = g.rng.Int64N(g.ad.latency)
+	g.t = 50*ms + g.rng.Int64N(100*ms)
 	g.dev("\r\nready\r\n")
 	g.cmd("AT", "\r\nOK\r\n")
 	g.cmd("AT+CWMODE=1", "\r\nOK\r\n")
@@ -76,47 +129,104 @@ func Generate(seed int64, approxBytes int) []Chunk {
 			g.reconnect()
 		}
 	}
+	slices.SortStableFunc(g.out, func(a, b Chunk) int { return cmp.Compare(a.Time, b.Time) })
 	return g.out
 }
 
+// pause advances the wire cursor by a think or processing gap, drawn at
+// nanosecond resolution.
 func (g *gen) pause(minMS, maxMS int) {
 	g.t += int64(minMS)*ms + g.rng.Int64N(int64(maxMS-minMS+1)*ms)
 }
 
-// emit cuts s into reads as a UART driver returns them.
-func (g *gen) emit(dir formats.Dir, s string) {
-	b := []byte(s)
-	for len(b) > 0 {
-		// A USB-serial adapter hands the driver packets of up to 64 bytes:
-		// full ones while bytes stream, shorter ones when its latency timer
-		// or the UART's FIFO timeout fires; a quarter of the time the
-		// reader was slow enough to get the whole line in one read.
-		n := len(b)
-		switch x := g.rng.IntN(12); {
-		case x < 3:
-		case x < 7:
-			n = min(len(b), 1+g.rng.IntN(64))
-		default:
-			n = min(len(b), 64)
-		}
-		g.t += int64(n) * ByteTime
-		g.out = append(g.out, Chunk{Time: g.t, Dir: dir, Data: b[:n:n]})
-		g.n += n
-		b = b[n:]
-		if len(b) > 0 && g.rng.IntN(8) == 0 {
-			g.t += int64(g.rng.IntN(3000)) * 1000 // a scheduling hiccup
-		}
+// wake is how long a reader blocked in read() takes to run again once its
+// data is there.
+func (g *gen) wake() int64 {
+	d := 3000 + int64(g.rng.ExpFloat64()*12000)
+	if g.rng.IntN(50) == 0 {
+		d += 50_000 + g.rng.Int64N(2_950_000)
 	}
+	return d
 }
 
-func (g *gen) host(s string) { g.emit(formats.ToDevice, s) }
-func (g *gen) dev(s string)  { g.emit(formats.ToHost, s) }
+// nextFrame returns the first USB frame boundary at or after t.
+func (g *gen) nextFrame(t int64) int64 {
+	k := (t - g.phase + frame - 1) / frame
+	return g.phase + k*frame
+}
+
+// nextTick returns the first latency timer expiry at or after t.
+func (g *gen) nextTick(t int64) int64 {
+	k := (t - g.tick + g.ad.latency - 1) / g.ad.latency
+	return g.tick + k*g.ad.latency
+}
+
+// read records a chunk returned by a read that found data at time at.
+func (g *gen) read(dir formats.Dir, at int64, b []byte) {
+	g.out = append(g.out, Chunk{Time: at + g.wake(), Dir: dir, Data: b[:len(b):len(b)]})
+	g.n += len(b)
+}
+
+// dev sends s from the ESP32, starting on the wire now: the adapter cuts it
+// into packets, the driver hands each to a read. The cursor moves past the
+// last byte on the wire and past the read that returns it, since the host
+// app reacts only to what it has read.
+func (g *gen) dev(s string) {
+	b := []byte(s)
+	start := g.t
+	arrive := func(i int) int64 { return start + int64(i+1)*ByteTime } // byte i fully received
+	var pending []byte
+	var pendingAt int64
+	for i := 0; i < len(b); {
+		// A packet starts with byte i; it leaves when full or at the first
+		// timer expiry after its first byte, on a USB frame boundary.
+		first := arrive(i)
+		flush := g.nextTick(first)
+		j := i
+		for j < len(b) && j-i < g.ad.packet && arrive(j) <= flush {
+			j++
+		}
+		if j-i == g.ad.packet {
+			flush = arrive(j - 1)
+		}
+		at := g.nextFrame(flush)
+		// A reader still busy with the previous read gets both at once.
+		if pending != nil && at > g.readyAt {
+			g.read(formats.ToHost, pendingAt, pending)
+			pending = nil
+		}
+		if pending == nil {
+			pending, pendingAt = b[i:j:j], at
+		} else {
+			pending = b[i-len(pending) : j : j]
+		}
+		g.readyAt = at + 20_000
+		i = j
+	}
+	g.read(formats.ToHost, pendingAt, pending)
+	g.t = max(arrive(len(b)-1), g.out[len(g.out)-1].Time)
+}
+
+// hostWrite sends s from the host app: one write (now and then two), each
+// a read for the recorder, then the bytes take their time on the wire.
+func (g *gen) hostWrite(s string) {
+	b := []byte(s)
+	if cut := strings.LastIndex(s, "\r\n"); cut > 0 && g.rng.IntN(10) == 0 {
+		g.read(formats.ToDevice, g.t, b[:cut])
+		g.t += 20_000 + g.rng.Int64N(200_000)
+		b = b[cut:]
+	}
+	g.read(formats.ToDevice, g.t, b)
+	g.t += int64(len(s)) * ByteTime
+}
+
+func (g *gen) host(s string) { g.hostWrite(s) }
 
 // cmd sends a command line (echoed, ATE1) and the device's answer.
 func (g *gen) cmd(line, answer string) {
 	g.pause(2, 40)
 	g.host(line + "\r\n")
-	g.t += 200_000
+	g.t += 150_000 + g.rng.Int64N(100_000) // the ESP32 parses the line
 	g.dev(line + "\r\n")
 	g.pause(1, 15)
 	g.dev(answer)
@@ -155,7 +265,7 @@ func (g *gen) send(payload, extra string) {
 	line := fmt.Sprintf("AT+WSSEND=0,%d%s", len(payload), extra)
 	g.pause(50, 900)
 	g.host(line + "\r\n")
-	g.t += 200_000
+	g.t += 150_000 + g.rng.Int64N(100_000) // the ESP32 parses the line
 	g.dev(line + "\r\n\r\nOK\r\n\r\n>")
 	g.pause(1, 5)
 	g.host(payload) // data after > is not echoed

@@ -1,0 +1,106 @@
+package capture
+
+import (
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/klauspost/compress/zstd"
+)
+
+// CompactBlockSize is the raw block size of files written by compaction at
+// Writer.Close and by Repair: large enough that zstd sees many exchanges
+// at once (echoed commands, repeated JSON keys), small enough that a
+// reader holds only a few MiB and a damaged block loses little.
+const CompactBlockSize = 4 << 20
+
+// zstd levels: a live writer must keep up with the traffic on one core;
+// compaction and Repair run once per file and buy ratio with time.
+const (
+	liveLevel    = zstd.SpeedFastest
+	compactLevel = zstd.SpeedBetterCompression
+)
+
+// testHookBeforeRename, when set by a test, runs after the compacted file
+// is complete and synced and before it replaces the original.
+var testHookBeforeRename func(tmp string) error
+
+// shouldCompact reports whether Close should rewrite the file: made by
+// Create, compaction not turned off, and data blocks that average less
+// than a quarter of BlockSize (so the blocks were closed by the flush
+// timer or by Flush, not by size). Called after the file is closed.
+func (w *Writer) shouldCompact() bool {
+	s := w.stats
+	return w.path != "" && !w.opts.NoCompaction && s.Blocks >= 2 &&
+		s.RawBytes/s.Blocks < int64(w.opts.BlockSize/4) && s.RawBytes/s.Blocks < CompactBlockSize/4
+}
+
+// compactFile rewrites the clean capture at path into large blocks through
+// a temporary file renamed over it, and returns the new size. On any error
+// the temporary file is removed and path is untouched.
+func compactFile(path string, stored bool) (size int64, err error) {
+	r, err := Open(path, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer r.Close()
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".compact*")
+	if err != nil {
+		return 0, err
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	if err := tmp.Chmod(0o600); err != nil {
+		return 0, err
+	}
+	w, err := newWriter(tmp, r.Header(), &WriterOptions{FlushInterval: -1, BlockSize: CompactBlockSize, Stored: stored}, compactLevel)
+	if err != nil {
+		return 0, err
+	}
+	for {
+		rec, rerr := r.Next()
+		if rerr == io.EOF {
+			break
+		}
+		if rerr != nil {
+			w.Close()
+			return 0, rerr // damage: a file this writer just wrote should have none
+		}
+		if err := w.Write(rec); err != nil {
+			w.Close()
+			return 0, err
+		}
+	}
+	if err := w.Close(); err != nil {
+		return 0, err
+	}
+	if err := tmp.Sync(); err != nil {
+		return 0, err
+	}
+	if err := tmp.Close(); err != nil {
+		return 0, err
+	}
+	if testHookBeforeRename != nil {
+		if err := testHookBeforeRename(tmp.Name()); err != nil {
+			return 0, err
+		}
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return 0, err
+	}
+	syncDir(filepath.Dir(path))
+	return w.Stats().CompressedBytes, nil
+}
+
+// syncDir makes a rename in dir durable; best effort (some file systems
+// refuse to sync a directory).
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+}
