@@ -33,11 +33,15 @@
 // host app: the whole command line or payload, now and then split in two
 // writes (a line without its "\r\n", then the terminator).
 //
-// Every read then returns after a scheduler wake-up delay drawn at
+// A pump blocked in read() returns after a scheduler wake-up delay drawn at
 // nanosecond resolution: 3 µs plus an exponential with a 12 µs mean, and
-// once in 50 reads a preemption of 50 µs to 3 ms. The two directions are read
-// by independent pumps, so the chunks are finally ordered by their times
-// (stably), as the recorder's clamping writer would store them.
+// once in 50 reads a preemption of 50 µs to 3 ms. Bytes that arrive before
+// the read returns come back in the same read; after a read the pump spends
+// 10 to 30 µs forwarding and recording, and data that arrived meanwhile is
+// returned by its next read at once. So each direction's chunks keep their
+// bytes in order. The two directions are read by independent pumps, so the
+// chunks are finally ordered by their times (stably), as the recorder's
+// writer would store them.
 package atcorpus
 
 import (
@@ -89,9 +93,9 @@ type gen struct {
 	linkID int
 
 	ad      adapter
-	phase   int64 // USB frame phase, ns in [0, frame)
-	tick    int64 // latency timer phase, ns in [0, ad.latency)
-	readyAt int64 // when the to-host reader is ready for its next read
+	phase   int64     // USB frame phase, ns in [0, frame)
+	tick    int64     // latency timer phase, ns in [0, ad.latency)
+	readers [3]reader // by direction: ToDevice, ToHost
 }
 
 // Generate returns about approxBytes bytes of traffic (both directions
@@ -101,6 +105,8 @@ func Generate(seed int64, approxBytes int) []Chunk {
 	g.ad = adapters[g.rng.IntN(len(adapters))]
 	g.phase = g.rng.Int64N(frame)
 	g.tick = g.rng.Int64N(g.ad.latency)
+	g.readers[formats.ToDevice].dir = formats.ToDevice
+	g.readers[formats.ToHost].dir = formats.ToHost
 	g.t = 50*ms + g.rng.Int64N(100*ms)
 	g.dev("\r\nready\r\n")
 	g.cmd("AT", "\r\nOK\r\n")
@@ -161,27 +167,56 @@ func (g *gen) nextTick(t int64) int64 {
 	return g.tick + k*g.ad.latency
 }
 
-// read records a chunk returned by a read that found data at time at.
-func (g *gen) read(dir formats.Dir, at int64, b []byte) {
-	g.out = append(g.out, Chunk{Time: at + g.wake(), Dir: dir, Data: b[:len(b):len(b)]})
-	g.n += len(b)
+// reader is one pump's read loop on one side: a read in progress collects
+// every packet or write that arrives before it returns.
+type reader struct {
+	dir     formats.Dir
+	readyAt int64  // when the pump is back in read() after the last one
+	pending []byte // what the read in progress will return
+	returns int64  // when it returns
+}
+
+// deliver hands the reader bytes that became readable at time at; b must
+// continue the pending bytes in memory when there are any.
+func (g *gen) deliver(r *reader, at int64, b []byte) {
+	if r.pending != nil && at <= r.returns {
+		r.pending = r.pending[:len(r.pending)+len(b)]
+		return
+	}
+	g.flushRead(r)
+	if at >= r.readyAt {
+		r.returns = at + g.wake() // blocked in read(): woken by the data
+	} else {
+		r.returns = r.readyAt + 500 + g.rng.Int64N(1500) // data was waiting: read returns at once
+	}
+	r.pending = b
+	r.readyAt = r.returns + 10_000 + g.rng.Int64N(20_000) // forward and record, then read again
+}
+
+// flushRead records the read in progress, if any, as a chunk.
+func (g *gen) flushRead(r *reader) {
+	if r.pending == nil {
+		return
+	}
+	n := len(r.pending)
+	g.out = append(g.out, Chunk{Time: r.returns, Dir: r.dir, Data: r.pending[:n:n]})
+	g.n += n
+	r.pending = nil
 }
 
 // dev sends s from the ESP32, starting on the wire now: the adapter cuts it
-// into packets, the driver hands each to a read. The cursor moves past the
-// last byte on the wire and past the read that returns it, since the host
-// app reacts only to what it has read.
+// into packets, the driver hands each to the to-host reader. The cursor
+// moves past the last byte on the wire and past the read that returns it,
+// since the host app reacts only to what it has read.
 func (g *gen) dev(s string) {
 	b := []byte(s)
+	r := &g.readers[formats.ToHost]
 	start := g.t
 	arrive := func(i int) int64 { return start + int64(i+1)*ByteTime } // byte i fully received
-	var pending []byte
-	var pendingAt int64
 	for i := 0; i < len(b); {
 		// A packet starts with byte i; it leaves when full or at the first
 		// timer expiry after its first byte, on a USB frame boundary.
-		first := arrive(i)
-		flush := g.nextTick(first)
+		flush := g.nextTick(arrive(i))
 		j := i
 		for j < len(b) && j-i < g.ad.packet && arrive(j) <= flush {
 			j++
@@ -189,34 +224,25 @@ func (g *gen) dev(s string) {
 		if j-i == g.ad.packet {
 			flush = arrive(j - 1)
 		}
-		at := g.nextFrame(flush)
-		// A reader still busy with the previous read gets both at once.
-		if pending != nil && at > g.readyAt {
-			g.read(formats.ToHost, pendingAt, pending)
-			pending = nil
-		}
-		if pending == nil {
-			pending, pendingAt = b[i:j:j], at
-		} else {
-			pending = b[i-len(pending) : j : j]
-		}
-		g.readyAt = at + 20_000
+		g.deliver(r, g.nextFrame(flush), b[i:j])
 		i = j
 	}
-	g.read(formats.ToHost, pendingAt, pending)
-	g.t = max(arrive(len(b)-1), g.out[len(g.out)-1].Time)
+	g.flushRead(r)
+	g.t = max(arrive(len(b)-1), r.returns)
 }
 
-// hostWrite sends s from the host app: one write (now and then two), each
-// a read for the recorder, then the bytes take their time on the wire.
+// hostWrite sends s from the host app: one write (now and then two), read
+// by the to-device reader, then the bytes take their time on the wire.
 func (g *gen) hostWrite(s string) {
 	b := []byte(s)
+	r := &g.readers[formats.ToDevice]
 	if cut := strings.LastIndex(s, "\r\n"); cut > 0 && g.rng.IntN(10) == 0 {
-		g.read(formats.ToDevice, g.t, b[:cut])
+		g.deliver(r, g.t, b[:cut])
 		g.t += 20_000 + g.rng.Int64N(200_000)
 		b = b[cut:]
 	}
-	g.read(formats.ToDevice, g.t, b)
+	g.deliver(r, g.t, b)
+	g.flushRead(r)
 	g.t += int64(len(s)) * ByteTime
 }
 

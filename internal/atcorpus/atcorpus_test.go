@@ -2,6 +2,7 @@ package atcorpus
 
 import (
 	"bytes"
+	"fmt"
 	"testing"
 
 	"github.com/atbridge/atbridge/formats"
@@ -48,6 +49,34 @@ func TestGenerate(t *testing.T) {
 	}
 	if !bytes.Contains(tx.Bytes(), []byte("AT+WSSEND=0,")) || !bytes.Contains(tx.Bytes(), []byte(`{"dev":"esp32-a1b2","seq":`)) {
 		t.Errorf("host output lacks WSSEND telemetry")
+	}
+	// Each direction's bytes are in order: every +WS_DATA announcement is
+	// followed by exactly the announced payload and a line end.
+	for rest := rx.Bytes(); ; {
+		i := bytes.Index(rest, []byte("+WS_DATA:0,"))
+		if i < 0 {
+			break
+		}
+		rest = rest[i+len("+WS_DATA:0,"):]
+		var n int
+		if _, err := fmt.Sscanf(string(rest[:bytes.IndexByte(rest, ',')]), "%d", &n); err != nil {
+			t.Fatalf("+WS_DATA length: %v", err)
+		}
+		rest = rest[bytes.IndexByte(rest, ',')+1:]
+		if len(rest) < n+2 || string(rest[n:n+2]) != "\r\n" {
+			t.Fatalf("+WS_DATA payload of %d bytes not followed by \\r\\n: %q", n, rest[:min(len(rest), n+10)])
+		}
+		rest = rest[n:]
+	}
+	// Read times are clock readings, not points on a grid.
+	var round int
+	for i := 1; i < len(a); i++ {
+		if d := a[i].Time - a[i-1].Time; d%1000 == 0 || d%ByteTime == 0 {
+			round++
+		}
+	}
+	if round > len(a)/100 {
+		t.Errorf("%d of %d time deltas are round numbers", round, len(a))
 	}
 	if c := Generate(2, 200_000); len(c) == len(a) && bytes.Equal(c[10].Data, a[10].Data) && c[10].Time == a[10].Time {
 		t.Errorf("seeds 1 and 2 look identical")
