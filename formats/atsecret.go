@@ -1,0 +1,498 @@
+package formats
+
+import (
+	"bytes"
+	"regexp"
+	"strings"
+)
+
+// This file finds secrets in ESP-AT traffic: the byte ranges of passwords,
+// tokens, credentials and key material in command lines, typed payloads,
+// device lines and free data. It only finds them; atbridge's redact package
+// decides where the ranges lie in a capture and overwrites them. The rules
+// are documented in docs/redaction.md.
+
+// Mask is the byte that replaces a redacted byte.
+const Mask = '*'
+
+// Secret is a range of bytes to redact: buf[Off:Off+Len] of the buffer it
+// was found in, and the rule that found it (e.g. "cwjap-password").
+type Secret struct {
+	Off, Len int
+	Rule     string
+	// Quoted says the range lies inside a quoted command parameter: a
+	// backslash there escapes the next byte, so MaskSecret keeps each
+	// backslash of an escape pair and masks the escaped byte.
+	Quoted bool
+	// Free says every byte may be masked except CR and LF (typed payloads,
+	// key material): no quoting structure to keep.
+	Free bool
+}
+
+// DefaultSecretParams are the URI query, form and JSON parameter names
+// whose values are redacted by default (matched case-insensitively, also
+// as a suffix after '_' or '-': "refresh_token", "x-api-key").
+var DefaultSecretParams = []string{
+	"token", "access_token", "refresh_token", "id_token", "api_key", "apikey", "key", "secret",
+	"client_secret", "password", "passwd", "pwd", "pass", "auth", "authorization", "sig",
+	"signature", "jwt", "session", "sessionid", "session_id", "sid", "credential", "credentials",
+	"code", "private_key",
+}
+
+// PublicHeaders are the HTTP header names whose values are kept in AT+WSHEAD,
+// AT+HTTPCHEAD and AT+HTTPCLIENT headers; every other header's value is
+// redacted, since a custom header is where tokens usually go.
+var PublicHeaders = []string{
+	"host", "user-agent", "accept", "accept-encoding", "accept-language", "content-type",
+	"content-length", "connection", "upgrade", "origin", "sec-websocket-protocol",
+	"sec-websocket-version", "sec-websocket-extensions", "cache-control", "pragma",
+}
+
+// SecretRules says what is secret. The zero value uses the defaults.
+type SecretRules struct {
+	// Params are the token-like parameter names; nil means
+	// DefaultSecretParams.
+	Params []string
+	// Patterns are extra regular expressions: every match is redacted,
+	// in every byte of the capture (rule "pattern").
+	Patterns []*regexp.Regexp
+}
+
+func (r *SecretRules) params() []string {
+	if r == nil || r.Params == nil {
+		return DefaultSecretParams
+	}
+	return r.Params
+}
+
+// IsSecretParam reports whether a query, form or JSON key names a secret.
+func (r *SecretRules) IsSecretParam(name string) bool {
+	n := strings.ToLower(name)
+	for _, p := range r.params() {
+		if n == p || strings.HasSuffix(n, "_"+p) || strings.HasSuffix(n, "-"+p) {
+			return true
+		}
+	}
+	return false
+}
+
+// IsPublicHeader reports whether a header's value is kept.
+func IsPublicHeader(name string) bool {
+	n := strings.ToLower(strings.TrimSpace(name))
+	for _, h := range PublicHeaders {
+		if n == h {
+			return true
+		}
+	}
+	return false
+}
+
+// PayloadSecret says how the payload typed after a command's ">" prompt is
+// redacted.
+type PayloadSecret struct {
+	Rule string
+	// N is the announced payload length.
+	N int64
+	// How: "all" masks every byte but CR and LF, "header" a "key:value"
+	// header's value, "uri" a URL's credentials and tokens, "text" token-like
+	// parameters in free data.
+	How string
+}
+
+// CommandPayload reports whether c announces a payload (typed after ">")
+// that holds secrets or data to scan, and how to redact it. It knows the
+// commands the decoder does not prompt for as well as those it does.
+func CommandPayload(c *Command) (PayloadSecret, bool) {
+	if c == nil || c.Type != CmdSet {
+		return PayloadSecret{}, false
+	}
+	n := func(i int) int64 {
+		v, ok := c.Int(i)
+		if !ok || v <= 0 {
+			return -1
+		}
+		return v
+	}
+	var p PayloadSecret
+	switch c.Name {
+	case "+WSHEAD":
+		p = PayloadSecret{"wshead", n(0), "header"}
+	case "+HTTPCHEAD":
+		p = PayloadSecret{"http-header", n(0), "header"}
+	case "+HTTPURLCFG":
+		p = PayloadSecret{"uri", n(0), "uri"}
+	case "+MQTTLONGPASSWORD", "+MQTTLONGUSERNAME":
+		p = PayloadSecret{"mqtt-credentials", n(1), "all"}
+	case "+SYSMFG":
+		// AT+SYSMFG=2,"ns","key",<type 7 string|8 binary>,<length>
+		op, _ := c.Int(0)
+		typ, _ := c.Int(3)
+		if op != 2 || (typ != 7 && typ != 8) {
+			return PayloadSecret{}, false
+		}
+		p = PayloadSecret{"key-material", n(4), "all"}
+	case "+SYSFLASH":
+		// AT+SYSFLASH=1,"partition",<offset>,<length>
+		if op, _ := c.Int(0); op != 1 {
+			return PayloadSecret{}, false
+		}
+		p = PayloadSecret{"key-material", n(3), "all"}
+	case "+WSSEND":
+		p = PayloadSecret{"text", n(1), "text"}
+	case "+HTTPCPOST", "+HTTPCPUT":
+		p = PayloadSecret{"text", n(1), "text"}
+	default:
+		return PayloadSecret{}, false
+	}
+	if p.N < 0 {
+		return PayloadSecret{}, false
+	}
+	return p, true
+}
+
+// ReadsSecret reports whether c makes the device print stored secrets as
+// response lines (AT+SYSMFG read of a string or binary, AT+SYSFLASH read):
+// every response line of it is key material.
+func ReadsSecret(c *Command) bool {
+	if c == nil || c.Type != CmdSet {
+		return false
+	}
+	op, _ := c.Int(0)
+	switch c.Name {
+	case "+SYSMFG":
+		return op == 1 && len(c.Params) >= 3
+	case "+SYSFLASH":
+		return op == 2
+	}
+	return false
+}
+
+// CommandSecrets returns the secrets in a parsed command line, as ranges of
+// c.Line.
+func (r *SecretRules) CommandSecrets(c *Command) []Secret {
+	var out []Secret
+	if c == nil {
+		return nil
+	}
+	param := func(i int, rule string) {
+		if p, ok := c.Param(i); ok && !p.Empty {
+			out = append(out, paramSecret(p, rule))
+		}
+	}
+	if c.Type == CmdSet {
+		switch c.Name {
+		case "+CWJAP":
+			param(1, "cwjap-password")
+		case "+CWSAP":
+			param(1, "cwsap-password")
+		case "+CWJEAP":
+			param(3, "eap-credentials")
+			param(4, "eap-credentials")
+		case "+WSOPEN":
+			param(4, "wsopen-auth")
+		case "+MQTTUSERCFG":
+			param(3, "mqtt-credentials")
+			param(4, "mqtt-credentials")
+		case "+HTTPCLIENT":
+			// <opt>,<content-type>,<"url">,[<"host">],[<"path">],<transport>[,<"data">][,<"header">...]
+			if p, ok := c.Param(6); ok && p.Quoted {
+				out = append(out, r.quotedSub(p, r.TextSecrets([]byte(p.Value)))...)
+			}
+			for i := 7; i < len(c.Params); i++ {
+				out = append(out, r.quotedSub(c.Params[i], HeaderSecrets([]byte(c.Params[i].Value), "http-header"))...)
+			}
+		case "+HTTPCPOST", "+HTTPCPUT":
+			for i := 3; i < len(c.Params); i++ {
+				out = append(out, r.quotedSub(c.Params[i], HeaderSecrets([]byte(c.Params[i].Value), "http-header"))...)
+			}
+		}
+		// A URL in any quoted parameter: user:pass@ and token parameters.
+		for _, p := range c.Params {
+			if p.Quoted && strings.Contains(p.Value, "://") {
+				out = append(out, r.quotedSub(p, r.URISecrets([]byte(p.Value)))...)
+			}
+		}
+	}
+	return dedupe(out)
+}
+
+// paramSecret is the whole value of a parameter.
+func paramSecret(p Param, rule string) Secret {
+	if p.Quoted {
+		return Secret{Off: p.Offset + 1, Len: len(p.Raw) - 2, Rule: rule, Quoted: true}
+	}
+	return Secret{Off: p.Offset, Len: len(p.Raw), Rule: rule}
+}
+
+// quotedSub maps secrets found in p.Value to ranges of the command line.
+func (r *SecretRules) quotedSub(p Param, in []Secret) []Secret {
+	if len(in) == 0 {
+		return nil
+	}
+	// raw[i] is the index in p.Raw of value byte i.
+	var raw []int
+	if p.Quoted {
+		for j := 1; j < len(p.Raw)-1; j++ {
+			if p.Raw[j] == '\\' && j+1 < len(p.Raw)-1 {
+				j++
+			}
+			raw = append(raw, j)
+		}
+	} else {
+		for j := range p.Raw {
+			raw = append(raw, j)
+		}
+	}
+	var out []Secret
+	for _, s := range in {
+		if s.Len <= 0 || s.Off+s.Len > len(raw) {
+			continue
+		}
+		from := raw[s.Off]
+		to := raw[s.Off+s.Len-1] + 1
+		if p.Quoted && from > 1 && p.Raw[from-1] == '\\' {
+			from-- // keep the escape pair whole: its backslash stays, its byte is masked
+		}
+		out = append(out, Secret{Off: p.Offset + from, Len: to - from, Rule: s.Rule, Quoted: p.Quoted})
+	}
+	return out
+}
+
+// URISecrets returns the secrets in a URL: the user:password of its
+// authority and the values of token-like query parameters (rule "uri").
+func (r *SecretRules) URISecrets(u []byte) []Secret {
+	var out []Secret
+	i := bytes.Index(u, []byte("://"))
+	if i < 0 {
+		return r.queryLike(u, 0, "uri")
+	}
+	auth := i + 3
+	end := len(u)
+	for j := auth; j < len(u); j++ {
+		if c := u[j]; c == '/' || c == '?' || c == '#' {
+			end = j
+			break
+		}
+	}
+	if at := bytes.LastIndexByte(u[auth:end], '@'); at >= 0 {
+		out = append(out, Secret{Off: auth, Len: at, Rule: "uri"})
+	}
+	if q := bytes.IndexByte(u[end:], '?'); q >= 0 {
+		out = append(out, r.queryLike(u[end+q+1:], end+q+1, "uri")...)
+	}
+	return out
+}
+
+// queryLike finds name=value pairs separated by '&' or ';' whose name is a
+// secret parameter.
+func (r *SecretRules) queryLike(b []byte, base int, rule string) []Secret {
+	var out []Secret
+	i := 0
+	for i < len(b) {
+		j := i
+		for j < len(b) && b[j] != '&' && b[j] != ';' && b[j] != '#' {
+			j++
+		}
+		if eq := bytes.IndexByte(b[i:j], '='); eq > 0 && r.IsSecretParam(string(b[i:i+eq])) && j > i+eq+1 {
+			out = append(out, Secret{Off: base + i + eq + 1, Len: j - (i + eq + 1), Rule: rule})
+		}
+		if j < len(b) && b[j] == '#' {
+			break
+		}
+		i = j + 1
+	}
+	return out
+}
+
+// HeaderSecrets returns the value of a "key:value" header unless the key is
+// a PublicHeaders name; a header with no colon is redacted whole.
+func HeaderSecrets(h []byte, rule string) []Secret {
+	c := bytes.IndexByte(h, ':')
+	if c < 0 {
+		return []Secret{{Off: 0, Len: len(h), Rule: rule}}
+	}
+	if IsPublicHeader(string(h[:c])) || c+1 >= len(h) {
+		return nil
+	}
+	return []Secret{{Off: c + 1, Len: len(h) - c - 1, Rule: rule}}
+}
+
+var (
+	reURL      = regexp.MustCompile(`[A-Za-z][A-Za-z0-9+.-]*://[^\s"'<>\x00-\x1f]*`)
+	reKeyValue = regexp.MustCompile(`([A-Za-z0-9_.-]+)=([^&;\s"'<>,\x00-\x1f]+)`)
+	reJSON     = regexp.MustCompile(`"([A-Za-z0-9_.-]+)"\s*:\s*"((?:[^"\\\x00-\x1f]|\\.)*)"`)
+	reHeader   = regexp.MustCompile(`(?mi)^(authorization|proxy-authorization|cookie|set-cookie|x-api-key|x-auth-token|api-key)[ \t]*:[ \t]*([^\r\n]+)`)
+	reBearer   = regexp.MustCompile(`(?i)\b(bearer|basic)[ \t]+([A-Za-z0-9._~+/=-]{6,})`)
+)
+
+// TextSecrets returns the secrets in free data (WebSocket messages, typed
+// payloads, response lines): URLs (as URISecrets), name=value pairs and JSON
+// "name":"value" members whose name is a secret parameter, the values of
+// Authorization, Cookie and API key header lines, and "Bearer"/"Basic"
+// credentials (rule "token").
+func (r *SecretRules) TextSecrets(b []byte) []Secret {
+	var out []Secret
+	for _, m := range reURL.FindAllIndex(b, -1) {
+		for _, s := range r.URISecrets(b[m[0]:m[1]]) {
+			s.Off += m[0]
+			out = append(out, s)
+		}
+	}
+	for _, m := range reKeyValue.FindAllSubmatchIndex(b, -1) {
+		if r.IsSecretParam(string(b[m[2]:m[3]])) {
+			out = append(out, Secret{Off: m[4], Len: m[5] - m[4], Rule: "token"})
+		}
+	}
+	for _, m := range reJSON.FindAllSubmatchIndex(b, -1) {
+		if r.IsSecretParam(string(b[m[2]:m[3]])) && m[5] > m[4] {
+			out = append(out, Secret{Off: m[4], Len: m[5] - m[4], Rule: "token"})
+		}
+	}
+	for _, re := range []*regexp.Regexp{reHeader, reBearer} {
+		for _, m := range re.FindAllSubmatchIndex(b, -1) {
+			out = append(out, Secret{Off: m[4], Len: m[5] - m[4], Rule: "token"})
+		}
+	}
+	return dedupe(out)
+}
+
+// PatternSecrets returns the matches of the user's patterns in b.
+func (r *SecretRules) PatternSecrets(b []byte) []Secret {
+	if r == nil {
+		return nil
+	}
+	var out []Secret
+	for _, re := range r.Patterns {
+		for _, m := range re.FindAllIndex(b, -1) {
+			if m[1] > m[0] {
+				out = append(out, Secret{Off: m[0], Len: m[1] - m[0], Rule: "pattern"})
+			}
+		}
+	}
+	return out
+}
+
+// DeviceLineSecrets returns the secrets in a device line (without CRLF)
+// that reads back stored credentials: +WSHEAD:<i>,"key:value", +CWSAP's
+// password, +MQTTUSERCFG's username and password, +CWJEAP's, a URL in
+// +WSOPEN: or +HTTPURLCFG:, and token-like parameters anywhere.
+func (r *SecretRules) DeviceLineSecrets(line []byte) []Secret {
+	out := r.TextSecrets(line)
+	colon := bytes.IndexByte(line, ':')
+	if len(line) == 0 || line[0] != '+' || colon < 0 {
+		return out
+	}
+	name := string(line[:colon])
+	switch name {
+	case "+WSHEAD":
+		// +WSHEAD:<i>,"<key>:<value>": printed raw, so the value runs to the
+		// line's last quote.
+		q := bytes.IndexByte(line, '"')
+		if q < 0 {
+			return out
+		}
+		end := len(line)
+		if line[end-1] == '"' && end-1 > q {
+			end--
+		}
+		for _, s := range HeaderSecrets(line[q+1:end], "wshead") {
+			s.Off += q + 1
+			out = append(out, s)
+		}
+	case "+CWSAP", "+MQTTUSERCFG", "+CWJEAP":
+		// Parse the fields as a command's ("+X:" read as "AT+X=").
+		buf := make([]byte, 0, len(line)+2)
+		buf = append(append(buf, "AT"...), line...)
+		buf[2+colon] = '='
+		idx := map[string][]int{"+CWSAP": {1}, "+MQTTUSERCFG": {3, 4}, "+CWJEAP": {3, 4}}[name]
+		rule := map[string]string{"+CWSAP": "cwsap-password", "+MQTTUSERCFG": "mqtt-credentials", "+CWJEAP": "eap-credentials"}[name]
+		c, err := ParseCommand(buf)
+		if err != nil {
+			// Cannot tell the fields apart: everything after the colon.
+			return append(out, Secret{Off: colon + 1, Len: len(line) - colon - 1, Rule: rule})
+		}
+		for _, i := range idx {
+			if p, ok := c.Param(i); ok && !p.Empty {
+				s := paramSecret(p, rule)
+				s.Off -= 2
+				out = append(out, s)
+			}
+		}
+	}
+	return dedupe(out)
+}
+
+// SecretReadPrefix returns how many bytes of a response line of a command
+// that ReadsSecret to keep: "+SYSMFG:<ns>,<key>,<type>,<len>," or
+// "+SYSFLASH:<len>,"; 0 for other lines (key material continued).
+func SecretReadPrefix(line []byte) int {
+	commas := 0
+	switch {
+	case bytes.HasPrefix(line, []byte("+SYSMFG:")):
+		commas = 4
+	case bytes.HasPrefix(line, []byte("+SYSFLASH:")):
+		commas = 1
+	default:
+		return 0
+	}
+	for i, b := range line {
+		if b == ',' {
+			commas--
+			if commas == 0 {
+				return i + 1
+			}
+		}
+	}
+	return len(line)
+}
+
+// dedupe drops secrets contained in an earlier one.
+func dedupe(in []Secret) []Secret {
+	out := in[:0]
+	for _, s := range in {
+		inside := false
+		for _, o := range out {
+			if s.Off >= o.Off && s.Off+s.Len <= o.Off+o.Len {
+				inside = true
+				break
+			}
+		}
+		if !inside && s.Len > 0 {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// MaskSecret overwrites s in buf with Mask, keeping the structure the
+// decoder and the firmware parse: CR and LF always; in a quoted parameter
+// the backslash of each escape pair (its escaped byte is masked); outside
+// one (Quoted and Free unset, as for patterns on a command line) also '"',
+// '\\' and ','. It returns the number of bytes changed.
+func MaskSecret(buf []byte, s Secret) int {
+	end := min(s.Off+s.Len, len(buf))
+	n := 0
+	for i := max(s.Off, 0); i < end; i++ {
+		b := buf[i]
+		switch {
+		case b == '\r' || b == '\n':
+			continue
+		case s.Quoted && b == '\\':
+			if i+1 < end {
+				i++
+				if buf[i] != Mask {
+					buf[i] = Mask
+					n++
+				}
+			}
+			continue
+		case !s.Quoted && !s.Free && (b == '"' || b == '\\' || b == ','):
+			continue
+		}
+		if b != Mask {
+			buf[i] = Mask
+			n++
+		}
+	}
+	return n
+}

@@ -1,0 +1,157 @@
+package redact
+
+import (
+	"bytes"
+	"fmt"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/atbridge/atbridge/capture"
+	"github.com/atbridge/atbridge/formats"
+	"github.com/atbridge/atbridge/internal/session"
+)
+
+// goldenSecrets are the secret values of testdata/sessions/secrets.txt.
+// None of them, nor any 4-byte piece of one, may survive redaction.
+var goldenSecrets = []string{
+	`Wifi"Pa,ss\word42`, `Wifi\"Pa\,ss\\word42`, "ApSecret9876",
+	"eyJhbGciOiJIUzI1NiJ9.JwtSecretBody.SigSecret", "CookieSecret123",
+	"alice:UriPass777", "UriToken555", "QWxhZGRpbjpBdXRoU2VjcmV0",
+	"WsSendToken666", "WsDataSession222",
+	"MIIEvQIBADANBgkqKeySecretLine1AAAA", "KeySecretLine2BBBBBBBBBBBBBBBB==", "BEGIN PRIVATE KEY",
+	"mqttuser", "MqttPass321", "MqttLongPasswordSecret0123456789abcdefXYZ",
+	"bob:HttpPass444", "HttpKey888", "FormPass222", "HeaderKey333", "UrlCfgToken777", "HttpHeadSecret111",
+	"SERIAL-12345678",
+}
+
+// goldenPattern is the --pattern the golden tests pass.
+var goldenPattern = regexp.MustCompile(`SERIAL-[0-9]+`)
+
+// leaks returns the secrets, or 4-byte pieces of them, found in b, except
+// pieces that also occur in bg outside every secret (the original bytes:
+// "Secr" is no leak where the capture says "+CWJAP" and "Secret" elsewhere).
+func leaks(b []byte, secrets []string, bg []byte) []string {
+	bg = bytes.Clone(bg)
+	for _, s := range secrets {
+		bg = bytes.ReplaceAll(bg, []byte(s), bytes.Repeat([]byte{0}, len(s)))
+	}
+	var out []string
+	for _, s := range secrets {
+		if bytes.Contains(b, []byte(s)) {
+			out = append(out, fmt.Sprintf("%q whole", s))
+			continue
+		}
+		for i := 0; i+4 <= len(s); i++ {
+			if w := []byte(s[i : i+4]); bytes.Contains(b, w) && !bytes.Contains(bg, w) {
+				out = append(out, fmt.Sprintf("%q of %q", s[i:i+4], s))
+				break
+			}
+		}
+	}
+	return out
+}
+
+func sessionRecords(t testing.TB, path string) (capture.Header, []capture.Record) {
+	t.Helper()
+	ss, err := session.ParseFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := capture.Header{Tool: "test", Meta: map[string]string{"firmware": ss.Meta["firmware"]},
+		Ports: []capture.PortInfo{{Name: "host", Role: "host"}, {Name: "device", Role: "device"}}}
+	var recs []capture.Record
+	for _, st := range ss.Steps {
+		port := capture.PortHost
+		if st.Dir == formats.ToHost {
+			port = capture.PortDevice
+		}
+		recs = append(recs, capture.Record{Kind: capture.KindChunk, Time: st.Time, Dir: st.Dir, Port: port, Data: st.Data})
+	}
+	return h, recs
+}
+
+func runAll(h capture.Header, recs []capture.Record, o *Options) []capture.Record {
+	if o.Decoder == nil {
+		o.Decoder = DecoderOptions(&h)
+	}
+	r := New(o)
+	var out []capture.Record
+	for i := range recs {
+		out = append(out, r.Add(&recs[i])...)
+	}
+	return append(out, r.Flush()...)
+}
+
+// decodeShape decodes records and describes every event without its bytes:
+// what the redacted capture must keep.
+func decodeShape(h capture.Header, recs []capture.Record) []string {
+	d := formats.NewDecoder(DecoderOptions(&h))
+	var out []string
+	add := func(evs []formats.Event) {
+		for _, e := range evs {
+			s := fmt.Sprintf("%d %s %s %d+%d %q link=%d", e.Seq, e.Kind, e.Dir, e.Offset, len(e.Raw), e.Name, e.Link)
+			if e.Tx != nil {
+				s += fmt.Sprintf(" result=%q resp=%v", e.Tx.Result, e.Tx.Response)
+			}
+			if e.Cmd != nil {
+				s += fmt.Sprintf(" params=%d", len(e.Cmd.Params))
+			}
+			if e.Err != nil {
+				s += " err=" + e.Err.Error()
+			}
+			out = append(out, s)
+		}
+	}
+	for _, r := range recs {
+		if r.Kind == capture.KindChunk {
+			add(d.Feed(r.Time, r.Dir, r.Data))
+		}
+	}
+	add(d.Flush())
+	return out
+}
+
+func TestRedactGoldenSession(t *testing.T) {
+	h, recs := sessionRecords(t, "../testdata/sessions/secrets.txt")
+	var all []byte
+	for _, r := range recs {
+		all = append(all, r.Data...)
+	}
+	if l := leaks(all, goldenSecrets, nil); len(l) != len(goldenSecrets) {
+		t.Fatalf("the session lacks some secrets: %d of %d present", len(l), len(goldenSecrets))
+	}
+	var found []Redaction
+	out := runAll(h, recs, &Options{Rules: formats.SecretRules{Patterns: []*regexp.Regexp{goldenPattern}},
+		OnRedact: func(x Redaction) { found = append(found, x) }})
+	if len(out) != len(recs) {
+		t.Fatalf("%d records out for %d in", len(out), len(recs))
+	}
+	var got []byte
+	for i := range out {
+		if len(out[i].Data) != len(recs[i].Data) || out[i].Time != recs[i].Time || out[i].Dir != recs[i].Dir {
+			t.Fatalf("record %d changed shape: %d bytes at %d %s, want %d at %d %s", i, len(out[i].Data), out[i].Time, out[i].Dir, len(recs[i].Data), recs[i].Time, recs[i].Dir)
+		}
+		got = append(got, out[i].Data...)
+	}
+	for _, l := range leaks(got, goldenSecrets, all) {
+		t.Errorf("leaked %s", l)
+	}
+	if len(found) == 0 {
+		t.Fatal("no redactions reported")
+	}
+	a, b := decodeShape(h, recs), decodeShape(h, out)
+	if strings.Join(a, "\n") != strings.Join(b, "\n") {
+		for i := range min(len(a), len(b)) {
+			if a[i] != b[i] {
+				t.Fatalf("decoding changed at event %d:\n was %s\n now %s", i, a[i], b[i])
+			}
+		}
+		t.Fatalf("decoding changed: %d events, was %d", len(b), len(a))
+	}
+	if testing.Verbose() {
+		for _, r := range out {
+			t.Logf("%s %q", r.Dir, r.Data)
+		}
+	}
+}
