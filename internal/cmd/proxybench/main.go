@@ -292,30 +292,37 @@ func throughput(c *os.File, d time.Duration, chunk int) (int64, time.Duration, t
 	last := time.Now()
 	total := int64(-1)
 	for total < 0 || got < total {
-		select {
-		case total = <-written:
-			if err := <-werr; err != nil {
-				return got, 0, maxGap, err
+		if total < 0 {
+			select {
+			case total = <-written:
+				if err := <-werr; err != nil {
+					return got, 0, maxGap, err
+				}
+				continue
+			default:
 			}
-		default:
 		}
-		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		// Short deadlines, so that the writer's end is noticed even when
+		// every byte is already back; a stall is 5 s without data.
+		_ = c.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
 		n, err := c.Read(buf)
 		now := time.Now()
-		if gap := now.Sub(last); gap > maxGap && n > 0 {
-			maxGap = gap
+		if n > 0 {
+			maxGap = max(maxGap, now.Sub(last))
+			last = now
+			patternAt(want[:n], got)
+			if string(buf[:n]) != string(want[:n]) {
+				return got, 0, maxGap, fmt.Errorf("echo differs at byte %d", got)
+			}
+			got += int64(n)
 		}
-		last = now
-		patternAt(want[:n], got)
-		if string(buf[:n]) != string(want[:n]) {
-			return got, 0, maxGap, fmt.Errorf("echo differs at byte %d", got)
-		}
-		got += int64(n)
 		if err != nil {
-			if errors.Is(err, os.ErrDeadlineExceeded) {
+			if !errors.Is(err, os.ErrDeadlineExceeded) {
+				return got, 0, maxGap, fmt.Errorf("failed after %d bytes: %w", got, err)
+			}
+			if now.Sub(last) > 5*time.Second {
 				return got, 0, maxGap, fmt.Errorf("stalled: no echo for 5 s after %d bytes", got)
 			}
-			return got, 0, maxGap, fmt.Errorf("failed after %d bytes: %w", got, err)
 		}
 	}
 	return got, time.Since(start), maxGap, nil
