@@ -18,22 +18,17 @@
 package main
 
 import (
-	"context"
 	"crypto/rand"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"runtime/pprof"
 	"slices"
 	"strings"
 	"time"
 
-	"github.com/atbridge/atbridge/bridge"
-	"github.com/atbridge/atbridge/capture"
 	"github.com/atbridge/atbridge/formats"
 )
 
@@ -375,208 +370,6 @@ func (p *patternCheck) feed(b []byte) error {
 func (p *patternCheck) done() error {
 	if p.off != p.n {
 		return fmt.Errorf("capture holds %d of %d bytes", p.off, p.n)
-	}
-	return nil
-}
-
-// setup is one way of putting an echoing device behind a pty.
-type setup struct {
-	client *os.File
-	// close tears the setup down; for atbridge it then checks the capture
-	// of each direction with the checker mk returns (nil: no check) and
-	// says what it found.
-	close func(mk func(formats.Dir) streamCheck) (string, error)
-}
-
-var setups = map[string]func() (*setup, error){
-	"direct":   directSetup,
-	"socat":    socatSetup,
-	"atbridge": func() (*setup, error) { return atbridgeSetup(true) },
-	// atbridge-norec is the proxy with a Recorder that drops everything:
-	// what forwarding alone costs (not part of the default run).
-	"atbridge-norec": func() (*setup, error) { return atbridgeSetup(false) },
-}
-
-// discard is a Recorder that keeps nothing.
-type discard struct{ start time.Time }
-
-func (d discard) Now() int64                { return int64(time.Since(d.start)) }
-func (discard) Write(*capture.Record) error { return nil }
-
-// echoPort echoes everything read from p until it fails.
-func echoPort(p io.ReadWriter) chan struct{} {
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_, _ = io.Copy(p, p)
-	}()
-	return done
-}
-
-func directSetup() (*setup, error) {
-	dir, err := os.MkdirTemp("", "proxybench-")
-	if err != nil {
-		return nil, err
-	}
-	link := filepath.Join(dir, "direct")
-	dev, err := bridge.OpenPort(context.Background(), "pty:"+link, nil)
-	if err != nil {
-		return nil, err
-	}
-	echoed := echoPort(dev)
-	c, err := os.OpenFile(link, os.O_RDWR, 0)
-	if err != nil {
-		dev.Close()
-		return nil, err
-	}
-	return &setup{client: c, close: func(func(formats.Dir) streamCheck) (string, error) {
-		c.Close()
-		dev.Close()
-		<-echoed
-		os.RemoveAll(dir)
-		return "", nil
-	}}, nil
-}
-
-func socatSetup() (*setup, error) {
-	path, err := exec.LookPath("socat")
-	if err != nil {
-		return nil, fmt.Errorf("socat is not installed (apt-get install socat): %w", err)
-	}
-	dir, err := os.MkdirTemp("", "proxybench-")
-	if err != nil {
-		return nil, err
-	}
-	a, b := filepath.Join(dir, "A"), filepath.Join(dir, "B")
-	cmd := exec.Command(path, "PTY,link="+a+",raw,echo=0", "PTY,link="+b+",raw,echo=0")
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	waited := make(chan error, 1)
-	go func() { waited <- cmd.Wait() }()
-	stop := func() {
-		_ = cmd.Process.Kill()
-		<-waited
-		os.RemoveAll(dir)
-	}
-	var dev, c *os.File
-	for i := 0; ; i++ {
-		if dev == nil {
-			dev, _ = os.OpenFile(b, os.O_RDWR, 0)
-		}
-		if dev != nil {
-			if c, err = os.OpenFile(a, os.O_RDWR, 0); err == nil {
-				break
-			}
-		}
-		if i > 500 {
-			stop()
-			return nil, errors.New("socat's pty links did not appear")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	echoed := echoPort(dev)
-	return &setup{client: c, close: func(func(formats.Dir) streamCheck) (string, error) {
-		c.Close()
-		dev.Close()
-		<-echoed
-		stop()
-		return "", nil
-	}}, nil
-}
-
-func atbridgeSetup(record bool) (*setup, error) {
-	dir, err := os.MkdirTemp("", "proxybench-")
-	if err != nil {
-		return nil, err
-	}
-	devLink, hostLink, capPath := filepath.Join(dir, "dev"), filepath.Join(dir, "host"), filepath.Join(dir, "bench.atcap")
-	dev, err := bridge.OpenPort(context.Background(), "pty:"+devLink, nil)
-	if err != nil {
-		return nil, err
-	}
-	echoed := echoPort(dev)
-	w, err := capture.Create(capPath, capture.Header{Tool: "proxybench", Ports: []capture.PortInfo{
-		{Name: "pty:" + hostLink, Role: "host"}, {Name: devLink, Role: "device"}}}, nil)
-	if err != nil {
-		return nil, err
-	}
-	var rec bridge.Recorder = w
-	if !record {
-		rec = discard{time.Now()}
-	}
-	px, err := bridge.OpenProxy(context.Background(), &bridge.ProxyOptions{Host: "pty:" + hostLink, Device: devLink, Recorder: rec})
-	if err != nil {
-		return nil, err
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	runErr := make(chan error, 1)
-	go func() { runErr <- px.Run(ctx) }()
-	c, err := os.OpenFile(hostLink, os.O_RDWR, 0)
-	if err != nil {
-		cancel()
-		<-runErr
-		return nil, err
-	}
-	return &setup{client: c, close: func(mk func(formats.Dir) streamCheck) (string, error) {
-		c.Close()
-		cancel()
-		err := <-runErr
-		dev.Close()
-		<-echoed
-		defer os.RemoveAll(dir)
-		if err != nil {
-			return "", err
-		}
-		if err := w.Close(); err != nil {
-			return "", err
-		}
-		st := px.Stats()
-		if mk == nil || !record {
-			return "", nil
-		}
-		toDev, toHost := mk(formats.ToDevice), mk(formats.ToHost)
-		if err := checkCapture(capPath, toDev, toHost); err != nil {
-			return "", err
-		}
-		fi, _ := os.Stat(capPath)
-		return fmt.Sprintf("capture byte-exact both ways, %d bytes lost, %d records, %.1f MB file", st.Queue.LostBytes, st.Queue.Records, float64(fi.Size())/1e6), nil
-	}}, nil
-}
-
-func checkCapture(path string, toDev, toHost streamCheck) error {
-	r, err := capture.Open(path, nil)
-	if err != nil {
-		return err
-	}
-	defer r.Close()
-	for {
-		rec, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return err
-		}
-		if rec.Kind == capture.KindEvent && rec.Event.Type == capture.EvBytesLost {
-			return fmt.Errorf("capture: %d bytes lost %v", rec.Event.Count, rec.Dir)
-		}
-		if rec.Kind != capture.KindChunk {
-			continue
-		}
-		c := toDev
-		if rec.Dir == formats.ToHost {
-			c = toHost
-		}
-		if err := c.feed(rec.Data); err != nil {
-			return fmt.Errorf("%v: %w", rec.Dir, err)
-		}
-	}
-	if err := toDev.done(); err != nil {
-		return fmt.Errorf("to_device: %w", err)
-	}
-	if err := toHost.done(); err != nil {
-		return fmt.Errorf("to_host: %w", err)
 	}
 	return nil
 }
