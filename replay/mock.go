@@ -210,6 +210,7 @@ func (m *Mock) Serve(ctx context.Context, port io.ReadWriter) error {
 		dropTx: map[int]bool{}, delayTx: map[int]time.Duration{}, injTx: map[int][][]byte{}, busyLeft: map[[2]int]int{}}
 	rd := startReader(port)
 	defer func() { _ = rd.stop() }()
+	defer unblockWrites(ctx, port)()
 	r.release(-1, r.start)
 	for i := range m.r.Faults {
 		f := &m.r.Faults[i]

@@ -1,6 +1,7 @@
 package replay
 
 import (
+	"context"
 	"io"
 	"time"
 )
@@ -12,6 +13,24 @@ import (
 // readDeadliner is implemented by *os.File and net.Conn.
 type readDeadliner interface {
 	SetReadDeadline(time.Time) error
+}
+
+// writeDeadliner is implemented by *os.File and net.Conn.
+type writeDeadliner interface {
+	SetWriteDeadline(time.Time) error
+}
+
+// unblockWrites makes a Write blocked on port return once ctx ends: with
+// SetWriteDeadline when port has it, else by closing port if it is an
+// io.Closer. The returned func disarms it.
+func unblockWrites(ctx context.Context, port io.Writer) func() bool {
+	return context.AfterFunc(ctx, func() {
+		if d, ok := port.(writeDeadliner); ok {
+			_ = d.SetWriteDeadline(time.Now())
+		} else if c, ok := port.(io.Closer); ok {
+			_ = c.Close()
+		}
+	})
 }
 
 // chunk is one Read's bytes, or the error that ended reading.

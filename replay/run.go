@@ -91,6 +91,7 @@ func Run(ctx context.Context, port io.ReadWriter, s *Script, opts *RunOptions) (
 		st.opts.URCWait = time.Second
 	}
 	st.rd = startReader(port)
+	defer unblockWrites(ctx, port)()
 	var once sync.Once
 	var left []byte
 	stop := func() { once.Do(func() { left = st.rd.stop() }) }
@@ -157,6 +158,11 @@ func Run(ctx context.Context, port io.ReadWriter, s *Script, opts *RunOptions) (
 	if st.err == nil && ctx.Err() == nil {
 		st.waitUntil(ctx, time.Now().Add(st.opts.Timeout), func() bool { return st.done >= doneBefore[len(s.Host)] })
 		st.waitUntil(ctx, time.Now().Add(st.opts.URCWait), func() bool { return st.urcs >= urcBefore[len(s.Host)] })
+		if st.opts.Pacing == Paced {
+			// Recorded pacing plays the capture's whole length: the
+			// device's output after the host's last input included.
+			st.waitUntil(ctx, st.start.Add(st.opts.Timing.after(s.Duration)+st.opts.URCWait), func() bool { return st.urcs >= urcBefore[len(s.Host)] && st.got >= recordedOut(s) })
+		}
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -174,6 +180,15 @@ func Run(ctx context.Context, port io.ReadWriter, s *Script, opts *RunOptions) (
 		h.Meta["firmware"] = fw
 	}
 	return FromRecords(h, st.recs)
+}
+
+// recordedOut is the number of bytes the device sent in s.
+func recordedOut(s *Script) int64 {
+	var n int64
+	for _, o := range s.Out {
+		n += int64(len(o.Raw))
+	}
+	return n
 }
 
 func (st *runState) now() int64 {
