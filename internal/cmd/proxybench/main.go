@@ -36,12 +36,13 @@ func main() {
 	rounds := flag.Int("rounds", 2000, "round trips of 64-byte messages per setup")
 	duration := flag.Duration("duration", 5*time.Second, "length of each full-duplex throughput run (60s for the saturation run)")
 	chunk := flag.Int("chunk", 4096, "size of the client's writes in the throughput run")
-	only := flag.String("only", "direct,socat,atbridge", "setups to run, comma-separated (also: atbridge-norec, the proxy recording nothing)")
+	only := flag.String("only", "direct,socat,atbridge", "setups to run, comma-separated (also: atbridge-norec, the proxy recording nothing; atbridge-bin, the atbridge proxy command in its own process)")
 	repeat := flag.Int("repeat", 3, "throughput runs per setup (alternating between setups); the table shows the median")
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "proxybench: round-trip latency and full-duplex echo throughput through real ptys:\ndirect pty vs socat vs atbridge proxy (recording on).\n\nUsage:\n  go run ./internal/cmd/proxybench [flags]\n\nFlags:\n")
 		flag.PrintDefaults()
 	}
+	flag.StringVar(&atbridgeBin, "bin", "", "atbridge binary for the atbridge-bin setup (default: go build one)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	flag.Parse()
 	if *cpuprofile != "" {
@@ -82,7 +83,7 @@ func run(rounds int, duration time.Duration, chunk, repeat int, only []string) e
 	for _, n := range only {
 		n = strings.TrimSpace(n)
 		if _, ok := setups[n]; !ok {
-			return fmt.Errorf("unknown setup %q (want direct, socat, atbridge, atbridge-norec)", n)
+			return fmt.Errorf("unknown setup %q (want direct, socat, atbridge, atbridge-norec, atbridge-bin)", n)
 		}
 		names = append(names, n)
 	}

@@ -31,6 +31,8 @@ var setups = map[string]func() (*setup, error){
 	// atbridge-norec is the proxy with a Recorder that drops everything:
 	// what forwarding alone costs (not part of the default run).
 	"atbridge-norec": func() (*setup, error) { return atbridgeSetup(false) },
+	// atbridge-bin is "atbridge proxy -w FILE --quiet" in its own process.
+	"atbridge-bin": atbridgeBinSetup,
 }
 
 // discard is a Recorder that keeps nothing.
@@ -215,4 +217,70 @@ func checkCapture(path string, toDev, toHost streamCheck) error {
 		return fmt.Errorf("to_host: %w", err)
 	}
 	return nil
+}
+
+// atbridgeBin is the path of a built atbridge for the atbridge-bin setup
+// (-bin); empty means go build it once.
+var atbridgeBin string
+
+// atbridgeBinSetup runs "atbridge proxy" as its own process, as a user
+// would (and as socat runs), and checks its capture after SIGINT.
+func atbridgeBinSetup() (*setup, error) {
+	dir, err := os.MkdirTemp("", "proxybench-")
+	if err != nil {
+		return nil, err
+	}
+	if atbridgeBin == "" {
+		atbridgeBin = filepath.Join(os.TempDir(), fmt.Sprintf("proxybench-atbridge-%d", os.Getpid()))
+		out, err := exec.Command("go", "build", "-o", atbridgeBin, "github.com/atbridge/atbridge/cmd/atbridge").CombinedOutput()
+		if err != nil {
+			return nil, fmt.Errorf("go build atbridge: %v: %s", err, out)
+		}
+	}
+	devLink, hostLink, capPath := filepath.Join(dir, "dev"), filepath.Join(dir, "host"), filepath.Join(dir, "bench.atcap")
+	dev, err := bridge.OpenPort(context.Background(), "pty:"+devLink, nil)
+	if err != nil {
+		return nil, err
+	}
+	echoed := echoPort(dev)
+	cmd := exec.Command(atbridgeBin, "proxy", "--host", "pty:"+hostLink, "--device", devLink, "-w", capPath, "--quiet")
+	cmd.Stderr = io.Discard
+	if err := cmd.Start(); err != nil {
+		dev.Close()
+		return nil, err
+	}
+	waited := make(chan error, 1)
+	go func() { waited <- cmd.Wait() }()
+	var c *os.File
+	for i := 0; ; i++ {
+		if c, err = os.OpenFile(hostLink, os.O_RDWR, 0); err == nil {
+			break
+		}
+		if i > 1000 {
+			_ = cmd.Process.Kill()
+			<-waited
+			dev.Close()
+			return nil, errors.New("atbridge proxy's pty link did not appear")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return &setup{client: c, close: func(mk func(formats.Dir) streamCheck) (string, error) {
+		c.Close()
+		_ = cmd.Process.Signal(os.Interrupt)
+		err := <-waited
+		dev.Close()
+		<-echoed
+		defer os.RemoveAll(dir)
+		if err != nil {
+			return "", fmt.Errorf("atbridge proxy: %w", err)
+		}
+		if mk == nil {
+			return "", nil
+		}
+		if err := checkCapture(capPath, mk(formats.ToDevice), mk(formats.ToHost)); err != nil {
+			return "", err
+		}
+		fi, _ := os.Stat(capPath)
+		return fmt.Sprintf("capture byte-exact both ways, no bytes lost, %.1f MB file", float64(fi.Size())/1e6), nil
+	}}, nil
 }
