@@ -1,11 +1,14 @@
 package capture
 
 import (
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/atbridge/atbridge/formats"
 )
 
 // CompactBlockSize is the raw block size of files written by compaction at
@@ -61,19 +64,9 @@ func compactFile(path string, stored bool) (size int64, err error) {
 	if err != nil {
 		return 0, err
 	}
-	for {
-		rec, rerr := r.Next()
-		if rerr == io.EOF {
-			break
-		}
-		if rerr != nil {
-			w.Close()
-			return 0, rerr // damage: a file this writer just wrote should have none
-		}
-		if err := w.Write(rec); err != nil {
-			w.Close()
-			return 0, err
-		}
+	if err := w.copyRecords(r); err != nil {
+		w.Close()
+		return 0, err
 	}
 	if err := w.Close(); err != nil {
 		return 0, err
@@ -102,5 +95,35 @@ func syncDir(dir string) {
 	if d, err := os.Open(dir); err == nil {
 		d.Sync()
 		d.Close()
+	}
+}
+
+// copyRecords appends every record of r to w as stored, column to column,
+// without decoding records into Record values: records of kinds this
+// package does not know are kept too. Damage in r is an error: compaction
+// reads a file its own writer has just closed.
+func (w *Writer) copyRecords(r *Reader) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for {
+		for r.cur.more() {
+			kind, port, dir, dt, meta, data, err := r.cur.next(r.opts.MaxRecordSize)
+			if err != nil {
+				return fmt.Errorf("block at offset %d: %w", r.blockOff, err)
+			}
+			r.t += int64(dt)
+			if err := w.appendLocked(kind, r.t, port, formats.Dir(dir), meta, data); err != nil {
+				return err
+			}
+		}
+		if r.done {
+			return nil
+		}
+		if err := r.readBlock(); err != nil {
+			if err == io.EOF {
+				return nil
+			}
+			return err
+		}
 	}
 }
