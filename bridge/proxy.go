@@ -213,7 +213,7 @@ func (p *Proxy) Run(ctx context.Context) error {
 		p.q.run()
 	}()
 
-	errc := make(chan error, 3)
+	errc := make(chan error, 2)
 	pumps := 0
 	if p.host != nil {
 		for _, s := range []*side{p.host, p.dev} {
@@ -222,7 +222,7 @@ func (p *Proxy) Run(ctx context.Context) error {
 			p.watchPort(s, pt)
 		}
 		if p.emuPort != nil {
-			p.startEmulator(ctx, errc)
+			p.startEmulator(ctx)
 		}
 		p.startControlMirror(ctx)
 		pumps = 2
@@ -266,7 +266,7 @@ func (p *Proxy) Run(ctx context.Context) error {
 // device's in-memory line. Its WebSocket frames and link events go into the
 // capture; its serial chunks and line events would repeat the proxy's own,
 // so they are left out.
-func (p *Proxy) startEmulator(ctx context.Context, errc chan<- error) {
+func (p *Proxy) startEmulator(ctx context.Context) {
 	var eo EmulatorOptions
 	if p.opts.Emulator != nil {
 		eo = *p.opts.Emulator
