@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -317,5 +319,75 @@ func waitFor(t *testing.T, cond func() bool) {
 			t.Fatal("condition not met in time")
 		}
 		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// TestProxyTCPDevice: the device behind a serial server (tcp:HOST:PORT, as
+// ser2net or esp-link); the server dropping the connection is a loss, and
+// the proxy reconnects.
+func TestProxyTCPDevice(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	must(t, err)
+	defer ln.Close()
+	conns := make(chan net.Conn, 2)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				close(conns)
+				return
+			}
+			conns <- c
+		}
+	}()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "tcp.atcap")
+	w, err := capture.Create(path, capture.Header{Tool: "test"}, nil)
+	must(t, err)
+	px, err := OpenProxy(context.Background(), &ProxyOptions{Host: "pty:" + filepath.Join(dir, "host"), Device: "tcp:" + ln.Addr().String(),
+		Recorder: w, RetryInterval: 20 * time.Millisecond, Log: testLogger(t)})
+	must(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- px.Run(ctx) }()
+	f, err := os.OpenFile(filepath.Join(dir, "host"), os.O_RDWR, 0)
+	must(t, err)
+	host := newHostApp(t, f)
+	defer host.close()
+
+	serve := func(c net.Conn) (stop func()) {
+		ectx, ecancel := context.WithCancel(context.Background())
+		served := make(chan struct{})
+		go func() {
+			defer close(served)
+			_ = NewEmulator(&EmulatorOptions{Log: testLogger(t)}).Serve(ectx, c)
+		}()
+		return func() {
+			ecancel()
+			<-served
+			c.Close()
+		}
+	}
+	stop1 := serve(<-conns)
+	host.expect("\r\nready\r\n")
+	host.cmd("AT", "\r\nOK\r\n")
+	stop1() // the serial server drops the connection
+	c2, ok := <-conns
+	if !ok {
+		t.Fatal("the proxy did not reconnect")
+	}
+	stop2 := serve(c2)
+	host.expect("\r\nready\r\n")
+	host.cmd("AT", "\r\nOK\r\n")
+	cancel()
+	must(t, <-done)
+	stop2()
+	must(t, w.Close())
+	recs := readCapture(t, path)
+	if countEvents(recs, capture.EvPortLost) != 1 || countEvents(recs, capture.EvPortReopened) != 1 {
+		t.Errorf("lost %d, reopened %d; want 1 each", countEvents(recs, capture.EvPortLost), countEvents(recs, capture.EvPortReopened))
+	}
+	if got := string(chunkBytes(recs, formats.ToDevice)); got != "AT\r\nAT\r\n" {
+		t.Errorf("to_device %q", got)
 	}
 }
