@@ -38,6 +38,21 @@ func (w *Writer) shouldCompact() bool {
 		s.RawBytes/s.Blocks < int64(w.opts.BlockSize/4) && s.RawBytes/s.Blocks < CompactBlockSize/4
 }
 
+// Compact rewrites the cleanly closed capture at path as compaction at
+// Writer.Close does: same header and records, blocks of CompactBlockSize,
+// a fresh index and trailer, through a temporary file in the same
+// directory that is synced and renamed over path, so the original stays
+// whole until the rename. It is for callers that close a Writer on a
+// latency-sensitive path with WriterOptions.NoCompaction set (a recorder
+// starting its next split file) and compact the finished file elsewhere.
+// A damaged capture is refused (a *DamageError): use Repair for those.
+func Compact(path string) error {
+	if _, err := compactFile(path, false); err != nil {
+		return fmt.Errorf("compact %s: %w", path, err)
+	}
+	return nil
+}
+
 // compactFile rewrites the clean capture at path into large blocks through
 // a temporary file renamed over it, and returns the new size. On any error
 // the temporary file is removed and path is untouched.

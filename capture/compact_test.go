@@ -210,3 +210,74 @@ func TestCompactionKilled(t *testing.T) {
 		t.Errorf("directory holds %v, want the original and one temporary file", ents)
 	}
 }
+
+// TestCompactFunc compacts a live file written with NoCompaction after the
+// fact, and refuses a damaged one without touching it.
+func TestCompactFunc(t *testing.T) {
+	recs := liveRecords()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "live.atcap")
+	w := writeLive(t, path, recs, &WriterOptions{FlushInterval: -1, NoCompaction: true})
+	if err := Compact(path); err != nil {
+		t.Fatal(err)
+	}
+	got, _, b := readFile(t, path)
+	sameRecords(t, got, recs)
+	if _, spans := layout(t, b); len(spans) != 2 || int64(len(b)) >= w.Stats().CompressedBytes {
+		t.Errorf("%d blocks, %d bytes (live %d)", len(spans), len(b), w.Stats().CompressedBytes)
+	}
+	bad := bytes.Clone(b)
+	bad[len(bad)/2] ^= 1
+	if err := os.WriteFile(path, bad, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var d *DamageError
+	if err := Compact(path); !errors.As(err, &d) {
+		t.Fatalf("Compact of a damaged file: %v, want a *DamageError", err)
+	}
+	if after, _ := os.ReadFile(path); !bytes.Equal(after, bad) {
+		t.Error("a refused compaction changed the file")
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
+		t.Errorf("files left behind: %v", ents)
+	}
+}
+
+// TestCompactionKeepsUnknownKinds: records of a kind this package does not
+// know (from a newer writer) survive compaction byte for byte.
+func TestCompactionKeepsUnknownKinds(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "live.atcap")
+	w, err := Create(path, testHeader(), &WriterOptions{FlushInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 50 {
+		w.WriteChunk(int64(i), 0, formats.ToHost, []byte("OK\r\n"))
+		w.writeRaw(200, int64(i), 9, 9, []byte("future meta"), []byte("future data"))
+		w.Flush()
+	}
+	if err := w.Close(); err != nil || w.Stats().CompactedBytes == 0 {
+		t.Fatalf("close: %v, stats %+v", err, w.Stats())
+	}
+	b, _ := os.ReadFile(path)
+	_, spans := layout(t, b)
+	if len(spans) != 2 || spans[0].count != 100 {
+		t.Fatalf("compacted blocks %+v, want one of 100 records", spans)
+	}
+	r, _ := Open(path, nil)
+	defer r.Close()
+	n := 0
+	for {
+		_, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	if n != 50 {
+		t.Errorf("read %d known records, want 50", n)
+	}
+}
