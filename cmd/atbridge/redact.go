@@ -1,0 +1,134 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"regexp"
+	"strings"
+
+	"github.com/atbridge/atbridge/formats"
+	"github.com/atbridge/atbridge/redact"
+)
+
+func init() {
+	register(&command{
+		name:    "redact",
+		summary: "Remove passwords, tokens and key material from a capture before sharing it (lengths kept: it still decodes, mocks and replays)",
+		usage:   "atbridge redact [flags] IN.atcap -o OUT.atcap",
+		examples: `  atbridge redact session.atcap -o shareable.atcap
+  # list what would be redacted (rule, record, offset, length; never the secret)
+  atbridge redact --check testdata/secrets.atcap
+  # also a device serial number; extra token-like parameter names
+  atbridge redact --pattern 'SERIAL-[0-9]+' --param device_secret session.atcap -o out.atcap`,
+		setup: setupRedact,
+	})
+}
+
+type redactFlags struct {
+	out      string
+	check    bool
+	patterns multiFlag
+	params   multiFlag
+}
+
+// redactOptions turns the --pattern and --param flags into rules.
+func redactOptions(patterns, params []string) (*redact.Options, error) {
+	o := &redact.Options{}
+	for _, p := range patterns {
+		re, err := regexp.Compile(p)
+		if err != nil {
+			return nil, fmt.Errorf("--pattern %q: %w", p, err)
+		}
+		o.Rules.Patterns = append(o.Rules.Patterns, re)
+	}
+	if len(params) > 0 {
+		o.Rules.Params = append(append([]string(nil), formats.DefaultSecretParams...), params...)
+	}
+	return o, nil
+}
+
+func setupRedact(fs *flag.FlagSet) func(context.Context, *env, []string) int {
+	f := &redactFlags{}
+	fs.StringVar(&f.out, "o", "", "write the redacted capture here (mode 0600)")
+	fs.BoolVar(&f.check, "check", false, "list what would be redacted (rule, record, offset, length) without writing")
+	fs.Var(&f.patterns, "pattern", "REGEX: also redact every match, anywhere (repeatable)")
+	fs.Var(&f.params, "param", "NAME: also treat this URI/form/JSON parameter name as a secret (repeatable)")
+	return func(ctx context.Context, e *env, args []string) int {
+		args, code, err := interspersed(e, fs, args)
+		if err != nil {
+			return code
+		}
+		return runRedact(ctx, e, f, args)
+	}
+}
+
+func runRedact(ctx context.Context, e *env, f *redactFlags, args []string) int {
+	fail := func(format string, a ...any) int {
+		fmt.Fprintf(e.stderr, "atbridge redact: "+format+"\n", a...)
+		if ctx.Err() != nil {
+			return exitSignal
+		}
+		return exitFailure
+	}
+	if len(args) != 1 {
+		return fail("want one capture IN.atcap, got %d arguments; see atbridge redact --help", len(args))
+	}
+	if f.check == (f.out != "") {
+		return fail("give either -o OUT.atcap or --check")
+	}
+	opts, err := redactOptions(f.patterns, f.params)
+	if err != nil {
+		return fail("%v", err)
+	}
+	in := args[0]
+	if f.check {
+		fmt.Fprintf(e.stdout, "rule\trecord\tfield\toffset\tlength\n")
+		opts.OnRedact = func(x redact.Redaction) {
+			rec := fmt.Sprint(x.Record)
+			if x.Record < 0 {
+				rec = "header"
+			}
+			fmt.Fprintf(e.stdout, "%s\t%s\t%s\t%d\t%d\n", x.Rule, rec, x.Field, x.Offset, x.Length)
+		}
+		res, err := redact.Check(ctx, in, opts)
+		if err != nil {
+			return fail("%v", err)
+		}
+		fmt.Fprintf(e.stderr, "atbridge redact: %s: %d records; would redact %s\n", in, res.Records, describeCounts(res.Counts))
+		return exitOK
+	}
+	if sameFile(in, f.out) {
+		return fail("-o must name a new file, not the input")
+	}
+	res, err := redact.File(ctx, in, f.out, opts)
+	if err != nil {
+		return fail("%v", err)
+	}
+	fmt.Fprintf(e.stderr, "atbridge redact: %s -> %s: %d records; redacted %s\n", in, f.out, res.Records, describeCounts(res.Counts))
+	if res.Damage > 0 {
+		fmt.Fprintf(e.stderr, "atbridge redact: %s has %s; their records are not in the output\n", in, plural(res.Damage, "damaged region"))
+		return exitProblem
+	}
+	return exitOK
+}
+
+// describeCounts says "3 secrets (cwjap-password 1, wshead 2)" or "nothing".
+func describeCounts(m map[string]int) string {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+	if n == 0 {
+		return "nothing"
+	}
+	return fmt.Sprintf("%s (%s)", plural(n, "secret"), strings.ReplaceAll(redact.Summary(m), "=", " "))
+}
+
+// sameFile reports whether a and b name the same existing file.
+func sameFile(a, b string) bool {
+	sa, err1 := os.Stat(a)
+	sb, err2 := os.Stat(b)
+	return err1 == nil && err2 == nil && os.SameFile(sa, sb)
+}
