@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/atbridge/atbridge/bridge"
@@ -333,17 +332,21 @@ func readMarkers(e *env, px *bridge.Proxy) func() {
 }
 
 // liveView prints records as "atbridge show" does (the same shower and
-// decoder), decoded unless raw. It runs on the proxy's recording goroutine
-// and writes out every 100 ms (the shower's reorder window is emptied each
-// time), so a slow terminal slows the recording queue at most, never the
-// line.
+// decoder), decoded unless raw. It has its own goroutine and a bounded
+// queue of its own: a terminal that is slow or paused (Ctrl-S) makes the
+// live view skip records, and says so, but never holds up the recording
+// (let alone the line). Output is written out every 100 ms, emptying the
+// shower's reorder window each time.
 type liveView struct {
-	mu   sync.Mutex
-	s    *shower
-	dec  *formats.Decoder
-	stop chan struct{}
-	done chan struct{}
+	s       *shower
+	dec     *formats.Decoder
+	ch      chan capture.Record
+	skipped int // records not shown; only observe touches it
+	done    chan struct{}
 }
+
+// liveQueue is how many records the live view may fall behind.
+const liveQueue = 8192
 
 func newLiveView(e *env, raw bool, h capture.Header) *liveView {
 	v := &liveView{
@@ -354,50 +357,74 @@ func newLiveView(e *env, raw bool, h capture.Header) *liveView {
 			text:  formats.TextOptions{Colour: e.useColour(e.stdout)},
 			until: 1<<63 - 1,
 		},
-		stop: make(chan struct{}),
+		ch:   make(chan capture.Record, liveQueue),
 		done: make(chan struct{}),
 	}
 	if !raw {
 		v.dec = formats.NewDecoder(decoderOptions(&h))
 	}
 	v.s.header("(live)", &h)
-	go func() {
-		defer close(v.done)
-		t := time.NewTicker(100 * time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-v.stop:
-				return
-			case <-t.C:
-				v.mu.Lock()
-				v.s.drain(-1)
-				v.s.out.Flush()
-				v.mu.Unlock()
-			}
-		}
-	}()
+	go v.render()
 	return v
 }
 
+// observe is the proxy's Observe hook: it queues a copy of r, or counts it
+// as skipped when the terminal is behind.
 func (v *liveView) observe(r *capture.Record) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if v.dec != nil && r.Kind == capture.KindChunk {
-		v.s.events(v.dec.Feed(r.Time, r.Dir, r.Data))
-		return
+	if v.skipped > 0 {
+		// Tell the renderer how many went missing before this one.
+		note := capture.Record{Kind: capture.KindEvent, Time: r.Time, Event: capture.Event{Type: capture.EvNote,
+			Text: fmt.Sprintf("live view: %d records not shown (the terminal was too slow); the capture has them", v.skipped)}}
+		select {
+		case v.ch <- note:
+			v.skipped = 0
+		default:
+			v.skipped++
+			return
+		}
 	}
-	v.s.record(r)
+	c := *r
+	c.Data = append([]byte(nil), r.Data...)
+	select {
+	case v.ch <- c:
+	default:
+		v.skipped++
+	}
 }
 
-func (v *liveView) close() {
-	close(v.stop)
-	<-v.done
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if v.dec != nil {
-		v.s.events(v.dec.Flush())
+func (v *liveView) render() {
+	defer close(v.done)
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case r, ok := <-v.ch:
+			if !ok {
+				if v.dec != nil {
+					v.s.events(v.dec.Flush())
+				}
+				v.s.drain(-1)
+				v.s.out.Flush()
+				return
+			}
+			if v.dec != nil && r.Kind == capture.KindChunk {
+				v.s.events(v.dec.Feed(r.Time, r.Dir, r.Data))
+			} else {
+				v.s.record(&r)
+			}
+		case <-t.C:
+			v.s.drain(-1)
+			v.s.out.Flush()
+		}
 	}
-	v.s.drain(-1)
-	v.s.out.Flush()
+}
+
+// close shows what is queued and stops; observe must not be called after.
+func (v *liveView) close() {
+	if v.skipped > 0 {
+		v.ch <- capture.Record{Kind: capture.KindEvent, Event: capture.Event{Type: capture.EvNote,
+			Text: fmt.Sprintf("live view: %d records not shown at the end (the terminal was too slow); the capture has them", v.skipped)}}
+	}
+	close(v.ch)
+	<-v.done
 }

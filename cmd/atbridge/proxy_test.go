@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -182,6 +183,75 @@ func TestProxyCommandMarkers(t *testing.T) {
 	}
 	if strings.Join(marks, "|") != "pressed reset|second try" {
 		t.Errorf("markers %q", marks)
+	}
+}
+
+// gatedWriter blocks every Write until open is closed: a terminal paused
+// with Ctrl-S.
+type gatedWriter struct {
+	open chan struct{}
+	lockedBuffer
+}
+
+func (g *gatedWriter) Write(p []byte) (int, error) {
+	<-g.open
+	return g.lockedBuffer.Write(p)
+}
+
+// TestProxyCommandPausedTerminal: a live view that cannot write costs
+// lines of the live view, never records of the capture.
+func TestProxyCommandPausedTerminal(t *testing.T) {
+	dir := t.TempDir()
+	link := filepath.Join(dir, "esp")
+	rec := filepath.Join(dir, "p.atcap")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stdout := &gatedWriter{open: make(chan struct{})}
+	var stderr lockedBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"proxy", "--host", "pty:" + link, "--device", "emulate", "-w", rec}, &env{
+			stdin: strings.NewReader(""), stdout: stdout, stderr: &stderr,
+			getenv: func(string) string { return "" }, isTerminal: func(any) bool { return false },
+		})
+	}()
+	f := openLink(t, link, &stderr)
+	var got []byte
+	readUntil(t, f, &got, "ready\r\n")
+	const n = 4000 // more records than the live view may queue
+	var sent bytes.Buffer
+	for i := 0; i < n; i++ {
+		line := fmt.Sprintf("AT+CWMODE=%d\r\n", i%3+1)
+		sent.WriteString(line)
+		if _, err := f.Write([]byte(line)); err != nil {
+			t.Fatal(err)
+		}
+		buf := make([]byte, 4096)
+		_ = f.SetReadDeadline(time.Now().Add(10 * time.Second))
+		for bytes.Count(got, []byte("\r\nOK\r\n")) < i+1 {
+			k, err := f.Read(buf)
+			got = append(got, buf[:k]...)
+			if err != nil {
+				t.Fatalf("command %d: %v", i, err)
+			}
+		}
+	}
+	cancel()
+	close(stdout.open)
+	if code := <-done; code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	recs := readRecords(t, rec)
+	if chunks(recs, formats.ToDevice) != sent.String() || chunks(recs, formats.ToHost) != string(got) {
+		t.Error("the capture lost traffic while the terminal was paused")
+	}
+	for _, r := range recs {
+		if r.Kind == capture.KindEvent && r.Event.Type == capture.EvBytesLost {
+			t.Errorf("bytes lost: %+v", r.Event)
+		}
+	}
+	if !strings.Contains(stdout.String(), "records not shown") {
+		t.Errorf("the live view does not say it skipped records:\n%.2000s", stdout.String())
 	}
 }
 
