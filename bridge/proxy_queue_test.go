@@ -2,7 +2,10 @@ package bridge
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"io"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -197,5 +200,58 @@ func TestParseSplit(t *testing.T) {
 		if _, err := ParseSplit(bad); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
+	}
+}
+
+// TestProxyDiskStuck: with the Recorder stuck, forwarding goes on at full
+// speed; once it moves again the capture accounts for every byte, as data
+// or as bytes_lost counts.
+func TestProxyDiskStuck(t *testing.T) {
+	dir := t.TempDir()
+	devLink := filepath.Join(dir, "dev")
+	dev, err := OpenPort(context.Background(), "pty:"+devLink, nil)
+	must(t, err)
+	echoed := make(chan struct{})
+	go func() {
+		defer close(echoed)
+		_, _ = io.Copy(dev, dev)
+	}()
+	defer func() {
+		dev.Close()
+		<-echoed
+	}()
+	g := &gateRecorder{gate: make(chan struct{})}
+	px, err := OpenProxy(context.Background(), &ProxyOptions{Host: "pty:" + filepath.Join(dir, "host"), Device: devLink, Recorder: g, QueueBytes: 4096})
+	must(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- px.Run(ctx) }()
+	f, err := os.OpenFile(filepath.Join(dir, "host"), os.O_RDWR, 0)
+	must(t, err)
+	defer f.Close()
+	data := bytes.Repeat([]byte("0123456789abcdef"), 64<<10/16)
+	go func() { _, _ = f.Write(data) }()
+	if got := mustReadN(t, f, len(data)); !bytes.Equal(got, data) {
+		t.Fatal("echo differs while the disk is stuck")
+	}
+	close(g.gate)
+	cancel()
+	must(t, <-done)
+	for _, dir := range []formats.Dir{formats.ToDevice, formats.ToHost} {
+		var kept, lost int64
+		for _, r := range g.recs {
+			switch {
+			case r.Kind == capture.KindChunk && r.Dir == dir:
+				kept += int64(len(r.Data))
+			case r.Kind == capture.KindEvent && r.Event.Type == capture.EvBytesLost && r.Dir == dir:
+				lost += r.Event.Count
+			}
+		}
+		if kept+lost != int64(len(data)) || lost == 0 {
+			t.Errorf("%v: %d recorded + %d lost, want %d with some lost", dir, kept, lost, len(data))
+		}
+	}
+	if st := px.Stats(); st.Queue.LostBytes == 0 || st.ToDevice != int64(len(data)) {
+		t.Errorf("stats %+v", st)
 	}
 }
