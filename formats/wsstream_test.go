@@ -144,3 +144,23 @@ func FuzzWSStream(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkWSStream parses masked 1 KiB binary frames, as the tap does for
+// a client's traffic.
+func BenchmarkWSStream(b *testing.B) {
+	payload := bytes.Repeat([]byte("x"), 1024)
+	frame := wsWire(WSHeader{Fin: true, Opcode: WSBinary, Masked: true, MaskKey: [4]byte{1, 2, 3, 4}}, payload)
+	wire := bytes.Repeat(frame, 64)
+	b.SetBytes(int64(len(wire)))
+	s := NewWSStream(true, 0)
+	if _, err := s.Feed([]byte(testRequest)); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		for off := 0; off < len(wire); off += 4096 {
+			if _, err := s.Feed(wire[off:min(off+4096, len(wire))]); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
