@@ -171,15 +171,15 @@ func (p *Proxy) pump(ctx context.Context, from, to *side, count interface{ Add(i
 		}
 		n, rerr := src.Read(buf)
 		if n > 0 {
-			// Timestamp at the read's return; forward before recording so
-			// the copy for the queue is off the latency path.
-			t := p.q.now()
+			// Timestamp at the read's return, and queue before forwarding:
+			// a reply to these bytes can then never be queued ahead of
+			// them (the copy costs well under a microsecond).
 			b := buf[:n]
+			p.q.chunk(p.q.now(), from.idx, from.readDir, b)
+			count.Add(int64(n))
 			if !p.opts.Sniff {
 				p.forward(to, b)
 			}
-			p.q.chunk(t, from.idx, from.readDir, b)
-			count.Add(int64(n))
 			if l, why, ok := p.uart.feed(from.readDir, b); ok {
 				// The OK has gone out at the old settings: switch now.
 				p.setLine(l, why, nil)

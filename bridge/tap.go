@@ -244,8 +244,9 @@ func (tc *tapConn) copyToClient(dst io.Writer, src io.Reader) {
 // closeWriter is a connection that can half-close (TCP, TLS).
 type closeWriter interface{ CloseWrite() error }
 
-// copy forwards src to dst unchanged, parsing a copy of what passed after
-// it is written, so a parse fault never touches the bytes in flight.
+// copy forwards src to dst unchanged and records the frames it sees; a
+// parse failure stops the parsing (noted in the capture), never the
+// forwarding.
 func (tc *tapConn) copy(dst io.Writer, src io.Reader, ws *formats.WSStream, dir formats.Dir) {
 	px := tc.t.px
 	buf := make([]byte, 32<<10)
@@ -253,8 +254,11 @@ func (tc *tapConn) copy(dst io.Writer, src io.Reader, ws *formats.WSStream, dir 
 	for {
 		n, rerr := src.Read(buf)
 		if n > 0 {
+			// Record before forwarding, so that the peer's answer can never
+			// be recorded ahead of what it answers. The parser only reads
+			// buf and returns errors, never panics (fuzzed), so this cannot
+			// disturb the bytes in flight.
 			now := px.q.now()
-			_, werr := dst.Write(buf[:n])
 			if parsing {
 				items, perr := ws.Feed(buf[:n])
 				for i := range items {
@@ -268,7 +272,7 @@ func (tc *tapConn) copy(dst io.Writer, src io.Reader, ws *formats.WSStream, dir 
 					}
 				}
 			}
-			if werr != nil {
+			if _, werr := dst.Write(buf[:n]); werr != nil {
 				break
 			}
 		}

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
+
 	"github.com/atbridge/atbridge/bridge"
 	"github.com/atbridge/atbridge/capture"
 	"github.com/atbridge/atbridge/formats"
@@ -397,5 +399,65 @@ func TestDemoCommand(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(dir, "demo.pcapng")); err != nil {
 			t.Errorf("no pcapng next to the capture: %v", err)
 		}
+	}
+}
+
+// TestProxyCommandTapOnly: "atbridge proxy --ws-tap" with no serial ports
+// records the frames of a WebSocket session through the tap.
+func TestProxyCommandTapOnly(t *testing.T) {
+	echo, err := startEchoServer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer echo.close()
+	rec := filepath.Join(t.TempDir(), "tap.atcap")
+	stdout, stderr, stop := startCmd(t, "proxy", "--ws-tap", "127.0.0.1:0="+echo.url, "-w", rec)
+	var addr string
+	deadline := time.Now().Add(10 * time.Second)
+	for addr == "" {
+		if _, rest, ok := strings.Cut(stderr.String(), "WebSocket tap listening on "); ok {
+			addr, _, _ = strings.Cut(rest, ",")
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no tap address: %s", stderr.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	ctx := context.Background()
+	c, _, err := websocket.Dial(ctx, "ws://"+addr+"/echo", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Write(ctx, websocket.MessageText, []byte("hello")); err != nil {
+		t.Fatal(err)
+	}
+	if _, b, err := c.Read(ctx); err != nil || string(b) != "hello" {
+		t.Fatalf("echo %q %v", b, err)
+	}
+	if err := c.Write(ctx, websocket.MessageText, []byte("bye")); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := c.Read(ctx); websocket.CloseStatus(err) != websocket.StatusNormalClosure {
+		t.Fatalf("read: %v, want a normal close", err)
+	}
+	for !strings.Contains(stdout.String(), "ws_closed") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no ws_closed in the live view:\n%s", stdout.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if code := stop(); code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	var frames []string
+	for _, r := range readRecords(t, rec) {
+		if r.Kind == capture.KindFrame {
+			frames = append(frames, fmt.Sprintf("%s %s %q", r.Dir, formats.OpcodeName(int(r.Frame.Opcode)), r.Data))
+		}
+	}
+	want := []string{`to_server text "hello"`, `to_client text "hello"`, `to_server text "bye"`, `to_client close "\x03\xe8bye"`, `to_server close "\x03\xe8bye"`}
+	if strings.Join(frames, "\n") != strings.Join(want, "\n") {
+		t.Errorf("frames\n%s\nwant\n%s", strings.Join(frames, "\n"), strings.Join(want, "\n"))
 	}
 }
