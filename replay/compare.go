@@ -204,6 +204,7 @@ func compareTx(a, b *Script, ta, tb *Tx, rules *Rules) []Diff {
 		return d
 	}
 	ra, rb := responseKeys(a, ta, rules), responseKeys(b, tb, rules)
+	n := len(d)
 	for i := 0; i < len(ra) || i < len(rb); i++ {
 		x, y := "", ""
 		if i < len(ra) {
@@ -216,7 +217,7 @@ func compareTx(a, b *Script, ta, tb *Tx, rules *Rules) []Diff {
 			d = append(d, Diff{Field: fmt.Sprintf("response line %d", i+1), Expected: x, Got: y})
 		}
 	}
-	if ta.Result != tb.Result {
+	if ta.Result != tb.Result && len(d) == n {
 		d = append(d, Diff{Field: "result", Expected: ta.Result, Got: tb.Result})
 	}
 	return d

@@ -413,7 +413,8 @@ func (r *Rules) PayloadKey(p []byte) string { return r.apply(ScopePayload, p) }
 
 // OutKey returns the form of a device output that comparisons use: its raw
 // bytes in strict mode; in lenient mode its line with masks applied, and
-// for +WS_DATA the link and masked data (the length follows the data).
+// for +WS_DATA and +IPD "NAME:<link>,*,<masked data>" (the length follows
+// the data).
 func (r *Rules) OutKey(o *OutItem) string {
 	if r.Match == Strict {
 		return string(o.Raw)
@@ -424,7 +425,8 @@ func (r *Rules) OutKey(o *OutItem) string {
 	}
 	switch {
 	case o.Kind == formats.EvURC && (o.Name == "+WS_DATA" || o.Name == "+IPD"):
-		return fmt.Sprintf("%s:%d,%s", o.Name, o.Link, r.apply(ScopeData, o.Data))
+		// "*" for the length: it follows the (masked) data.
+		return fmt.Sprintf("%s:%d,*,%s", o.Name, o.Link, r.apply(ScopeData, o.Data))
 	case o.Line != nil:
 		return r.apply(sc, o.Line)
 	}

@@ -161,7 +161,8 @@ func Run(ctx context.Context, port io.ReadWriter, s *Script, opts *RunOptions) (
 		if st.opts.Pacing == Paced {
 			// Recorded pacing plays the capture's whole length: the
 			// device's output after the host's last input included.
-			st.waitUntil(ctx, st.start.Add(st.opts.Timing.after(s.Duration)+st.opts.URCWait), func() bool { return st.urcs >= urcBefore[len(s.Host)] && st.got >= recordedOut(s) })
+			st.waitUntil(ctx, st.start.Add(st.opts.Timing.after(s.Duration)), func() bool { return false })
+			st.waitUntil(ctx, time.Now().Add(st.opts.Timeout), func() bool { return st.got >= s.DeviceBytes })
 		}
 	}
 	if err := ctx.Err(); err != nil {
@@ -180,15 +181,6 @@ func Run(ctx context.Context, port io.ReadWriter, s *Script, opts *RunOptions) (
 		h.Meta["firmware"] = fw
 	}
 	return FromRecords(h, st.recs)
-}
-
-// recordedOut is the number of bytes the device sent in s.
-func recordedOut(s *Script) int64 {
-	var n int64
-	for _, o := range s.Out {
-		n += int64(len(o.Raw))
-	}
-	return n
 }
 
 func (st *runState) now() int64 {

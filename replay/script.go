@@ -29,6 +29,8 @@ type Script struct {
 	// Duration is the time of the last record (nanoseconds since the
 	// capture's start): the capture's recorded length.
 	Duration int64
+	// DeviceBytes counts the device's output bytes, echo included.
+	DeviceBytes int64
 	// EchoOn is the echo state (ATE) when the capture starts, inferred from
 	// the first command: on unless its echo is missing.
 	EchoOn bool
@@ -169,6 +171,7 @@ func FromRecords(h capture.Header, recs []capture.Record) (*Script, error) {
 		} else {
 			devMarks = append(devMarks, chunkMark{off: devEnd, record: i, hostEnd: hostEnd})
 			devEnd += int64(len(r.Data))
+			s.DeviceBytes = devEnd
 		}
 		events = append(events, dec.Feed(r.Time, r.Dir, r.Data)...)
 	}
