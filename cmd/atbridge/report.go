@@ -1,0 +1,367 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/atbridge/atbridge/capture"
+	"github.com/atbridge/atbridge/formats"
+	"github.com/atbridge/atbridge/internal/report"
+)
+
+func init() {
+	register(&command{
+		name:    "report",
+		summary: "Write one self-contained HTML page about a capture: summary, timeline, links, latencies, searchable transcript",
+		usage:   "atbridge report FILE.atcap -o report.html",
+		examples: `  atbridge report session.atcap -o report.html
+  # share a capture safely: redact first, then report
+  atbridge redact session.atcap -o shared.atcap && atbridge report shared.atcap -o shared.html`,
+		setup: func(fs *flag.FlagSet) func(context.Context, *env, []string) int {
+			out := fs.String("o", "", "write the HTML page here")
+			return func(ctx context.Context, e *env, args []string) int {
+				args, code, err := interspersed(e, fs, args)
+				if err != nil {
+					return code
+				}
+				return runReport(ctx, e, args, *out)
+			}
+		},
+	})
+}
+
+// maxRowText bounds the text of one transcript row in the page.
+const maxRowText = 400
+
+// maxProblems bounds the problems listed in their own section.
+const maxProblems = 200
+
+func runReport(ctx context.Context, e *env, args []string, out string) int {
+	fail := func(format string, a ...any) int {
+		fmt.Fprintf(e.stderr, "atbridge report: "+format+"\n", a...)
+		if ctx.Err() != nil {
+			return exitSignal
+		}
+		return exitFailure
+	}
+	if len(args) != 1 {
+		return fail("want one capture FILE, got %d arguments; see atbridge report --help", len(args))
+	}
+	if out == "" {
+		return fail("-o report.html is required")
+	}
+	p, err := buildReport(ctx, args[0])
+	if err != nil {
+		return fail("%v", err)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".tmp*")
+	if err != nil {
+		return fail("%v", err)
+	}
+	defer os.Remove(tmp.Name())
+	w := bufio.NewWriterSize(tmp, 256<<10)
+	err = report.Render(w, p)
+	if err == nil {
+		err = w.Flush()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), out)
+	}
+	if err != nil {
+		return fail("writing %s: %v", out, err)
+	}
+	fmt.Fprintf(e.stderr, "atbridge report: %s: %d transcript rows -> %s\n", args[0], p.Data.Len(), out)
+	return exitOK
+}
+
+// buildReport gathers a report: the numbers from the stats engine
+// (collectStats), the transcript from show's JSON output (runShow), so the
+// page says exactly what "atbridge stats" and "atbridge show --json" say.
+func buildReport(ctx context.Context, path string) (*report.Page, error) {
+	r, err := capture.Open(path, nil)
+	if err != nil {
+		return nil, err
+	}
+	hdr := r.Header()
+	r.Close()
+	st, err := collectStats(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	pr, pw := io.Pipe()
+	showErr := make(chan string, 1)
+	go func() {
+		var errb bytes.Buffer
+		code := runShow(ctx, &env{stdout: pw, stderr: &errb, getenv: func(string) string { return "" }}, &showFlags{json: true, link: -1}, []string{path})
+		if code == exitFailure || code == exitSignal {
+			pw.CloseWithError(fmt.Errorf("%s", strings.TrimSpace(errb.String())))
+		} else {
+			pw.Close()
+		}
+		showErr <- errb.String()
+	}()
+	data := &report.Data{DurationNS: st.DurationNS}
+	p := &report.Page{File: filepath.Base(path), Start: hdr.Start.UTC().Format(time.RFC3339Nano), Tool: orUnknown(hdr.Tool), Data: data}
+	var firmware []string
+	var spans []report.LinkSpan
+	open := map[int]*report.LinkSpan{} // a link's current state, from link_state rows
+	tapOpen := map[int]int64{}
+	sc := bufio.NewScanner(pr)
+	sc.Buffer(make([]byte, 0, 64<<10), 64<<20)
+	for sc.Scan() {
+		var j formats.JSONEvent
+		if err := json.Unmarshal(sc.Bytes(), &j); err != nil {
+			pr.CloseWithError(err)
+			<-showErr
+			return nil, fmt.Errorf("reading the transcript: %w", err)
+		}
+		link := -1
+		if j.Link != nil {
+			link = *j.Link
+		}
+		text, flags := rowText(&j)
+		data.Add(j.OffsetNS, j.Dir, j.Kind, j.Name, link, text, flags)
+		if flags != 0 && len(p.Problems) < maxProblems {
+			p.Problems = append(p.Problems, report.Problem{Time: formats.RelTime(j.OffsetNS), Text: j.Kind + " " + j.Name + " " + text})
+		} else if flags != 0 {
+			p.MoreProblems++
+		}
+		switch {
+		case j.Kind == "info" && j.Name == "+GMR" && j.Line != nil:
+			firmware = append(firmware, *j.Line)
+		case j.Kind == "link_state" && link >= 0:
+			if s := open[link]; s != nil {
+				s.To = j.OffsetNS
+				spans = append(spans, *s)
+				delete(open, link)
+			}
+			if j.State != "closed" {
+				open[link] = &report.LinkSpan{Link: link, State: j.State, From: j.OffsetNS}
+			}
+		case j.Kind == "event" && j.Event == "ws_connected" && link >= 0:
+			tapOpen[link] = j.OffsetNS
+		case j.Kind == "event" && j.Event == "ws_closed" && link >= 0:
+			if from, ok := tapOpen[link]; ok {
+				spans = append(spans, report.LinkSpan{Link: link, State: "tap", From: from, To: j.OffsetNS})
+				delete(tapOpen, link)
+			}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		pr.CloseWithError(err)
+		<-showErr
+		return nil, err
+	}
+	<-showErr
+	for _, s := range open {
+		s.To = st.DurationNS
+		spans = append(spans, *s)
+	}
+	for l, from := range tapOpen {
+		spans = append(spans, report.LinkSpan{Link: l, State: "tap", From: from, To: st.DurationNS})
+	}
+	sort.Slice(spans, func(a, b int) bool { return spans[a].From < spans[b].From })
+
+	p.Cards, p.Facts = summary(st, &hdr, firmware)
+	var lat []report.CmdLatency
+	for _, c := range st.Commands {
+		lat = append(lat, report.CmdLatency{Name: c.Name, Latencies: c.latencies})
+	}
+	p.Timeline = report.TimelineSVG(data)
+	p.Links = report.LinksSVG(spans, st.DurationNS)
+	p.Latency = report.LatencySVG(lat)
+	return p, nil
+}
+
+// summary makes the summary cards and facts from the stats and header.
+func summary(st *Stats, hdr *capture.Header, firmware []string) ([]report.Card, []report.Fact) {
+	txs, cmds := 0, 0
+	for _, c := range st.Commands {
+		txs += c.Count
+		cmds++
+	}
+	ws := [2]int{}
+	for _, l := range st.WSFromAT {
+		ws[0] += l.ToServer
+		ws[1] += l.ToClient
+	}
+	frames := 0
+	for _, l := range st.WSFrames {
+		frames += l.ToServer + l.ToClient
+	}
+	urcs := 0
+	for _, n := range st.URCs {
+		urcs += n
+	}
+	errs := st.Results["ERROR"] + st.Results["SEND FAIL"]
+	card := func(label string, v any, bad bool) report.Card {
+		return report.Card{Label: label, Value: fmt.Sprint(v), Bad: bad}
+	}
+	cards := []report.Card{
+		card("duration", time.Duration(st.DurationNS).Round(time.Millisecond), false),
+		card("records", st.Records, false),
+		card("transactions", txs, false),
+		card("distinct commands", cmds, false),
+		card("OK", st.Results["OK"]+st.Results["SEND OK"], false),
+		card("ERROR / SEND FAIL", errs, errs > 0),
+		card("busy p...", st.Results["busy p..."], st.Results["busy p..."] > 0),
+		card("without result", st.NoResult, st.NoResult > 0),
+		card("unparsed runs", st.Unparsed, st.Unparsed > 0),
+		card("unsolicited", urcs, false),
+		card("WebSocket messages → server", ws[0], false),
+		card("WebSocket messages → client", ws[1], false),
+		card("frames recorded", frames, false),
+		card("lost bytes", st.LostBytes, st.LostBytes > 0),
+		card("damaged regions", len(st.Damage), len(st.Damage) > 0),
+	}
+	facts := []report.Fact{{Key: "file", Value: st.File}, {Key: "start", Value: st.Start.UTC().Format(time.RFC3339Nano)}, {Key: "written by", Value: orUnknown(hdr.Tool)}}
+	for i, p := range hdr.Ports {
+		facts = append(facts, report.Fact{Key: fmt.Sprintf("port %d", i), Value: fmt.Sprintf("%s (%s), %s", p.Name, p.Role, p.Line)})
+	}
+	for _, d := range []formats.Dir{formats.ToDevice, formats.ToHost} {
+		if ds := st.Directions[d.String()]; ds != nil {
+			facts = append(facts, report.Fact{Key: formats.DirLabel(d), Value: fmt.Sprintf("%d bytes in %d chunks", ds.Bytes, ds.Chunks)})
+		}
+	}
+	fw := "unknown (no AT+GMR in the capture)"
+	if len(firmware) > 0 {
+		fw = strings.Join(firmware, " · ")
+	}
+	facts = append(facts, report.Fact{Key: "firmware (AT+GMR)", Value: fw})
+	keys := make([]string, 0, len(hdr.Meta))
+	for k := range hdr.Meta {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		facts = append(facts, report.Fact{Key: k, Value: hdr.Meta[k]})
+	}
+	for _, d := range st.Damage {
+		facts = append(facts, report.Fact{Key: "damage", Value: d})
+	}
+	return cards, facts
+}
+
+// rowText is what a transcript row says, and its problem flags.
+func rowText(j *formats.JSONEvent) (string, int) {
+	flags := 0
+	if j.Error != "" {
+		flags |= report.FlagError
+	}
+	str := func(p *string) string {
+		if p == nil {
+			return ""
+		}
+		return *p
+	}
+	data := func() string {
+		if j.Data != nil {
+			return formats.QuoteText([]byte(*j.Data))
+		}
+		if j.DataB64 != nil {
+			b, _ := base64.StdEncoding.DecodeString(*j.DataB64)
+			if utf8.Valid(b) {
+				return formats.QuoteText(b)
+			}
+			return fmt.Sprintf("%d bytes of binary data", len(b))
+		}
+		return ""
+	}
+	var t string
+	switch j.Kind {
+	case "transaction":
+		if tx := j.Tx; tx != nil {
+			res := tx.Result
+			if res == "" {
+				res = "no result"
+			}
+			t = fmt.Sprintf("%s → %s in %s", tx.Line, res, formats.RelTime(tx.LatencyNS))
+			if tx.Busy {
+				t += " (typed while busy)"
+			}
+			switch tx.Result {
+			case "OK", "SEND OK", "SET OK", "SEND Canceled":
+			default:
+				flags |= report.FlagError
+			}
+		}
+	case "result":
+		t = j.Name
+		if j.Name == "ERROR" || j.Name == "SEND FAIL" || j.Name == "busy p..." {
+			flags |= report.FlagError
+		}
+	case "prompt":
+		t = ">"
+	case "payload", "ws_message":
+		t = data()
+		if j.WS != nil && j.WS.Result != "" {
+			t += " → " + j.WS.Result
+		}
+	case "frame":
+		op := 1
+		if j.WS != nil && j.WS.Opcode != nil {
+			op = *j.WS.Opcode
+		}
+		t = formats.OpcodeName(op) + " " + data()
+	case "link_state":
+		t = "now " + j.State
+	case "event":
+		t = j.Event
+		if j.Text != "" {
+			t += ": " + j.Text
+		}
+		if j.Count != 0 {
+			t += " (" + strconv.FormatInt(j.Count, 10) + ")"
+		}
+		if j.Event == "bytes_lost" {
+			flags |= report.FlagLost
+		}
+		if j.Event == "port_lost" {
+			flags |= report.FlagError
+		}
+	case "damage":
+		flags |= report.FlagError | report.FlagLost
+		t = j.Error
+		if j.Lost != nil {
+			t = fmt.Sprintf("%d bytes unreadable at file offset %d: %s", j.Lost.Bytes, j.Lost.FileOffset, j.Error)
+		}
+	case "unparsed":
+		flags |= report.FlagError
+		raw := ""
+		if j.RawB64 != nil {
+			b, _ := base64.StdEncoding.DecodeString(*j.RawB64)
+			raw = formats.QuoteText(b)
+		}
+		t = j.Error + " " + raw
+	default: // command, echo, info, urc
+		t = str(j.Line)
+		if t == "" {
+			t = data()
+		} else if d := data(); d != "" && j.Kind == "urc" {
+			t += " " + d
+		}
+	}
+	if j.Error != "" && j.Kind != "unparsed" && j.Kind != "damage" {
+		t += " [" + j.Error + "]"
+	}
+	if len(t) > maxRowText {
+		t = t[:maxRowText] + "…"
+	}
+	return t, flags
+}
