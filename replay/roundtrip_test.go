@@ -105,3 +105,32 @@ func TestReplayAgainstMockOfItself(t *testing.T) {
 		}
 	}
 }
+
+// TestPacedReplay sends the host side at its recorded times against a
+// mock at recorded timing: no differences, and the run lasts the capture's
+// recorded length.
+func TestPacedReplay(t *testing.T) {
+	s := smallScript(t, time.Millisecond)
+	ctx := context.Background()
+	dev, m, wait := mockPair(t, ctx, s, &MockOptions{Timing: TimingRecorded})
+	start := time.Now()
+	got, err := Run(ctx, dev, s, &RunOptions{Pacing: Paced, Timing: TimingRecorded})
+	if err != nil {
+		t.Fatal(err)
+	}
+	took := time.Since(start)
+	if err := wait(); err != nil {
+		t.Fatal(err)
+	}
+	if rep := Compare(s, got, nil); !rep.Equal || len(m.Stats().Misses) > 0 {
+		var b strings.Builder
+		rep.WriteText(&b)
+		t.Errorf("paced replay differs:\n%s", b.String())
+	}
+	if took < time.Duration(s.Duration) {
+		t.Errorf("paced run took %v, shorter than the recorded %v", took, time.Duration(s.Duration))
+	}
+	if got.Txs[1].Loc.Time < s.Txs[1].Loc.Time {
+		t.Errorf("AT+WSSEND sent at %v, recorded at %v", time.Duration(got.Txs[1].Loc.Time), time.Duration(s.Txs[1].Loc.Time))
+	}
+}
