@@ -277,6 +277,7 @@ func BenchmarkCloseCompact(b *testing.B) {
 	raw := payloadBytes(cs)
 	dir := b.TempDir()
 	var before, after int64
+	var cpu time.Duration
 	for b.Loop() {
 		b.StopTimer()
 		path := filepath.Join(dir, "hour.atcap")
@@ -296,11 +297,14 @@ func BenchmarkCloseCompact(b *testing.B) {
 		}
 		before = w.Stats().CompressedBytes
 		b.StartTimer()
+		c0 := cpuTime()
 		if err := w.Close(); err != nil {
 			b.Fatal(err)
 		}
+		cpu += cpuTime() - c0
 		after = w.Stats().CompactedBytes
 	}
+	b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu_s/op")
 	b.ReportMetric(float64(raw)/(1<<20), "payload_MiB")
 	b.ReportMetric(float64(before)/(1<<20), "live_MiB")
 	b.ReportMetric(float64(after)/(1<<20), "compacted_MiB")
