@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"strconv"
 	"sync"
 	"time"
 
@@ -38,32 +37,6 @@ type MockOptions struct {
 	Linger time.Duration
 	// Seed seeds the generator behind fault chances and garbage bytes.
 	Seed uint64
-}
-
-// Miss is host input the capture does not have where it came.
-type Miss struct {
-	// Tx is the transaction (from 0) the mock expected, -1 past the end.
-	Tx       int
-	Expected string // the expected command line or payload, "" past the end
-	Got      string // what the host sent (CRLF excluded)
-	What     string // "command" or "payload"
-	Loc      Loc    // where the expected input is in the capture
-	Closest  string // the recorded command nearest to Got by edit distance
-	ClosestN int    // its transaction number from 1, 0 when none
-	At       time.Duration
-}
-
-// String formats the miss as the one line the mock prints.
-func (m Miss) String() string {
-	where := "past the end of the capture"
-	if m.Tx >= 0 {
-		where = fmt.Sprintf("at transaction #%d (%s)", m.Tx+1, m.Loc)
-	}
-	s := fmt.Sprintf("miss %s after %s: expected %s %s, got %s", where, m.At.Round(time.Microsecond), m.What, strconv.Quote(m.Expected), strconv.Quote(m.Got))
-	if m.ClosestN > 0 {
-		s += fmt.Sprintf("; closest recorded command: %s (#%d)", strconv.Quote(m.Closest), m.ClosestN)
-	}
-	return s
 }
 
 // MockStats is what a Mock did.
@@ -370,45 +343,6 @@ func (r *mockRun) release(k int, t time.Time) {
 	}
 }
 
-// corrupt applies corrupt-wsdata faults to a +WS_DATA output.
-func (r *mockRun) corrupt(o *OutItem) []byte {
-	r.wsData++
-	for i := range r.m.r.Faults {
-		f := &r.m.r.Faults[i]
-		if f.Kind != FaultCorruptWSData || !(f.Target == "*" || f.nth == r.wsData) || !r.chance(f) {
-			continue
-		}
-		// The header ends in ",<len>,": rewrite the length.
-		h := bytes.TrimSuffix(o.Line, []byte(","))
-		i := bytes.LastIndexByte(h, ',')
-		if i < 0 {
-			continue
-		}
-		n, err := strconv.Atoi(string(h[i+1:]))
-		if err != nil {
-			continue
-		}
-		hdr := fmt.Appendf(nil, "%s,%d,", h[:i], n+f.Delta)
-		return append(hdr, o.Raw[len(o.Line):]...)
-	}
-	return o.Raw
-}
-
-func (r *mockRun) chance(f *Fault) bool {
-	return f.Chance >= 1 || r.rng.Float64() < f.Chance
-}
-
-func (r *mockRun) faultBytes(f *Fault) []byte {
-	if f.Kind == FaultInject {
-		return f.Text
-	}
-	b := make([]byte, f.Count)
-	for i := range b {
-		b[i] = byte(r.rng.UintN(256))
-	}
-	return b
-}
-
 // input handles bytes from the host.
 func (r *mockRun) input(b []byte) {
 	r.record(formats.ToDevice, b)
@@ -609,74 +543,4 @@ func (r *mockRun) payloadDone() {
 		}
 	}
 	r.push(now, []byte("\r\nERROR\r\n"), -1)
-}
-
-func (r *mockRun) miss(what string, got []byte, now time.Time) {
-	s := r.m.s
-	x := Miss{Tx: -1, Got: string(got), What: what}
-	if r.cur < len(s.Host) {
-		h := &s.Host[r.cur]
-		x.Tx, x.Expected, x.Loc = h.Tx, string(trimCRLF(h.Raw)), h.Loc
-	}
-	r.missAt(x, now)
-}
-
-func (r *mockRun) missAt(x Miss, now time.Time) {
-	x.At = now.Sub(r.start)
-	if c := closestCommand(r.m.s, []byte(x.Got)); c >= 0 && x.What == "command" {
-		x.Closest, x.ClosestN = string(r.m.s.Txs[c].Line), c+1
-	}
-	r.m.mu.Lock()
-	r.m.stats.Misses = append(r.m.stats.Misses, x)
-	r.m.mu.Unlock()
-	if r.m.opts.Log != nil {
-		fmt.Fprintf(r.m.opts.Log, "atbridge mock: %s\n", x)
-	}
-	if r.m.opts.Record != nil {
-		r.m.opts.Record(&capture.Record{Kind: capture.KindEvent, Time: r.now(), Event: capture.Event{Type: capture.EvNote, Text: "mock " + x.String()}})
-	}
-}
-
-// busyFault reports whether a busy fault answers this command instead.
-func (r *mockRun) busyFault(tx int) bool {
-	line := r.m.s.Txs[tx].Line
-	for i := range r.m.r.Faults {
-		f := &r.m.r.Faults[i]
-		if f.Kind != FaultBusy || !f.hits(tx, line) {
-			continue
-		}
-		key := [2]int{i, tx}
-		left, ok := r.busyLeft[key]
-		if !ok {
-			left = f.Times
-		}
-		if left > 0 && r.chance(f) {
-			r.busyLeft[key] = left - 1
-			return true
-		}
-		r.busyLeft[key] = 0
-	}
-	return false
-}
-
-// applyFaults arms the per-transaction faults for tx before its output is
-// released.
-func (r *mockRun) applyFaults(tx int, line []byte, now time.Time) {
-	rl := r.m.s.Txs[tx].Line
-	for i := range r.m.r.Faults {
-		f := &r.m.r.Faults[i]
-		if f.timed() || !f.hits(tx, rl) || !r.chance(f) {
-			continue
-		}
-		switch f.Kind {
-		case FaultDelay:
-			r.delayTx[tx] += f.Delay
-		case FaultDrop:
-			r.dropTx[tx] = true
-		case FaultInject:
-			r.injTx[tx] = append(r.injTx[tx], f.Text)
-		case FaultGarbage:
-			r.push(now, r.faultBytes(f), -1)
-		}
-	}
 }
