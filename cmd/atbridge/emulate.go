@@ -46,6 +46,7 @@ type emulateFlags struct {
 	reconnect time.Duration
 	logLevel  string
 	write     string
+	redact    liveRedact
 }
 
 func setupEmulate(fs *flag.FlagSet) func(context.Context, *env, []string) int {
@@ -60,6 +61,7 @@ func setupEmulate(fs *flag.FlagSet) func(context.Context, *env, []string) int {
 	fs.DurationVar(&f.reconnect, "reconnect-interval", 10*time.Second, "wait between automatic WebSocket reconnects (the firmware waits 10s)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "emulator log on stderr: debug, info, warn or error")
 	fs.StringVar(&f.write, "w", "", "record the serial traffic, WebSocket frames and link events to this .atcap file")
+	f.redact.register(fs)
 	return func(ctx context.Context, e *env, args []string) int {
 		if len(args) > 0 {
 			fmt.Fprintf(e.stderr, "atbridge emulate: unexpected argument %q (the port is given with --port)\n", args[0])
@@ -121,14 +123,15 @@ func runEmulate(ctx context.Context, e *env, f *emulateFlags) int {
 		rec, err = capture.Create(f.write, capture.Header{
 			Tool:  "atbridge " + toolVersion(),
 			Ports: []capture.PortInfo{{Name: f.port, Role: "host", Line: port.Line()}},
-			Meta:  map[string]string{"command": "emulate", "firmware": fw.String()},
+			Meta:  f.redact.meta(map[string]string{"command": "emulate", "firmware": fw.String()}),
 		}, nil)
 		if err != nil {
 			return fail("%v", err)
 		}
 		opts.Clock = rec.Now
+		sink := f.redact.wrap(rec, rec.Header())
 		opts.Record = func(r *capture.Record) {
-			if err := rec.Write(r); err != nil {
+			if err := sink.Write(r); err != nil {
 				logger.Warn("recording failed", "err", err)
 			}
 		}
@@ -159,6 +162,7 @@ func runEmulate(ctx context.Context, e *env, f *emulateFlags) int {
 		code = exitFailure
 	}
 	if rec != nil {
+		_ = f.redact.close()
 		_ = rec.WriteEvent(rec.Now(), capture.Event{Type: capture.EvPortClosed})
 		if err := rec.Close(); err != nil {
 			fmt.Fprintf(e.stderr, "atbridge emulate: closing %s: %v\n", f.write, err)

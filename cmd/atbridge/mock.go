@@ -43,6 +43,7 @@ type mockFlags struct {
 	linger time.Duration
 	seed   uint64
 	cmp    compareFlags
+	redact liveRedact
 }
 
 func setupMock(fs *flag.FlagSet) func(context.Context, *env, []string) int {
@@ -50,6 +51,7 @@ func setupMock(fs *flag.FlagSet) func(context.Context, *env, []string) int {
 	fs.StringVar(&f.port, "port", "", "where the host app connects: pty:PATH or a serial device such as /dev/ttyUSB0")
 	fs.StringVar(&f.timing, "timing", "recorded", "recorded (as captured), fast, or scale=N (recorded delays times N)")
 	fs.StringVar(&f.write, "w", "", "record the mock session to this .atcap file")
+	f.redact.register(fs)
 	fs.Var(&f.faults, "fault", "inject a fault, as in a rules file after \"fault\" (repeatable), e.g. 'delay AT+GMR 2s'")
 	fs.DurationVar(&f.linger, "linger", time.Second, "after the capture is played, keep answering (with misses) this long")
 	fs.Uint64Var(&f.seed, "seed", 1, "seed for fault chances (p=) and garbage bytes")
@@ -105,13 +107,14 @@ func runMock(ctx context.Context, e *env, file string, f *mockFlags) int {
 		rec, err = capture.Create(f.write, capture.Header{
 			Tool:  "atbridge " + toolVersion(),
 			Ports: []capture.PortInfo{{Name: f.port, Role: "host", Line: port.Line()}},
-			Meta:  map[string]string{"command": "mock", "source": file, "firmware": script.Header.Meta["firmware"]},
+			Meta:  f.redact.meta(map[string]string{"command": "mock", "source": file, "firmware": script.Header.Meta["firmware"]}),
 		}, nil)
 		if err != nil {
 			return fail("%v", err)
 		}
 		opts.Clock = rec.Now
-		opts.Record = func(r *capture.Record) { _ = rec.Write(r) }
+		sink := f.redact.wrap(rec, rec.Header())
+		opts.Record = func(r *capture.Record) { _ = sink.Write(r) }
 	}
 	fmt.Fprintf(e.stderr, "atbridge mock: playing %s (%d transactions, %s) on %s, %s timing\n", file, len(script.Txs), time.Duration(script.Duration).Round(time.Millisecond), f.port, timing)
 	m := replay.NewMock(script, opts)
@@ -126,6 +129,7 @@ func runMock(ctx context.Context, e *env, file string, f *mockFlags) int {
 		code = exitFailure
 	}
 	if rec != nil {
+		_ = f.redact.close()
 		if err := rec.Close(); err != nil {
 			fmt.Fprintf(e.stderr, "atbridge mock: closing %s: %v\n", f.write, err)
 			code = exitFailure

@@ -92,6 +92,8 @@ type recordFlags struct {
 	quiet bool
 	raw   bool
 	queue int
+
+	redact liveRedact
 }
 
 func (r *recordFlags) register(fs *flag.FlagSet) {
@@ -100,6 +102,7 @@ func (r *recordFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&r.quiet, "quiet", false, "no live view on stdout")
 	fs.BoolVar(&r.raw, "raw", false, "live view shows the records as recorded (chunks in hex) instead of decoding them")
 	fs.IntVar(&r.queue, "queue", bridge.DefaultQueueBytes>>20, "MiB of traffic that may wait for the disk; beyond it data is still forwarded but recorded as lost")
+	r.redact.register(fs)
 }
 
 type tapFlags struct {
@@ -245,7 +248,7 @@ func runRecording(ctx context.Context, e *env, name string, opts *bridge.ProxyOp
 	opts.QueueBytes = rf.queue << 20
 	hdr := capture.Header{
 		Tool: "atbridge " + toolVersion(),
-		Meta: map[string]string{"command": name},
+		Meta: rf.redact.meta(map[string]string{"command": name}),
 	}
 	if opts.Host != "" {
 		hdr.Ports = []capture.PortInfo{{Name: opts.Host, Role: "host", Line: line}, {Name: opts.Device, Role: "device", Line: line}}
@@ -255,6 +258,9 @@ func runRecording(ctx context.Context, e *env, name string, opts *bridge.ProxyOp
 		return fail("%v", err)
 	}
 	opts.Recorder = rec
+	if rf.redact.on {
+		opts.Recorder = rf.redact.wrap(rec, rec.Header()).(bridge.Recorder)
+	}
 	var view *liveView
 	if !rf.quiet {
 		view = newLiveView(e, rf.raw, rec.Header())
@@ -284,6 +290,10 @@ func runRecording(ctx context.Context, e *env, name string, opts *bridge.ProxyOp
 		view.close()
 	}
 	code := exitOK
+	if err := rf.redact.close(); err != nil {
+		fmt.Fprintf(e.stderr, "atbridge %s: redacting the capture: %v\n", name, err)
+		code = exitFailure
+	}
 	if err := rec.Close(); err != nil {
 		fmt.Fprintf(e.stderr, "atbridge %s: closing the capture: %v\n", name, err)
 		code = exitFailure

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/atbridge/atbridge/capture"
 	"github.com/atbridge/atbridge/formats"
 	"github.com/atbridge/atbridge/redact"
 )
@@ -131,4 +132,42 @@ func sameFile(a, b string) bool {
 	sa, err1 := os.Stat(a)
 	sb, err2 := os.Stat(b)
 	return err1 == nil && err2 == nil && os.SameFile(sa, sb)
+}
+
+// liveRedact is the --redact flag of proxy, sniff, emulate and mock: record
+// redacted from the start, with the rules of "atbridge redact".
+type liveRedact struct {
+	on bool
+	w  *redact.Writer
+}
+
+func (l *liveRedact) register(fs *flag.FlagSet) {
+	fs.BoolVar(&l.on, "redact", false, "record redacted from the start (the rules of atbridge redact; a closing note counts what was redacted)")
+}
+
+// meta marks a capture header's metadata as redacted while recording.
+func (l *liveRedact) meta(m map[string]string) map[string]string {
+	if l.on {
+		m["redacted"] = "live (counts in the closing note)"
+	}
+	return m
+}
+
+// wrap returns where records should go: next, or with --redact a
+// redacting Writer in front of it (for a capture with header h).
+func (l *liveRedact) wrap(next redact.Sink, h capture.Header) redact.Sink {
+	if !l.on {
+		return next
+	}
+	l.w = redact.NewWriter(next, &redact.Options{Decoder: redact.DecoderOptions(&h)})
+	return l.w
+}
+
+// close writes what the redacting Writer still holds; call it before
+// closing the capture.
+func (l *liveRedact) close() error {
+	if l.w == nil {
+		return nil
+	}
+	return l.w.Close()
 }
