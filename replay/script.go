@@ -1,6 +1,7 @@
 package replay
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -289,6 +290,51 @@ func (s *Script) build(events []formats.Event, hostMarks, devMarks []chunkMark) 
 			s.EchoOn = tx.Echoed
 		}
 		s.Txs = append(s.Txs, tx)
+	}
+	for i := range s.Txs {
+		s.anchorResponse(&s.Txs[i])
+	}
+}
+
+// anchorResponse ties a transaction's response to its own input when the
+// capture shows it after a later command that the device did not refuse:
+// what comes up to the prompt then answers the command line, what comes
+// after it the payload. A recorder that stores a chunk after forwarding it
+// can put the device's answer after the host's next command in the file;
+// anchored as recorded, the mock would wait for a command the host only
+// sends once it has that answer. A later command answered "busy p..." (or
+// bytes that are no command line, such as "+++") is real overlap and keeps
+// the recorded anchor.
+func (s *Script) anchorResponse(tx *Tx) {
+	last := tx.Host
+	if tx.Payload > tx.Host {
+		last = tx.Payload
+	}
+	overlap := func(upTo int) bool {
+		for k := last + 1; k <= upTo && k < len(s.Host); k++ {
+			h := &s.Host[k]
+			if h.Kind == formats.EvCommand && bytes.HasSuffix(h.Raw, []byte("\r\n")) && (h.Tx < 0 || s.Txs[h.Tx].Result != "busy p...") {
+				return false
+			}
+		}
+		return true
+	}
+	prompted := false
+	for _, oi := range tx.Response {
+		o := &s.Out[oi]
+		if o.Anchor < tx.Host {
+			o.Anchor = tx.Host
+		}
+		if !prompted && o.Anchor > tx.Host && tx.Payload > tx.Host && o.Anchor >= tx.Payload {
+			o.Anchor = tx.Host // before the prompt: it answers the command line
+		}
+		if o.Anchor > last && !overlap(o.Anchor) {
+			o.Anchor = last
+			if !prompted {
+				o.Anchor = tx.Host
+			}
+		}
+		prompted = prompted || o.Kind == formats.EvPrompt
 	}
 }
 

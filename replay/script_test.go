@@ -2,12 +2,14 @@ package replay
 
 import (
 	"bytes"
+	"context"
 	"flag"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/atbridge/atbridge/capture"
 	"github.com/atbridge/atbridge/formats"
@@ -165,4 +167,51 @@ func FuzzFromRecords(f *testing.F) {
 		_ = rep.WriteText(&b)
 		_ = rep.WriteJUnit(&b, "fuzz")
 	})
+}
+
+// TestRacyRecording: a recorder that stores chunks after forwarding them
+// can file the host's next command before the answer it waited for. The
+// answer still belongs to its own command, so the mock sends it on that
+// command and the replay waits for it.
+func TestRacyRecording(t *testing.T) {
+	c := func(at int64, dir formats.Dir, s string) capture.Record {
+		return capture.Record{Kind: capture.KindChunk, Time: at, Dir: dir, Data: []byte(s)}
+	}
+	recs := []capture.Record{
+		c(0, formats.ToHost, "\r\nready\r\n"),
+		c(1000, formats.ToDevice, "AT\r\n"),
+		c(1001, formats.ToHost, "AT\r\n"),
+		c(1002, formats.ToDevice, "AT+GMR\r\n"), // sent after the OK below, filed before it
+		c(1003, formats.ToHost, "\r\nOK\r\n"),
+		c(1004, formats.ToHost, "AT+GMR\r\n"+gmrAnswer),
+	}
+	s, err := FromRecords(capture.Header{}, recs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Txs) != 2 {
+		t.Fatalf("%d transactions", len(s.Txs))
+	}
+	for _, oi := range s.Txs[0].Response {
+		if a := s.Out[oi].Anchor; a != s.Txs[0].Host {
+			t.Errorf("AT's %q anchored to host item %d, want %d", s.Out[oi].Raw, a, s.Txs[0].Host)
+		}
+	}
+	ctx := context.Background()
+	dev, m, wait := mockPair(t, ctx, s, nil)
+	got, err := Run(ctx, dev, s, &RunOptions{Timeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := wait(); err != nil {
+		t.Fatal(err)
+	}
+	if rep := Compare(s, got, nil); !rep.Equal || len(m.Stats().Misses) > 0 {
+		var b strings.Builder
+		rep.WriteText(&b)
+		t.Errorf("misses %v\n%s", m.Stats().Misses, b.String())
+	}
+	if got.Txs[1].Busy {
+		t.Error("the replay typed AT+GMR while AT was running")
+	}
 }

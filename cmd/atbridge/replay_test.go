@@ -162,6 +162,16 @@ func recordThroughEmulator(t *testing.T, dir, url string) (string, []byte) {
 	if code := <-done; code != exitOK && code != exitSignal {
 		t.Fatalf("emulate exited %d: %s", code, stderr.String())
 	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			if b, err := os.ReadFile(rec); err == nil {
+				keep := filepath.Join(os.TempDir(), "atbridge-"+strings.ReplaceAll(t.Name(), "/", "_")+".atcap")
+				if os.WriteFile(keep, b, 0o600) == nil {
+					t.Logf("the recording is kept at %s", keep)
+				}
+			}
+		}
+	})
 	return rec, answers
 }
 
