@@ -231,7 +231,7 @@ func NewPcapngExporter(w io.Writer, opts *PcapngOptions) (*PcapngExporter, error
 			return nil, fmt.Errorf("%w: classic pcap holds exactly one view (raw, at or ws)", ErrPcapView)
 		}
 	} else if x.views == 0 {
-		return nil, fmt.Errorf("%w: no view left (--link drops the raw view)", ErrPcapView)
+		return nil, fmt.Errorf("%w: no view left (Links drops the raw view)", ErrPcapView)
 	}
 	x.stats.ByIface = map[string]int64{}
 	x.ifc = map[string]uint32{}
