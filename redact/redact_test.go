@@ -170,3 +170,50 @@ func TestRedactGoldenSession(t *testing.T) {
 		}
 	}
 }
+
+// TestRedactFramesEventsHeader: secrets outside the serial traffic (tap
+// URLs, frame payloads, a recorded handshake, notes, the header) are
+// redacted too, including a secret learned from a command.
+func TestRedactFramesEventsHeader(t *testing.T) {
+	pw := "WifiKnown77"
+	recs := []capture.Record{
+		{Kind: capture.KindChunk, Time: 1, Dir: formats.ToDevice, Data: []byte(`AT+CWJAP="ssid","` + pw + "\"\r\n")},
+		{Kind: capture.KindEvent, Time: 2, Event: capture.Event{Type: capture.EvWSConnected, Text: "wss://u:TapPass1@h:443/ws?token=TapTok2"}},
+		{Kind: capture.KindFrame, Time: 3, Dir: formats.ToServer, Data: []byte(`{"password":"FramePw3","echo":"` + pw + `"}`)},
+		{Kind: capture.KindEvent, Time: 4, Event: capture.Event{Type: capture.EvNote, Text: "handshake"}, Data: []byte("GET /ws HTTP/1.1\r\nHost: h\r\nAuthorization: Basic HsAuth4\r\nX-Device-Key: HsKey5\r\n\r\n")},
+		{Kind: capture.KindEvent, Time: 5, Event: capture.Event{Type: capture.EvMarker, Text: "user typed " + pw}},
+	}
+	var found []Redaction
+	r := New(&Options{OnRedact: func(x Redaction) { found = append(found, x) }})
+	var out []capture.Record
+	for i := range recs {
+		out = append(out, r.Add(&recs[i])...)
+	}
+	out = append(out, r.Flush()...)
+	h := r.Header(capture.Header{Meta: map[string]string{"notes": "wifi is " + pw}, Ports: []capture.PortInfo{{Name: "tcp:h:1?token=PortTok6"}}})
+	var all []byte
+	for _, o := range out {
+		all = append(all, o.Data...)
+		all = append(all, o.Event.Text...)
+	}
+	all = append(all, h.Meta["notes"]+h.Ports[0].Name...)
+	var in []byte
+	for _, r := range recs {
+		in = append(append(in, r.Data...), r.Event.Text...)
+	}
+	for _, l := range leaks(all, []string{pw, "TapPass1", "TapTok2", "FramePw3", "HsAuth4", "HsKey5", "PortTok6"}, in) {
+		t.Errorf("leaked %s", l)
+	}
+	if !bytes.Contains(all, []byte("Host: h")) || !strings.Contains(h.Meta["notes"], "wifi is ") {
+		t.Errorf("redacted too much: %q", all)
+	}
+	fields := map[string]bool{}
+	for _, x := range found {
+		fields[x.Field] = true
+	}
+	for _, f := range []string{"data", "text", "meta:notes", "port:0"} {
+		if !fields[f] {
+			t.Errorf("no redaction reported in %s: %+v", f, found)
+		}
+	}
+}
