@@ -327,9 +327,9 @@ func HeaderSecrets(h []byte, rule string) []Secret {
 }
 
 var (
-	reURL      = regexp.MustCompile(`[A-Za-z][A-Za-z0-9+.-]*://[^\s"'<>\x00-\x1f]*`)
-	reHeader   = regexp.MustCompile(`(?mi)^(authorization|proxy-authorization|cookie|set-cookie|x-api-key|x-auth-token|api-key)[ \t]*:[ \t]*([^\r\n]+)`)
-	reBearer   = regexp.MustCompile(`(?i)\b(bearer|basic)[ \t]+([A-Za-z0-9._~+/=-]{6,})`)
+	reURL    = regexp.MustCompile(`[A-Za-z][A-Za-z0-9+.-]*://[^\s"'<>\x00-\x1f]*`)
+	reHeader = regexp.MustCompile(`(?mi)^(authorization|proxy-authorization|cookie|set-cookie|x-api-key|x-auth-token|api-key)[ \t]*:[ \t]*([^\r\n]+)`)
+	reBearer = regexp.MustCompile(`(?i)\b(bearer|basic)[ \t]+([A-Za-z0-9._~+/=-]{6,})`)
 )
 
 // TextSecrets returns the secrets in free data (WebSocket messages, typed
