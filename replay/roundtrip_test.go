@@ -2,6 +2,7 @@ package replay
 
 import (
 	"context"
+	"errors"
 
 	"github.com/atbridge/atbridge/capture"
 	"github.com/atbridge/atbridge/formats"
@@ -132,5 +133,29 @@ func TestPacedReplay(t *testing.T) {
 	}
 	if got.Txs[1].Loc.Time < s.Txs[1].Loc.Time {
 		t.Errorf("AT+WSSEND sent at %v, recorded at %v", time.Duration(got.Txs[1].Loc.Time), time.Duration(s.Txs[1].Loc.Time))
+	}
+}
+
+// TestRunSilentDevice: a device that sends nothing back is ErrNoDevice
+// (the CLI's exit 2), after the per-transaction timeouts.
+func TestRunSilentDevice(t *testing.T) {
+	s := smallScript(t, time.Millisecond)
+	a, b := net.Pipe()
+	done := make(chan struct{})
+	go func() { // a device that reads and never answers
+		defer close(done)
+		buf := make([]byte, 256)
+		for {
+			if _, err := a.Read(buf); err != nil {
+				return
+			}
+		}
+	}()
+	_, err := Run(context.Background(), b, s, &RunOptions{Timeout: 20 * time.Millisecond, URCWait: time.Millisecond})
+	b.Close()
+	a.Close()
+	<-done
+	if !errors.Is(err, ErrNoDevice) {
+		t.Errorf("got %v, want ErrNoDevice", err)
 	}
 }

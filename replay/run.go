@@ -53,8 +53,9 @@ type RunOptions struct {
 // 20 ms with a margin for scheduling.
 const guard = 40 * time.Millisecond
 
-// ErrNoDevice is returned by Run when the device port fails before the
-// first byte comes back: nothing could be compared.
+// ErrNoDevice is returned by Run when not one byte came back from the
+// device (while the capture has device output): a wrong port or a dead
+// board, nothing worth comparing.
 var ErrNoDevice = errors.New("the device did not answer at all")
 
 // runState follows the live traffic with a decoder.
@@ -76,9 +77,9 @@ type runState struct {
 
 // Run sends the host side of s to the device on port, records what comes
 // back, and returns the run as a Script to Compare with s. It returns an
-// error only when the run could not be made (ctx ended, the port failed);
-// a device that answers differently or not at all is the comparison's
-// business. The pending Read is unblocked at the end as Mock.Serve does.
+// error only when the run could not be made: ctx ended, or not one byte
+// came back (ErrNoDevice, wrapping the port's error if it failed); a device
+// that answers differently, late or partly is the comparison's business. The pending Read is unblocked at the end as Mock.Serve does.
 func Run(ctx context.Context, port io.ReadWriter, s *Script, opts *RunOptions) (*Script, error) {
 	st := &runState{port: port, start: time.Now(), dec: formats.NewDecoder(&formats.DecoderOptions{Firmware: firmwareOf(s.Header)})}
 	if opts != nil {
@@ -172,8 +173,11 @@ func Run(ctx context.Context, port io.ReadWriter, s *Script, opts *RunOptions) (
 	if len(left) > 0 {
 		st.take(chunk{b: left})
 	}
-	if st.err != nil && st.got == 0 {
-		return nil, fmt.Errorf("%w: %v", ErrNoDevice, st.err)
+	if st.got == 0 && s.DeviceBytes > 0 {
+		if st.err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrNoDevice, st.err)
+		}
+		return nil, ErrNoDevice
 	}
 	h := capture.Header{Tool: "atbridge replay", Ports: []capture.PortInfo{{Name: "device", Role: "device"}},
 		Meta: map[string]string{"command": "replay"}}
