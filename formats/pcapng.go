@@ -170,11 +170,11 @@ type PcapngStats struct {
 // stream that Wireshark decodes with no plugin.
 //
 // Feed it the input in time order with Chunk, Frame and Event, then call
-// Close. The output is written as the input comes (a live feed works: call
-// Flush to push out what is buffered); packets of different interfaces
-// follow the input order, so a decoded unit whose bytes were settled late
-// (a payload held until the prompt) may have a timestamp a little before
-// the raw packet written just before it.
+// Close. Packets come out in time order through a bounded reorder window
+// (256 packets, 4 MiB): a decoded unit whose bytes were settled late (a
+// payload held until the prompt) still takes its place. For a live feed,
+// call Flush after each input: it writes out everything taken so far, in
+// the order it was taken.
 //
 // The exporter holds bounded memory whatever the length of the input: the
 // decoder's limits, one state per WebSocket link, and its write buffer.
@@ -195,10 +195,11 @@ type PcapngExporter struct {
 	nIfc  uint32
 	stats PcapngStats
 
-	raw rawView
-	at  atView
-	ws  wsView
-	pkt []byte // scratch for packet bodies
+	order reorder
+	raw   rawView
+	at    atView
+	ws    wsView
+	pkt   []byte // scratch for packet bodies
 }
 
 // NewPcapngExporter writes the file header (and the interface descriptions)
@@ -338,22 +339,20 @@ func (x *PcapngExporter) emit(name string, t int64, dir Dir, data []byte, commen
 		return
 	}
 	ts := x.base + uint64(max(t, 0))
-	if x.opts.Classic {
-		x.out.pcapRecord(ts, data)
-	} else {
-		id, ok := x.ifc[name]
-		if !ok {
+	var id, flags uint32
+	if !x.opts.Classic {
+		var ok bool
+		if id, ok = x.ifc[name]; !ok {
 			return
 		}
-		var flags uint32
 		switch dir {
 		case ToDevice, ToServer:
 			flags = epbOutbound
 		case ToHost, ToClient:
 			flags = epbInbound
 		}
-		x.out.packet(id, ts, data, flags, comment)
 	}
+	x.order.push(&x.out, x.opts.Classic, ts, id, flags, data, comment)
 	x.stats.Packets++
 	x.stats.ByIface[name]++
 }
@@ -446,6 +445,7 @@ func (x *PcapngExporter) Flush() error {
 	if x.closed {
 		return ErrPcapClosed
 	}
+	x.order.drain(&x.out, x.opts.Classic)
 	if x.out.err == nil {
 		x.out.err = x.bw.Flush()
 	}

@@ -129,7 +129,11 @@ func (a *atView) unit(ev *Event) {
 	case EvPayload:
 		c := ""
 		if ev.Err != nil {
-			c = fmt.Sprintf("payload of AT%s: %v", ev.Name, ev.Err)
+			what := ev.Name // "passthrough", "excess"
+			if strings.HasPrefix(what, "+") {
+				what = "payload of AT" + what
+			}
+			c = fmt.Sprintf("%s: %v", what, ev.Err)
 		}
 		a.pdu(ifAT, ev.Time, "data", "AT payload", ev.Dir, ev.Raw, c)
 	case EvUnparsed:

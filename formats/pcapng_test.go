@@ -122,6 +122,14 @@ func TestPcapngSessions(t *testing.T) {
 				t.Errorf("interfaces %q", got)
 			}
 
+			// Packets are in time order (the reorder window puts late
+			// decoded units in place).
+			for i := 1; i < len(f.pkts); i++ {
+				if f.pkts[i].ts < f.pkts[i-1].ts {
+					t.Errorf("packet %d at %d is before packet %d at %d", i, f.pkts[i].ts-base, i-1, f.pkts[i-1].ts-base)
+				}
+			}
+
 			// Raw view: one packet per chunk, same bytes, same time.
 			var raw []ngPacket
 			for _, p := range f.pkts {
