@@ -50,6 +50,22 @@ func tshark(t *testing.T, file string, args ...string) []string {
 
 var exportStart = time.Date(2026, 11, 25, 19, 0, 0, 0, time.UTC)
 
+// goldenCapture returns the golden capture testdata/NAME.atcap (recorded
+// from testdata/sessions/NAME.session) with its session, or makes it with
+// sessionCapture when the golden file is not there.
+func goldenCapture(t *testing.T, name string) (string, *session.Session) {
+	t.Helper()
+	path := filepath.Join("..", "testdata", name+".atcap")
+	if _, err := os.Stat(path); err != nil {
+		return sessionCapture(t, name)
+	}
+	s, err := session.ParseFile(filepath.Join("..", "testdata", "sessions", name+".session"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return path, s
+}
+
 // sessionCapture writes testdata/sessions/NAME.session as a capture the
 // way atbridge's recorders do (host app's writes on port 0, the ESP32's on
 // port 1) and returns its path and the session.
@@ -135,7 +151,8 @@ func expectFrom(s *session.Session) wsExpect {
 	return x
 }
 
-// TestExportTshark exports every scripted session and checks the result
+// TestExportTshark exports every golden capture (testdata/NAME.atcap, the
+// scripted sessions as recorded) and checks the result
 // with tshark as installed, with no plugin and no options: the file opens
 // with no expert error, every command line is one "Sent AT Command" packet,
 // the raw packets are the capture's chunks with their timestamps, and the
@@ -150,7 +167,7 @@ func TestExportTshark(t *testing.T) {
 		name := strings.TrimSuffix(filepath.Base(p), ".session")
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			in, s := sessionCapture(t, name)
+			in, s := goldenCapture(t, name)
 			out := filepath.Join(t.TempDir(), name+".pcapng")
 			exportFile(t, in, out, nil)
 			want := expectFrom(s)
@@ -263,7 +280,7 @@ func TestExportTshark(t *testing.T) {
 func TestExportTsharkSeed(t *testing.T) {
 	for _, name := range []string{"seed-tcp", "seed-tls"} {
 		t.Run(name, func(t *testing.T) {
-			in, _ := sessionCapture(t, name)
+			in, _ := goldenCapture(t, name)
 			out := filepath.Join(t.TempDir(), name+".pcapng")
 			exportFile(t, in, out, nil)
 			if lines := tshark(t, out, "-q", "-z", "expert,error"); len(lines) > 0 {
@@ -294,7 +311,7 @@ func TestExportTsharkSeed(t *testing.T) {
 // TestExportTsharkFrames: binary and close frames decode (ws-data,
 // server-close), and a frame split by AT+WSDATAFMT pieces is one frame.
 func TestExportTsharkFrames(t *testing.T) {
-	in, _ := sessionCapture(t, "ws-data")
+	in, _ := goldenCapture(t, "ws-data")
 	out := filepath.Join(t.TempDir(), "ws-data.pcapng")
 	exportFile(t, in, out, nil)
 	bin := tshark(t, out, "-Y", "websocket.opcode == 2", "-T", "fields", "-e", "websocket.payload_length", "-e", "data.data")
@@ -307,7 +324,7 @@ func TestExportTsharkFrames(t *testing.T) {
 		}
 	}
 
-	in, _ = sessionCapture(t, "server-close")
+	in, _ = goldenCapture(t, "server-close")
 	out = filepath.Join(t.TempDir(), "server-close.pcapng")
 	exportFile(t, in, out, nil)
 	cl := tshark(t, out, "-Y", "websocket.opcode == 8", "-T", "fields", "-e", "tcp.srcport", "-e", "websocket.payload.close.status_code")
@@ -355,7 +372,7 @@ func TestExportTsharkPorts(t *testing.T) {
 // TestExportCompressed writes .pcapng.gz and .pcapng.zst, which tshark
 // opens directly, and classic pcap.
 func TestExportCompressed(t *testing.T) {
-	in, s := sessionCapture(t, "seed-tcp")
+	in, s := goldenCapture(t, "seed-tcp")
 	dir := t.TempDir()
 	plain := filepath.Join(dir, "x.pcapng")
 	exportFile(t, in, plain, nil)
