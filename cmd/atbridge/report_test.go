@@ -233,7 +233,7 @@ func TestReportLargeInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range atcorpus.Generate(3, 5<<20) {
+	for _, c := range atcorpus.Generate(3, largeReportBytes) {
 		port := capture.PortDevice
 		if c.Dir == formats.ToDevice {
 			port = capture.PortHost
@@ -252,7 +252,7 @@ func TestReportLargeInBrowser(t *testing.T) {
 	for _, c := range st.Commands {
 		txs += c.Count
 	}
-	if txs < 20000 {
+	if txs < largeReportTxs {
 		t.Fatalf("only %d transactions: not large", txs)
 	}
 	rows := len(pageData(t, page)["rows"].(map[string]any)["t"].([]any))
