@@ -164,15 +164,42 @@ func ParseCommand(line []byte) (*Command, error) {
 	}
 	buf := make([]byte, len(line))
 	copy(buf, line)
-	return parseCommand(buf)
+	c := &Command{}
+	if err := parseCommand(c, buf, nil); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
-// parseCommand is ParseCommand on a line the Command may keep.
-func parseCommand(buf []byte) (*Command, error) {
-	if len(buf) < 2 || buf[0] != 'A' || buf[1] != 'T' {
-		return nil, &ParseError{Offset: 0, Msg: `line does not start with "AT"`, Err: ErrNotCommand}
+// nameCache interns command names, so that decoding a known command
+// allocates no name. A nil *nameCache interns nothing.
+type nameCache map[string]string
+
+// maxCachedNames bounds a nameCache: hostile input with ever new names
+// gets them allocated, not remembered.
+const maxCachedNames = 256
+
+func (m nameCache) name(b []byte) string {
+	if n, ok := m[string(b)]; ok {
+		return n
 	}
-	c := &Command{Line: buf}
+	n := string(b)
+	if m != nil && len(m) < maxCachedNames {
+		m[n] = n
+	}
+	return n
+}
+
+// parseCommand is ParseCommand on a line the Command may keep, into c,
+// whose Params (length 0) may bring storage to fill. On error c is left
+// half filled, for the caller to drop.
+func parseCommand(c *Command, buf []byte, names nameCache) error {
+	if len(buf) < 2 || buf[0] != 'A' || buf[1] != 'T' {
+		return &ParseError{Offset: 0, Msg: `line does not start with "AT"`, Err: ErrNotCommand}
+	}
+	c.Line = buf
+	store := c.Params[:0]
+	c.Params = nil
 	i := 2
 	nameStart := i
 	if i < len(buf) && buf[i] == '+' {
@@ -181,44 +208,44 @@ func parseCommand(buf []byte) (*Command, error) {
 	for i < len(buf) && isNameByte(buf[i]) {
 		i++
 	}
-	c.Name = string(buf[nameStart:i])
-	if c.Name == "+" {
-		return nil, syntaxErr(nameStart+1, "empty command name after \"+\"")
+	if i == nameStart+1 && buf[nameStart] == '+' {
+		return syntaxErr(nameStart+1, "empty command name after \"+\"")
 	}
+	c.Name = names.name(buf[nameStart:i])
 	if i == len(buf) {
 		c.Type = CmdExec
-		return c, nil
+		return nil
 	}
 	switch buf[i] {
 	case '?':
 		if c.Name == "" {
-			return nil, syntaxErr(i, "query without a command name")
+			return syntaxErr(i, "query without a command name")
 		}
 		if i+1 != len(buf) {
-			return nil, syntaxErr(i+1, "bytes after \"?\"")
+			return syntaxErr(i+1, "bytes after \"?\"")
 		}
 		c.Type = CmdQuery
-		return c, nil
+		return nil
 	case '=':
 		if c.Name == "" {
-			return nil, syntaxErr(i, "parameters without a command name")
+			return syntaxErr(i, "parameters without a command name")
 		}
 		if i+1 < len(buf) && buf[i+1] == '?' {
 			if i+2 != len(buf) {
-				return nil, syntaxErr(i+2, "bytes after \"=?\"")
+				return syntaxErr(i+2, "bytes after \"=?\"")
 			}
 			c.Type = CmdTest
-			return c, nil
+			return nil
 		}
 		c.Type = CmdSet
-		params, err := parseParams(buf, i+1)
+		params, err := parseParams(store, buf, i+1)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		c.Params = params
-		return c, nil
+		return nil
 	}
-	return nil, syntaxErr(i, fmt.Sprintf("invalid byte %q in command name", buf[i]))
+	return syntaxErr(i, fmt.Sprintf("invalid byte %q in command name", buf[i]))
 }
 
 var comma = []byte(",")
@@ -227,10 +254,13 @@ func syntaxErr(off int, msg string) *ParseError {
 	return &ParseError{Offset: off, Msg: msg, Err: ErrSyntax}
 }
 
-// parseParams splits buf[start:] into fields. Values are substrings of one
-// copy of the parameters, except quoted values with escapes.
-func parseParams(buf []byte, start int) ([]Param, error) {
-	params := make([]Param, 0, 1+bytes.Count(buf[start:], comma))
+// parseParams splits buf[start:] into fields, appended to params (which
+// must have length 0). Values are substrings of one copy of the
+// parameters, except quoted values with escapes.
+func parseParams(params []Param, buf []byte, start int) ([]Param, error) {
+	if n := 1 + bytes.Count(buf[start:], comma); n > cap(params) {
+		params = make([]Param, 0, n)
+	}
 	str := string(buf[start:]) // str[k] is buf[start+k]
 	sub := func(i, j int) string { return str[i-start : j-start] }
 	i := start
@@ -285,7 +315,7 @@ func parseParams(buf []byte, start int) ([]Param, error) {
 		}
 		params = append(params, p)
 		if i >= len(buf) {
-			return params, nil
+			return params[:len(params):len(params)], nil
 		}
 		i++ // the comma
 	}

@@ -134,12 +134,14 @@ func (d *Decoder) wsData(b []byte, lead int) match {
 	total := end
 	if tail {
 		if len(b) < end+2 {
+			d.waitDev(end + 2)
 			return matchMore
 		}
 		if b[end] == '\r' && b[end+1] == '\n' {
 			total = end + 2
 		}
 	} else if len(b) < end {
+		d.waitDev(end)
 		return matchMore
 	}
 	seq, e := d.emitBytes(&d.dev, total, EvURC, "+WS_DATA", int(link), err)
@@ -147,8 +149,10 @@ func (d *Decoder) wsData(b []byte, lead int) match {
 	e.Data = e.Raw[hdr:end]
 	t, data := e.Time, e.Data
 	d.s.unsolicited(seq)
-	msg := &WSMessage{Link: int(link), Dir: ToClient, Opcode: int(field[0]), Fin: int(field[1]), PayloadLen: field[2], PayloadOffset: field[3], Data: data}
-	d.derived(Event{Kind: EvWSMessage, Dir: ToClient, Name: "+WS_DATA", Link: int(link), Data: data, Msg: msg}, t)
+	msg := d.newMsg()
+	*msg = WSMessage{Link: int(link), Dir: ToClient, Opcode: int(field[0]), Fin: int(field[1]), PayloadLen: field[2], PayloadOffset: field[3], Data: data}
+	e = d.derivedEvent(EvWSMessage, t)
+	e.Dir, e.Name, e.Link, e.Data, e.Msg = ToClient, "+WS_DATA", int(link), data, msg
 	return matchYes
 }
 
@@ -242,6 +246,7 @@ func (d *Decoder) ipd1(b []byte, lead int) match {
 		return matchYes
 	}
 	if int64(len(b)) < int64(hdr)+n {
+		d.waitDev(hdr + int(n))
 		return matchMore
 	}
 	seq, e := d.emitBytes(&d.dev, hdr+int(n), EvURC, "+IPD", int(link), nil)

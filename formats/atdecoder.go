@@ -105,7 +105,20 @@ type Decoder struct {
 	out  []Event
 	seq  int64
 
+	// Storage for Decode: out[:dirty] may hold old events; while reuse is
+	// set (a Decode call), transactions and messages handed out go to
+	// retired and usedMsgs, to be recycled by the next call.
+	reuse    bool
+	dirty    int
+	free     []*txAlloc
+	retired  []*txAlloc
+	msgs     []WSMessage // slab for +WS_DATA messages
+	freeMsgs []*WSMessage
+	usedMsgs []*WSMessage
+	names    nameCache
+
 	host, dev stream
+	devWait   devWait
 
 	// Last Feed, to close passthrough runs when the direction or time changes.
 	lastDir  Dir
@@ -118,9 +131,9 @@ type Decoder struct {
 
 // NewDecoder returns a decoder for a fresh pair of streams (offsets from 0).
 func NewDecoder(opts *DecoderOptions) *Decoder {
-	d := &Decoder{opts: opts.withDefaults()}
-	d.host.dir = ToDevice
-	d.dev.dir = ToHost
+	d := &Decoder{opts: opts.withDefaults(), names: nameCache{}}
+	d.host.dir, d.host.slab = ToDevice, slabSize
+	d.dev.dir, d.dev.slab = ToHost, slabSize
 	d.s.reset(d)
 	return d
 }
@@ -130,6 +143,27 @@ func NewDecoder(opts *DecoderOptions) *Decoder {
 // in order. Chunks of other directions are ignored. The returned slice and
 // everything in it belong to the caller; p is not retained.
 func (d *Decoder) Feed(t int64, dir Dir, p []byte) []Event {
+	d.begin(false)
+	return d.feed(t, dir, p)
+}
+
+// Decode is Feed for callers that look at each batch of events and then
+// let it go (counting, writing out, matching): it returns the same events
+// as Feed, in storage the decoder reuses. The returned slice, the Events
+// and everything they point to (Cmd, Tx, Msg and their fields) are valid
+// only until the next call of Decode, Feed or Flush on d; copy what must
+// outlive that. The bytes of Raw, Line and Data, and the strings, are not
+// reused and may be kept.
+//
+// Decode allocates far less than Feed, which makes it the faster way to
+// scan a capture; the events themselves do not depend on which of the two
+// is called, and the two may be mixed on one Decoder.
+func (d *Decoder) Decode(t int64, dir Dir, p []byte) []Event {
+	d.begin(true)
+	return d.feed(t, dir, p)
+}
+
+func (d *Decoder) feed(t int64, dir Dir, p []byte) []Event {
 	if !dir.Serial() || len(p) == 0 {
 		return nil
 	}
@@ -141,10 +175,11 @@ func (d *Decoder) Feed(t int64, dir Dir, p []byte) []Event {
 	}
 	d.fed, d.lastDir, d.lastTime = true, dir, t
 	if dir == ToDevice {
-		d.host.add(t, p)
+		d.devWait.need = 0
+		d.host.add(t, p, d.reuse, d.s.relocate)
 		d.runHost()
 	} else {
-		d.dev.add(t, p)
+		d.dev.add(t, p, d.reuse, nil)
 		d.runDev()
 	}
 	return d.take()
@@ -155,6 +190,8 @@ func (d *Decoder) Feed(t int64, dir Dir, p []byte) []Event {
 // result as transactions with ErrNoResult) and returns those events. Later
 // Feed calls continue the same streams as after a long pause.
 func (d *Decoder) Flush() []Event {
+	d.begin(false)
+	d.devWait.need = 0
 	d.closeRuns()
 	d.flushHost()
 	d.flushDev()
@@ -166,13 +203,95 @@ func (d *Decoder) Flush() []Event {
 // take hands the settled events to the caller. Events are appended to an
 // arena shared by many calls; each call gets its own window of it, capped so
 // that the caller's appends cannot reach the next window.
+//
+// Under Decode the window stays with the decoder, to be written over by the
+// next call.
 func (d *Decoder) take() []Event {
-	if len(d.out) == 0 {
+	n := len(d.out)
+	if n == 0 {
 		return nil
 	}
-	out := d.out[:len(d.out):len(d.out)]
-	d.out = d.out[len(d.out):]
+	out := d.out[:n:n]
+	if d.reuse {
+		d.out = d.out[:0]
+		d.dirty = max(d.dirty, n)
+	} else {
+		d.out = d.out[n:]
+		d.dirty = max(d.dirty-n, 0)
+		// The events may point anywhere into the stream buffers.
+		d.host.kept, d.dev.kept = true, true
+	}
 	return out
+}
+
+// begin starts a call of Feed (reuse false), Decode or Flush: what the
+// last Decode call handed out may be written over from now on.
+func (d *Decoder) begin(reuse bool) {
+	if len(d.retired) > 0 {
+		keep := d.retired[:0]
+		for _, a := range d.retired {
+			if d.h.wait == &a.ts {
+				keep = append(keep, a) // a passthrough AT+CIPSEND still waiting for ">"
+				continue
+			}
+			d.free = append(d.free, a)
+		}
+		clear(d.retired[len(keep):])
+		d.retired = keep
+	}
+	if len(d.usedMsgs) > 0 {
+		d.freeMsgs = append(d.freeMsgs, d.usedMsgs...)
+		clear(d.usedMsgs)
+		d.usedMsgs = d.usedMsgs[:0]
+	}
+	d.reuse = reuse
+}
+
+// newTx returns storage for a command's state, recycled when a Decode call
+// has let one go.
+func (d *Decoder) newTx() *txAlloc {
+	if n := len(d.free); n > 0 {
+		a := d.free[n-1]
+		d.free[n-1] = nil
+		d.free = d.free[:n-1]
+		a.kept = false
+		return a
+	}
+	return &txAlloc{}
+}
+
+// handedOut notes that an event referring to a is going out: Feed and Flush
+// give a to the caller for good; when Decode hands out the last event
+// referring to a (over: the transaction), a may be recycled after this
+// call.
+func (d *Decoder) handedOut(a *txAlloc, over bool) {
+	if !d.reuse {
+		a.kept = true
+	} else if over && !a.kept {
+		d.retired = append(d.retired, a)
+	}
+}
+
+// msgSlab is how many +WS_DATA messages one allocation holds.
+const msgSlab = 64
+
+// newMsg returns a WSMessage for a +WS_DATA event.
+func (d *Decoder) newMsg() *WSMessage {
+	var m *WSMessage
+	if n := len(d.freeMsgs); d.reuse && n > 0 {
+		m = d.freeMsgs[n-1]
+		d.freeMsgs = d.freeMsgs[:n-1]
+	} else {
+		if len(d.msgs) == 0 {
+			d.msgs = make([]WSMessage, msgSlab)
+		}
+		m = &d.msgs[0]
+		d.msgs = d.msgs[1:]
+	}
+	if d.reuse {
+		d.usedMsgs = append(d.usedMsgs, m)
+	}
+	return m
 }
 
 // slabSize is the smallest stream buffer: one allocation for the bytes of
@@ -190,10 +309,13 @@ func (d *Decoder) next() *Event {
 		}
 		a := make([]Event, len(d.out), n)
 		copy(a, d.out)
-		d.out = a
+		d.out, d.dirty = a, 0
 	}
 	d.out = d.out[:len(d.out)+1]
 	e := &d.out[len(d.out)-1]
+	if len(d.out) <= d.dirty {
+		*e = Event{}
+	}
 	e.Seq = d.seq
 	d.seq++
 	return e
@@ -208,13 +330,12 @@ func (d *Decoder) emitBytes(s *stream, n int, kind EventKind, name string, link 
 	return e.Seq, e
 }
 
-// derived emits an event with no bytes of its own at time t.
-func (d *Decoder) derived(e Event, t int64) int64 {
-	e.Time, e.Start, e.Offset = t, t, -1
-	p := d.next()
-	e.Seq = p.Seq
-	*p = e
-	return e.Seq
+// derivedEvent emits an event of kind k with no bytes of its own at time t,
+// to be filled in place.
+func (d *Decoder) derivedEvent(k EventKind, t int64) *Event {
+	e := d.next()
+	e.Kind, e.Time, e.Start, e.Offset = k, t, t, -1
+	return e
 }
 
 // closeRuns ends the passthrough run of the last chunk's direction when a
@@ -238,15 +359,18 @@ type mark struct{ off, t int64 }
 
 // stream holds one direction's undecided bytes and their read times.
 //
-// The buffer is append-only: events' Raw slices point into it, so bytes
-// handed out are never written again. When a chunk does not fit, the
-// pending bytes move to a fresh buffer and the old one is left to the
-// events that refer to it.
+// The buffer is append-only while events handed out by Feed or Flush may
+// point into it (kept): bytes handed out are never written again. When a
+// chunk does not fit, the pending bytes move to a fresh buffer and the old
+// one is left to the events that refer to it. A buffer only Decode handed
+// out is instead reused in place (its bytes were valid until the next call).
 type stream struct {
 	dir   Dir
 	buf   []byte // pending bytes are buf[r:]
 	r     int
 	base  int64 // stream offset of buf[r]
+	kept  bool  // bytes of buf went out of Feed or Flush
+	slab  int   // smallest buffer (slabSize; smaller in tests)
 	marks []mark
 	mr    int // first live mark
 }
@@ -255,16 +379,27 @@ func (s *stream) pending() []byte { return s.buf[s.r:] }
 
 func (s *stream) end() int64 { return s.base + int64(len(s.buf)-s.r) }
 
-func (s *stream) add(t int64, p []byte) {
+// add appends the chunk p read at time t. reuse says that the caller is
+// Decode; relocate, when not nil, is told before bytes from stream offset
+// from on are written over.
+func (s *stream) add(t int64, p []byte, reuse bool, relocate func(from int64)) {
 	if cap(s.buf)-len(s.buf) < len(p) {
 		pend := len(s.buf) - s.r
-		n := 2 * (pend + len(p))
-		if n < slabSize {
-			n = slabSize
+		if reuse && !s.kept && pend+len(p) <= cap(s.buf) && s.r > 0 {
+			if relocate != nil {
+				relocate(s.base - int64(s.r))
+			}
+			s.buf = s.buf[:copy(s.buf, s.buf[s.r:])]
+			s.r = 0
+		} else {
+			n := 2 * (pend + len(p))
+			if n < s.slab {
+				n = s.slab
+			}
+			nb := make([]byte, pend, n)
+			copy(nb, s.buf[s.r:])
+			s.buf, s.r, s.kept = nb, 0, false
 		}
-		nb := make([]byte, pend, n)
-		copy(nb, s.buf[s.r:])
-		s.buf, s.r = nb, 0
 	}
 	if n := len(s.marks); n == s.mr || s.marks[n-1].t != t {
 		if s.mr > 0 && s.mr >= len(s.marks)/2 {

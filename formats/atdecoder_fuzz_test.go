@@ -66,8 +66,9 @@ func encodeFuzz(cs []chunk) []byte {
 }
 
 // FuzzDecoder feeds arbitrary two-direction traffic: the decoder must not
-// panic, its byte events must cover both streams exactly, and cutting every
-// chunk into single bytes must not change the events.
+// panic, its byte events must cover both streams exactly, cutting every
+// chunk into single bytes must not change the events, and neither must
+// Decode (mixed with Feed, with small stream buffers).
 func FuzzDecoder(f *testing.F) {
 	for _, ns := range loadSessions(f) {
 		f.Add(encodeFuzz(sessionChunks(ns.s)), false)
@@ -81,6 +82,10 @@ func FuzzDecoder(f *testing.F) {
 		want := render(evs)
 		if got := render(decodeAll(opts, bytewise(cs))); got != want {
 			t.Fatalf("byte-by-byte decoding differs:\n%s", lineDiff(want, got))
+		}
+		full := renderFull(evs)
+		if got := decodeMixed(opts, cs, 48, func(i int) bool { return i%4 != 3 }); got != full {
+			t.Fatalf("decoding with Decode differs:\n%s", lineDiff(full, got))
 		}
 	})
 }

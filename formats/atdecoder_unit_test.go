@@ -306,22 +306,3 @@ func TestDecoderCorpus(t *testing.T) {
 		t.Errorf("only %d transactions and %d messages", txs, msgs)
 	}
 }
-
-// BenchmarkDecode measures decoding of realistic traffic (internal/atcorpus,
-// cut as a UART driver returns reads).
-func BenchmarkDecode(b *testing.B) {
-	cs := atcorpus.Generate(1, 4<<20)
-	var n int64
-	for _, c := range cs {
-		n += int64(len(c.Data))
-	}
-	b.SetBytes(n)
-	b.ReportAllocs()
-	for b.Loop() {
-		d := formats.NewDecoder(nil)
-		for _, c := range cs {
-			d.Feed(c.Time, c.Dir, c.Data)
-		}
-		d.Flush()
-	}
-}

@@ -7,6 +7,12 @@ import "bytes"
 // +IPD (esp-at.md §1, §3, §6.1).
 
 func (d *Decoder) runDev() {
+	if w := &d.devWait; w.need > 0 {
+		if !d.s.passthrough && d.dev.base == w.base && d.dev.end() < w.need {
+			return
+		}
+		w.need = 0
+	}
 	for len(d.dev.pending()) > 0 {
 		if d.s.passthrough {
 			// Passthrough data is grouped by chunk runs (closeRuns).
@@ -20,6 +26,18 @@ func (d *Decoder) runDev() {
 			return
 		}
 	}
+}
+
+// devWait says that the device item pending at stream offset base is
+// complete only once the stream reaches offset need (0: unknown), so that
+// the chunks of a long +WS_DATA are not parsed again one by one.
+type devWait struct{ base, need int64 }
+
+// waitDev notes that the pending device item needs n pending bytes. Only
+// the device's bytes decide that: host bytes, which can change how device
+// bytes read (echo, a prompt), cancel the note (Decoder.feed).
+func (d *Decoder) waitDev(n int) {
+	d.devWait = devWait{base: d.dev.base, need: d.dev.base + int64(n)}
 }
 
 // devToken decodes the next device item if it is complete.
@@ -310,6 +328,13 @@ func (d *Decoder) devLineDone(lead, n int) {
 
 // classify names a device line.
 func (d *Decoder) classify(text []byte) (EventKind, string, int) {
+	// The commonest lines first, without hashing.
+	switch string(text) {
+	case "OK":
+		return EvResult, "OK", -1
+	case "SEND OK":
+		return EvResult, "SEND OK", -1
+	}
 	if n, ok := resultLines[string(text)]; ok {
 		return EvResult, n, -1
 	}
@@ -356,7 +381,7 @@ func (d *Decoder) classify(text []byte) (EventKind, string, int) {
 	}
 	if len(text) > 0 && text[0] == '+' {
 		if i := bytes.IndexByte(text, ':'); i > 1 {
-			return EvInfo, string(text[:i]), -1
+			return EvInfo, d.names.name(text[:i]), -1
 		}
 	}
 	return EvInfo, cmdName(h.tx.Cmd), -1

@@ -119,7 +119,11 @@ var (
 // Times are nanoseconds (atbridge's capture times); the decoder only
 // compares and subtracts them, except for the 20 ms guard time before a
 // passthrough "+++". An Event owns its slices: none aliases the decoder's
-// or the caller's buffers, though Line and Data are parts of Raw.
+// or the caller's buffers, though Line and Data are parts of Raw, and the
+// Data of an EvWSMessage is the Data of the +WS_DATA event, or of the
+// AT+WSSEND payload event when that came in one piece. (Events returned by
+// Decoder.Decode own their byte slices the same way, but not the Event
+// values, Cmd, Tx and Msg: see Decode.)
 type Event struct {
 	// Seq numbers the events a Decoder emits, from 0, with no gaps.
 	// Transactions refer to other events by Seq.

@@ -115,15 +115,16 @@ func (d *Decoder) hostLine() bool {
 	}
 	seq, e := d.emitBytes(&d.host, n, EvCommand, "", -1, nil)
 	e.Line = e.Raw[:n-2]
-	c, err := parseCommand(e.Line) // e.Line is the event's own copy
-	if err != nil {
+	a := d.newTx()
+	if err := parseCommand(&a.cmd, e.Line, d.names); err != nil { // e.Line is the event's own copy
 		e.Err = err
 	} else {
-		e.Cmd = c
-		e.Name = cmdName(c)
+		e.Cmd = &a.cmd
+		e.Name = cmdName(e.Cmd)
 	}
+	d.handedOut(a, false)
 	t := e.Time
-	ts := d.command(seq, e, t)
+	ts := d.command(a, seq, e, t)
 	// command may have emitted a link state: e is stale from here on.
 	d.out[seq-d.out[0].Seq].Link = ts.link
 	if ts.prompt != promptNone {
@@ -168,7 +169,13 @@ func (d *Decoder) payloadPiece(ts *txState, n int, err error) {
 		if room > n {
 			room = n
 		}
-		ts.wsData = append(ts.wsData, e.Raw[:room]...)
+		if ts.wsData == nil {
+			// Typed in one piece (the usual case), the message's data is
+			// the payload event's; a second piece makes it a copy.
+			ts.wsData, ts.wsOff = e.Raw[:room:room], e.Offset
+		} else {
+			ts.wsData, ts.wsOff = append(ts.wsData, e.Raw[:room]...), -1
+		}
 	}
 }
 

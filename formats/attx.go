@@ -24,6 +24,7 @@ const (
 
 // txState is a command waiting for its final result.
 type txState struct {
+	alloc   *txAlloc
 	tx      *Transaction
 	echoEnd int64 // echo index just past the command line
 	link    int
@@ -36,13 +37,26 @@ type txState struct {
 	paid    bool // the payload was typed in full
 	done    bool // finished: its Transaction was emitted and must not change
 	opened  bool // AT+WSOPEN moved its link from closed to connecting
+
+	// Host stream offsets of the command line and of wsData while they
+	// are parts of the stream buffer, else -1 (see relocate).
+	lineOff, wsOff int64
 }
 
-// txAlloc groups what one command needs, allocated at once.
+// txAlloc groups what one command needs, allocated at once: its state,
+// Transaction, parsed Command with room for four parameters, the WSMessage
+// of an AT+WSSEND and the first response slots.
 type txAlloc struct {
-	ts   txState
-	tx   Transaction
-	resp [6]int64
+	ts     txState
+	tx     Transaction
+	cmd    Command
+	msg    WSMessage
+	params [4]Param
+	resp   [6]int64
+	// kept: an event referring to this (EvCommand, EvTransaction,
+	// EvWSMessage) went out of Feed or Flush, to be kept by the caller;
+	// otherwise only Decode handed it out, and it may be recycled.
+	kept bool
 }
 
 // session is what the decoder knows about the device.
@@ -156,18 +170,16 @@ func (s *session) unsolicited(seq int64) {
 // wsCommands take a link id 0..2 as their first parameter.
 var wsCommands = map[string]bool{"+WSCFG": true, "+WSOPEN": true, "+WSSEND": true, "+WSDATAFMT": true, "+WSCLOSE": true}
 
-// command registers a complete host command line (event seq at time t) and
-// returns its transaction state.
-func (d *Decoder) command(seq int64, e *Event, t int64) *txState {
+// command registers a complete host command line (event seq at time t,
+// its Command parsed into a unless e.Cmd is nil) and returns its
+// transaction state.
+func (d *Decoder) command(a *txAlloc, seq int64, e *Event, t int64) *txState {
 	s := &d.s
-	// One allocation holds the state, the Transaction and its first
-	// response slots.
-	a := &txAlloc{}
 	tx := &a.tx
 	*tx = Transaction{Cmd: e.Cmd, Line: e.Line, CmdSeq: seq, Sent: t, ResultSeq: -1, Busy: len(s.pending) > 0,
-		Response: a.resp[:0]}
+		Response: a.resp[:0], Unsolicited: tx.Unsolicited[:0]}
 	ts := &a.ts
-	*ts = txState{tx: tx, echoEnd: s.echoCount, link: -1, opcode: -1, fin: -1}
+	*ts = txState{alloc: a, tx: tx, echoEnd: s.echoCount, link: -1, opcode: -1, fin: -1, lineOff: e.Offset, wsOff: -1}
 	if len(s.pending) >= maxPending {
 		// A device that answers nothing while the host keeps typing: the
 		// oldest command will not get its result now.
@@ -229,7 +241,8 @@ func (d *Decoder) setLink(link int, st LinkState, t int64) {
 		return
 	}
 	d.s.links[link] = st
-	d.derived(Event{Kind: EvLinkState, Name: st.String(), Link: link, State: st}, t)
+	e := d.derivedEvent(EvLinkState, t)
+	e.Name, e.Link, e.State = linkStateNames[st], link, st
 }
 
 // result handles a result line (event seq, ending at time t).
@@ -329,11 +342,15 @@ func (d *Decoder) finish(ts *txState, result string, seq int64, t int64, err err
 		d.setLink(ts.link, LinkClosed, t)
 	}
 	if ts.ws && (ts.paid || ts.n == 0) && (result == "SEND OK" || result == "ERROR") {
-		d.derived(Event{Kind: EvWSMessage, Dir: ToServer, Name: "+WSSEND", Link: ts.link, Data: ts.wsData,
-			Msg: &WSMessage{Link: ts.link, Dir: ToServer, Opcode: ts.opcode, Fin: ts.fin, PayloadLen: -1, PayloadOffset: -1, Data: ts.wsData, Result: result}}, t)
+		m := &ts.alloc.msg
+		*m = WSMessage{Link: ts.link, Dir: ToServer, Opcode: ts.opcode, Fin: ts.fin, PayloadLen: -1, PayloadOffset: -1, Data: ts.wsData, Result: result}
+		e := d.derivedEvent(EvWSMessage, t)
+		e.Dir, e.Name, e.Link, e.Data, e.Msg = ToServer, "+WSSEND", ts.link, ts.wsData, m
 	}
 	ts.done = true
-	d.derived(Event{Kind: EvTransaction, Name: cmdName(c), Link: ts.link, Tx: tx}, t)
+	e := d.derivedEvent(EvTransaction, t)
+	e.Name, e.Link, e.Tx = cmdName(c), ts.link, tx
+	d.handedOut(ts.alloc, true)
 }
 
 // restart handles "ready": the device rebooted, so every running command is
@@ -355,5 +372,30 @@ func (d *Decoder) restart(t int64) {
 func (s *session) flushTx(d *Decoder) {
 	for len(s.pending) > 0 {
 		d.finish(s.pending[0], "", -1, d.lastTime, ErrNoResult)
+	}
+}
+
+// relocate copies what running commands keep of the host stream buffer
+// from stream offset from on (their command lines and AT+WSSEND data), so
+// that Decode can write over that buffer.
+func (s *session) relocate(from int64) {
+	for _, ts := range s.pending {
+		if ts.lineOff >= from {
+			tx := ts.tx
+			l := append([]byte(nil), tx.Line...)
+			tx.Line = l
+			if c := tx.Cmd; c != nil {
+				c.Line = l
+				for i := range c.Params {
+					p := &c.Params[i]
+					end := p.Offset + len(p.Raw)
+					p.Raw = l[p.Offset:end:end]
+				}
+			}
+			ts.lineOff = -1
+		}
+		if ts.wsOff >= from {
+			ts.wsData, ts.wsOff = append([]byte(nil), ts.wsData...), -1
+		}
 	}
 }

@@ -1,0 +1,8 @@
+//go:build !unix
+
+package formats_test
+
+import "time"
+
+// cpuTime is not measured here: BenchmarkDecode reports no cpu-MB/s.
+func cpuTime() time.Duration { return 0 }
