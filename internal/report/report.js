@@ -54,7 +54,7 @@
   errorsOnly.addEventListener("change", refilter);
   linkSel.addEventListener("change", refilter);
 
-  function fmtT(ns) { return (ns / 1e9).toFixed(3); }
+  function fmtT(ns) { return (ns / 1e9).toFixed(6); }
   var X = [10, 75, 140]; // lane positions: host, ESP32, server
   var LANE = { to_device: [0, 1, "h"], to_host: [1, 0, "d"], to_server: [1, 2, "d"], to_client: [2, 1, "s"] };
   function lanes(i) {

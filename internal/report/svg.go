@@ -195,7 +195,7 @@ func LatencySVG(cmds []CmdLatency) template.HTML {
 		return template.HTML(`<p>No command got a result.</p>`)
 	}
 	const x0, rowH, bins = 160.0, 30.0, 60
-	w := float64(svgWidth) - x0 - 170
+	w := float64(svgWidth) - x0 - 200
 	lhi, llo := math.Log10(hi*1.2), math.Log10(lo)
 	pos := func(ns int64) float64 {
 		v := math.Max(float64(ns), lo)
