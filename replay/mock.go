@@ -49,6 +49,9 @@ type MockStats struct {
 	// start of Serve (zero when the script did not finish).
 	Done     time.Duration
 	Finished bool
+	// MaxLate is the largest delay between an output's deadline and its
+	// write: the mock's own scheduling error, whatever the host does.
+	MaxLate  time.Duration
 	BytesIn  int64
 	BytesOut int64
 }
@@ -167,6 +170,7 @@ type mockRun struct {
 	busyLeft map[[2]int]int // (fault, tx) -> busy answers left
 	wsData   int            // +WS_DATA sent so far
 	running  int            // commands answered whose final result is not sent yet
+	maxLate  time.Duration
 	err      error
 }
 
@@ -290,6 +294,12 @@ func (r *mockRun) flush() error {
 	for len(r.q) > 0 && !r.q[0].due.After(now) && r.err == nil {
 		p := heap.Pop(&r.q).(*pending)
 		r.write(p.data)
+		if late := time.Since(p.due); late > r.maxLate {
+			r.maxLate = late
+			r.m.mu.Lock()
+			r.m.stats.MaxLate = late
+			r.m.mu.Unlock()
+		}
 		if p.out < 0 {
 			continue
 		}
