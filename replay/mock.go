@@ -471,7 +471,7 @@ func (r *mockRun) command(line []byte) {
 	}
 	tx := s.Host[k].Tx
 	if tx >= 0 && r.busyFault(tx) {
-		r.write([]byte("\r\nbusy p...\r\n"))
+		r.push(now, []byte("\r\nbusy p...\r\n"), -1)
 		return
 	}
 	if tx >= 0 {
@@ -485,7 +485,7 @@ func (r *mockRun) command(line []byte) {
 	r.m.mu.Lock()
 	r.m.stats.Answered++
 	r.m.mu.Unlock()
-	if t.Result != "" && !r.dropTx[tx] && t.Response[len(t.Response)-1] >= 0 && r.isFinal(t.Response[len(t.Response)-1]) {
+	if n := len(t.Response); n > 0 && !r.dropTx[tx] && r.isFinal(t.Response[n-1]) {
 		r.running++
 	}
 	if t.Cmd != nil && t.Result == "OK" {
