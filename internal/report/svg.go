@@ -23,10 +23,10 @@ func niceStep(ns int64, ticks int) int64 {
 	p := math.Pow(10, math.Floor(math.Log10(raw)))
 	for _, m := range []float64{1, 2, 5, 10} {
 		if m*p >= raw {
-			return int64(m * p)
+			return max(int64(m*p), 1)
 		}
 	}
-	return int64(10 * p)
+	return max(int64(10*p), 1)
 }
 
 func secs(ns int64) string {
@@ -46,7 +46,7 @@ func axis(b *strings.Builder, x0, w float64, y float64, dur int64) {
 	if dur <= 0 {
 		return
 	}
-	step := max(niceStep(dur, 8), 1)
+	step := niceStep(dur, 8)
 	for t := int64(0); t <= dur; t += step {
 		x := x0 + w*float64(t)/float64(dur)
 		fmt.Fprintf(b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#9ca3af"/><text x="%.1f" y="%.1f" text-anchor="middle">%s</text>`, x, y, x, y+4, x, y+15, secs(t))
