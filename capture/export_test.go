@@ -280,6 +280,7 @@ func TestExportTshark(t *testing.T) {
 func TestExportTsharkSeed(t *testing.T) {
 	for _, name := range []string{"seed-tcp", "seed-tls"} {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			in, _ := goldenCapture(t, name)
 			out := filepath.Join(t.TempDir(), name+".pcapng")
 			exportFile(t, in, out, nil)
@@ -340,6 +341,7 @@ func TestExportTsharkPorts(t *testing.T) {
 	tsharkPath(t)
 	for _, uri := range []string{"ws://10.0.0.5", "ws://10.0.0.5:8080/x", "ws://10.0.0.5:5000", "wss://10.0.0.5", "wss://echo.example.com:9443/a?b=c", "ws://10.0.0.5:1"} {
 		t.Run(strings.NewReplacer("/", "_", ":", "_").Replace(uri), func(t *testing.T) {
+			t.Parallel()
 			path := filepath.Join(t.TempDir(), "c.atcap")
 			w, err := capture.Create(path, capture.Header{Start: exportStart}, nil)
 			if err != nil {
