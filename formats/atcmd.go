@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"strconv"
+	"math"
 	"strings"
 )
 
@@ -98,24 +98,37 @@ func (p Param) Int() (int64, bool) {
 	if p.Quoted || p.Empty {
 		return 0, false
 	}
-	s := p.Value
+	return parseInt32(p.Value)
+}
+
+// parseInt32 is Param.Int on an unquoted value.
+func parseInt32(s string) (int64, bool) {
 	if s == "" {
 		return 0, false
 	}
 	digits := s
+	neg := false
 	if digits[0] == '+' || digits[0] == '-' {
+		neg = digits[0] == '-'
 		digits = digits[1:]
 	}
 	if digits == "" {
 		return 0, false
 	}
+	var n int64
 	for i := 0; i < len(digits); i++ {
-		if digits[i] < '0' || digits[i] > '9' {
+		c := digits[i]
+		if c < '0' || c > '9' {
 			return 0, false
 		}
+		if n = n*10 + int64(c-'0'); n > 1<<31 {
+			return 0, false // leading zeros are fine; this is out of range
+		}
 	}
-	n, err := strconv.ParseInt(s, 10, 32)
-	if err != nil {
+	if neg {
+		n = -n
+	}
+	if n > math.MaxInt32 {
 		return 0, false
 	}
 	return n, true
@@ -133,11 +146,14 @@ func (c *Command) Param(i int) (Param, bool) {
 // Int returns the i-th parameter as a number (see Param.Int); false when it
 // is missing, empty, quoted or not a number.
 func (c *Command) Int(i int) (int64, bool) {
-	p, ok := c.Param(i)
-	if !ok {
+	if i < 0 || i >= len(c.Params) {
 		return 0, false
 	}
-	return p.Int()
+	p := &c.Params[i] // no copy: the decoder asks often
+	if p.Quoted || p.Empty {
+		return 0, false
+	}
+	return parseInt32(p.Value)
 }
 
 // String returns the command line as text.

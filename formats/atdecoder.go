@@ -150,10 +150,10 @@ func (d *Decoder) Feed(t int64, dir Dir, p []byte) []Event {
 // Decode is Feed for callers that look at each batch of events and then
 // let it go (counting, writing out, matching): it returns the same events
 // as Feed, in storage the decoder reuses. The returned slice, the Events
-// and everything they point to (Cmd, Tx, Msg and their fields) are valid
-// only until the next call of Decode, Feed or Flush on d; copy what must
-// outlive that. The bytes of Raw, Line and Data, and the strings, are not
-// reused and may be kept.
+// and everything they point to (Cmd, Tx, Msg, and the bytes of Raw, Line
+// and Data) are valid only until the next call of Decode, Feed or Flush on
+// d; copy what must outlive that. Strings (Name, Result, Param.Value) are
+// never reused and may be kept.
 //
 // Decode allocates far less than Feed, which makes it the faster way to
 // scan a capture; the events themselves do not depend on which of the two
@@ -415,6 +415,9 @@ func (s *stream) add(t int64, p []byte, reuse bool, relocate func(from int64)) {
 // timeAt returns the read time of the byte at offset off (off >= base).
 func (s *stream) timeAt(off int64) int64 {
 	m := s.marks[s.mr:]
+	if last := m[len(m)-1]; last.off <= off {
+		return last.t // in the latest chunk, as most bytes are
+	}
 	lo, hi := 0, len(m)-1
 	for lo < hi {
 		mid := (lo + hi + 1) / 2

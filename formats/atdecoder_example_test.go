@@ -40,3 +40,33 @@ func ExampleDecoder() {
 	// urc to_host "+WS_DATA:0,4,test\r\n"
 	// ws_message to_client link 0 "test"
 }
+
+// Decode suits a scan that looks at each batch of events once: here,
+// counting results and WebSocket messages without keeping any event.
+func ExampleDecoder_Decode() {
+	d := formats.NewDecoder(nil)
+	results := map[string]int{}
+	var msgs, size int
+	count := func(evs []formats.Event) {
+		for i := range evs {
+			e := &evs[i] // valid until the next Decode, Feed or Flush
+			switch e.Kind {
+			case formats.EvResult:
+				results[e.Name]++ // strings may be kept
+			case formats.EvWSMessage:
+				msgs++
+				size += len(e.Data)
+			}
+		}
+	}
+	for range 3 {
+		count(d.Decode(0, formats.ToDevice, []byte("AT+WSSEND=0,4\r\n")))
+		count(d.Decode(0, formats.ToHost, []byte("AT+WSSEND=0,4\r\n\r\nOK\r\n\r\n>")))
+		count(d.Decode(0, formats.ToDevice, []byte("test")))
+		count(d.Decode(0, formats.ToHost, []byte("\r\nSEND OK\r\n+WS_DATA:0,2,ok\r\n")))
+	}
+	count(d.Flush())
+	fmt.Println(results, msgs, "messages,", size, "bytes")
+	// Output:
+	// map[OK:3 SEND OK:3] 6 messages, 18 bytes
+}

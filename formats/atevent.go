@@ -122,8 +122,8 @@ var (
 // or the caller's buffers, though Line and Data are parts of Raw, and the
 // Data of an EvWSMessage is the Data of the +WS_DATA event, or of the
 // AT+WSSEND payload event when that came in one piece. (Events returned by
-// Decoder.Decode own their byte slices the same way, but not the Event
-// values, Cmd, Tx and Msg: see Decode.)
+// Decoder.Decode own nothing: the decoder reuses their storage, bytes
+// included, at its next call.)
 type Event struct {
 	// Seq numbers the events a Decoder emits, from 0, with no gaps.
 	// Transactions refer to other events by Seq.

@@ -167,8 +167,15 @@ func (s *session) unsolicited(seq int64) {
 	}
 }
 
-// wsCommands take a link id 0..2 as their first parameter.
-var wsCommands = map[string]bool{"+WSCFG": true, "+WSOPEN": true, "+WSSEND": true, "+WSDATAFMT": true, "+WSCLOSE": true}
+// wsCommand reports whether the command takes a WebSocket link id 0..2 as
+// its first parameter.
+func wsCommand(name string) bool {
+	switch name {
+	case "+WSSEND", "+WSCFG", "+WSOPEN", "+WSDATAFMT", "+WSCLOSE":
+		return true
+	}
+	return false
+}
 
 // command registers a complete host command line (event seq at time t,
 // its Command parsed into a unless e.Cmd is nil) and returns its
@@ -190,7 +197,7 @@ func (d *Decoder) command(a *txAlloc, seq int64, e *Event, t int64) *txState {
 	if c == nil {
 		return ts
 	}
-	if wsCommands[c.Name] && c.Type == CmdSet {
+	if c.Type == CmdSet && wsCommand(c.Name) {
 		if l, ok := c.Int(0); ok && l >= 0 && l <= 2 {
 			ts.link = int(l)
 		}
