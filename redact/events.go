@@ -267,7 +267,16 @@ func (r *Redactor) resolveEchoes(force bool) {
 			if !force && typedSince < int64(len(e.raw))+512 {
 				return
 			}
-			for _, s := range r.knownSecrets(e.raw, nil) {
+			// No typed line to copy the mask from (lost, or not recorded):
+			// an echo of a whole line is a command line itself.
+			var found []formats.Secret
+			if line, ok := bytes.CutSuffix(e.raw, []byte("\r\n")); ok {
+				if c, err := formats.ParseCommand(line); err == nil {
+					found = r.o.Rules.CommandSecrets(c)
+				}
+			}
+			found = append(found, r.knownSecrets(e.raw, found)...)
+			for _, s := range found {
 				r.addSpan(1, e.off+int64(s.Off), s, nil, true)
 			}
 			r.echoes = r.echoes[1:]

@@ -246,6 +246,13 @@ func (r *Redactor) trim(i int) {
 			keep = min(keep, e.off)
 		}
 	}
+	// A span that continues into a held chunk keeps its start, so it is
+	// masked whole (an escape pair cut by the chunk boundary stays a pair).
+	for _, p := range s.spans {
+		if p.mask == nil && p.end() > keep && p.off < keep {
+			keep = p.off
+		}
+	}
 	if n := keep - s.winBase; n > 0 {
 		if n > int64(len(s.win)) {
 			n = int64(len(s.win))

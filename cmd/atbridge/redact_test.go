@@ -297,3 +297,46 @@ func TestRedactCheck(t *testing.T) {
 	}
 	_ = redact.Summary
 }
+
+// TestRedactDamaged: a capture with a damaged block is redacted as far as
+// it reads; the command says records were lost (exit 1) and the output
+// still holds no secret.
+func TestRedactDamaged(t *testing.T) {
+	t.Chdir("../..")
+	secrets := secretsOf(t, "testdata/sessions/secrets.txt")
+	// One block per record, so damage loses a few records, not all.
+	_, hdr, recs := everything(t, "testdata/secrets.atcap")
+	var buf bytes.Buffer
+	w, err := capture.NewWriter(&buf, hdr, &capture.WriterOptions{FlushInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range recs {
+		w.Write(&recs[i])
+		w.Flush()
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b := buf.Bytes()
+	for i := len(b) * 40 / 100; i < len(b)*2/5+8; i++ {
+		b[i] ^= 0x5a
+	}
+	dir := t.TempDir()
+	in, out := filepath.Join(dir, "in.atcap"), filepath.Join(dir, "out.atcap")
+	if err := os.WriteFile(in, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, code := execCLI(t, "", "redact", "--pattern", "SERIAL-[0-9]+", in, "-o", out)
+	if code != exitProblem || !strings.Contains(stderr, "damaged") {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	inAll, _, _ := everything(t, "testdata/secrets.atcap")
+	all, _, outRecs := everything(t, out)
+	if len(outRecs) < len(recs)/2 || len(outRecs) >= len(recs) {
+		t.Fatalf("%d records of %d kept", len(outRecs), len(recs))
+	}
+	for _, l := range leaked(all, secrets, inAll) {
+		t.Errorf("leaked %s", l)
+	}
+}
