@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/atbridge/atbridge/capture"
+	"github.com/atbridge/atbridge/formats"
 	"github.com/atbridge/atbridge/replay"
 )
 
@@ -71,5 +72,46 @@ func TestMockRedactLive(t *testing.T) {
 	}
 	if len(rs.Txs) != len(script.Txs) {
 		t.Errorf("the redacted recording has %d transactions, want %d", len(rs.Txs), len(script.Txs))
+	}
+}
+
+// TestProxyRedactLive: "atbridge proxy --redact" between a host on a pty
+// and the emulator records the Wi-Fi password masked in both directions
+// (the command and its ATE1 echo), while the host and the device see the
+// real bytes.
+func TestProxyRedactLive(t *testing.T) {
+	dir := t.TempDir()
+	link := filepath.Join(dir, "esp")
+	rec := filepath.Join(dir, "s.atcap")
+	_, stderr, stop := startCmd(t, "proxy", "--host", "pty:"+link, "--device", "emulate", "-w", rec, "--quiet", "--redact")
+	f := openLink(t, link, stderr)
+	var got []byte
+	readUntil(t, f, &got, "ready\r\n")
+	cmd := "AT+CWJAP=\"home\",\"Proxy\\\"Pw99\"\r\n"
+	if _, err := f.Write([]byte(cmd)); err != nil {
+		t.Fatal(err)
+	}
+	readUntil(t, f, &got, "\r\nOK\r\n")
+	if !strings.Contains(string(got), cmd) {
+		t.Fatalf("the host did not get the real echo: %q", got)
+	}
+	if code := stop(); code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	recs := readRecords(t, rec)
+	masked := "AT+CWJAP=\"home\",\"*****\\*****\"\r\n"
+	if h := chunks(recs, formats.ToDevice); h != masked {
+		t.Errorf("recorded host bytes %q, want %q", h, masked)
+	}
+	if d := chunks(recs, formats.ToHost); !strings.Contains(d, masked) || strings.Contains(d, "Pw99") {
+		t.Errorf("recorded device bytes %q", d)
+	}
+	r, err := capture.Open(rec, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if !strings.HasPrefix(r.Header().Meta["redacted"], "live") {
+		t.Errorf("header %v", r.Header().Meta)
 	}
 }
