@@ -105,11 +105,10 @@ type Decoder struct {
 	out  []Event
 	seq  int64
 
-	// Storage for Decode: out[:dirty] may hold old events; while reuse is
-	// set (a Decode call), transactions and messages handed out go to
-	// retired and usedMsgs, to be recycled by the next call.
+	// Storage for Decode: while reuse is set (a Decode call),
+	// transactions and messages handed out go to retired and usedMsgs, to
+	// be recycled by the next call.
 	reuse    bool
-	dirty    int
 	free     []*txAlloc
 	retired  []*txAlloc
 	msgs     []WSMessage // slab for +WS_DATA messages
@@ -214,10 +213,8 @@ func (d *Decoder) take() []Event {
 	out := d.out[:n:n]
 	if d.reuse {
 		d.out = d.out[:0]
-		d.dirty = max(d.dirty, n)
 	} else {
 		d.out = d.out[n:]
-		d.dirty = max(d.dirty-n, 0)
 		// The events may point anywhere into the stream buffers.
 		d.host.kept, d.dev.kept = true, true
 	}
@@ -298,9 +295,10 @@ func (d *Decoder) newMsg() *WSMessage {
 // many events.
 const slabSize = 16 << 10
 
-// next appends a zero event numbered with the next Seq and returns it, to
-// be filled in place (an Event is large; copying it costs).
-func (d *Decoder) next() *Event {
+// slot appends an event to this call's window and returns it, holding
+// whatever an earlier Decode call left there: the caller writes every
+// field (an Event is large; zeroing it first and copying it cost).
+func (d *Decoder) slot() *Event {
 	if len(d.out) == cap(d.out) {
 		// A new arena; this call's events so far move with it.
 		n := 2 * len(d.out)
@@ -309,32 +307,34 @@ func (d *Decoder) next() *Event {
 		}
 		a := make([]Event, len(d.out), n)
 		copy(a, d.out)
-		d.out, d.dirty = a, 0
+		d.out = a
 	}
 	d.out = d.out[:len(d.out)+1]
-	e := &d.out[len(d.out)-1]
-	if len(d.out) <= d.dirty {
-		*e = Event{}
-	}
-	e.Seq = d.seq
-	d.seq++
-	return e
+	return &d.out[len(d.out)-1]
 }
 
 // emitBytes emits an event covering the next n pending bytes of s.
 func (d *Decoder) emitBytes(s *stream, n int, kind EventKind, name string, link int, err error) (int64, *Event) {
 	raw, off, start, end := s.take(n)
-	e := d.next()
-	e.Kind, e.Dir, e.Time, e.Start, e.Offset = kind, s.dir, end, start, off
-	e.Name, e.Raw, e.Link, e.Err = name, raw, link, err
-	return e.Seq, e
+	e := d.slot()
+	seq := d.seq
+	d.seq++
+	// Field by field: a composite literal is built on the stack and
+	// copied, which costs more than all of this.
+	e.Seq, e.Kind, e.Dir, e.Time, e.Start, e.Offset = seq, kind, s.dir, end, start, off
+	e.Name, e.Line, e.Raw, e.Link, e.Data, e.Err = name, nil, raw, link, nil, err
+	e.Cmd, e.Tx, e.Msg, e.State = nil, nil, nil, 0
+	return seq, e
 }
 
 // derivedEvent emits an event of kind k with no bytes of its own at time t,
 // to be filled in place.
 func (d *Decoder) derivedEvent(k EventKind, t int64) *Event {
-	e := d.next()
-	e.Kind, e.Time, e.Start, e.Offset = k, t, t, -1
+	e := d.slot()
+	e.Seq, e.Kind, e.Dir, e.Time, e.Start, e.Offset = d.seq, k, DirNone, t, t, -1
+	e.Name, e.Line, e.Raw, e.Link, e.Data, e.Err = "", nil, nil, -1, nil, nil
+	e.Cmd, e.Tx, e.Msg, e.State = nil, nil, nil, 0
+	d.seq++
 	return e
 }
 
@@ -412,36 +412,29 @@ func (s *stream) add(t int64, p []byte, reuse bool, relocate func(from int64)) {
 	s.buf = append(s.buf, p...)
 }
 
-// timeAt returns the read time of the byte at offset off (off >= base).
-func (s *stream) timeAt(off int64) int64 {
-	m := s.marks[s.mr:]
-	if last := m[len(m)-1]; last.off <= off {
-		return last.t // in the latest chunk, as most bytes are
-	}
-	lo, hi := 0, len(m)-1
-	for lo < hi {
-		mid := (lo + hi + 1) / 2
-		if m[mid].off <= off {
-			lo = mid
-		} else {
-			hi = mid - 1
-		}
-	}
-	return m[lo].t
-}
-
 // take removes the next n pending bytes and returns them (capped, never to
-// be written again) with their offset and the times of the first and last
-// byte.
+// be written again while kept) with their offset and the times of the first
+// and last byte.
+//
+// The read times come from walking the marks from the first live one: each
+// mark is passed at most twice (by the event ending in its chunk and by the
+// next one), so a long event over many chunks costs no more than its chunks.
 func (s *stream) take(n int) (raw []byte, off, start, end int64) {
 	raw = s.buf[s.r : s.r+n : s.r+n]
 	off = s.base
-	start = s.timeAt(off)
-	end = s.timeAt(off + int64(n) - 1)
+	m := s.marks
+	i := s.mr
+	for i+1 < len(m) && m[i+1].off <= off {
+		i++
+	}
+	start = m[i].t
+	last := off + int64(n) - 1
+	for i+1 < len(m) && m[i+1].off <= last {
+		i++
+	}
+	end = m[i].t
 	s.r += n
 	s.base += int64(n)
-	for s.mr+1 < len(s.marks) && s.marks[s.mr+1].off <= s.base {
-		s.mr++
-	}
+	s.mr = i // m[i].off <= last < base: the first live mark
 	return raw, off, start, end
 }

@@ -3,6 +3,7 @@ package formats_test
 import (
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -134,5 +135,20 @@ func TestDecodeReusesStorage(t *testing.T) {
 	// One allocation is left per command: the string of its parameters.
 	if n := testing.AllocsPerRun(100, run); n > 1 {
 		t.Errorf("Decode allocates %.1f times per exchange, want at most 1", n)
+	}
+}
+
+// TestEventFields guards the decoder's reuse of Event storage: it writes
+// each of these fields of every event it emits (emitBytes, derivedEvent in
+// atdecoder.go). A new field must be added there, then here.
+func TestEventFields(t *testing.T) {
+	want := "Seq Kind Dir Time Start Offset Name Line Raw Link Data Cmd Tx Msg State Err"
+	var got []string
+	typ := reflect.TypeFor[formats.Event]()
+	for i := range typ.NumField() {
+		got = append(got, typ.Field(i).Name)
+	}
+	if g := strings.Join(got, " "); g != want {
+		t.Errorf("Event fields are %s, want %s", g, want)
 	}
 }
