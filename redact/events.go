@@ -142,12 +142,16 @@ func (r *Redactor) byteEvent(e *formats.Event) {
 	}
 }
 
+// decoderPrompts are the commands whose payload the decoder itself reports
+// (EvPayload named after the command).
+var decoderPrompts = map[string]bool{"+WSSEND": true, "+WSHEAD": true, "+CIPSEND": true}
+
 // command handles a host command line that starts at stream offset off:
 // its secrets (offsets in its line), the payload it announces, whether the
 // device will print secrets.
 func (r *Redactor) command(seq, off int64, c *formats.Command) []formats.Secret {
 	found := r.o.Rules.CommandSecrets(c)
-	if p, ok := formats.CommandPayload(c); ok && (p.How != "text") && c.Name != "+WSHEAD" {
+	if p, ok := formats.CommandPayload(c); ok && !decoderPrompts[c.Name] {
 		r.waits = append(r.waits, payloadWait{cmdSeq: seq, off: off + int64(len(c.Line)) + 2, p: p})
 	}
 	if formats.ReadsSecret(c) {
@@ -244,6 +248,8 @@ func (r *Redactor) completeWaits() {
 			found = formats.HeaderSecrets(b, w.p.Rule)
 		case "uri":
 			found = r.o.Rules.URISecrets(b)
+		case "text":
+			found = r.o.Rules.TextSecrets(b)
 		}
 		for _, f := range found {
 			f.Free = true
