@@ -105,10 +105,11 @@ type Decoder struct {
 	out  []Event
 	seq  int64
 
-	// Storage for Decode: while reuse is set (a Decode call),
-	// transactions and messages handed out go to retired and usedMsgs, to
-	// be recycled by the next call.
+	// Storage for Decode: out[:dirty] may hold old events; while reuse is
+	// set (a Decode call), transactions and messages handed out go to
+	// retired and usedMsgs, to be recycled by the next call.
 	reuse    bool
+	dirty    int
 	free     []*txAlloc
 	retired  []*txAlloc
 	msgs     []WSMessage // slab for +WS_DATA messages
@@ -213,8 +214,10 @@ func (d *Decoder) take() []Event {
 	out := d.out[:n:n]
 	if d.reuse {
 		d.out = d.out[:0]
+		d.dirty = max(d.dirty, n)
 	} else {
 		d.out = d.out[n:]
+		d.dirty = max(d.dirty-n, 0)
 		// The events may point anywhere into the stream buffers.
 		d.host.kept, d.dev.kept = true, true
 	}
@@ -295,10 +298,9 @@ func (d *Decoder) newMsg() *WSMessage {
 // many events.
 const slabSize = 16 << 10
 
-// slot appends an event to this call's window and returns it, holding
-// whatever an earlier Decode call left there: the caller writes every
-// field (an Event is large; zeroing it first and copying it cost).
-func (d *Decoder) slot() *Event {
+// slot appends an event to this call's window and returns it, and whether
+// it may hold what an earlier Decode call left there (else it is zero).
+func (d *Decoder) slot() (*Event, bool) {
 	if len(d.out) == cap(d.out) {
 		// A new arena; this call's events so far move with it.
 		n := 2 * len(d.out)
@@ -307,33 +309,41 @@ func (d *Decoder) slot() *Event {
 		}
 		a := make([]Event, len(d.out), n)
 		copy(a, d.out)
-		d.out = a
+		d.out, d.dirty = a, 0
 	}
 	d.out = d.out[:len(d.out)+1]
-	return &d.out[len(d.out)-1]
+	return &d.out[len(d.out)-1], len(d.out) <= d.dirty
 }
 
 // emitBytes emits an event covering the next n pending bytes of s.
 func (d *Decoder) emitBytes(s *stream, n int, kind EventKind, name string, link int, err error) (int64, *Event) {
 	raw, off, start, end := s.take(n)
-	e := d.slot()
+	e, old := d.slot()
 	seq := d.seq
 	d.seq++
-	// Field by field: a composite literal is built on the stack and
-	// copied, which costs more than all of this.
+	// Field by field, and into a zero slot only what is not zero: a
+	// composite literal is built on the stack and copied, and every
+	// pointer written while the GC marks goes through a write barrier.
+	if old {
+		e.Line, e.Data, e.Cmd, e.Tx, e.Msg, e.State, e.Err = nil, nil, nil, nil, nil, 0, nil
+	}
 	e.Seq, e.Kind, e.Dir, e.Time, e.Start, e.Offset = seq, kind, s.dir, end, start, off
-	e.Name, e.Line, e.Raw, e.Link, e.Data, e.Err = name, nil, raw, link, nil, err
-	e.Cmd, e.Tx, e.Msg, e.State = nil, nil, nil, 0
+	e.Name, e.Raw, e.Link = name, raw, link
+	if err != nil {
+		e.Err = err
+	}
 	return seq, e
 }
 
 // derivedEvent emits an event of kind k with no bytes of its own at time t,
 // to be filled in place.
 func (d *Decoder) derivedEvent(k EventKind, t int64) *Event {
-	e := d.slot()
-	e.Seq, e.Kind, e.Dir, e.Time, e.Start, e.Offset = d.seq, k, DirNone, t, t, -1
-	e.Name, e.Line, e.Raw, e.Link, e.Data, e.Err = "", nil, nil, -1, nil, nil
-	e.Cmd, e.Tx, e.Msg, e.State = nil, nil, nil, 0
+	e, old := d.slot()
+	if old {
+		e.Dir, e.Name, e.Line, e.Raw, e.Data, e.Err = DirNone, "", nil, nil, nil, nil
+		e.Cmd, e.Tx, e.Msg, e.State = nil, nil, nil, 0
+	}
+	e.Seq, e.Kind, e.Time, e.Start, e.Offset, e.Link = d.seq, k, t, t, -1, -1
 	d.seq++
 	return e
 }
