@@ -150,7 +150,8 @@ func (d *Decoder) wsData(b []byte, lead int) match {
 	t, data := e.Time, e.Data
 	d.s.unsolicited(seq)
 	msg := d.newMsg()
-	*msg = WSMessage{Link: int(link), Dir: ToClient, Opcode: int(field[0]), Fin: int(field[1]), PayloadLen: field[2], PayloadOffset: field[3], Data: data}
+	msg.Link, msg.Dir, msg.Opcode, msg.Fin = int(link), ToClient, int(field[0]), int(field[1])
+	msg.PayloadLen, msg.PayloadOffset, msg.Data, msg.Result = field[2], field[3], data, ""
 	e = d.derivedEvent(EvWSMessage, t)
 	e.Dir, e.Name, e.Link, e.Data, e.Msg = ToClient, "+WS_DATA", int(link), data, msg
 	return matchYes

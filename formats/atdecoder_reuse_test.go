@@ -138,17 +138,24 @@ func TestDecodeReusesStorage(t *testing.T) {
 	}
 }
 
-// TestEventFields guards the decoder's reuse of Event storage: it writes
-// each of these fields of every event it emits (emitBytes, derivedEvent in
-// atdecoder.go). A new field must be added there, then here.
+// TestEventFields guards the decoder's reuse of storage: it writes each
+// of these fields of every Event it emits (emitBytes, derivedEvent in
+// atdecoder.go) and of every +WS_DATA WSMessage (wsData in atdata.go). A
+// new field must be added there, then here.
 func TestEventFields(t *testing.T) {
-	want := "Seq Kind Dir Time Start Offset Name Line Raw Link Data Cmd Tx Msg State Err"
-	var got []string
-	typ := reflect.TypeFor[formats.Event]()
-	for i := range typ.NumField() {
-		got = append(got, typ.Field(i).Name)
-	}
-	if g := strings.Join(got, " "); g != want {
-		t.Errorf("Event fields are %s, want %s", g, want)
+	for _, tt := range []struct {
+		typ  reflect.Type
+		want string
+	}{
+		{reflect.TypeFor[formats.Event](), "Seq Kind Dir Time Start Offset Name Line Raw Link Data Cmd Tx Msg State Err"},
+		{reflect.TypeFor[formats.WSMessage](), "Link Dir Opcode Fin PayloadLen PayloadOffset Data Result"},
+	} {
+		var got []string
+		for i := range tt.typ.NumField() {
+			got = append(got, tt.typ.Field(i).Name)
+		}
+		if g := strings.Join(got, " "); g != tt.want {
+			t.Errorf("%s fields are %s, want %s", tt.typ.Name(), g, tt.want)
+		}
 	}
 }
