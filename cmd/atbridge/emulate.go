@@ -46,6 +46,7 @@ type emulateFlags struct {
 	reconnect time.Duration
 	logLevel  string
 	write     string
+	pcapng    string
 	redact    liveRedact
 }
 
@@ -61,6 +62,7 @@ func setupEmulate(fs *flag.FlagSet) func(context.Context, *env, []string) int {
 	fs.DurationVar(&f.reconnect, "reconnect-interval", 10*time.Second, "wait between automatic WebSocket reconnects (the firmware waits 10s)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "emulator log on stderr: debug, info, warn or error")
 	fs.StringVar(&f.write, "w", "", "record the serial traffic, WebSocket frames and link events to this .atcap file")
+	fs.StringVar(&f.pcapng, "pcapng", "", pcapngFlagUsage)
 	f.redact.register(fs)
 	return func(ctx context.Context, e *env, args []string) int {
 		if len(args) > 0 {
@@ -136,6 +138,25 @@ func runEmulate(ctx context.Context, e *env, f *emulateFlags) int {
 			}
 		}
 		_ = rec.WriteEvent(rec.Now(), capture.Event{Type: capture.EvPortOpened, Text: f.port, Line: port.Line()})
+	}
+	if f.pcapng != "" {
+		h := capture.Header{
+			Tool:  "atbridge " + toolVersion(),
+			Ports: []capture.PortInfo{{Name: f.port, Role: "host", Line: port.Line()}},
+			Meta:  map[string]string{"command": "emulate", "firmware": fw.String()},
+		}
+		if rec != nil {
+			h = rec.Header()
+		}
+		live, err := openPcapngOut(e, "emulate", f.pcapng, h)
+		if err != nil {
+			return fail("%v", err)
+		}
+		defer live.Close()
+		if opts.Clock == nil {
+			opts.Clock = live.Now
+		}
+		opts.Record = live.Chain(opts.Record)
 	}
 
 	var dev interface {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -51,9 +52,12 @@ func testEmulateCommand(t *testing.T, pace bool) {
 	defer cancel()
 	var stderr lockedBuffer
 	done := make(chan int, 1)
+	live := filepath.Join(dir, "live.pcapng")
 	args := []string{"emulate", "--port", "pty:" + link, "-w", rec, "--firmware", "dev", "--log-level", "debug"}
 	if pace {
 		args = append(args, "--pace")
+	} else {
+		args = append(args, "--pcapng", live)
 	}
 	go func() {
 		done <- run(ctx, args, &env{
@@ -134,6 +138,38 @@ func testEmulateCommand(t *testing.T, pace bool) {
 	}
 	if string(toHost) != string(got) {
 		t.Errorf("recorded device bytes\n%q\nhost saw\n%q", toHost, got)
+	}
+	if !pace {
+		checkLivePcapng(t, live, "+GMR", "+WSSEND")
+	}
+}
+
+// checkLivePcapng checks that a --pcapng stream is a pcapng file in which
+// tshark's AT dissector sees each command (by name) sent once.
+func checkLivePcapng(t *testing.T, path string, commands ...string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) < 4 || !bytes.Equal(b[:4], []byte{0x0a, 0x0d, 0x0d, 0x0a}) {
+		t.Fatalf("%s does not start with a pcapng section header: % x", path, b[:min(len(b), 16)])
+	}
+	tshark, err := exec.LookPath("tshark")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("tshark is missing; CI must install it (apt-get install tshark)")
+		}
+		t.Skip("tshark not installed")
+	}
+	out, err := exec.Command(tshark, "-r", path, "-Y", "at.cmd && frame.p2p_dir == 0", "-T", "fields", "-e", "at.cmd").CombinedOutput()
+	if err != nil {
+		t.Fatalf("tshark: %v\n%s", err, out)
+	}
+	for _, c := range commands {
+		if n := strings.Count(string(out), c+"\n"); n != 1 {
+			t.Errorf("tshark shows %s %d times in the live pcapng, want once:\n%s", c, n, out)
+		}
 	}
 }
 

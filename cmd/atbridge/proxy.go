@@ -92,6 +92,8 @@ type recordFlags struct {
 	quiet bool
 	raw   bool
 	queue int
+	// pcapng streams the session live as pcapng ("-" is stdout).
+	pcapng string
 
 	redact liveRedact
 }
@@ -101,6 +103,7 @@ func (r *recordFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&r.split, "split", "", "start a new file by size (100MB, 512KiB) or time (10m, 1h): FILE-001.atcap, FILE-002.atcap, ...")
 	fs.BoolVar(&r.quiet, "quiet", false, "no live view on stdout")
 	fs.BoolVar(&r.raw, "raw", false, "live view shows the records as recorded (chunks in hex) instead of decoding them")
+	fs.StringVar(&r.pcapng, "pcapng", "", pcapngFlagUsage)
 	fs.IntVar(&r.queue, "queue", bridge.DefaultQueueBytes>>20, "MiB of traffic that may wait for the disk; beyond it data is still forwarded but recorded as lost")
 	r.redact.register(fs)
 }
@@ -261,10 +264,25 @@ func runRecording(ctx context.Context, e *env, name string, opts *bridge.ProxyOp
 	if rf.redact.on {
 		opts.Recorder = rf.redact.wrap(rec, rec.Header()).(bridge.Recorder)
 	}
+	if rf.pcapng == "-" {
+		rf.quiet = true // stdout carries the pcapng stream, not the live view
+	}
 	var view *liveView
 	if !rf.quiet {
 		view = newLiveView(e, rf.raw, rec.Header())
 		opts.Observe = view.observe
+	}
+	if rf.pcapng != "" {
+		live, err := openPcapngOut(e, name, rf.pcapng, rec.Header())
+		if err != nil {
+			if view != nil {
+				view.close()
+			}
+			rec.Close()
+			return fail("%v", err)
+		}
+		defer live.Close()
+		opts.Observe = live.Chain(opts.Observe)
 	}
 	px, err := bridge.OpenProxy(ctx, opts)
 	if err != nil {

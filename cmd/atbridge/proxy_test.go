@@ -115,9 +115,12 @@ func TestProxyCommand(t *testing.T) {
 			dir := t.TempDir()
 			link := filepath.Join(dir, "esp")
 			rec := filepath.Join(dir, "s.atcap")
+			live := filepath.Join(dir, "live.pcapng")
 			args := []string{"proxy", "--host", "pty:" + link, "--device", "emulate", "-w", rec, "--baud", "921600"}
 			if raw {
 				args = append(args, "--raw")
+			} else {
+				args = append(args, "--pcapng", live)
 			}
 			stdout, stderr, stop := startCmd(t, args...)
 			f := openLink(t, link, stderr)
@@ -143,6 +146,9 @@ func TestProxyCommand(t *testing.T) {
 			}
 			if !strings.Contains(stdout.String(), "921600 8N1") || !strings.Contains(stderr.String(), "next: atbridge show") {
 				t.Errorf("stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+			}
+			if !raw {
+				checkLivePcapng(t, live, "+GMR")
 			}
 		})
 	}
