@@ -238,8 +238,9 @@ func (c *cursor) next(maxRecord int) (kind Kind, port, dir uint8, dt uint64, met
 	if dataLen > uint64(len(c.data)) {
 		return 0, 0, 0, 0, nil, nil, fmt.Errorf("record data of %d bytes runs past the block: %w", dataLen, ErrCorrupt)
 	}
-	meta, c.meta = c.meta[:metaLen], c.meta[metaLen:]
-	data, c.data = c.data[:dataLen], c.data[dataLen:]
+	// Capped, so a caller appending to a record's bytes copies them.
+	meta, c.meta = c.meta[:metaLen:metaLen], c.meta[metaLen:]
+	data, c.data = c.data[:dataLen:dataLen], c.data[dataLen:]
 	c.i++
 	return kind, port, dir, dt, meta, data, nil
 }

@@ -83,9 +83,12 @@ func encodeFields(scratch []byte, r *Record) []byte {
 }
 
 // decodeRecord fills r (whose Kind, Port and Dir are set) from its meta and
-// data. r.Data is a fresh copy. Unknown fields are skipped.
+// data. r.Data aliases data (nil when empty); unknown fields are skipped.
 func decodeRecord(r *Record, meta, data []byte) error {
-	r.Data = clone(data)
+	r.Data = nil
+	if len(data) > 0 {
+		r.Data = data
+	}
 	switch r.Kind {
 	case KindChunk:
 		return nil // meta bytes from newer writers are ignored

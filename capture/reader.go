@@ -190,51 +190,73 @@ func (r *Reader) Close() error {
 // package does not know are skipped; events of unknown types are returned
 // with their Type set and the fields this package knows.
 func (r *Reader) Next() (*Record, error) {
+	rec := new(Record)
+	if err := r.next(rec); err != nil {
+		return nil, err
+	}
+	rec.Data = clone(rec.Data)
+	return rec, nil
+}
+
+// NextInto is Next without allocation, for loops that look at each record
+// and let it go (counting, decoding, exporting): it overwrites every field
+// of *rec with the next record and returns what Next would return, leaving
+// *rec unspecified on error. rec.Data aliases the reader's block buffer: it
+// is valid only until the next call of Next, NextInto, SeekTime or Close on
+// r, and must not be modified; copy it to keep it. Event.Text is a fresh
+// string and may be kept. Chunk and frame records cost no allocation; a
+// whole capture is read in a handful (one buffer per block size seen).
+func (r *Reader) NextInto(rec *Record) error {
+	return r.next(rec)
+}
+
+// next fills rec with the next record, Data aliasing r.raw.
+func (r *Reader) next(rec *Record) error {
 	if r.closed {
-		return nil, ErrClosed
+		return ErrClosed
 	}
 	for {
 		if r.cur.more() {
-			rec, err := r.nextInBlock()
+			ok, err := r.nextInBlock(rec)
 			if err != nil {
 				lost := r.blockRecords - r.recsRead
 				r.cur = cursor{}
-				return nil, &DamageError{Offset: r.blockOff, Length: r.blockLen, RecordsLost: lost,
+				return &DamageError{Offset: r.blockOff, Length: r.blockLen, RecordsLost: lost,
 					Err: fmt.Errorf("record %d of block: %w", r.recsRead, err)}
 			}
-			if rec == nil || rec.Time < r.minTime {
+			if !ok || rec.Time < r.minTime {
 				continue
 			}
-			return rec, nil
+			return nil
 		}
 		if r.done {
-			return nil, io.EOF
+			return io.EOF
 		}
 		if err := r.readBlock(); err != nil {
-			return nil, err
+			return err
 		}
 	}
 }
 
-// nextInBlock decodes the next record of the block. It returns nil, nil
-// for a record of an unknown kind.
-func (r *Reader) nextInBlock() (*Record, error) {
+// nextInBlock decodes the next record of the block into rec, its Data
+// aliasing the block. It returns false for a record of an unknown kind.
+func (r *Reader) nextInBlock(rec *Record) (bool, error) {
 	kind, port, dir, dt, meta, data, err := r.cur.next(r.opts.MaxRecordSize)
 	if err != nil {
-		return nil, err
+		return false, err
 	}
 	r.recsRead++
 	r.t += int64(dt)
 	switch kind {
 	case KindChunk, KindFrame, KindEvent:
 	default:
-		return nil, nil
+		return false, nil
 	}
-	rec := &Record{Kind: kind, Time: r.t, Port: port, Dir: formats.Dir(dir)}
+	*rec = Record{Kind: kind, Time: r.t, Port: port, Dir: formats.Dir(dir)}
 	if err := decodeRecord(rec, meta, data); err != nil {
-		return nil, err
+		return false, err
 	}
-	return rec, nil
+	return true, nil
 }
 
 // Buffered-input helpers that keep r.off exact.

@@ -34,8 +34,9 @@ func (k Kind) String() string {
 //
 // Which fields are meaningful depends on Kind: Port and Dir and Data for a
 // chunk; Dir, Data and Frame for a frame; Event (and Port, Dir, Data where the
-// event type says so) for an event. A Record returned by a Reader is owned by
-// the caller; its Data does not alias the reader's buffers.
+// event type says so) for an event. A Record returned by Reader.Next is owned
+// by the caller; its Data does not alias the reader's buffers. One filled by
+// Reader.NextInto does, until the reader's next call.
 type Record struct {
 	Kind Kind
 	// Time is nanoseconds since the capture's monotonic base (Header.Start).

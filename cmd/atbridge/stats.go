@@ -157,11 +157,15 @@ func collectStats(ctx context.Context, path string) (*Stats, error) {
 			}
 		}
 	}
+	// NextInto and Decode reuse their storage: safe here because a record
+	// and its events are counted and let go before the next call, and what
+	// is kept (names, results) are strings, which are never reused.
+	var rec capture.Record
 	for {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		rec, err := r.Next()
+		err := r.NextInto(&rec)
 		if errors.Is(err, io.EOF) {
 			break
 		}
@@ -185,7 +189,7 @@ func collectStats(ctx context.Context, path string) (*Stats, error) {
 			}
 			ds.Bytes += int64(len(rec.Data))
 			ds.Chunks++
-			onEvents(dec.Feed(rec.Time, rec.Dir, rec.Data))
+			onEvents(dec.Decode(rec.Time, rec.Dir, rec.Data))
 		case capture.KindFrame:
 			if rec.Frame.Opcode < 8 { // data frames; control frames are not messages
 				countWS(frames, int(rec.Frame.Link), rec.Dir, int(rec.Frame.Length), rec.Frame.Fin)
