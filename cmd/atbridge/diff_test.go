@@ -1,12 +1,15 @@
 package main
 
 import (
+	"context"
+	"net"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/atbridge/atbridge/capture"
 	"github.com/atbridge/atbridge/formats"
+	"github.com/atbridge/atbridge/replay"
 )
 
 // writeCapture writes chunks (alternating host, device) as a capture.
@@ -76,5 +79,39 @@ func TestDiffJSONAndStrict(t *testing.T) {
 	out, _, code := execCLI(t, "", "diff", "--match", "strict", "--json", a, b)
 	if code != exitProblem || !strings.Contains(out, `"status": "different"`) || !strings.Contains(out, "Tue Oct 19") {
 		t.Errorf("strict diff: exit %d\n%s", code, out)
+	}
+}
+
+// TestReplayToTCPDevice replays to a tcp: device (a serial server such as
+// ser2net), here a mock of the same capture behind a loopback listener.
+func TestReplayToTCPDevice(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.atcap")
+	writeCapture(t, good, "AT+GMR\r\n", "AT+GMR\r\nAT version:5.0.1.0(x)\r\n\r\nOK\r\n", "AT+CWMODE?\r\n", "AT+CWMODE?\r\n+CWMODE:1\r\n\r\nOK\r\n")
+	s, err := replay.Load(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	served := make(chan error, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			served <- err
+			return
+		}
+		defer c.Close()
+		served <- replay.NewMock(s, nil).Serve(context.Background(), c)
+	}()
+	out, errOut, code := execCLI(t, "", "replay", good, "--device", "tcp:"+ln.Addr().String())
+	if code != exitOK || !strings.Contains(out, "EQUAL: 2 transactions: 2 equal") {
+		t.Errorf("exit %d:\n%s\n%s", code, out, errOut)
+	}
+	if err := <-served; err != nil {
+		t.Error(err)
 	}
 }
