@@ -144,23 +144,21 @@ func startCLI(ctx context.Context, args ...string) (<-chan int, *lockedBuffer, *
 	return done, &stdout, &stderr
 }
 
-// recordThroughEmulator records the scripted host app's session through
-// "atbridge emulate -w" on a real pty, the emulator's WebSocket link going
-// to a real echo server. (Not through "atbridge proxy": its recordings can
-// hold a device echo before the host chunk that caused it, see the report
-// of issue 5.)
-func recordThroughEmulator(t *testing.T, dir, url string) (string, []byte) {
+// recordThroughProxy records the scripted host app's session through
+// "atbridge proxy --host pty:... --device emulate -w" on a real pty, the
+// emulator's WebSocket link going to a real echo server.
+func recordThroughProxy(t *testing.T, dir, url string) (string, []byte) {
 	t.Helper()
 	link := filepath.Join(dir, "esp")
 	rec := filepath.Join(dir, "good.atcap")
 	ctx, cancel := context.WithCancel(context.Background())
-	done, _, stderr := startCLI(ctx, "emulate", "--port", "pty:"+link, "-w", rec)
+	done, _, stderr := startCLI(ctx, "proxy", "--host", "pty:"+link, "--device", "emulate", "-w", rec)
 	f := openPtyLink(t, link, done, stderr)
 	answers := hostApp(t, f, hostSteps(url))
 	f.Close()
 	cancel()
 	if code := <-done; code != exitOK && code != exitSignal {
-		t.Fatalf("emulate exited %d: %s", code, stderr.String())
+		t.Fatalf("proxy exited %d: %s", code, stderr.String())
 	}
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -178,7 +176,7 @@ func recordThroughEmulator(t *testing.T, dir, url string) (string, []byte) {
 func TestMockReplayDiffRoundTrip(t *testing.T) {
 	dir := t.TempDir()
 	url := wsEchoServer(t)
-	rec, answers := recordThroughEmulator(t, dir, url)
+	rec, answers := recordThroughProxy(t, dir, url)
 	s, err := replay.Load(rec)
 	if err != nil {
 		t.Fatal(err)
@@ -286,7 +284,7 @@ func validateJUnit(t *testing.T, path string) {
 
 func TestMockMissIsReported(t *testing.T) {
 	dir := t.TempDir()
-	rec, _ := recordThroughEmulator(t, dir, wsEchoServer(t))
+	rec, _ := recordThroughProxy(t, dir, wsEchoServer(t))
 	link := filepath.Join(dir, "mock")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
