@@ -312,11 +312,14 @@ func (e *Emulator) write(gen uint64, b []byte) {
 	if gen != e.gen || e.out == nil {
 		return
 	}
-	if _, err := e.out.Write(b); err != nil {
-		e.log.Warn("writing to the host failed", "err", err)
-		return
-	}
+	// Record before writing: once the bytes are out, the host may answer
+	// and the reader record that answer, and a capture must never hold a
+	// reply ahead of what it answers.
 	e.recordChunk(formats.ToHost, b)
+	if n, err := e.out.Write(b); err != nil {
+		e.log.Warn("writing to the host failed", "err", err)
+		e.event(capture.Event{Type: capture.EvNote, Text: fmt.Sprintf("emulator: writing to the host failed after %d of %d bytes: %v", n, len(b), err)})
+	}
 }
 
 // uptime returns the time since the last boot.
