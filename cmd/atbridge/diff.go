@@ -117,10 +117,7 @@ func setupDiff(fs *flag.FlagSet) func(context.Context, *env, []string) int {
 	var c compareFlags
 	c.register(fs)
 	return func(ctx context.Context, e *env, args []string) int {
-		pos, code, err := interspersed(e, fs, args)
-		if err != nil {
-			return code
-		}
+		pos := args
 		if len(pos) != 2 {
 			fmt.Fprintf(e.stderr, "atbridge diff: want two captures, A (expected) and B (got); run \"atbridge diff --help\"\n")
 			return exitFailure

@@ -76,10 +76,6 @@ func setupExport(fs *flag.FlagSet) func(context.Context, *env, []string) int {
 	fs.StringVar(&f.until, "until", "", "leave out packets after this time: a duration from the start or an RFC 3339 time")
 	fs.BoolVar(&f.force, "force", false, "overwrite OUT if it exists")
 	return func(ctx context.Context, e *env, args []string) int {
-		args, code, err := interspersed(e, fs, args)
-		if err != nil {
-			return code
-		}
 		return runExport(ctx, e, f, args)
 	}
 }

@@ -44,10 +44,6 @@ func setupImport(fs *flag.FlagSet) func(context.Context, *env, []string) int {
 	fs.StringVar(&f.unit, "time-unit", "auto", "how to read nine-digit fractions of a second: auto, us (socat 1.7) or ns")
 	fs.BoolVar(&f.force, "force", false, "overwrite OUT if it exists")
 	return func(ctx context.Context, e *env, args []string) int {
-		args, code, err := interspersed(e, fs, args)
-		if err != nil {
-			return code
-		}
 		return runImport(ctx, e, f, args)
 	}
 }

@@ -59,10 +59,7 @@ func setupMock(fs *flag.FlagSet) func(context.Context, *env, []string) int {
 	fs.StringVar(&f.cmp.rules, "rules", "", "rules file (docs/match-rules.md)")
 	fs.StringVar(&f.cmp.order, "order", "", "strict, or any: answer recorded commands out of order")
 	return func(ctx context.Context, e *env, args []string) int {
-		pos, code, err := interspersed(e, fs, args)
-		if err != nil {
-			return code
-		}
+		pos := args
 		if len(pos) != 1 {
 			fmt.Fprintf(e.stderr, "atbridge mock: want one capture; run \"atbridge mock --help\"\n")
 			return exitFailure

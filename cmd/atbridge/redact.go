@@ -57,10 +57,6 @@ func setupRedact(fs *flag.FlagSet) func(context.Context, *env, []string) int {
 	fs.Var(&f.patterns, "pattern", "REGEX: also redact every match, anywhere (repeatable)")
 	fs.Var(&f.params, "param", "NAME: also treat this URI/form/JSON parameter name as a secret (repeatable)")
 	return func(ctx context.Context, e *env, args []string) int {
-		args, code, err := interspersed(e, fs, args)
-		if err != nil {
-			return code
-		}
 		return runRedact(ctx, e, f, args)
 	}
 }

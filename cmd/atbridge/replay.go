@@ -52,10 +52,7 @@ func setupReplay(fs *flag.FlagSet) func(context.Context, *env, []string) int {
 	fs.StringVar(&f.firmware, "firmware", "release", "with --device emulate: release or dev")
 	f.cmp.register(fs)
 	return func(ctx context.Context, e *env, args []string) int {
-		pos, code, err := interspersed(e, fs, args)
-		if err != nil {
-			return code
-		}
+		pos := args
 		if len(pos) != 1 {
 			fmt.Fprintf(e.stderr, "atbridge replay: want one capture; run \"atbridge replay --help\"\n")
 			return exitFailure

@@ -33,10 +33,6 @@ func init() {
 		setup: func(fs *flag.FlagSet) func(context.Context, *env, []string) int {
 			out := fs.String("o", "", "write the HTML page here")
 			return func(ctx context.Context, e *env, args []string) int {
-				args, code, err := interspersed(e, fs, args)
-				if err != nil {
-					return code
-				}
 				return runReport(ctx, e, args, *out)
 			}
 		},

@@ -50,10 +50,6 @@ func setupShow(fs *flag.FlagSet) func(context.Context, *env, []string) int {
 	fs.IntVar(&f.link, "link", -1, "only events of this WebSocket link (0..2)")
 	fs.StringVar(&f.kinds, "kind", "", "only these kinds, comma-separated: command,echo,payload,prompt,result,info,urc,unparsed,transaction,ws_message,link_state,frame,event (with --raw: chunk,frame,event)")
 	return func(ctx context.Context, e *env, args []string) int {
-		args, code, err := interspersed(e, fs, args)
-		if err != nil {
-			return code
-		}
 		return runShow(ctx, e, f, args)
 	}
 }
