@@ -12,34 +12,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// pollableFile returns a non-blocking *os.File for fd's open file, owned by
-// the runtime poller, so that Close unblocks a Read or Write in progress.
-// It takes ownership of fd.
-func pollableFile(fd int, name string) (*os.File, error) {
-	if err := unix.SetNonblock(fd, true); err != nil {
-		unix.Close(fd)
-		return nil, err
-	}
-	unix.CloseOnExec(fd)
-	return os.NewFile(uintptr(fd), name), nil
-}
-
-// repoll turns f into a pollable file (creack/pty hands out a blocking
-// master on macOS) and closes f.
-func repoll(f *os.File) (*os.File, error) {
-	var nfd int
-	err := withFd(f, func(fd int) (err error) {
-		nfd, err = unix.Dup(fd)
-		return err
-	})
-	name := f.Name()
-	f.Close()
-	if err != nil {
-		return nil, err
-	}
-	return pollableFile(nfd, name)
-}
-
 // withFd runs fn with f's descriptor without changing its blocking mode (as
 // f.Fd() would).
 func withFd(f *os.File, fn func(fd int) error) error {

@@ -59,10 +59,13 @@ type ProxyOptions struct {
 // Proxy forwards a host app's UART to an ESP32's and records both
 // directions, the WebSocket taps and what happens to the ports.
 //
-// Forwarding is two independent pumps, one per direction (pumpToDevice,
-// pumpToHost): each reads its side, queues a copy for recording, and writes
-// the other side. Neither waits for the other nor for the disk; the first
-// fatal error tears both down and Run waits for both.
+// Forwarding reads a side, queues a copy for recording, and writes the
+// other side; it never waits for the disk. While both ports are serial
+// devices or pty: ports (on Linux and macOS), one goroutine does both
+// directions with poll(2), as socat does (pumpBoth: the fewest wake-ups
+// and system calls per message); otherwise, and after a port was lost, two
+// independent pumps do, one per direction (pumpToDevice, pumpToHost). The
+// first fatal error tears forwarding down and Run waits for it.
 //
 // Create it with OpenProxy, run it once with Run, and Close it. Mark and
 // Stats are safe to call from any goroutine.
@@ -82,6 +85,7 @@ type Proxy struct {
 	wg     sync.WaitGroup // reopeners, watchers, taps
 
 	toDevice, toHost atomic.Int64 // bytes forwarded (or, sniffing, read)
+	inLoop           atomic.Bool  // pumpBoth's loop is forwarding (for tests)
 
 	ran       atomic.Bool
 	closeOnce sync.Once
@@ -226,8 +230,7 @@ func (p *Proxy) Run(ctx context.Context) error {
 		}
 		p.startControlMirror(ctx)
 		pumps = 2
-		go func() { errc <- p.pumpToDevice(ctx) }()
-		go func() { errc <- p.pumpToHost(ctx) }()
+		go p.pumps(ctx, errc)
 	}
 	for _, t := range p.taps {
 		p.wg.Add(1)

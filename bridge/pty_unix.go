@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/creack/pty"
+	"golang.org/x/sys/unix"
 
 	"github.com/atbridge/atbridge/capture"
 )
@@ -35,7 +36,7 @@ type ptyPort struct {
 	name     string
 	link     string // the symlink the host app opens
 	slaveDev string // /dev/pts/N
-	master   *os.File
+	master   *directFD
 	slave    *os.File
 	readOnly bool
 
@@ -73,9 +74,18 @@ func openPty(spec, link string, o PortOptions) (_ Port, err error) {
 		}
 	}()
 	slaveDev := s.Name()
-	if m, err = repoll(m); err != nil {
+	if s, err = unpolled(s); err != nil {
 		return nil, fmt.Errorf("open %s: %w", spec, err)
 	}
+	master, err := directMaster(m)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", spec, err)
+	}
+	defer func() {
+		if err != nil {
+			master.close()
+		}
+	}()
 	var observed capture.LineSettings
 	err = withFd(s, func(fd int) error {
 		if err := setLine(fd, o.Line); err != nil {
@@ -92,7 +102,7 @@ func openPty(spec, link string, o PortOptions) (_ Port, err error) {
 	}
 	p := &ptyPort{
 		name: spec, link: link, slaveDev: slaveDev,
-		master: m, slave: s, readOnly: o.ReadOnly,
+		master: master, slave: s, readOnly: o.ReadOnly,
 		line: o.Line, observed: observed,
 		changes: make(chan capture.LineSettings, 16),
 		stop:    make(chan struct{}),
@@ -100,6 +110,46 @@ func openPty(spec, link string, o PortOptions) (_ Port, err error) {
 	}
 	go p.watchLine(o.LinePoll)
 	return p, nil
+}
+
+// directMaster moves creack/pty's master (blocking on macOS, in the runtime
+// poller on Linux) to a directFD of its own and closes m.
+func directMaster(m *os.File) (*directFD, error) {
+	var nfd int
+	err := withFd(m, func(fd int) (err error) {
+		nfd, err = unix.Dup(fd)
+		return err
+	})
+	name := m.Name()
+	m.Close()
+	if err != nil {
+		return nil, err
+	}
+	return openDirect(nfd, name)
+}
+
+// unpolled moves f to a blocking descriptor outside the runtime poller
+// and closes f. We only keep the slave open and read its termios; in the
+// poller, every byte written to the master would wake the netpoller
+// through it.
+func unpolled(f *os.File) (*os.File, error) {
+	var nfd int
+	err := withFd(f, func(fd int) (err error) {
+		nfd, err = unix.Dup(fd)
+		return err
+	})
+	name := f.Name()
+	f.Close()
+	if err == nil {
+		if err = unix.SetNonblock(nfd, false); err != nil {
+			unix.Close(nfd)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	unix.CloseOnExec(nfd)
+	return os.NewFile(uintptr(nfd), name), nil
 }
 
 // checkLinkPath refuses to put the link where something other than a
@@ -233,7 +283,7 @@ func (p *ptyPort) LineChanges() <-chan capture.LineSettings { return p.changes }
 // Read reads what the host app wrote. It waits across the host app closing
 // and reopening the link; Close unblocks it.
 func (p *ptyPort) Read(b []byte) (int, error) {
-	n, err := p.master.Read(b)
+	n, err := p.master.read(b)
 	if err != nil {
 		return n, ioError("read", p.name, err, p.closed.Load())
 	}
@@ -246,12 +296,19 @@ func (p *ptyPort) Write(b []byte) (int, error) {
 	if p.readOnly {
 		return 0, fmt.Errorf("write %s: %w", p.name, ErrReadOnly)
 	}
-	n, err := p.master.Write(b)
+	n, err := p.master.write(b)
 	if err != nil {
 		return n, ioError("write", p.name, err, p.closed.Load())
 	}
 	return n, nil
 }
+
+// fdIO implements fdPort: the forwarding loop's access to the descriptor.
+func (p *ptyPort) fdIO() *directFD { return p.master }
+
+// ioErr implements fdPort: it maps an error of the forwarding loop's op
+// ("read", "write") as Read and Write do.
+func (p *ptyPort) ioErr(op string, err error) error { return ioError(op, p.name, err, p.closed.Load()) }
 
 // Close removes the link (if it still points at our pty), closes both
 // sides and waits for the termios watcher. It is idempotent.
@@ -265,7 +322,7 @@ func (p *ptyPort) Close() error {
 				p.closeErr = fmt.Errorf("close %s: remove link: %w", p.name, err)
 			}
 		}
-		p.master.Close()
+		p.master.close()
 		p.slave.Close()
 	})
 	return p.closeErr

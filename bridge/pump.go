@@ -148,6 +148,24 @@ func (s *side) lost(pt Port, cause error) bool {
 	return true
 }
 
+// pumps forwards both directions and sends two results to errc: on the
+// fast path (pumpBoth: one goroutine polling both ports) while it can,
+// then, or for ports it cannot drive, with one pump per direction.
+func (p *Proxy) pumps(ctx context.Context, errc chan<- error) {
+	if done, err := p.pumpBoth(ctx); done {
+		errc <- err
+		errc <- nil
+		return
+	}
+	go func() { errc <- p.pumpToDevice(ctx) }()
+	errc <- p.pumpToHost(ctx)
+}
+
+// sideErr is the error that ends forwarding when side s cannot go on.
+func sideErr(s *side, err error) error {
+	return fmt.Errorf("%s side %s: %w", s.role, s.spec, err)
+}
+
 // pumpToDevice copies the host app's bytes to the device.
 func (p *Proxy) pumpToDevice(ctx context.Context) error {
 	return p.pump(ctx, p.host, p.dev, &p.toDevice)
@@ -193,7 +211,7 @@ func (p *Proxy) pump(ctx context.Context, from, to *side, count interface{ Add(i
 				continue // the other pump found it lost and closed it
 			}
 			if !from.lost(src, rerr) {
-				return fmt.Errorf("%s side %s: %w", from.role, from.spec, rerr)
+				return sideErr(from, rerr)
 			}
 		}
 	}

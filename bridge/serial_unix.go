@@ -26,7 +26,8 @@ import (
 type serialPort struct {
 	name     string
 	path     string
-	f        *os.File
+	f        *os.File  // direct's file, for ioctls
+	direct   *directFD // reads and writes
 	readOnly bool
 
 	mu   sync.Mutex
@@ -73,11 +74,11 @@ func openSerial(spec, path string, o PortOptions) (Port, error) {
 			return fail("set control lines", err)
 		}
 	}
-	f, err := pollableFile(fd, path)
+	d, err := openDirect(fd, path)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", spec, err)
 	}
-	return &serialPort{name: spec, path: path, f: f, readOnly: o.ReadOnly, line: o.Line}, nil
+	return &serialPort{name: spec, path: path, f: d.f, direct: d, readOnly: o.ReadOnly, line: o.Line}, nil
 }
 
 // openError says what went wrong opening a device and what to try.
@@ -146,7 +147,7 @@ func (p *serialPort) SetLine(l capture.LineSettings) error {
 
 // Read reads what the device sent. Close unblocks it.
 func (p *serialPort) Read(b []byte) (int, error) {
-	n, err := p.f.Read(b)
+	n, err := p.direct.read(b)
 	if err != nil {
 		return n, ioError("read", p.name, err, p.closed.Load())
 	}
@@ -158,11 +159,20 @@ func (p *serialPort) Write(b []byte) (int, error) {
 	if p.readOnly {
 		return 0, fmt.Errorf("write %s: %w", p.name, ErrReadOnly)
 	}
-	n, err := p.f.Write(b)
+	n, err := p.direct.write(b)
 	if err != nil {
 		return n, ioError("write", p.name, err, p.closed.Load())
 	}
 	return n, nil
+}
+
+// fdIO implements fdPort: the forwarding loop's access to the descriptor.
+func (p *serialPort) fdIO() *directFD { return p.direct }
+
+// ioErr implements fdPort: it maps an error of the forwarding loop's op
+// ("read", "write") as Read and Write do.
+func (p *serialPort) ioErr(op string, err error) error {
+	return ioError(op, p.name, err, p.closed.Load())
 }
 
 // SetControl implements ControlPort.
@@ -221,7 +231,7 @@ func (p *serialPort) Close() error {
 	p.closeOnce.Do(func() {
 		p.closed.Store(true)
 		withFd(p.f, func(fd int) error { return unix.IoctlSetInt(fd, unix.TIOCNXCL, 0) })
-		if err := p.f.Close(); err != nil {
+		if err := p.direct.close(); err != nil {
 			p.closeErr = fmt.Errorf("close %s: %w", p.name, err)
 		}
 	})
