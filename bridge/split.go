@@ -59,11 +59,28 @@ func ParseSplit(s string) (SplitOptions, error) {
 // one; the record that crossed the limit goes into the new file whole, so
 // no record is lost or cut.
 //
+// Rotation never blocks the recording path on compaction: when splitting,
+// every file is written with WriterOptions.NoCompaction, and the finished
+// file is closed and, if its blocks are small (capture.Writer.SmallBlocks),
+// compacted (capture.Compact) by a background goroutine, one file at a
+// time. Close waits for them and returns their errors. A failed compaction
+// keeps the original file whole, as capture.Compact promises. With
+// NoCompaction set in SplitOptions.Writer, nothing is compacted.
+//
 // A SplitWriter is safe for concurrent use.
 type SplitWriter struct {
 	base string
 	opts SplitOptions
 	hdr  capture.Header
+	// wopts is opts.Writer with NoCompaction set when splitting; compact
+	// says whether finished files are compacted in the background.
+	wopts   *capture.WriterOptions
+	compact bool
+
+	bg     sync.WaitGroup // background closes and compactions
+	bgLast chan struct{}  // closed when the latest background job ends; s.mu
+	bgMu   sync.Mutex
+	bgErrs []error
 
 	mu      sync.Mutex
 	w       *capture.Writer
@@ -77,8 +94,17 @@ type SplitWriter struct {
 // CreateSplit creates the first file. With no limit in opts it writes path
 // itself; otherwise path "rec.atcap" becomes rec-001.atcap, rec-002.atcap...
 func CreateSplit(path string, h capture.Header, opts SplitOptions) (*SplitWriter, error) {
-	s := &SplitWriter{base: path, opts: opts, hdr: h}
-	w, err := capture.Create(s.name(1), h, opts.Writer)
+	s := &SplitWriter{base: path, opts: opts, hdr: h, wopts: opts.Writer}
+	if s.splitting() {
+		var wo capture.WriterOptions
+		if opts.Writer != nil {
+			wo = *opts.Writer
+		}
+		s.compact = !wo.NoCompaction
+		wo.NoCompaction = true
+		s.wopts = &wo
+	}
+	w, err := capture.Create(s.name(1), h, s.wopts)
 	if err != nil {
 		return nil, err
 	}
@@ -140,14 +166,44 @@ func (s *SplitWriter) full() bool {
 	return s.opts.Size > 0 && s.w.Stats().CompressedBytes >= s.opts.Size
 }
 
-// rotate closes the current file and opens the next; s.mu held.
+// compactSplit is capture.Compact; tests replace it to hold a compaction.
+var compactSplit = capture.Compact
+
+// finish closes w (the finished file at path) and compacts it if its
+// blocks are small, in a goroutine Close waits for; errors are kept for
+// Close. Jobs run one at a time, in order of rotation (each waits for the
+// one before), so they take one core at most. s.mu held.
+func (s *SplitWriter) finish(w *capture.Writer, path string) {
+	prev, done := s.bgLast, make(chan struct{})
+	s.bgLast = done
+	s.bg.Add(1)
+	go func() {
+		defer s.bg.Done()
+		defer close(done)
+		if prev != nil {
+			<-prev
+		}
+		err := w.Close()
+		if err != nil {
+			err = fmt.Errorf("split: close %s: %w", path, err)
+		} else if s.compact && w.SmallBlocks() {
+			err = compactSplit(path)
+		}
+		if err != nil {
+			s.bgMu.Lock()
+			s.bgErrs = append(s.bgErrs, err)
+			s.bgMu.Unlock()
+		}
+	}()
+}
+
+// rotate hands the current file to finish and opens the next; s.mu held.
+// A Close error of the old file is reported by Close, not here: the
+// recording goes on in the new file.
 func (s *SplitWriter) rotate(t int64) error {
 	prev, next := s.name(s.n), s.name(s.n+1)
 	if err := s.w.WriteEvent(t, capture.Event{Type: capture.EvSplit, Text: "next: " + filepath.Base(next)}); err != nil {
 		return err
-	}
-	if err := s.w.Close(); err != nil {
-		return fmt.Errorf("split: close %s: %w", prev, err)
 	}
 	h := s.hdr
 	h.Meta = map[string]string{}
@@ -156,10 +212,11 @@ func (s *SplitWriter) rotate(t int64) error {
 	}
 	h.Meta["split_part"] = strconv.Itoa(s.n + 1)
 	h.Meta["split_previous"] = filepath.Base(prev)
-	w, err := capture.Create(next, h, s.opts.Writer)
+	w, err := capture.Create(next, h, s.wopts)
 	if err != nil {
 		return fmt.Errorf("split: %w", err)
 	}
+	s.finish(s.w, prev)
 	s.w, s.started = w, time.Now()
 	s.n++
 	s.files = append(s.files, next)
@@ -173,13 +230,25 @@ func (s *SplitWriter) Flush() error {
 	return s.w.Flush()
 }
 
-// Close closes the current file. It is idempotent.
+// Close closes (and, when splitting, compacts) the current file, waits for
+// the background work on earlier files and returns every error met, joined.
+// It is idempotent: later calls return nil.
 func (s *SplitWriter) Close() error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.closed {
+		s.mu.Unlock()
 		return nil
 	}
 	s.closed = true
-	return s.w.Close()
+	var err error
+	if s.splitting() {
+		s.finish(s.w, s.name(s.n))
+	} else {
+		err = s.w.Close()
+	}
+	s.mu.Unlock()
+	s.bg.Wait()
+	s.bgMu.Lock()
+	defer s.bgMu.Unlock()
+	return errors.Join(append([]error{err}, s.bgErrs...)...)
 }

@@ -29,13 +29,23 @@ const (
 var testHookBeforeRename func(tmp string) error
 
 // shouldCompact reports whether Close should rewrite the file: made by
-// Create, compaction not turned off, and data blocks that average less
-// than a quarter of BlockSize (so the blocks were closed by the flush
-// timer or by Flush, not by size). Called after the file is closed.
+// Create, compaction not turned off, and small blocks (see SmallBlocks).
+// Called after the file is closed.
 func (w *Writer) shouldCompact() bool {
+	return w.path != "" && !w.opts.NoCompaction && w.SmallBlocks()
+}
+
+// SmallBlocks reports whether the file has at least two data blocks and
+// they average less than a quarter of BlockSize (and of CompactBlockSize):
+// blocks closed by the flush timer or by Flush, not by size. Those are the
+// files compaction at Close rewrites; a caller that sets
+// WriterOptions.NoCompaction and calls Compact elsewhere asks this after
+// Close to compact only where Close would have.
+func (w *Writer) SmallBlocks() bool {
+	w.mu.Lock()
 	s := w.stats
-	return w.path != "" && !w.opts.NoCompaction && s.Blocks >= 2 &&
-		s.RawBytes/s.Blocks < int64(w.opts.BlockSize/4) && s.RawBytes/s.Blocks < CompactBlockSize/4
+	w.mu.Unlock()
+	return s.Blocks >= 2 && s.RawBytes/s.Blocks < int64(w.opts.BlockSize/4) && s.RawBytes/s.Blocks < CompactBlockSize/4
 }
 
 // Compact rewrites the cleanly closed capture at path as compaction at
