@@ -325,7 +325,7 @@ func TestVerifyRepair(t *testing.T) {
 	r, _ := Open(fixed, nil)
 	defer r.Close()
 	var got []Record
-	readAll(r, func(rec *Record) error { got = append(got, *rec); return nil }, func(*DamageError) {}, func() {})
+	readAll(nil, r, func(rec *Record) error { c := *rec; c.Data = clone(rec.Data); got = append(got, c); return nil }, func(*DamageError) {}, func() {})
 	sameRecords(t, got, want)
 	fb, _ := os.ReadFile(fixed)
 	if _, fs := layout(t, fb); len(fs) != 2 {

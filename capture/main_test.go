@@ -103,8 +103,10 @@ func readBytes(t testing.TB, b []byte, opts *ReaderOptions) (readResult, error) 
 	}
 	defer r.Close()
 	var res readResult
-	err = readAll(r, func(rec *Record) error {
-		res.recs = append(res.recs, *rec)
+	err = readAll(nil, r, func(rec *Record) error {
+		c := *rec
+		c.Data = clone(rec.Data) // rec.Data aliases the block
+		res.recs = append(res.recs, c)
 		return nil
 	}, func(d *DamageError) {
 		res.damages = append(res.damages, d)

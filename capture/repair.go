@@ -1,6 +1,7 @@
 package capture
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +16,10 @@ type VerifyOptions struct {
 	// Progress, when set, is called after each block with the bytes read so
 	// far and the file size.
 	Progress func(done, total int64)
+	// Context, when set, stops Verify early once it is done: Verify then
+	// returns its error (context.Canceled after Ctrl-C) and no report.
+	// Nil means no cancellation.
+	Context context.Context
 }
 
 // Problem is one defect found in a capture.
@@ -67,7 +72,7 @@ func Verify(path string, opts *VerifyOptions) (*VerifyReport, error) {
 	}
 	r.br.Reset(r.rs)
 	lastOff := int64(-1)
-	err = readAll(r, func(rec *Record) error {
+	err = readAll(o.Context, r, func(rec *Record) error {
 		rep.Records++
 		return nil
 	}, func(d *DamageError) {
@@ -106,17 +111,27 @@ func (v *VerifyReport) addDamage(d *DamageError) {
 	v.Problems = append(v.Problems, Problem{Offset: d.Offset, Length: d.Length, Message: msg, Err: d})
 }
 
-// readAll reads r to the end, calling rec for each record, dmg for each
-// damage, and tick after each call to Next. It returns the first error
-// that is neither damage nor io.EOF.
-func readAll(r *Reader, rec func(*Record) error, dmg func(*DamageError), tick func()) error {
-	for {
-		x, err := r.Next()
+// readAll reads r to the end, calling rec for each record (valid until
+// the next call), dmg for each damage, and tick after each read. It returns
+// the first error that is neither damage nor io.EOF, or ctx's error once
+// ctx (nil: never) is done, checked every 4096 reads and at each damage.
+func readAll(ctx context.Context, r *Reader, rec func(*Record) error, dmg func(*DamageError), tick func()) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	var x Record
+	for i := 1; ; i++ {
+		err := r.NextInto(&x)
 		tick()
+		if i&4095 == 0 || (err != nil && err != io.EOF) {
+			if cerr := ctx.Err(); cerr != nil {
+				return cerr
+			}
+		}
 		var d *DamageError
 		switch {
 		case err == nil:
-			if err := rec(x); err != nil {
+			if err := rec(&x); err != nil {
 				return err
 			}
 		case errors.Is(err, io.EOF):
@@ -139,6 +154,11 @@ type RepairOptions struct {
 	// Progress, when set, is called as src is read with bytes done and
 	// src's size.
 	Progress func(done, total int64)
+	// Context, when set, stops Repair early once it is done: Repair then
+	// removes its temporary file, leaves dst as it was and returns the
+	// context's error (context.Canceled after Ctrl-C). Nil means no
+	// cancellation.
+	Context context.Context
 }
 
 // RepairReport is what Repair did.
@@ -194,9 +214,9 @@ func Repair(src, dst string, opts *RepairOptions) (*RepairReport, error) {
 	rep := &RepairReport{}
 	var vr VerifyReport
 	lastOff := int64(-1)
-	err = readAll(r, func(rec *Record) error {
+	err = readAll(o.Context, r, func(rec *Record) error {
 		rep.Records++
-		return w.Write(rec)
+		return w.Write(rec) // copies rec.Data
 	}, vr.addDamage, func() {
 		if o.Progress != nil && r.off != lastOff {
 			lastOff = r.off

@@ -32,8 +32,9 @@ func init() {
 }
 
 // runRepair writes OUT and exits 0 when FILE was whole, 1 when damage was
-// skipped (OUT still holds everything readable), 2 when it could not run.
-func runRepair(_ context.Context, e *env, args []string, out string, force bool) int {
+// skipped (OUT still holds everything readable), 2 when it could not run,
+// 130 when Ctrl-C stopped it (OUT then untouched).
+func runRepair(ctx context.Context, e *env, args []string, out string, force bool) int {
 	fail := func(format string, a ...any) int {
 		fmt.Fprintf(e.stderr, "atbridge repair: "+format+"\n", a...)
 		return exitFailure
@@ -51,13 +52,17 @@ func runRepair(_ context.Context, e *env, args []string, out string, force bool)
 		}
 	}
 	var bar *progress
-	rep, err := capture.Repair(src, out, &capture.RepairOptions{Progress: func(done, total int64) {
+	rep, err := capture.Repair(src, out, &capture.RepairOptions{Context: ctx, Progress: func(done, total int64) {
 		if bar == nil {
 			bar = newProgress(e, total, "repairing")
 		}
 		bar.set(done)
 	}})
 	bar.finish()
+	if err != nil && ctx.Err() != nil {
+		fmt.Fprintf(e.stderr, "atbridge repair: interrupted; %s not written\n", out)
+		return exitSignal
+	}
 	if err != nil {
 		return fail("%v", err)
 	}

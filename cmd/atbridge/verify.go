@@ -32,21 +32,25 @@ func init() {
 
 // runVerify prints one line for a whole file (exit 0), or one line per
 // problem and a hint (exit 1); a file it cannot read as a capture at all is
-// exit 2.
-func runVerify(_ context.Context, e *env, args []string) int {
+// exit 2; Ctrl-C stops it with exit 130.
+func runVerify(ctx context.Context, e *env, args []string) int {
 	if len(args) != 1 {
 		fmt.Fprintf(e.stderr, "atbridge verify: want one capture FILE, got %d arguments; see atbridge verify --help\n", len(args))
 		return exitFailure
 	}
 	path := args[0]
 	var bar *progress
-	rep, err := capture.Verify(path, &capture.VerifyOptions{Progress: func(done, total int64) {
+	rep, err := capture.Verify(path, &capture.VerifyOptions{Context: ctx, Progress: func(done, total int64) {
 		if bar == nil {
 			bar = newProgress(e, total, "verifying")
 		}
 		bar.set(done)
 	}})
 	bar.finish()
+	if err != nil && ctx.Err() != nil {
+		fmt.Fprintf(e.stderr, "atbridge verify: interrupted; %s not fully checked\n", path)
+		return exitSignal
+	}
 	if err != nil {
 		hint := ""
 		if errors.Is(err, capture.ErrNotCapture) {
