@@ -56,7 +56,7 @@ func TestReadMoreTakesWhatIsThere(t *testing.T) {
 	take := func() int {
 		var n int
 		start := time.Now()
-		must(t, fp.fdIO().hold(func(fd, _ int) { n = readMore(fd, buf) }))
+		must(t, fp.fdIO().hold(func(fd, _ int) { n = readMore(fd, buf, nil) }))
 		if d := time.Since(start); d > time.Second {
 			t.Fatalf("readMore waited %v", d)
 		}

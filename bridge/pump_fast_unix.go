@@ -127,6 +127,10 @@ func (p *Proxy) loop(dirs [2]*loopDir) loopExit {
 	pfd := make([]unix.PollFd, 4)
 	pfd[0] = unix.PollFd{Fd: int32(h.wake), Events: unix.POLLIN}
 	pfd[1] = unix.PollFd{Fd: int32(d.wake), Events: unix.POLLIN}
+	var record [2]func([]byte) // queue one read of each direction for the capture
+	for i, dr := range dirs {
+		record[i] = func(b []byte) { p.q.chunk(p.q.now(), dr.from.s.idx, dr.from.s.readDir, b) }
+	}
 	for {
 		for i, dr := range dirs {
 			e := &pfd[2+i]
@@ -165,12 +169,11 @@ func (p *Proxy) loop(dirs [2]*loopDir) loopExit {
 				}
 				// As in pump: timestamp at the read's return and queue
 				// before forwarding.
-				t := p.q.now()
+				record[i](dr.buf[:n])
 				if n >= bulkRead {
-					n += readMore(dr.from.fd, dr.buf[n:])
+					n += readMore(dr.from.fd, dr.buf[n:], record[i])
 				}
 				b := dr.buf[:n]
-				p.q.chunk(t, dr.from.s.idx, dr.from.s.readDir, b)
 				dr.count.Add(int64(n))
 				dr.pending = b
 				if l, why, ok := p.uart.feed(dr.from.s.readDir, b); ok {
@@ -235,14 +238,19 @@ func (p *Proxy) drain(dr *loopDir) (loopExit, bool) {
 const bulkRead = 2048
 
 // readMore reads what is already there into b, up to a few reads, without
-// waiting. It returns how many bytes it read; errors are left for the next
-// poll to find.
-func readMore(fd int, b []byte) int {
+// waiting, so that it goes out in one write. each (when not nil) gets the
+// bytes of every read as it returns: a capture records each read as its
+// own chunk with its own time, whatever the forwarding does with them. It
+// returns how many bytes it read; errors are left for the next poll to find.
+func readMore(fd int, b []byte, each func([]byte)) int {
 	got := 0
 	for i := 0; i < 7 && len(b)-got >= bulkRead; i++ {
 		n, err := syscall.Read(fd, b[got:])
 		if err != nil || n <= 0 {
 			break
+		}
+		if each != nil {
+			each(b[got : got+n])
 		}
 		got += n
 		if n < bulkRead {
