@@ -48,6 +48,7 @@ const timeEscape = 1<<32 - 1
 // columns accumulates the records of one block, column by column.
 type columns struct {
 	n        int
+	sz       int // size(), kept up to date: the writer asks twice per record
 	kinds    []byte
 	ports    []byte
 	dirs     []byte
@@ -83,8 +84,11 @@ func (c *columns) addChunk(port uint8, dir uint8, dt uint64, data []byte) {
 	c.metaLens = append(c.metaLens, 0)
 	if n := len(data); n < 0x80 {
 		c.dataLens = append(c.dataLens, byte(n))
+		c.sz += 3 + 4 + 1 + 1 + n
 	} else {
+		l := len(c.dataLens)
 		c.dataLens = binary.AppendUvarint(c.dataLens, uint64(n))
+		c.sz += 3 + 4 + 1 + len(c.dataLens) - l + n
 	}
 	c.data = append(c.data, data...)
 }
@@ -96,10 +100,12 @@ func (c *columns) add(kind Kind, port uint8, dir uint8, dt uint64, meta, data []
 	c.ports = append(c.ports, port)
 	c.dirs = append(c.dirs, dir)
 	c.addTime(dt)
+	l := len(c.metaLens) + len(c.dataLens)
 	c.metaLens = binary.AppendUvarint(c.metaLens, uint64(len(meta)))
 	c.meta = append(c.meta, meta...)
 	c.dataLens = binary.AppendUvarint(c.dataLens, uint64(len(data)))
 	c.data = append(c.data, data...)
+	c.sz += 3 + 4 + len(c.metaLens) + len(c.dataLens) - l + len(meta) + len(data)
 }
 
 func (c *columns) addTime(dt uint64) {
@@ -109,15 +115,14 @@ func (c *columns) addTime(dt uint64) {
 	}
 	c.times = append(c.times, timeEscape)
 	c.overflow = binary.LittleEndian.AppendUint64(c.overflow, dt)
+	c.sz += 8
 }
 
 // size is the raw payload size so far, less the column table.
-func (c *columns) size() int {
-	return 3*c.n + 4*len(c.times) + len(c.overflow) + len(c.metaLens) + len(c.meta) + len(c.dataLens) + len(c.data)
-}
+func (c *columns) size() int { return c.sz }
 
 func (c *columns) reset() {
-	c.n = 0
+	c.n, c.sz = 0, 0
 	c.kinds, c.ports, c.dirs, c.times = c.kinds[:0], c.ports[:0], c.dirs[:0], c.times[:0]
 	c.overflow, c.metaLens, c.meta, c.dataLens, c.data = c.overflow[:0], c.metaLens[:0], c.meta[:0], c.dataLens[:0], c.data[:0]
 }

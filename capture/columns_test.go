@@ -96,3 +96,25 @@ func TestColumnSizes(t *testing.T) {
 		}
 	}
 }
+
+// TestColumnsSizeTracked checks the running size against the column
+// lengths it stands for, across long data, meta, time overflows and reset.
+func TestColumnsSizeTracked(t *testing.T) {
+	c := newColumns(1024)
+	sum := func() int {
+		return 3*c.n + 4*len(c.times) + len(c.overflow) + len(c.metaLens) + len(c.meta) + len(c.dataLens) + len(c.data)
+	}
+	for round := range 2 {
+		for i, n := range []int{0, 1, 127, 128, 300, 20000, 16} {
+			c.addChunk(0, 1, uint64(i)<<(8*i), make([]byte, n))
+			c.add(KindEvent, 1, 0, uint64(1)<<40, make([]byte, n/2+200), make([]byte, n))
+			if c.size() != sum() {
+				t.Fatalf("round %d record %d: size %d, columns hold %d", round, i, c.size(), sum())
+			}
+		}
+		c.reset()
+		if c.size() != 0 {
+			t.Fatalf("size %d after reset", c.size())
+		}
+	}
+}
