@@ -5,6 +5,8 @@
 //   - direct: the client on a pty whose other side echoes (the limit);
 //   - socat: the client on one pty of "socat PTY,link=A,raw,echo=0
 //     PTY,link=B,raw,echo=0", the echo on the other (what people use today);
+//   - socat-dump: the same with -x -v and its dump written to a file, as
+//     people sniff a line with socat (socat with its recording on);
 //   - atbridge-bin: "atbridge proxy -w FILE --quiet" in its own process
 //     (what users run, and how socat runs), the client on its pty: host
 //     port, the echo on a second pty it opens as its serial device;
@@ -39,7 +41,7 @@ func main() {
 	rounds := flag.Int("rounds", 2000, "round trips of 64-byte messages per setup")
 	duration := flag.Duration("duration", 5*time.Second, "length of each full-duplex throughput run (60s for the saturation run)")
 	chunk := flag.Int("chunk", 4096, "size of the client's writes in the throughput run")
-	only := flag.String("only", "direct,socat,atbridge-bin,atbridge", "setups to run, comma-separated (also: atbridge-norec, the in-process proxy recording nothing)")
+	only := flag.String("only", "direct,socat,socat-dump,atbridge-bin,atbridge", "setups to run, comma-separated (also: atbridge-norec, the in-process proxy recording nothing)")
 	repeat := flag.Int("repeat", 3, "throughput runs per setup (alternating between setups); the table shows the median")
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "proxybench: round-trip latency and full-duplex echo throughput through real ptys:\ndirect pty vs socat vs atbridge proxy (recording on).\n\nUsage:\n  go run ./internal/cmd/proxybench [flags]\n\nFlags:\n")
@@ -86,7 +88,7 @@ func run(rounds int, duration time.Duration, chunk, repeat int, only []string) e
 	for _, n := range only {
 		n = strings.TrimSpace(n)
 		if _, ok := setups[n]; !ok {
-			return fmt.Errorf("unknown setup %q (want direct, socat, atbridge, atbridge-norec, atbridge-bin)", n)
+			return fmt.Errorf("unknown setup %q (want direct, socat, socat-dump, atbridge, atbridge-norec, atbridge-bin)", n)
 		}
 		names = append(names, n)
 	}
@@ -182,7 +184,7 @@ func run(rounds int, duration time.Duration, chunk, repeat int, only []string) e
 func printTable(rs []result, rounds int, duration time.Duration, chunk, repeat int) {
 	fmt.Printf("| setup | RTT min (64 B) | RTT p50 | RTT p99 | full-duplex echo, each way (median of %d) | bytes echoed | longest wait for data | check |\n", repeat)
 	fmt.Printf("|---|---|---|---|---|---|---|---|\n")
-	var direct, soc *result
+	var direct, soc, socDump *result
 	var atbs []*result
 	for i := range rs {
 		r := &rs[i]
@@ -193,6 +195,8 @@ func printTable(rs []result, rounds int, duration time.Duration, chunk, repeat i
 			atbs = append(atbs, r)
 		case "socat":
 			soc = r
+		case "socat-dump":
+			socDump = r
 		}
 		checks := []string{}
 		if r.echoOK {
@@ -212,6 +216,9 @@ func printTable(rs []result, rounds int, duration time.Duration, chunk, repeat i
 		}
 		if soc != nil {
 			fmt.Printf("%s: socat p50 = %.2fx atbridge's (target >= 3x)\n", atb.name, float64(soc.p50)/float64(atb.p50))
+		}
+		if socDump != nil {
+			fmt.Printf("%s: socat -x -v (recording) p50 = %.2fx atbridge's (target >= 3x)\n", atb.name, float64(socDump.p50)/float64(atb.p50))
 		}
 	}
 }

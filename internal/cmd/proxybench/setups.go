@@ -25,9 +25,12 @@ type setup struct {
 }
 
 var setups = map[string]func() (*setup, error){
-	"direct":   directSetup,
-	"socat":    socatSetup,
-	"atbridge": func() (*setup, error) { return atbridgeSetup(true) },
+	"direct": directSetup,
+	"socat":  func() (*setup, error) { return socatSetup(false) },
+	// socat-dump is socat as people sniff with it: -x -v, its hex and text
+	// dump of every transfer written to a file (its "recording on").
+	"socat-dump": func() (*setup, error) { return socatSetup(true) },
+	"atbridge":   func() (*setup, error) { return atbridgeSetup(true) },
 	// atbridge-norec is the proxy with a Recorder that drops everything:
 	// what forwarding alone costs (not part of the default run).
 	"atbridge-norec": func() (*setup, error) { return atbridgeSetup(false) },
@@ -76,7 +79,7 @@ func directSetup() (*setup, error) {
 	}}, nil
 }
 
-func socatSetup() (*setup, error) {
+func socatSetup(dump bool) (*setup, error) {
 	path, err := exec.LookPath("socat")
 	if err != nil {
 		return nil, fmt.Errorf("socat is not installed (apt-get install socat): %w", err)
@@ -86,7 +89,19 @@ func socatSetup() (*setup, error) {
 		return nil, err
 	}
 	a, b := filepath.Join(dir, "A"), filepath.Join(dir, "B")
-	cmd := exec.Command(path, "PTY,link="+a+",raw,echo=0", "PTY,link="+b+",raw,echo=0")
+	args := []string{"PTY,link=" + a + ",raw,echo=0", "PTY,link=" + b + ",raw,echo=0"}
+	if dump {
+		args = append([]string{"-x", "-v"}, args...)
+	}
+	cmd := exec.Command(path, args...)
+	if dump {
+		f, err := os.Create(filepath.Join(dir, "dump"))
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close() // the child has its own copy
+		cmd.Stderr = f
+	}
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
