@@ -169,10 +169,12 @@ func (s *SplitWriter) full() bool {
 // compactSplit is capture.Compact; tests replace it to hold a compaction.
 var compactSplit = capture.Compact
 
-// finish closes w (the finished file at path) and compacts it if its
-// blocks are small, in a goroutine Close waits for; errors are kept for
-// Close. Jobs run one at a time, in order of rotation (each waits for the
-// one before), so they take one core at most. s.mu held.
+// finish closes w (the finished file at path: its last block, index,
+// fsync) and then compacts it if its blocks are small, in a goroutine Close
+// waits for; errors are kept for Close. Compactions run one at a time, in
+// order of rotation (each waits for the one before), so they take one core
+// at most; closes do not wait, so a file is whole on disk soon after its
+// rotation even when compaction lags. s.mu held.
 func (s *SplitWriter) finish(w *capture.Writer, path string) {
 	prev, done := s.bgLast, make(chan struct{})
 	s.bgLast = done
@@ -180,10 +182,10 @@ func (s *SplitWriter) finish(w *capture.Writer, path string) {
 	go func() {
 		defer s.bg.Done()
 		defer close(done)
+		err := w.Close()
 		if prev != nil {
 			<-prev
 		}
-		err := w.Close()
 		if err != nil {
 			err = fmt.Errorf("split: close %s: %w", path, err)
 		} else if s.compact && w.SmallBlocks() {
