@@ -257,8 +257,12 @@ func (d *Decoder) prompt(n int) {
 // Device lines by exact text; each maps to itself, so that names come from
 // here and classifying a line allocates nothing.
 var (
-	resultLines = names("OK", "ERROR", "SEND OK", "SEND FAIL", "busy p...", "SEND Canceled")
-	urcLines    = names("ready", "+QUITT", "+TIME_UPDATED", "CONNECT", "CLOSED",
+	// Final results: the core's (esp-at.md §1.1), "SET OK" (AT+HTTPURLCFG),
+	// "SEND CANCELLED" (AT+CIPSENDL) and "+MQTTPUB:OK"/"+MQTTPUB:FAIL"
+	// (AT+MQTTPUBRAW, which prints no OK after them); see payloadCommands.
+	resultLines = names("OK", "ERROR", "SEND OK", "SEND FAIL", "busy p...", "SEND Canceled",
+		"SET OK", "SEND CANCELLED", "+MQTTPUB:OK", "+MQTTPUB:FAIL")
+	urcLines = names("ready", "+QUITT", "+TIME_UPDATED", "CONNECT", "CLOSED",
 		"WIFI CONNECTED", "WIFI GOT IP", "WIFI DISCONNECT", "WIFI GOT IPv6 LL", "WIFI GOT IPv6 GL")
 	infoLines = names("Will force to restart!!!", "ALREADY CONNECTED", "NO CERT FOUND", "NO PRVT_KEY FOUND", "NO CA FOUND")
 	linkURCs  = names("CONNECT", "CLOSED", "CONNECT FAIL") // after "<link>,"

@@ -24,6 +24,7 @@ type hostState struct {
 	scan int      // pending bytes already searched for CRLF and queued for echo
 	wait *txState // the command whose prompt or payload this is
 	left int64    // payload bytes still expected
+	esc  int      // AT+CIPSENDEX: pending payload bytes searched for `\0`
 
 	// Times of the current and previous runs of host chunks, for "+++".
 	runT, prevT       int64
@@ -138,21 +139,56 @@ func (d *Decoder) hostPayload() bool {
 	p := d.host.pending()
 	ts := d.h.wait
 	n := int64(len(p))
+	last := false
+	if ts.end == endBackslash0 {
+		w := p
+		if n > d.h.left {
+			w = p[:d.h.left]
+		}
+		if k := d.h.findBackslash0(w); k >= 0 {
+			n, last = int64(k), true
+		}
+	}
 	if n > d.h.left {
 		n = d.h.left
-	} else if n < d.h.left && n < int64(d.opts.MaxData) {
+	} else if !last && n < d.h.left && n < int64(d.opts.MaxData) {
 		return false
 	}
 	if n > int64(d.opts.MaxData) {
-		n = int64(d.opts.MaxData)
+		n, last = int64(d.opts.MaxData), false
 	}
 	d.payloadPiece(ts, int(n), nil)
 	d.h.left -= n
-	if d.h.left == 0 {
+	d.h.esc = max(d.h.esc-int(n), 0)
+	if d.h.left == 0 || last {
 		ts.paid = true
-		d.h.mode, d.h.wait = hostCmd, nil
+		d.h.mode, d.h.wait, d.h.esc = hostCmd, nil, 0
 	}
 	return true
+}
+
+// findBackslash0 returns the length of p up to and including its first
+// unescaped `\0` (AT+CIPSENDEX's end of data), or -1. A backslash makes the
+// next byte literal, so `\\0` is no end; a backslash that ends p waits for
+// the next byte. It resumes where the last search of these pending bytes
+// stopped.
+func (h *hostState) findBackslash0(p []byte) int {
+	i := h.esc
+	for i < len(p) {
+		if p[i] != '\\' {
+			i++
+			continue
+		}
+		if i+1 == len(p) {
+			break
+		}
+		if p[i+1] == '0' {
+			return i + 2
+		}
+		i += 2
+	}
+	h.esc = i
+	return -1
 }
 
 // payloadPiece emits the next n pending host bytes as ts's payload.
@@ -193,7 +229,7 @@ func (d *Decoder) prompted(seq int64) {
 		d.s.passthrough = true
 		h.mode, h.wait = hostPassthrough, nil
 	default:
-		h.mode, h.left = hostPayload, ts.n
+		h.mode, h.left, h.esc = hostPayload, ts.n, 0
 		if ts.n == 0 {
 			// Release firmware prompts even for AT+WSSEND=<id>,0.
 			ts.paid = true

@@ -109,54 +109,30 @@ type PayloadSecret struct {
 }
 
 // CommandPayload reports whether c announces a payload (typed after ">")
-// that holds secrets or data to scan, and how to redact it. It knows the
-// commands the decoder does not prompt for as well as those it does.
+// that holds secrets or data to scan, and how to redact it. The payload
+// commands and their lengths are the decoder's (AnnouncedPayload).
 func CommandPayload(c *Command) (PayloadSecret, bool) {
-	if c == nil || c.Type != CmdSet {
+	n, ok := AnnouncedPayload(c)
+	if !ok || n <= 0 {
 		return PayloadSecret{}, false
 	}
-	n := func(i int) int64 {
-		v, ok := c.Int(i)
-		if !ok || v <= 0 {
-			return -1
-		}
-		return v
-	}
-	var p PayloadSecret
 	switch c.Name {
 	case "+WSHEAD":
-		p = PayloadSecret{"wshead", n(0), "header"}
+		return PayloadSecret{"wshead", n, "header"}, true
 	case "+HTTPCHEAD":
-		p = PayloadSecret{"http-header", n(0), "header"}
+		return PayloadSecret{"http-header", n, "header"}, true
 	case "+HTTPURLCFG":
-		p = PayloadSecret{"uri", n(0), "uri"}
+		return PayloadSecret{"uri", n, "uri"}, true
 	case "+MQTTLONGPASSWORD", "+MQTTLONGUSERNAME":
-		p = PayloadSecret{"mqtt-credentials", n(1), "all"}
-	case "+SYSMFG":
-		// AT+SYSMFG=2,"ns","key",<type 7 string|8 binary>,<length>
-		op, _ := c.Int(0)
-		typ, _ := c.Int(3)
-		if op != 2 || (typ != 7 && typ != 8) {
-			return PayloadSecret{}, false
-		}
-		p = PayloadSecret{"key-material", n(4), "all"}
-	case "+SYSFLASH":
-		// AT+SYSFLASH=1,"partition",<offset>,<length>
-		if op, _ := c.Int(0); op != 1 {
-			return PayloadSecret{}, false
-		}
-		p = PayloadSecret{"key-material", n(3), "all"}
-	case "+WSSEND":
-		p = PayloadSecret{"text", n(1), "text"}
-	case "+HTTPCPOST", "+HTTPCPUT":
-		p = PayloadSecret{"text", n(1), "text"}
-	default:
-		return PayloadSecret{}, false
+		return PayloadSecret{"mqtt-credentials", n, "all"}, true
+	case "+SYSMFG", "+SYSFLASH":
+		// A string or binary key (AT+SYSMFG=2,"ns","key",<7|8>,<length>),
+		// a partition write (AT+SYSFLASH=1,"partition",<offset>,<length>).
+		return PayloadSecret{"key-material", n, "all"}, true
+	case "+WSSEND", "+HTTPCPOST", "+HTTPCPUT":
+		return PayloadSecret{"text", n, "text"}, true
 	}
-	if p.N < 0 {
-		return PayloadSecret{}, false
-	}
-	return p, true
+	return PayloadSecret{}, false
 }
 
 // ReadsSecret reports whether c makes the device print stored secrets as

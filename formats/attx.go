@@ -18,7 +18,7 @@ type promptKind uint8
 
 const (
 	promptNone        promptKind = iota
-	promptPayload                // exactly n raw bytes (AT+WSSEND, AT+WSHEAD, AT+CIPSEND=<len>)
+	promptPayload                // n raw bytes (the commands in payloadCommands)
 	promptPassthrough            // AT+CIPSEND with AT+CIPMODE=1
 )
 
@@ -29,8 +29,9 @@ type txState struct {
 	echoEnd int64 // echo index just past the command line
 	link    int
 	prompt  promptKind
-	n       int64 // announced payload length
-	opcode  int   // AT+WSSEND
+	n       int64      // announced payload length
+	end     payloadEnd // how the payload ends
+	opcode  int        // AT+WSSEND
 	fin     int
 	ws      bool // AT+WSSEND: report a WSMessage at the result
 	wsData  []byte
@@ -198,41 +199,28 @@ func (d *Decoder) command(a *txAlloc, seq int64, e *Event, t int64) *txState {
 		return ts
 	}
 	if c.Type == CmdSet && wsCommand(c.Name) {
-		if l, ok := c.Int(0); ok && l >= 0 && l <= 2 {
-			ts.link = int(l)
+		ts.link = wsLinkParam(c)
+	}
+	if sp := payloadSpecOf(c); sp != nil {
+		if sp.link != nil {
+			ts.link = sp.link(c)
+		}
+		if n, ok := sp.length(c); ok {
+			ts.prompt, ts.n, ts.end = promptPayload, n, sp.end
+			if c.Name == "+WSSEND" {
+				ts.ws, ts.opcode, ts.fin = true, 1, 1
+				if op, ok := c.Int(2); ok {
+					ts.opcode = int(op)
+				}
+				if f, ok := c.Int(4); ok && d.opts.Firmware != FirmwareRelease {
+					ts.fin = int(f)
+				}
+			}
 		}
 	}
 	switch {
-	case c.Name == "+WSSEND" && c.Type == CmdSet && len(c.Params) >= 2:
-		if n, ok := c.Int(1); ok && n >= 0 && ts.link >= 0 {
-			ts.prompt, ts.n, ts.ws = promptPayload, n, true
-			ts.opcode, ts.fin = 1, 1
-			if op, ok := c.Int(2); ok {
-				ts.opcode = int(op)
-			}
-			if f, ok := c.Int(4); ok && d.opts.Firmware != FirmwareRelease {
-				ts.fin = int(f)
-			}
-		}
-	case c.Name == "+WSHEAD" && c.Type == CmdSet && len(c.Params) == 1:
-		if n, ok := c.Int(0); ok && n > 0 {
-			ts.prompt, ts.n = promptPayload, n
-		}
 	case c.Name == "+CIPSEND" && c.Type == CmdExec && s.cipmode:
 		ts.prompt = promptPassthrough
-	case c.Name == "+CIPSEND" && c.Type == CmdSet:
-		// [<link>,]<len>[,"host",port]: the length is first unless the
-		// second field is a number.
-		i := 0
-		if p, ok := c.Param(1); ok && !p.Quoted {
-			i = 1
-			if l, ok := c.Int(0); ok {
-				ts.link = int(l)
-			}
-		}
-		if n, ok := c.Int(i); ok && n > 0 {
-			ts.prompt, ts.n = promptPayload, n
-		}
 	case c.Name == "+WSOPEN" && c.Type == CmdSet && ts.link >= 0 && !tx.Busy:
 		if s.links[ts.link] == LinkClosed {
 			ts.opened = true
