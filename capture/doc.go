@@ -53,6 +53,11 @@
 //		use(rec)
 //	}
 //
+// NextInto is Next without allocation for loops that use each record and
+// let it go (stats, export, verify): it fills a Record the caller keeps,
+// whose Data aliases the reader's block until the next call. It reads
+// several times faster than Next (BenchmarkRead).
+//
 // SeekTime jumps to a time through the index, or, in a file without one,
 // by walking block headers without decompressing. Verify lists every
 // problem of a file; Repair copies every recoverable record into a new,
