@@ -157,6 +157,9 @@ func (d *Decoder) hostPayload() bool {
 	if n > int64(d.opts.MaxData) {
 		n, last = int64(d.opts.MaxData), false
 	}
+	if ts.end == endBackslash0 && !last && n < d.h.left {
+		n = int64(escBoundary(p, int(n)))
+	}
 	d.payloadPiece(ts, int(n), nil)
 	d.h.left -= n
 	d.h.esc = max(d.h.esc-int(n), 0)
@@ -189,6 +192,22 @@ func (h *hostState) findBackslash0(p []byte) int {
 	}
 	h.esc = i
 	return -1
+}
+
+// escBoundary returns n, or n-1 when byte n-1 of p starts an escape pair
+// (a backslash and the byte it escapes), so that a piece of an AT+CIPSENDEX
+// payload never ends inside a pair and the search for `\0` goes on from a
+// pair boundary.
+func escBoundary(p []byte, n int) int {
+	for i := 0; i < n; i++ {
+		if p[i] == '\\' {
+			if i == n-1 && n > 1 {
+				return n - 1
+			}
+			i++
+		}
+	}
+	return n
 }
 
 // payloadPiece emits the next n pending host bytes as ts's payload.

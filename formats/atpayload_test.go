@@ -148,18 +148,23 @@ func TestCIPSENDEXEnd(t *testing.T) {
 		n     int
 		typed string
 		want  string // the payload
+		max   int    // DecoderOptions.MaxData
 	}{
-		{10, `ab\0cd`, `ab\0`},
-		{10, `a\\0b\0`, `a\\0b\0`},
-		{10, `\\\0`, `\\\0`},
-		{4, `abc\0`, `abc\`},    // the length comes first
-		{4, `abcd\0`, `abcd`},   // ditto
-		{3, `\00`, `\0`},        // a `\0` at once
-		{8, `ab\x\0`, `ab\x\0`}, // \x is an escaped x
+		{10, `ab\0cd`, `ab\0`, 0},
+		{10, `a\\0b\0`, `a\\0b\0`, 0},
+		{10, `\\\0`, `\\\0`, 0},
+		{4, `abc\0`, `abc\`, 0},    // the length comes first
+		{4, `abcd\0`, `abcd`, 0},   // ditto
+		{3, `\00`, `\0`, 0},        // a `\0` at once
+		{8, `ab\x\0`, `ab\x\0`, 0}, // \x is an escaped x
+		// pieces of MaxData bytes never split an escape pair
+		{20, `abc\0z`, `abc\0`, 4},
+		{20, `ab\\\0z`, `ab\\\0`, 3},
+		{20, `a\\\\b\0`, `a\\\\b\0`, 2},
 	}
 	for _, tt := range tests {
 		for _, step := range []int{1, 2, 100} {
-			d := NewDecoder(&DecoderOptions{EchoOff: true})
+			d := NewDecoder(&DecoderOptions{EchoOff: true, MaxData: tt.max})
 			var evs []Event
 			evs = append(evs, d.Feed(1, ToDevice, []byte("AT+CIPSENDEX="+strconv.Itoa(tt.n)+"\r\n"))...)
 			evs = append(evs, d.Feed(2, ToHost, []byte("\r\nOK\r\n\r\n>"))...)
