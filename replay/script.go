@@ -338,29 +338,15 @@ func (s *Script) anchorResponse(tx *Tx) {
 	}
 }
 
-// announced returns the payload length a command announces (AT+WSSEND,
-// AT+WSHEAD, AT+CIPSEND), or -1.
+// announced returns the payload length a command announces after its ">"
+// prompt (every command in the decoder's table: formats.AnnouncedPayload),
+// or -1.
 func announced(c *formats.Command) int {
-	if c == nil || c.Type != formats.CmdSet {
+	if c == nil {
 		return -1
 	}
-	i := -1
-	switch c.Name {
-	case "+WSSEND":
-		i = 1
-	case "+WSHEAD":
-		i = 0
-	case "+CIPSEND":
-		i = 0
-		if p, ok := c.Param(1); ok && !p.Quoted {
-			i = 1
-		}
-	}
-	if i < 0 {
-		return -1
-	}
-	n, ok := c.Int(i)
-	if !ok || n < 0 || n > 1<<24 {
+	n, ok := formats.AnnouncedPayload(c)
+	if !ok || n > 1<<24 {
 		return -1
 	}
 	return int(n)
