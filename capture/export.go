@@ -211,13 +211,17 @@ func Export(ctx context.Context, r *Reader, w io.Writer, opts *formats.PcapngOpt
 		return st, err
 	}
 	last := int64(0)
+	// NextInto: the exporter's Chunk and Frame do not retain their bytes,
+	// so one Record serves the whole file.
+	var x Record
+	rec := &x
 	for {
 		if st.Records&1023 == 0 && ctx.Err() != nil {
 			feed.Close()
 			st.Pcap = feed.Stats()
 			return st, ctx.Err()
 		}
-		rec, err := r.Next()
+		err := r.NextInto(rec)
 		if err == io.EOF {
 			break
 		}
