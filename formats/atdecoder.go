@@ -78,7 +78,7 @@ func (o *DecoderOptions) withDefaults() DecoderOptions {
 }
 
 // A Decoder turns the two directions of ESP-AT serial traffic into Events,
-// following /work/shared/docs/esp-at.md: command lines, echo, results,
+// following the project's ESP-AT reference (shared/docs/esp-at.md): command lines, echo, results,
 // prompts and payloads, response lines, unsolicited messages (+WS_DATA and
 // +IPD with their binary data), transactions, WebSocket messages and link
 // states.

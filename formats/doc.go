@@ -10,7 +10,7 @@
 // # The ESP-AT decoder
 //
 // A Decoder reads both directions of the UART between a host app and an
-// ESP32 running ESP-AT (as specified in /work/shared/docs/esp-at.md) and
+// ESP32 running ESP-AT (as specified in the project's ESP-AT reference (shared/docs/esp-at.md)) and
 // emits Events. For the documented seed exchange
 //
 //	host   AT+WSSEND=0,4\r\n                 then  test

@@ -1,6 +1,6 @@
 // Package atcorpus generates realistic ESP-AT serial traffic for tests and
 // benchmarks: a host app driving an ESP32 that runs ESP-AT with WebSocket
-// commands, as in /work/shared/docs/esp-at.md section 5, with the ATE1 echo,
+// commands, as in the project's ESP-AT reference (shared/docs/esp-at.md) section 5, with the ATE1 echo,
 // as a recorder sitting between them (atbridge proxy) would see it.
 //
 // The traffic is deterministic for a seed. It starts with the boot banner,
