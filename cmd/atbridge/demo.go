@@ -157,13 +157,25 @@ func runDemo(ctx context.Context, e *env, out string, quiet bool) int {
 		fmt.Fprintf(e.stdout, " and %s", pcap)
 	}
 	fmt.Fprintf(e.stdout, ". Next:\n")
-	fmt.Fprintf(e.stdout, "  atbridge show %s                 # the transcript again (--raw for bytes, --json for jq)\n", out)
-	fmt.Fprintf(e.stdout, "  atbridge stats %s                # latencies, results, WebSocket messages\n", out)
-	if exported {
-		fmt.Fprintf(e.stdout, "  wireshark %s                     # serial, AT and WebSocket views\n", pcap)
+	next := [][2]string{
+		{"atbridge show " + out, "the transcript again (--raw for bytes, --json for jq)"},
+		{"atbridge stats " + out, "latencies, results, WebSocket messages"},
 	}
-	fmt.Fprintf(e.stdout, "  atbridge emulate --port pty:/tmp/esp            # an ESP32 for your own host app\n")
-	fmt.Fprintf(e.stdout, "  atbridge proxy --host pty:/tmp/esp --device /dev/ttyUSB0 -w session.atcap   # your real board\n")
+	if exported {
+		next = append(next, [2]string{"wireshark " + pcap, "serial, AT and WebSocket views"})
+	}
+	next = append(next,
+		[2]string{"atbridge report " + out + " -o demo.html", "one page to attach to a bug report"},
+		[2]string{"atbridge emulate --port pty:/tmp/esp", "an ESP32 for your own host app"},
+		[2]string{"atbridge proxy --host pty:/tmp/esp --device /dev/ttyUSB0 -w session.atcap", "your real board"},
+	)
+	width := 0
+	for _, n := range next {
+		width = max(width, len(n[0]))
+	}
+	for _, n := range next {
+		fmt.Fprintf(e.stdout, "  %-*s  # %s\n", width, n[0], n[1])
+	}
 	return exitOK
 }
 
