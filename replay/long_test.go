@@ -48,13 +48,46 @@ func longCapture(length, cmdEvery, dataEvery time.Duration) (capture.Header, []c
 	return h, recs
 }
 
+// timedResult is what runTimed measured.
+type timedResult struct {
+	offEnd   time.Duration // last output minus the scaled recorded length
+	maxLate  time.Duration // MockStats.MaxLate: deadline to write start
+	maxWrite time.Duration // MockStats.MaxWrite: longest write
+	late     string        // the latest output, for the log
+	slow     string        // the slowest write, for the log
+}
+
 // runTimed mocks s at timing tm to a host that sends the host side at its
 // recorded times (Run, paced from one anchor), and returns how far the
-// mock's last output was from the scaled recorded length, and the mock's
-// own scheduling error (MockStats.MaxLate).
-func runTimed(t testing.TB, s *Script, tm Timing) (time.Duration, time.Duration) {
+// mock's last output was from the scaled recorded length, the mock's own
+// scheduling error (MockStats.MaxLate, measured before the write) and the
+// longest write (MockStats.MaxWrite: the host side not reading), with the
+// outputs behind the two worst numbers described (index, recorded time,
+// what it is, queue length) through mockWriteHook.
+func runTimed(t testing.TB, s *Script, tm Timing) timedResult {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(float64(s.Duration)*tm.Scale)+time.Minute)
 	defer cancel()
+	var res timedResult
+	var worstLate, worstWrite time.Duration
+	t0 := time.Now()
+	mockWriteHook = func(out int, due, start, end time.Time, queued int) {
+		describe := func() string {
+			what := "injected bytes"
+			if out >= 0 {
+				o := &s.Out[out]
+				what = fmt.Sprintf("output %d (%v %q, recorded at %v, anchor %d, tx %d)", out, o.Kind, o.Name, time.Duration(o.Time), o.Anchor, o.Tx)
+			}
+			return fmt.Sprintf("%s due %v into the run, write started %v late and took %v, %d more queued",
+				what, due.Sub(t0).Round(time.Microsecond), start.Sub(due), end.Sub(start), queued)
+		}
+		if l := start.Sub(due); l > worstLate {
+			worstLate, res.late = l, describe()
+		}
+		if w := end.Sub(start); w > worstWrite {
+			worstWrite, res.slow = w, describe()
+		}
+	}
+	defer func() { mockWriteHook = nil }()
 	dev, m, wait := mockPair(t, ctx, s, &MockOptions{Timing: tm})
 	if _, err := Run(ctx, dev, s, &RunOptions{Pacing: Paced, Timing: tm, URCWait: time.Millisecond}); err != nil {
 		t.Fatal(err)
@@ -67,7 +100,8 @@ func runTimed(t testing.TB, s *Script, tm Timing) (time.Duration, time.Duration)
 		t.Fatalf("mock did not finish cleanly: %+v", st)
 	}
 	want := time.Duration(float64(s.Duration) * tm.Scale)
-	return st.Done - want, st.MaxLate
+	res.offEnd, res.maxLate, res.maxWrite = st.Done-want, st.MaxLate, st.MaxWrite
+	return res
 }
 
 // TestMockRecordedTimingScaled plays a 1-minute capture at 1/100 of its
@@ -83,8 +117,9 @@ func TestMockRecordedTimingScaled(t *testing.T) {
 	if s.Duration != int64(time.Minute) {
 		t.Fatalf("capture length %v", time.Duration(s.Duration))
 	}
-	late, sched := runTimed(t, s, Timing{Scale: 0.01})
-	t.Logf("last output %v from the scaled length; outputs at most %v after their deadlines", late, sched)
+	res := runTimed(t, s, Timing{Scale: 0.01})
+	late := res.offEnd
+	t.Logf("last output %v from the scaled length; writes started at most %v after their deadlines; longest write %v", late, res.maxLate, res.maxWrite)
 	if late < -25*time.Millisecond || late > 25*time.Millisecond {
 		t.Errorf("last output %v from the scaled recorded length of 600ms", late)
 	}
@@ -94,25 +129,31 @@ func TestMockRecordedTimingScaled(t *testing.T) {
 // the proof: -mock.length 10m) at recorded timing to a host app
 // that types at its recorded times, and reports how far the mock's last
 // output was from the recorded length (ms-off-end, absolute) and the
-// largest delay of any output past its deadline (ms-sched-late: the mock's
-// own error; the end also carries the host's lateness, since an answer is
-// scheduled from when its command arrived).
+// largest delay from any output's deadline to the start of its write
+// (ms-sched-late: the mock's own error; the end also carries the host's
+// lateness, since an answer is scheduled from when its command arrived),
+// and the longest write (ms-write-max: the host side not taking the bytes).
+// It logs the outputs behind the two worst numbers.
 func BenchmarkMockRecordedTiming(b *testing.B) {
 	h, recs := longCapture(*mockLength, 10*time.Second, 100*time.Millisecond)
 	s, err := FromRecords(h, recs)
 	if err != nil {
 		b.Fatal(err)
 	}
-	var worst, worstSched time.Duration
+	var worst, worstSched, worstWrite time.Duration
 	for b.Loop() {
-		late, sched := runTimed(b, s, TimingRecorded)
+		res := runTimed(b, s, TimingRecorded)
+		late := res.offEnd
 		if late < 0 {
 			late = -late
 		}
-		worst, worstSched = max(worst, late), max(worstSched, sched)
+		worst, worstSched, worstWrite = max(worst, late), max(worstSched, res.maxLate), max(worstWrite, res.maxWrite)
+		b.Logf("latest write start: %s", res.late)
+		b.Logf("slowest write: %s", res.slow)
 	}
 	b.ReportMetric(float64(worst)/1e6, "ms-off-end")
 	b.ReportMetric(float64(worstSched)/1e6, "ms-sched-late")
+	b.ReportMetric(float64(worstWrite)/1e6, "ms-write-max")
 	b.ReportMetric(float64(s.Duration)/1e9, "s-recorded")
 }
 

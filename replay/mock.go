@@ -49,9 +49,16 @@ type MockStats struct {
 	// start of Serve (zero when the script did not finish).
 	Done     time.Duration
 	Finished bool
-	// MaxLate is the largest delay between an output's deadline and its
-	// write: the mock's own scheduling error, whatever the host does.
-	MaxLate  time.Duration
+	// MaxLate is the largest delay between an output's deadline and the
+	// start of its write: the mock's own scheduling error, whatever the
+	// host does. It is measured before the write, so a host that is slow
+	// to take the bytes shows in MaxWrite, not here.
+	MaxLate time.Duration
+	// MaxWrite is the longest one write to the port took: the time the
+	// host (or the port between) took to accept an output. On a real UART
+	// it is about the bytes' time on the wire; much more means the host
+	// was not reading.
+	MaxWrite time.Duration
 	BytesIn  int64
 	BytesOut int64
 }
@@ -118,6 +125,11 @@ func (m *Mock) WriteSummary(w io.Writer) {
 	}
 }
 
+// mockWriteHook, when set (by tests only), is called after each scheduled
+// write with the output's index, its deadline, when the write started and
+// ended, and how many outputs were still queued.
+var mockWriteHook func(out int, due, start, end time.Time, queued int)
+
 // pending is an output waiting for its deadline.
 type pending struct {
 	due  time.Time
@@ -171,6 +183,7 @@ type mockRun struct {
 	wsData   int            // +WS_DATA sent so far
 	running  int            // commands answered whose final result is not sent yet
 	maxLate  time.Duration
+	maxWrite time.Duration
 	err      error
 }
 
@@ -293,11 +306,17 @@ func (r *mockRun) flush() error {
 	now := time.Now()
 	for len(r.q) > 0 && !r.q[0].due.After(now) && r.err == nil {
 		p := heap.Pop(&r.q).(*pending)
+		start := time.Now()
 		r.write(p.data)
-		if late := time.Since(p.due); late > r.maxLate {
-			r.maxLate = late
+		end := time.Now()
+		if mockWriteHook != nil {
+			mockWriteHook(p.out, p.due, start, end, len(r.q))
+		}
+		late, took := start.Sub(p.due), end.Sub(start)
+		if late > r.maxLate || took > r.maxWrite {
+			r.maxLate, r.maxWrite = max(r.maxLate, late), max(r.maxWrite, took)
 			r.m.mu.Lock()
-			r.m.stats.MaxLate = late
+			r.m.stats.MaxLate, r.m.stats.MaxWrite = r.maxLate, r.maxWrite
 			r.m.mu.Unlock()
 		}
 		if p.out < 0 {
