@@ -18,6 +18,13 @@ const gmrAnswer = "AT version:5.0.1.0(3258eee - ESP32 - Mar  9 2026 12:00:00)\r\
 // server; resultDelay is AT+GMR's latency.
 func smallScript(t testing.TB, resultDelay time.Duration) *Script {
 	t.Helper()
+	return smallScriptSend(t, resultDelay, time.Millisecond)
+}
+
+// smallScriptSend is smallScript with the device taking sendDelay from the
+// payload to SEND OK.
+func smallScriptSend(t testing.TB, resultDelay, sendDelay time.Duration) *Script {
+	t.Helper()
 	ms := func(n float64) int64 { return int64(n * 1e6) }
 	c := func(at int64, dir formats.Dir, s string) capture.Record {
 		return capture.Record{Kind: capture.KindChunk, Time: at, Dir: dir, Data: []byte(s)}
@@ -30,8 +37,8 @@ func smallScript(t testing.TB, resultDelay time.Duration) *Script {
 		c(ms(300), formats.ToDevice, "AT+WSSEND=0,4\r\n"),
 		c(ms(301), formats.ToHost, "AT+WSSEND=0,4\r\n\r\nOK\r\n\r\n>"),
 		c(ms(302), formats.ToDevice, "test"),
-		c(ms(303), formats.ToHost, "\r\nSEND OK\r\n"),
-		c(ms(305), formats.ToHost, "+WS_DATA:0,4,test\r\n"),
+		c(ms(302)+int64(sendDelay), formats.ToHost, "\r\nSEND OK\r\n"),
+		c(ms(304)+int64(sendDelay), formats.ToHost, "+WS_DATA:0,4,test\r\n"),
 	}
 	s, err := FromRecords(capture.Header{}, recs)
 	if err != nil {
@@ -238,7 +245,9 @@ func TestSlowdown(t *testing.T) {
 // TestReplayAgainstDelayedMock: the same through Run, with the mock's
 // delay fault as the slow device.
 func TestReplayAgainstDelayedMock(t *testing.T) {
-	s := smallScript(t, 20*time.Millisecond)
+	// AT+WSSEND takes 50 ms on the recorded device, so that scheduling
+	// noise under -race (a few ms) cannot make it twice as slow too.
+	s := smallScriptSend(t, 20*time.Millisecond, 50*time.Millisecond)
 	r, _ := ParseRules(strings.NewReader("fault delay AT+GMR 100ms\nmax-slowdown 2x"))
 	ctx := context.Background()
 	dev, _, wait := mockPair(t, ctx, s, &MockOptions{Rules: r, Timing: TimingRecorded})
