@@ -136,7 +136,7 @@ type Emulator struct {
 	serveCtx  context.Context
 	bootCtx   context.Context
 	bootStop  context.CancelFunc
-	cmds      chan *formats.Command
+	cmds      chan queuedCmd
 	// links and their owner goroutines
 	links   [wsLinks]*wsLink
 	linkWG  sync.WaitGroup
@@ -209,7 +209,7 @@ func (e *Emulator) Serve(ctx context.Context, port io.ReadWriter) error {
 	e.serveCtx = serveCtx
 	e.line = e.line[:0]
 	e.bootCtx, e.bootStop = context.WithCancel(serveCtx)
-	e.cmds = make(chan *formats.Command, 1)
+	e.cmds = make(chan queuedCmd, 1)
 	e.busy, e.rebooting, e.prompt = false, false, nil
 	saved := e.st.savedAP
 	e.st = defaultState()

@@ -147,18 +147,32 @@ func (e *Emulator) dispatch(line []byte) bool {
 	e.busy = true
 	cmds := e.cmds
 	e.mu.Unlock()
-	cmds <- cmd
+	cmds <- queuedCmd{cmd: cmd, gen: e.curGen()}
 	return true
 }
 
+// queuedCmd is a command line handed from the reader to the executor, with
+// the boot generation it was typed in.
+type queuedCmd struct {
+	cmd *formats.Command
+	gen uint64
+}
+
 // executor runs one command at a time, as the AT task does.
-func (e *Emulator) executor(cmds <-chan *formats.Command) {
-	for cmd := range cmds {
+func (e *Emulator) executor(cmds <-chan queuedCmd) {
+	for q := range cmds {
 		e.execMu.Lock()
+		if q.gen != e.curGen() {
+			// Typed before a restart that happened before the command
+			// started: the rebooted board never saw it.
+			e.execMu.Unlock()
+			e.log.Info("command typed before a restart: dropped", "command", quoteShort(q.cmd.Line))
+			continue
+		}
 		e.mu.Lock()
 		ctx := e.bootCtx
 		e.mu.Unlock()
-		c := &call{e: e, ctx: ctx, gen: e.curGen(), cmd: cmd}
+		c := &call{e: e, ctx: ctx, gen: q.gen, cmd: q.cmd}
 		res := e.run(c)
 		out := resultBytes[res]
 		if c.final != nil {
