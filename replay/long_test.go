@@ -70,7 +70,7 @@ func runTimed(t testing.TB, s *Script, tm Timing) timedResult {
 	var res timedResult
 	var worstLate, worstWrite time.Duration
 	t0 := time.Now()
-	mockWriteHook = func(out int, due, start, end time.Time, queued int) {
+	hook := func(out int, due, start, end time.Time, queued int) {
 		describe := func() string {
 			what := "injected bytes"
 			if out >= 0 {
@@ -87,7 +87,8 @@ func runTimed(t testing.TB, s *Script, tm Timing) timedResult {
 			worstWrite, res.slow = w, describe()
 		}
 	}
-	defer func() { mockWriteHook = nil }()
+	mockWriteHook.Store(&hook)
+	defer mockWriteHook.Store(nil)
 	dev, m, wait := mockPair(t, ctx, s, &MockOptions{Timing: tm})
 	if _, err := Run(ctx, dev, s, &RunOptions{Pacing: Paced, Timing: tm, URCWait: time.Millisecond}); err != nil {
 		t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/atbridge/atbridge/capture"
@@ -128,7 +129,9 @@ func (m *Mock) WriteSummary(w io.Writer) {
 // mockWriteHook, when set (by tests only), is called after each scheduled
 // write with the output's index, its deadline, when the write started and
 // ended, and how many outputs were still queued.
-var mockWriteHook func(out int, due, start, end time.Time, queued int)
+// It is atomic because a mock of an earlier test may still be writing when
+// the next test sets it.
+var mockWriteHook atomic.Pointer[func(out int, due, start, end time.Time, queued int)]
 
 // pending is an output waiting for its deadline.
 type pending struct {
@@ -309,8 +312,8 @@ func (r *mockRun) flush() error {
 		start := time.Now()
 		r.write(p.data)
 		end := time.Now()
-		if mockWriteHook != nil {
-			mockWriteHook(p.out, p.due, start, end, len(r.q))
+		if hook := mockWriteHook.Load(); hook != nil {
+			(*hook)(p.out, p.due, start, end, len(r.q))
 		}
 		late, took := start.Sub(p.due), end.Sub(start)
 		if late > r.maxLate || took > r.maxWrite {
