@@ -18,10 +18,12 @@ import (
 )
 
 // hostStep is one step of the scripted host app: send Send, then read
-// until one of Until arrives.
+// until one of Until arrives, or, when All is set, until all of All have
+// (in any order).
 type hostStep struct {
 	Send  string
 	Until []string
+	All   []string
 }
 
 // hostSteps is the scripted host app's session: basic, Wi-Fi and SNTP
@@ -32,13 +34,16 @@ func hostSteps(url string) []hostStep {
 	var st []hostStep
 	for _, c := range []string{"AT", "AT+GMR", "AT+CWMODE=1", `AT+CWJAP="espressif","1234567890"`, "AT+CIPSNTPTIME?",
 		`AT+WSOPEN=0,"` + url + `"`} {
-		st = append(st, hostStep{c + "\r\n", res})
+		st = append(st, hostStep{Send: c + "\r\n", Until: res})
 	}
 	st = append(st,
-		hostStep{"AT+WSSEND=0,4\r\n", []string{">", "\r\nERROR\r\n"}},
-		hostStep{"test", []string{"+WS_DATA:0,4,test\r\n", "\r\nERROR\r\n"}})
+		hostStep{Send: "AT+WSSEND=0,4\r\n", Until: []string{">", "\r\nERROR\r\n"}},
+		// A host app types its next command after the final result: the
+		// firmware does not order SEND OK and the echo's +WS_DATA, and a
+		// command typed while AT+WSSEND runs is answered busy p....
+		hostStep{Send: "test", All: []string{"\r\nSEND OK\r\n", "+WS_DATA:0,4,test\r\n"}})
 	for _, c := range []string{"AT+WSCLOSE=0", "ATE0", "AT", "AT+CWMODE?"} {
-		st = append(st, hostStep{c + "\r\n", res})
+		st = append(st, hostStep{Send: c + "\r\n", Until: res})
 	}
 	return st
 }
@@ -69,13 +74,17 @@ func hostApp(t *testing.T, f *os.File, steps []hostStep) []byte {
 	t.Helper()
 	var got []byte
 	buf := make([]byte, 4096)
-	readUntil := func(from int, want ...string) {
+	readUntil := func(from int, all bool, want ...string) {
 		_ = f.SetReadDeadline(time.Now().Add(10 * time.Second))
 		for {
+			found := 0
 			for _, w := range want {
 				if bytes.Contains(got[from:], []byte(w)) {
-					return
+					found++
 				}
+			}
+			if found == len(want) || (!all && found > 0) {
+				return
 			}
 			n, err := f.Read(buf)
 			got = append(got, buf[:n]...)
@@ -84,13 +93,17 @@ func hostApp(t *testing.T, f *os.File, steps []hostStep) []byte {
 			}
 		}
 	}
-	readUntil(0, "ready\r\n")
+	readUntil(0, false, "ready\r\n")
 	for _, st := range steps {
 		from := len(got)
 		if _, err := f.Write([]byte(st.Send)); err != nil {
 			t.Fatal(err)
 		}
-		readUntil(from, st.Until...)
+		if len(st.All) > 0 {
+			readUntil(from, true, st.All...)
+		} else {
+			readUntil(from, false, st.Until...)
+		}
 	}
 	return got
 }
