@@ -85,12 +85,8 @@ func sessionCapture(t *testing.T, name string) (string, *session.Session) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, st := range s.Steps {
-		port := capture.PortHost
-		if st.Dir == formats.ToHost {
-			port = capture.PortDevice
-		}
-		if err := w.WriteChunk(st.Time, port, st.Dir, st.Data); err != nil {
+	for _, r := range s.Records() {
+		if err := w.Write(&r); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 
 	"github.com/atbridge/atbridge/capture"
-	"github.com/atbridge/atbridge/formats"
 	"github.com/atbridge/atbridge/internal/session"
 	"net"
 	"path/filepath"
@@ -36,15 +35,7 @@ func sessionRecords(t testing.TB, path string) (capture.Header, []capture.Record
 	}
 	h := capture.Header{Tool: "test", Meta: map[string]string{"firmware": ss.Meta["firmware"]},
 		Ports: []capture.PortInfo{{Name: "host", Role: "host"}, {Name: "device", Role: "device"}}}
-	var recs []capture.Record
-	for _, st := range ss.Steps {
-		port := capture.PortHost
-		if st.Dir == formats.ToHost {
-			port = capture.PortDevice
-		}
-		recs = append(recs, capture.Record{Kind: capture.KindChunk, Time: st.Time, Dir: st.Dir, Port: port, Data: st.Data})
-	}
-	return h, recs
+	return h, ss.Records()
 }
 
 // sessionScript loads a scripted session as a Script.

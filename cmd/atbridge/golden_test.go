@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/atbridge/atbridge/capture"
-	"github.com/atbridge/atbridge/formats"
 	"github.com/atbridge/atbridge/internal/session"
 )
 
@@ -40,12 +39,8 @@ func sessionCapture(t *testing.T, name string, s *session.Session) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, st := range s.Steps {
-		port := capture.PortDevice
-		if st.Dir == formats.ToDevice {
-			port = capture.PortHost
-		}
-		if err := w.WriteChunk(st.Time, port, st.Dir, st.Data); err != nil {
+	for _, r := range s.Records() {
+		if err := w.Write(&r); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -28,6 +28,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/atbridge/atbridge/capture"
 	"github.com/atbridge/atbridge/formats"
 )
 
@@ -202,4 +203,19 @@ func (s *Session) Bytes(dir formats.Dir) []byte {
 		}
 	}
 	return out
+}
+
+// Records returns the steps as a proxy records them: one chunk per step,
+// host bytes on capture.PortHost, device bytes on capture.PortDevice. Data
+// aliases the steps' bytes.
+func (s *Session) Records() []capture.Record {
+	recs := make([]capture.Record, 0, len(s.Steps))
+	for _, st := range s.Steps {
+		port := capture.PortHost
+		if st.Dir == formats.ToHost {
+			port = capture.PortDevice
+		}
+		recs = append(recs, capture.Record{Kind: capture.KindChunk, Time: st.Time, Dir: st.Dir, Port: port, Data: st.Data})
+	}
+	return recs
 }
