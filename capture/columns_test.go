@@ -24,7 +24,7 @@ func TestColumnSizes(t *testing.T) {
 	if raceEnabled || testing.Short() {
 		size = 1 << 20
 	}
-	cs := atcorpus.Generate(1, size)
+	cs, floor := atcorpus.GenerateWithFloor(1, size)
 	raw := payloadBytes(cs)
 	pct := func(n int64) string { return fmt.Sprintf("%6.2f%%", 100*float64(n)/float64(raw)) }
 	for _, cfg := range []struct {
@@ -87,7 +87,12 @@ func TestColumnSizes(t *testing.T) {
 				sum += packed[i]
 			}
 		}
+		fmt.Fprintf(&b, "  %-18s                     %s (the information the corpus model puts into read times, atcorpus.TimingFloor)\n",
+			"time: floor", pct(int64(floor.Bytes())))
 		t.Log(b.String())
+		if float64(packed[colTime]+packed[colOverflow]) < floor.Bytes() {
+			t.Errorf("%s: the time columns take %d bytes, below the floor of %.0f: the floor is wrong", cfg.name, packed[colTime]+packed[colOverflow], floor.Bytes())
+		}
 		if packed[colTime] > packed[9] || packed[colTime] > packed[10] {
 			t.Errorf("%s: time planes %d bytes, u32 %d, uvarint %d: planes are no longer the best", cfg.name, packed[colTime], packed[9], packed[10])
 		}

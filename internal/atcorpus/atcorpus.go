@@ -42,11 +42,25 @@
 // bytes in order. The two directions are read by independent pumps, so the
 // chunks are finally ordered by their times (stably), as the recorder's
 // writer would store them.
+//
+// # How much the times must cost
+//
+// GenerateWithFloor also adds up the information the model puts into the
+// read times, a lower bound for any lossless coding of them (see
+// TimingFloor). For each read it takes the largest of the independent
+// random draws that moved its time since the previous read began: the
+// wake-up delay (or the short delay of a read whose data was waiting), and
+// the think, processing or split-write gap before it, counted at
+// nanosecond resolution for a read of the host app's write and in whole
+// USB frames (or latency timer periods, where longer) for a read on the
+// adapter's side, whose times that grid quantises. For independent X and Y, H(X+Y) >= max(H(X), H(Y)), so the
+// sum over reads is a floor: the true information is larger.
 package atcorpus
 
 import (
 	"cmp"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -96,11 +110,57 @@ type gen struct {
 	phase   int64     // USB frame phase, ns in [0, frame)
 	tick    int64     // latency timer phase, ns in [0, ad.latency)
 	readers [3]reader // by direction: ToDevice, ToHost
+
+	// Timing floor bookkeeping (see the package comment): the largest
+	// entropy, in bits, of the gap draws since the last read began, at ns
+	// and at frame resolution, and the running total over reads.
+	gapNS, gapFrames float64
+	floorBits        float64
+}
+
+// TimingFloor is what GenerateWithFloor reports about the read times.
+type TimingFloor struct {
+	Bits  float64 // a lower bound on the information in the read times
+	Reads int
+}
+
+// Bytes is the floor in bytes.
+func (f TimingFloor) Bytes() float64 { return f.Bits / 8 }
+
+// Entropies of the model's draws, in bits.
+var (
+	// wakeBits: 3 µs plus an exponential with a 12 µs mean, in ns
+	// (log2(e·12000)), in 49 reads out of 50; in the 50th a preemption adds
+	// a uniform 50 µs to 3 ms on top. The mixture's entropy is at least the
+	// average of the two plus the entropy of the choice.
+	wakeBits = func() float64 {
+		p := 1.0 / 50
+		choice := -p*math.Log2(p) - (1-p)*math.Log2(1-p)
+		return choice + (1-p)*math.Log2(math.E*12000) + p*math.Log2(2_950_000)
+	}()
+	waitingBits = math.Log2(1500) // a read whose data was already there
+)
+
+// gap notes a random gap of n equally likely ns values that moves the
+// times of what follows. On the adapter's side a time is quantised to USB
+// frames, or to the latency timer's period where that is longer.
+func (g *gen) gap(n int64) {
+	g.gapNS = max(g.gapNS, math.Log2(float64(n)))
+	if f := float64(n) / float64(max(frame, g.ad.latency)); f > 1 {
+		g.gapFrames = max(g.gapFrames, math.Log2(f))
+	}
 }
 
 // Generate returns about approxBytes bytes of traffic (both directions
 // together; it stops at the end of the exchange that passes the mark).
 func Generate(seed int64, approxBytes int) []Chunk {
+	cs, _ := GenerateWithFloor(seed, approxBytes)
+	return cs
+}
+
+// GenerateWithFloor is Generate, and also returns the floor on what the
+// read times cost to store (see the package comment).
+func GenerateWithFloor(seed int64, approxBytes int) ([]Chunk, TimingFloor) {
 	g := &gen{rng: rand.New(rand.NewPCG(uint64(seed), 0x61746272))}
 	g.ad = adapters[g.rng.IntN(len(adapters))]
 	g.phase = g.rng.Int64N(frame)
@@ -136,13 +196,15 @@ func Generate(seed int64, approxBytes int) []Chunk {
 		}
 	}
 	slices.SortStableFunc(g.out, func(a, b Chunk) int { return cmp.Compare(a.Time, b.Time) })
-	return g.out
+	return g.out, TimingFloor{Bits: g.floorBits, Reads: len(g.out)}
 }
 
 // pause advances the wire cursor by a think or processing gap, drawn at
 // nanosecond resolution.
 func (g *gen) pause(minMS, maxMS int) {
-	g.t += int64(minMS)*ms + g.rng.Int64N(int64(maxMS-minMS+1)*ms)
+	n := int64(maxMS-minMS+1) * ms
+	g.t += int64(minMS)*ms + g.rng.Int64N(n)
+	g.gap(n)
 }
 
 // wake is how long a reader blocked in read() takes to run again once its
@@ -177,18 +239,29 @@ type reader struct {
 }
 
 // deliver hands the reader bytes that became readable at time at; b must
-// continue the pending bytes in memory when there are any.
-func (g *gen) deliver(r *reader, at int64, b []byte) {
+// continue the pending bytes in memory when there are any. onGrid says at
+// sits on the USB frame grid (the adapter's side).
+func (g *gen) deliver(r *reader, at int64, b []byte, onGrid bool) {
 	if r.pending != nil && at <= r.returns {
 		r.pending = r.pending[:len(r.pending)+len(b)]
 		return
 	}
 	g.flushRead(r)
+	var bits float64
 	if at >= r.readyAt {
 		r.returns = at + g.wake() // blocked in read(): woken by the data
+		bits = wakeBits
 	} else {
 		r.returns = r.readyAt + 500 + g.rng.Int64N(1500) // data was waiting: read returns at once
+		bits = waitingBits
 	}
+	if onGrid {
+		bits = max(bits, g.gapFrames)
+	} else {
+		bits = max(bits, g.gapNS)
+	}
+	g.floorBits += bits
+	g.gapNS, g.gapFrames = 0, 0
 	r.pending = b
 	r.readyAt = r.returns + 10_000 + g.rng.Int64N(20_000) // forward and record, then read again
 }
@@ -224,7 +297,7 @@ func (g *gen) dev(s string) {
 		if j-i == g.ad.packet {
 			flush = arrive(j - 1)
 		}
-		g.deliver(r, g.nextFrame(flush), b[i:j])
+		g.deliver(r, g.nextFrame(flush), b[i:j], true)
 		i = j
 	}
 	g.flushRead(r)
@@ -237,11 +310,12 @@ func (g *gen) hostWrite(s string) {
 	b := []byte(s)
 	r := &g.readers[formats.ToDevice]
 	if cut := strings.LastIndex(s, "\r\n"); cut > 0 && g.rng.IntN(10) == 0 {
-		g.deliver(r, g.t, b[:cut])
+		g.deliver(r, g.t, b[:cut], false)
 		g.t += 20_000 + g.rng.Int64N(200_000)
+		g.gap(200_000)
 		b = b[cut:]
 	}
-	g.deliver(r, g.t, b)
+	g.deliver(r, g.t, b, false)
 	g.flushRead(r)
 	g.t += int64(len(s)) * ByteTime
 }
@@ -253,6 +327,7 @@ func (g *gen) cmd(line, answer string) {
 	g.pause(2, 40)
 	g.host(line + "\r\n")
 	g.t += 150_000 + g.rng.Int64N(100_000) // the ESP32 parses the line
+	g.gap(100_000)
 	g.dev(line + "\r\n")
 	g.pause(1, 15)
 	g.dev(answer)
@@ -292,6 +367,7 @@ func (g *gen) send(payload, extra string) {
 	g.pause(50, 900)
 	g.host(line + "\r\n")
 	g.t += 150_000 + g.rng.Int64N(100_000) // the ESP32 parses the line
+	g.gap(100_000)
 	g.dev(line + "\r\n\r\nOK\r\n\r\n>")
 	g.pause(1, 5)
 	g.host(payload) // data after > is not echoed

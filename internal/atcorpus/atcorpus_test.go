@@ -82,3 +82,22 @@ func TestGenerate(t *testing.T) {
 		t.Errorf("seeds 1 and 2 look identical")
 	}
 }
+
+// TestTimingFloor logs the floor on what the read times cost (run with -v;
+// the capture benchmarks compare the .atcap time column with it), and
+// checks that it is a sane fraction of the traffic.
+func TestTimingFloor(t *testing.T) {
+	for seed := int64(1); seed <= 3; seed++ {
+		cs, f := GenerateWithFloor(seed, 4<<20)
+		var n int
+		for _, c := range cs {
+			n += len(c.Data)
+		}
+		pct := 100 * f.Bytes() / float64(n)
+		t.Logf("seed %d: %d reads, %.1f bytes per read; read times carry at least %.2f bits each, %.2f%% of the payload",
+			seed, f.Reads, float64(n)/float64(f.Reads), f.Bits/float64(f.Reads), pct)
+		if f.Reads != len(cs) || pct < 1 || pct > 50 {
+			t.Errorf("seed %d: floor %.2f%% over %d reads (%d chunks): out of range", seed, pct, f.Reads, len(cs))
+		}
+	}
+}
