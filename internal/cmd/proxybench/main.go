@@ -78,6 +78,7 @@ type result struct {
 	maxGap        time.Duration
 	echoOK        bool
 	captureMsg    string
+	cpu           cpuTicks // machine CPU time over the throughput runs
 }
 
 // run measures every setup. Latency rounds are interleaved in batches of
@@ -142,7 +143,10 @@ func run(rounds int, duration time.Duration, chunk, repeat int, only []string) e
 			if err != nil {
 				return fmt.Errorf("%s: %w", n, err)
 			}
+			c0 := readCPU()
 			bytes, elapsed, gap, err := throughput(s.client, duration, chunk)
+			dc := readCPU().sub(c0)
+			r.cpu = cpuTicks{busy: r.cpu.busy + dc.busy, all: r.cpu.all + dc.all, ok: dc.ok}
 			r.bytes += bytes
 			r.maxGap = max(r.maxGap, gap)
 			if err != nil {
@@ -182,8 +186,8 @@ func run(rounds int, duration time.Duration, chunk, repeat int, only []string) e
 }
 
 func printTable(rs []result, rounds int, duration time.Duration, chunk, repeat int) {
-	fmt.Printf("| setup | RTT min (64 B) | RTT p50 | RTT p99 | full-duplex echo, each way (median of %d) | bytes echoed | longest wait for data | check |\n", repeat)
-	fmt.Printf("|---|---|---|---|---|---|---|---|\n")
+	fmt.Printf("| setup | RTT min (64 B) | RTT p50 | RTT p99 | full-duplex echo, each way (median of %d) | bytes echoed | longest wait for data | machine CPU busy, CPU ms per MB | check |\n", repeat)
+	fmt.Printf("|---|---|---|---|---|---|---|---|---|\n")
 	var direct, soc, socDump *result
 	var atbs []*result
 	for i := range rs {
@@ -206,7 +210,7 @@ func printTable(rs []result, rounds int, duration time.Duration, chunk, repeat i
 			checks = append(checks, r.captureMsg)
 		}
 		check := strings.Join(checks, "; ")
-		fmt.Printf("| %s | %s | %s | %s | %.1f MB/s | %d | %s | %s |\n", r.name, us(r.min), us(r.p50), us(r.p99), r.mbps, r.bytes, r.maxGap.Round(time.Millisecond), check)
+		fmt.Printf("| %s | %s | %s | %s | %.1f MB/s | %d | %s | %s | %s |\n", r.name, us(r.min), us(r.p50), us(r.p99), r.mbps, r.bytes, r.maxGap.Round(time.Millisecond), cpuCell(r), check)
 	}
 	fmt.Printf("\n%d round trips per setup (after 100 untimed), interleaved in batches of 100; throughput: %d runs of %d-byte writes for %v while reading, alternating setups.\n", rounds, repeat, chunk, duration)
 	for _, atb := range atbs {
@@ -216,11 +220,24 @@ func printTable(rs []result, rounds int, duration time.Duration, chunk, repeat i
 		}
 		if soc != nil {
 			fmt.Printf("%s: socat p50 = %.2fx atbridge's (target >= 3x)\n", atb.name, float64(soc.p50)/float64(atb.p50))
+			if direct != nil {
+				fmt.Printf("  3x better than socat means a p50 of at most %s; the direct pty, with no proxy at all, has %s\n", us(soc.p50/3), us(direct.p50))
+			}
 		}
 		if socDump != nil {
 			fmt.Printf("%s: socat -x -v (recording) p50 = %.2fx atbridge's (target >= 3x)\n", atb.name, float64(socDump.p50)/float64(atb.p50))
 		}
 	}
+}
+
+// cpuCell is the machine's CPU use over a setup's throughput runs: the
+// share of both cores busy, and CPU time per MB echoed (each way).
+func cpuCell(r *result) string {
+	if !r.cpu.ok || r.cpu.all <= 0 || r.bytes <= 0 {
+		return "n/a"
+	}
+	ms := float64(r.cpu.busy) * 10 / (float64(r.bytes) / 1e6) // 100 ticks a second
+	return fmt.Sprintf("%.0f%%, %.1f ms", 100*float64(r.cpu.busy)/float64(r.cpu.all), ms)
 }
 
 func us(d time.Duration) string { return fmt.Sprintf("%.1f µs", float64(d)/1e3) }
