@@ -48,6 +48,11 @@ type recQueue struct {
 	wake    chan struct{}
 	done    chan struct{}
 	lastErr error
+	// timer wakes run queueTick after a record lands in an empty queue;
+	// armed says it is set. An idle proxy has no timer running, so it
+	// makes no wake-ups at all.
+	timer *time.Timer
+	armed bool
 }
 
 type lostKey struct {
@@ -70,11 +75,14 @@ func newRecQueue(rec Recorder, limit int, observe func(*capture.Record)) *recQue
 	if limit <= 0 {
 		limit = DefaultQueueBytes
 	}
+	t := time.NewTimer(time.Hour)
+	t.Stop()
 	return &recQueue{
 		rec: rec, observe: observe, limit: limit,
-		lost: map[lostKey]int64{},
-		wake: make(chan struct{}, 1),
-		done: make(chan struct{}),
+		lost:  map[lostKey]int64{},
+		wake:  make(chan struct{}, 1),
+		done:  make(chan struct{}),
+		timer: t,
 	}
 }
 
@@ -123,10 +131,14 @@ func (q *recQueue) push(r capture.Record, cp bool) {
 		}
 	}
 	q.q = append(q.q, r)
-	// The writer goroutine polls every queueTick; waking it for each read
-	// would put a thread wake-up on the forwarding path. Events, and a
-	// queue filling up, wake it at once.
+	// Waking the writer goroutine for each read would put a thread wake-up
+	// on the forwarding path: it takes what has queued up queueTick after
+	// the first record. Events, and a queue filling up, wake it at once.
 	wake := r.Kind == capture.KindEvent || q.bytes >= queueWakeBytes
+	if !wake && !q.armed {
+		q.armed = true
+		q.timer.Reset(queueTick)
+	}
 	q.mu.Unlock()
 	if wake {
 		select {
@@ -136,8 +148,8 @@ func (q *recQueue) push(r capture.Record, cp bool) {
 	}
 }
 
-// queueTick is how often the writer goroutine looks at the queue when not
-// woken; queueWakeBytes is how much queued data wakes it early.
+// queueTick is how long a record may wait before the writer goroutine
+// takes it; queueWakeBytes is how much queued data wakes it early.
 const (
 	queueTick      = 2 * time.Millisecond
 	queueWakeBytes = 256 << 10
@@ -146,12 +158,12 @@ const (
 // run writes queued records until close is called and the queue is empty.
 func (q *recQueue) run() {
 	var batch []capture.Record
-	tick := time.NewTicker(queueTick)
-	defer tick.Stop()
+	defer q.timer.Stop()
 	for {
 		q.mu.Lock()
 		batch, q.q = q.q, batch[:0]
 		closed := q.closed
+		q.armed = false // the next record arms it again
 		q.mu.Unlock()
 		if len(batch) == 0 {
 			if closed {
@@ -159,7 +171,7 @@ func (q *recQueue) run() {
 			}
 			select {
 			case <-q.wake:
-			case <-tick.C:
+			case <-q.timer.C:
 			}
 			continue
 		}
