@@ -21,8 +21,9 @@ type serialPort struct {
 	sp       serial.Port
 	readOnly bool
 
-	mu      sync.Mutex
-	line    capture.LineSettings
+	portLine // Line, and SetLine's bookkeeping
+
+	mu      sync.Mutex           // guards control
 	control capture.ControlLines // DTR and RTS as last driven
 
 	closed    atomic.Bool
@@ -83,36 +84,24 @@ func openSerial(spec, path string, o PortOptions) (Port, error) {
 		}
 		return nil, fmt.Errorf("open %s: %w", spec, err)
 	}
-	return &serialPort{name: spec, sp: sp, readOnly: o.ReadOnly, line: o.Line, control: control}, nil
+	return &serialPort{name: spec, sp: sp, readOnly: o.ReadOnly, portLine: portLine{line: o.Line}, control: control}, nil
 }
 
 // Name returns the spec as the user wrote it.
 func (p *serialPort) Name() string { return p.name }
 
-// Line returns the settings last applied.
-func (p *serialPort) Line() capture.LineSettings {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.line
-}
-
 // SetLine applies l. Allowed on read-only ports.
 func (p *serialPort) SetLine(l capture.LineSettings) error {
-	l = lineDefaults(l)
-	if err := validateLine(l); err != nil {
-		return fmt.Errorf("set line %s: %w", p.name, err)
-	}
-	mode, err := toMode(l)
-	if err != nil {
-		return fmt.Errorf("set line %s: %w", p.name, err)
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if err := p.sp.SetMode(mode); err != nil {
-		return p.ioError("set line", err)
-	}
-	p.line = l
-	return nil
+	return p.portLine.set(p.name, l, func(l capture.LineSettings) error {
+		mode, err := toMode(l)
+		if err != nil {
+			return fmt.Errorf("set line %s: %w", p.name, err)
+		}
+		if err := p.sp.SetMode(mode); err != nil {
+			return p.ioError("set line", err)
+		}
+		return nil
+	})
 }
 
 // Read reads what the device sent. Close unblocks it.

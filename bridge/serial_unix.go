@@ -30,8 +30,7 @@ type serialPort struct {
 	direct   *directFD // reads and writes
 	readOnly bool
 
-	mu   sync.Mutex
-	line capture.LineSettings
+	portLine // Line, and SetLine's bookkeeping
 
 	closed    atomic.Bool
 	closeOnce sync.Once
@@ -78,7 +77,7 @@ func openSerial(spec, path string, o PortOptions) (Port, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", spec, err)
 	}
-	return &serialPort{name: spec, path: path, f: d.f, direct: d, readOnly: o.ReadOnly, line: o.Line}, nil
+	return &serialPort{name: spec, path: path, f: d.f, direct: d, readOnly: o.ReadOnly, portLine: portLine{line: o.Line}}, nil
 }
 
 // openError says what went wrong opening a device and what to try.
@@ -122,27 +121,15 @@ func deviceGlob(path string) string {
 // Name returns the spec as the user wrote it.
 func (p *serialPort) Name() string { return p.name }
 
-// Line returns the settings last applied.
-func (p *serialPort) Line() capture.LineSettings {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.line
-}
-
 // SetLine applies l at once (TCSANOW: bytes still in the output queue go at
 // the new speed). Allowed on read-only ports.
 func (p *serialPort) SetLine(l capture.LineSettings) error {
-	l = lineDefaults(l)
-	if err := validateLine(l); err != nil {
-		return fmt.Errorf("set line %s: %w", p.name, err)
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if err := withFd(p.f, func(fd int) error { return setLine(fd, l) }); err != nil {
-		return ioError("set line", p.name, err, p.closed.Load())
-	}
-	p.line = l
-	return nil
+	return p.portLine.set(p.name, l, func(l capture.LineSettings) error {
+		if err := withFd(p.f, func(fd int) error { return setLine(fd, l) }); err != nil {
+			return ioError("set line", p.name, err, p.closed.Load())
+		}
+		return nil
+	})
 }
 
 // Read reads what the device sent. Close unblocks it.

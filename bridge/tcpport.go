@@ -21,8 +21,7 @@ type tcpPort struct {
 	conn     net.Conn
 	readOnly bool
 
-	mu   sync.Mutex
-	line capture.LineSettings
+	portLine // Line, and SetLine's bookkeeping
 
 	closed    atomic.Bool
 	closeOnce sync.Once
@@ -47,29 +46,15 @@ func openTCP(ctx context.Context, spec, addr string, o PortOptions) (Port, error
 	if tc, ok := c.(*net.TCPConn); ok {
 		tc.SetNoDelay(true) // AT traffic is small and latency-bound
 	}
-	return &tcpPort{name: spec, conn: c, readOnly: o.ReadOnly, line: o.Line}, nil
+	return &tcpPort{name: spec, conn: c, readOnly: o.ReadOnly, portLine: portLine{line: o.Line}}, nil
 }
 
 // Name returns the spec as the user wrote it.
 func (p *tcpPort) Name() string { return p.name }
 
-// Line returns the settings last given to OpenPort or SetLine.
-func (p *tcpPort) Line() capture.LineSettings {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.line
-}
-
 // SetLine remembers l; nothing is sent to the serial server.
 func (p *tcpPort) SetLine(l capture.LineSettings) error {
-	l = lineDefaults(l)
-	if err := validateLine(l); err != nil {
-		return fmt.Errorf("set line %s: %w", p.name, err)
-	}
-	p.mu.Lock()
-	p.line = l
-	p.mu.Unlock()
-	return nil
+	return p.portLine.set(p.name, l, nil)
 }
 
 // Read reads from the serial server. The server closing the connection is
