@@ -18,38 +18,16 @@ import (
 // through the same code as a real /dev/ttyUSB0.
 
 func TestCloseUnblocksRead(t *testing.T) {
-	for _, side := range []string{"pty", "serial"} {
-		t.Run(side, func(t *testing.T) {
-			host, client, _ := openPtyPair(t, nil)
-			p := host
-			if side == "serial" {
-				p = client
-			}
-			done := make(chan error, 1)
-			go func() {
-				_, err := p.Read(make([]byte, 10))
-				done <- err
-			}()
-			time.Sleep(50 * time.Millisecond) // let Read block
+	onEachSide(t, func(t *testing.T, p Port) {
+		expectReadEnds(t, p, ErrPortClosed, "close", func() {
 			if err := p.Close(); err != nil {
 				t.Fatalf("close: %v", err)
 			}
 			if err := p.Close(); err != nil {
 				t.Fatalf("second close: %v", err)
 			}
-			select {
-			case err := <-done:
-				if !errors.Is(err, ErrPortClosed) {
-					t.Fatalf("read after close: %v, want ErrPortClosed", err)
-				}
-			case <-time.After(10 * time.Second):
-				t.Fatal("read still blocked 10 s after close")
-			}
-			if _, err := p.Write([]byte("x")); !errors.Is(err, ErrPortClosed) {
-				t.Fatalf("write after close: %v, want ErrPortClosed", err)
-			}
 		})
-	}
+	})
 }
 
 func TestOpenErrors(t *testing.T) {
@@ -116,24 +94,7 @@ func TestReadOnly(t *testing.T) {
 
 func TestSerialPortLostWhenPtyGoes(t *testing.T) {
 	host, client, _ := openPtyPair(t, nil)
-	done := make(chan error, 1)
-	go func() {
-		_, err := client.Read(make([]byte, 10))
-		done <- err
-	}()
-	time.Sleep(50 * time.Millisecond)
-	host.Close()
-	select {
-	case err := <-done:
-		if !errors.Is(err, ErrPortLost) {
-			t.Fatalf("read: %v, want ErrPortLost", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("read still blocked 10 s after the pty went away")
-	}
-	if _, err := client.Write([]byte("AT\r\n")); !errors.Is(err, ErrPortLost) {
-		t.Fatalf("write: %v, want ErrPortLost", err)
-	}
+	expectReadEnds(t, client, ErrPortLost, "the pty went away", func() { host.Close() })
 }
 
 func TestSerialReopenAfterLoss(t *testing.T) {
@@ -177,6 +138,25 @@ func TestSerialReopenAfterLoss(t *testing.T) {
 }
 
 func TestCloseUnblocksWrite(t *testing.T) {
+	onEachSide(t, func(t *testing.T, p Port) {
+		done := make(chan error, 1)
+		go func() {
+			_, err := p.Write(make([]byte, 4<<20)) // far more than the tty buffers hold
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			t.Fatalf("write of 4 MiB nobody reads returned early: %v", err)
+		case <-time.After(100 * time.Millisecond):
+		}
+		p.Close()
+		expectErrSoon(t, done, ErrPortClosed, "write", "Close")
+	})
+}
+
+// onEachSide runs f as a subtest on each end of a fresh pty pair: the pty:
+// port and the serial device opened on its link.
+func onEachSide(t *testing.T, f func(t *testing.T, p Port)) {
 	for _, side := range []string{"pty", "serial"} {
 		t.Run(side, func(t *testing.T) {
 			host, client, _ := openPtyPair(t, nil)
@@ -184,25 +164,39 @@ func TestCloseUnblocksWrite(t *testing.T) {
 			if side == "serial" {
 				p = client
 			}
-			done := make(chan error, 1)
-			go func() {
-				_, err := p.Write(make([]byte, 4<<20)) // far more than the tty buffers hold
-				done <- err
-			}()
-			select {
-			case err := <-done:
-				t.Fatalf("write of 4 MiB nobody reads returned early: %v", err)
-			case <-time.After(100 * time.Millisecond):
-			}
-			p.Close()
-			select {
-			case err := <-done:
-				if !errors.Is(err, ErrPortClosed) {
-					t.Fatalf("write: %v, want ErrPortClosed", err)
-				}
-			case <-time.After(10 * time.Second):
-				t.Fatal("write still blocked 10 s after Close")
-			}
+			f(t, p)
 		})
+	}
+}
+
+// expectReadEnds starts a Read on p, lets it block, calls end, and checks
+// that the Read returns an error wrapping want and that a Write then fails
+// the same way. what names what end does, for messages.
+func expectReadEnds(t *testing.T, p Port, want error, what string, end func()) {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() {
+		_, err := p.Read(make([]byte, 10))
+		done <- err
+	}()
+	time.Sleep(50 * time.Millisecond) // let Read block
+	end()
+	expectErrSoon(t, done, want, "read", what)
+	if _, err := p.Write([]byte("AT\r\n")); !errors.Is(err, want) {
+		t.Fatalf("write after %s: %v, want %v", what, err, want)
+	}
+}
+
+// expectErrSoon waits (10 s at most) for the error of a call that was
+// blocked until after and checks that it wraps want.
+func expectErrSoon(t *testing.T, done <-chan error, want error, call, after string) {
+	t.Helper()
+	select {
+	case err := <-done:
+		if !errors.Is(err, want) {
+			t.Fatalf("%s after %s: %v, want %v", call, after, err, want)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("%s still blocked 10 s after %s", call, after)
 	}
 }
