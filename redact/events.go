@@ -17,8 +17,10 @@ func (r *Redactor) events(evs []formats.Event) {
 			continue
 		}
 		if e.Kind == formats.EvTransaction && e.Tx != nil {
-			// The firmware prints OK before the prompt of the commands the
-			// decoder does not know, so only a failure ends the wait.
+			// A command that fails before its prompt takes no payload. A
+			// success there (only SET OK: the OK before ">" is no result)
+			// ends it for the decoder, but its wait stays, so a prompt that
+			// comes anyway still opens the payload (see afterPayload).
 			failed := e.Tx.Result != "OK" && e.Tx.Result != "SET OK"
 			for j := 0; j < len(r.waits); j++ {
 				if failed && r.waits[j].cmdSeq == e.Tx.CmdSeq && !r.waits[j].confirmed {
@@ -142,16 +144,18 @@ func (r *Redactor) byteEvent(e *formats.Event) {
 	}
 }
 
-// decoderPrompts are the commands whose payload the decoder itself reports
-// (EvPayload named after the command).
-var decoderPrompts = map[string]bool{"+WSSEND": true, "+WSHEAD": true, "+CIPSEND": true}
+// eventPayloads are the payload commands whose payload is redacted from its
+// EvPayload events alone (byteEvent applies their rule). The others wait for
+// the announced bytes, so their rule sees the whole payload even where the
+// decoder reports it in pieces or ends it early.
+var eventPayloads = map[string]bool{"+WSSEND": true, "+WSHEAD": true}
 
 // command handles a host command line that starts at stream offset off:
 // its secrets (offsets in its line), the payload it announces, whether the
 // device will print secrets.
 func (r *Redactor) command(seq, off int64, c *formats.Command) []formats.Secret {
 	found := r.o.Rules.CommandSecrets(c)
-	if p, ok := formats.CommandPayload(c); ok && !decoderPrompts[c.Name] {
+	if p, ok := formats.CommandPayload(c); ok && !eventPayloads[c.Name] {
 		r.waits = append(r.waits, payloadWait{cmdSeq: seq, off: off + int64(len(c.Line)) + 2, p: p})
 	}
 	if formats.ReadsSecret(c) {
@@ -160,10 +164,15 @@ func (r *Redactor) command(seq, off int64, c *formats.Command) []formats.Secret 
 	return found
 }
 
-// afterPayload handles a command line that the decoder merged into the
-// bytes of a payload it did not know about (AT+SYSMFG, AT+HTTPCHEAD ...):
-// the line starts where the payload ends. It returns the line's secrets in
-// e.Raw's coordinates.
+// afterPayload handles a command line that starts inside host item e, where
+// a payload this redactor waited for ends. The decoder knows every payload,
+// so this happens only where it ended one before its announced length: a
+// result or a restart while the host was typing it, or SET OK before the
+// prompt and a prompt anyway. The host, which saw none of it, types the
+// rest of the payload and then its next command, and the decoder reads the
+// two as one line that does not parse. Here the line is read from where the
+// announced bytes end, for its secrets and its effects, returned in e.Raw's
+// coordinates (TestRedactAfterCutPayload).
 func (r *Redactor) afterPayload(e *formats.Event) []formats.Secret {
 	end := e.Offset + int64(len(e.Raw))
 	var out []formats.Secret

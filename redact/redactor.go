@@ -75,8 +75,9 @@ type held struct {
 	start int64 // stream offset of a serial chunk's first byte
 }
 
-// payloadWait is a payload the decoder does not know: the N host bytes
-// after a command that announces one, redacted once the device prompts.
+// payloadWait is a payload announced by a command line: the N host bytes
+// after it, redacted by the command's rule once the device prompts,
+// whatever the decoder makes of them.
 type payloadWait struct {
 	cmdSeq    int64
 	off       int64
@@ -102,7 +103,7 @@ type Redactor struct {
 	counts  map[string]int
 	known   [][]byte
 	waits   []payloadWait
-	payEnds []int64 // where confirmed payloads end: a command line may follow
+	payEnds []int64 // where prompted payloads end: a command line may follow (afterPayload)
 	echoes  []echoWait
 	reading int64 // Seq of a running command that prints secrets, -1
 	// typed is the log of host command-mode bytes, masked as sent, for
