@@ -532,7 +532,10 @@ func MaskSecret(buf []byte, s Secret) int {
 		case b == '\r' || b == '\n':
 			continue
 		case s.Quoted && b == '\\':
-			if i+1 < end {
+			// The escaped byte is masked, the backslash kept, so the value
+			// still parses; a line end after it is left alone like any
+			// other, or the redacted capture would lose a line.
+			if i+1 < end && buf[i+1] != '\r' && buf[i+1] != '\n' {
 				i++
 				if buf[i] != Mask {
 					buf[i] = Mask

@@ -157,3 +157,25 @@ func mustOrNil(b []byte) *Command {
 	c, _ := ParseCommand(b)
 	return c
 }
+
+// TestMaskSecretKeepsLineEnds: a quoted secret that runs into a line end
+// (a torn line, or a backslash just before CRLF) keeps its CR and LF, even
+// right after a backslash, so the redacted capture frames lines as the
+// original did. Found by FuzzRedact.
+func TestMaskSecretKeepsLineEnds(t *testing.T) {
+	for _, c := range []struct {
+		in, want string
+		s        Secret
+	}{
+		{"ab\\\n\"\r\n", "**\\\n\"\r\n", Secret{Off: 0, Len: 4, Quoted: true}},
+		{"ab\\\r\n", "**\\\r\n", Secret{Off: 0, Len: 5, Quoted: true}},
+		{"a\\bc", "*\\**", Secret{Off: 0, Len: 4, Quoted: true}},
+		{"ab\r\ncd", "**\r\n**", Secret{Off: 0, Len: 6, Free: true}},
+	} {
+		b := []byte(c.in)
+		MaskSecret(b, c.s)
+		if string(b) != c.want {
+			t.Errorf("MaskSecret(%q, %+v) = %q, want %q", c.in, c.s, b, c.want)
+		}
+	}
+}
