@@ -34,6 +34,9 @@ type ReaderOptions struct {
 	// MaxHeaderSize caps the file header body. Zero means
 	// DefaultMaxHeaderSize (1 MiB).
 	MaxHeaderSize int
+	// Progress, when set, is called with the file offset reached after
+	// each block is read, from the goroutine reading (for a progress bar).
+	Progress func(off int64)
 }
 
 func (o *ReaderOptions) withDefaults() ReaderOptions {
@@ -303,6 +306,9 @@ func (r *Reader) readBlock() error {
 	r.comp = r.comp[:h.storedLen]
 	n, err := io.ReadFull(r.br, r.comp)
 	r.off += int64(n)
+	if r.opts.Progress != nil {
+		r.opts.Progress(r.off)
+	}
 	if err != nil {
 		r.done = true
 		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {

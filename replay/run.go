@@ -47,6 +47,9 @@ type RunOptions struct {
 	// Clock gives the records' times; nil means nanoseconds since Run
 	// started.
 	Clock func() int64
+	// Progress, when set, is called from Run's goroutine after each host
+	// input is sent, with how many of the script's inputs have been.
+	Progress func(sent, total int)
 }
 
 // guard is the silence Run keeps before and after "+++": the firmware's
@@ -154,6 +157,9 @@ func Run(ctx context.Context, port io.ReadWriter, s *Script, opts *RunOptions) (
 		st.write(h.Raw)
 		if plus {
 			st.waitUntil(ctx, time.Now().Add(guard), func() bool { return false })
+		}
+		if st.opts.Progress != nil {
+			st.opts.Progress(i+1, len(s.Host))
 		}
 	}
 	if st.err == nil && ctx.Err() == nil {

@@ -134,7 +134,8 @@ func runExport(ctx context.Context, e *env, f *exportFlags, args []string) int {
 			return fail("%s exists; pass --force to overwrite it", f.out)
 		}
 	}
-	r, err := capture.Open(args[0], nil)
+	onBlock, bar := fileProgress(e, args[0], "exporting")
+	r, err := capture.Open(args[0], &capture.ReaderOptions{Progress: onBlock})
 	if err != nil {
 		if errors.Is(err, capture.ErrNotCapture) {
 			return fail("%v (a socat dump? convert it with atbridge import --from socat)", err)
@@ -169,6 +170,7 @@ func runExport(ctx context.Context, e *env, f *exportFlags, args []string) int {
 	}
 	bw := bufio.NewWriterSize(out, 256<<10)
 	st, err := capture.Export(ctx, r, bw, &opts)
+	bar.finish()
 	if err == nil {
 		err = bw.Flush()
 	}

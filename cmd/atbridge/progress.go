@@ -2,12 +2,13 @@ package main
 
 import (
 	"io"
+	"os"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
 )
 
-// progress shows how far a long job (import, repair) has got, as a bar on
+// progress shows how far a long job (import, export, repair, replay) has got, as a bar on
 // stderr. It shows nothing when stderr is not a terminal, so logs and tests
 // stay clean; a nil *progress is valid and does nothing.
 type progress struct {
@@ -31,6 +32,39 @@ func newProgress(e *env, total int64, what string) *progress {
 		progressbar.OptionEnableColorCodes(false),
 		progressbar.OptionUseANSICodes(false),
 	)}
+}
+
+// newCountProgress is newProgress for a job of total steps (the host
+// inputs of a replay) rather than bytes.
+func newCountProgress(e *env, total int64, what string) *progress {
+	if total <= 0 || e.isTerminal == nil || !e.isTerminal(e.stderr) {
+		return nil
+	}
+	return &progress{bar: progressbar.NewOptions64(total,
+		progressbar.OptionSetWriter(e.stderr),
+		progressbar.OptionSetDescription(what),
+		progressbar.OptionShowCount(),
+		progressbar.OptionSetWidth(30),
+		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionClearOnFinish(),
+		progressbar.OptionEnableColorCodes(false),
+		progressbar.OptionUseANSICodes(false),
+	)}
+}
+
+// fileProgress returns a bar for reading the file at path, as
+// capture.ReaderOptions.Progress wants it, and the bar to finish (nil when
+// there is none to show).
+func fileProgress(e *env, path, what string) (func(off int64), *progress) {
+	fi, err := os.Stat(path)
+	if err != nil || !fi.Mode().IsRegular() {
+		return nil, nil
+	}
+	bar := newProgress(e, fi.Size(), what)
+	if bar == nil {
+		return nil, nil
+	}
+	return bar.set, bar
 }
 
 // set reports that done bytes of the job are finished.

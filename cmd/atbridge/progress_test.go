@@ -40,3 +40,34 @@ func TestProgressOnTerminal(t *testing.T) {
 	nilBar.set(5) // a nil bar is a no-op
 	nilBar.finish()
 }
+
+// TestProgressExportReplay checks the bars of export (by file offset) and
+// replay (by host inputs sent) on a terminal stderr: drawn, then cleared
+// before the summary and the report.
+func TestProgressExportReplay(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join("..", "..", "testdata", "seed-tcp.atcap")
+	for _, c := range []struct {
+		what string
+		args []string
+		code int
+	}{
+		{"exporting", []string{"export", src, "-o", filepath.Join(dir, "x.pcapng")}, exitOK},
+		{"replaying", []string{"replay", src, "--device", "mock:" + src}, exitOK},
+	} {
+		var out, errb bytes.Buffer
+		code := run(context.Background(), c.args, &env{
+			stdout: &out, stderr: &errb,
+			getenv:     func(string) string { return "" },
+			isTerminal: func(v any) bool { return v == &errb },
+		})
+		if code != c.code {
+			t.Fatalf("%v: exit %d: %s %s", c.args, code, out.String(), errb.String())
+		}
+		got := errb.String()
+		tail := got[strings.LastIndex(got, "\r")+1:] // what follows the cleared bar
+		if !strings.Contains(got, c.what) || !(tail == "" || strings.HasPrefix(tail, "atbridge "+c.args[0]+": ")) {
+			t.Errorf("%s: no bar, or not cleared before the next line, on a terminal stderr: %q", c.args[0], errb.String())
+		}
+	}
+}

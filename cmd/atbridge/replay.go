@@ -46,7 +46,7 @@ type replayFlags struct {
 func setupReplay(fs *flag.FlagSet) func(context.Context, *env, []string) int {
 	var f replayFlags
 	fs.StringVar(&f.device, "device", "", "the device: a serial device, pty:PATH, tcp:HOST:PORT, emulate, or mock:OTHER.atcap")
-	fs.StringVar(&f.pacing, "pacing", "lockstep", "lockstep (wait for each result), recorded (send at recorded times), or scale=N")
+	fs.StringVar(&f.pacing, "pacing", "lockstep", "lockstep (wait for each result), fast (send each input at once), recorded (send at recorded times), or scale=N (recorded delays times N)")
 	fs.DurationVar(&f.timeout, "timeout", 5*time.Second, "how long to wait for each final result or prompt")
 	fs.StringVar(&f.write, "w", "", "record the run to this .atcap file")
 	fs.StringVar(&f.firmware, "firmware", "release", "with --device emulate: release or dev")
@@ -124,7 +124,7 @@ func runReplay(ctx context.Context, e *env, file string, f *replayFlags) int {
 	default:
 		t, err := replay.ParseTiming(f.pacing)
 		if err != nil {
-			return fail("--pacing must be lockstep, recorded or scale=N")
+			return fail("--pacing must be lockstep, fast, recorded or scale=N")
 		}
 		opts.Pacing, opts.Timing = replay.Paced, t
 	}
@@ -154,7 +154,12 @@ func runReplay(ctx context.Context, e *env, file string, f *replayFlags) int {
 		opts.Clock = rec.Now
 		opts.Record = func(r *capture.Record) { _ = rec.Write(r) }
 	}
+	bar := newCountProgress(e, int64(len(script.Host)), "replaying")
+	if bar != nil {
+		opts.Progress = func(sent, _ int) { bar.set(int64(sent)) }
+	}
 	got, runErr := replay.Run(ctx, dev, script, opts)
+	bar.finish()
 	_ = stop()
 	if rec != nil {
 		if err := rec.Close(); err != nil {
