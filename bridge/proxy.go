@@ -41,6 +41,12 @@ type ProxyOptions struct {
 	Observe func(*capture.Record)
 	// RetryInterval is how often a lost port is reopened; zero means 500 ms.
 	RetryInterval time.Duration
+	// Wait makes OpenProxy wait for a port that is not there yet (a board
+	// not plugged in, a serial server not up), trying every RetryInterval
+	// until ctx ends, instead of failing. Waiting is called once for each
+	// port it waits for, with the error of the first try.
+	Wait    bool
+	Waiting func(role, spec string, err error)
 	// LinePoll is how often a pty: host port's termios is read; zero means
 	// DefaultLinePoll.
 	LinePoll time.Duration
@@ -133,7 +139,17 @@ func OpenProxy(ctx context.Context, opts *ProxyOptions) (_ *Proxy, err error) {
 		popts := PortOptions{Line: o.Line, ReadOnly: o.Sniff, LinePoll: o.LinePoll, RetryInterval: o.RetryInterval}
 		p.host = &side{px: p, idx: capture.PortHost, spec: o.Host, role: "host", readDir: formats.ToDevice, opts: popts, reopen: true}
 		p.dev = &side{px: p, idx: capture.PortDevice, spec: o.Device, role: "device", readDir: formats.ToHost, opts: popts, reopen: o.Device != EmulateSpec}
-		hp, err := OpenPort(ctx, o.Host, &popts)
+		open := func(role, spec string) (Port, error) {
+			pt, err := OpenPort(ctx, spec, &popts)
+			if err == nil || !o.Wait || errors.Is(err, ErrNotSupported) || errors.Is(err, errPermanent) || ctx.Err() != nil {
+				return pt, err
+			}
+			if o.Waiting != nil {
+				o.Waiting(role, spec, err)
+			}
+			return ReopenPort(ctx, spec, &popts)
+		}
+		hp, err := open("host", o.Host)
 		if err != nil {
 			return nil, fmt.Errorf("proxy: host side: %w", err)
 		}
@@ -146,7 +162,7 @@ func OpenProxy(ctx context.Context, opts *ProxyOptions) (_ *Proxy, err error) {
 			p.dev.set(a)
 			p.emuPort = b
 		} else {
-			dp, err := OpenPort(ctx, o.Device, &popts)
+			dp, err := open("device", o.Device)
 			if err != nil {
 				return nil, fmt.Errorf("proxy: device side: %w", err)
 			}

@@ -30,6 +30,9 @@ func init() {
   # no hardware: the in-process emulator as the device
   atbridge proxy --host pty:/tmp/esp --device emulate -w dev.atcap
 
+  # start now, plug the board in later (and unplug and replug it at will)
+  atbridge proxy --host pty:/tmp/esp --device /dev/ttyUSB0 -w s.atcap --wait
+
   # also record the WebSocket frames: point the ESP32 at this PC's 8765
   atbridge proxy --host pty:/tmp/esp --device /dev/ttyUSB0 -w s.atcap --ws-tap 0.0.0.0:8765=ws://10.0.0.5:8765
 
@@ -96,6 +99,8 @@ type recordFlags struct {
 	pcapng string
 
 	redact liveRedact
+	// wait: wait for ports that are not there yet instead of failing.
+	wait bool
 }
 
 func (r *recordFlags) register(fs *flag.FlagSet) {
@@ -105,6 +110,7 @@ func (r *recordFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&r.raw, "raw", false, "live view shows the records as recorded (chunks in hex) instead of decoding them")
 	fs.StringVar(&r.pcapng, "pcapng", "", pcapngFlagUsage)
 	fs.IntVar(&r.queue, "queue", bridge.DefaultQueueBytes>>20, "MiB of traffic that may wait for the disk; beyond it data is still forwarded but recorded as lost")
+	fs.BoolVar(&r.wait, "wait", false, "wait for a port that is not there yet (a board not plugged in yet), trying every 500 ms, instead of failing")
 	r.redact.register(fs)
 }
 
@@ -284,7 +290,24 @@ func runRecording(ctx context.Context, e *env, name string, opts *bridge.ProxyOp
 		defer live.Close()
 		opts.Observe = live.Chain(opts.Observe)
 	}
+	if rf.wait {
+		opts.Wait = true
+		opts.Waiting = func(role, spec string, err error) {
+			fmt.Fprintf(e.stderr, "atbridge %s: waiting for the %s port %s (%v); plug it in, or Ctrl-C to stop\n", name, role, spec, err)
+		}
+	}
 	px, err := bridge.OpenProxy(ctx, opts)
+	if err != nil && ctx.Err() != nil && rf.wait {
+		if view != nil {
+			view.close()
+		}
+		rec.Close()
+		for _, f := range rec.Files() {
+			os.Remove(f)
+		}
+		fmt.Fprintf(e.stderr, "atbridge %s: stopped while waiting for a port; nothing recorded\n", name)
+		return exitSignal
+	}
 	if err != nil {
 		if view != nil {
 			view.close()

@@ -467,3 +467,51 @@ func TestProxyCommandTapOnly(t *testing.T) {
 		t.Errorf("frames\n%s\nwant\n%s", strings.Join(frames, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// TestProxyCommandWait: with --wait the proxy waits for a device that is
+// not there yet (here a pty the emulator creates later), says so, and then
+// forwards and records as usual; stopped while waiting, it exits as
+// interrupted and leaves no capture behind.
+func TestProxyCommandWait(t *testing.T) {
+	dir := t.TempDir()
+	host, dev := filepath.Join(dir, "host"), filepath.Join(dir, "dev")
+	rec := filepath.Join(dir, "s.atcap")
+	_, stderr, stop := startCmd(t, "proxy", "--host", "pty:"+host, "--device", dev, "-w", rec, "--quiet", "--wait")
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(stderr.String(), "waiting for the device port "+dev) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no waiting line: %s", stderr.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	_, emuErr, stopEmu := startCmd(t, "emulate", "--port", "pty:"+dev)
+	f := openLink(t, host, stderr)
+	var got []byte
+	if _, err := f.Write([]byte("AT\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	readUntil(t, f, &got, "\r\nOK\r\n")
+	if code := stop(); code != exitOK {
+		t.Fatalf("proxy exit %d: %s", code, stderr.String())
+	}
+	stopEmu()
+	recs := readRecords(t, rec)
+	if !strings.Contains(chunks(recs, formats.ToDevice), "AT\r\n") || !strings.Contains(chunks(recs, formats.ToHost), "OK\r\n") {
+		t.Errorf("capture: to_device %q, to_host %q; emulator: %s", chunks(recs, formats.ToDevice), chunks(recs, formats.ToHost), emuErr.String())
+	}
+
+	rec2 := filepath.Join(dir, "never.atcap")
+	_, stderr2, stop2 := startCmd(t, "proxy", "--host", "pty:"+filepath.Join(dir, "h2"), "--device", filepath.Join(dir, "none"), "-w", rec2, "--wait")
+	for !strings.Contains(stderr2.String(), "waiting for the device port") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no waiting line: %s", stderr2.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if code := stop2(); code != exitSignal {
+		t.Errorf("stopped while waiting: exit %d, want %d: %s", code, exitSignal, stderr2.String())
+	}
+	if _, err := os.Stat(rec2); err == nil {
+		t.Errorf("%s left behind with nothing recorded", rec2)
+	}
+}
