@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -184,25 +183,11 @@ func runExport(ctx context.Context, e *env, f *exportFlags, args []string) int {
 		return fail("%v", err)
 	}
 	if f.out != "-" {
-		fmt.Fprintf(e.stderr, "atbridge export: %d records -> %d packets (%s) in %s\n", st.Records, st.Pcap.Packets, ifaceSummary(st.Pcap.ByIface), f.out)
+		fmt.Fprintf(e.stderr, "atbridge export: %d records -> %d packets (%s) in %s\n", st.Records, st.Pcap.Packets, countsText(st.Pcap.ByIface), f.out)
 	}
 	if st.Damaged > 0 {
 		fmt.Fprintf(e.stderr, "atbridge export: %s is damaged: %d stretches (%d bytes) skipped; each is a \"damage\" event in the export\n", args[0], st.Damaged, st.Lost)
 		return exitProblem
 	}
 	return exitOK
-}
-
-// ifaceSummary lists packet counts per interface, in name order.
-func ifaceSummary(m map[string]int64) string {
-	names := make([]string, 0, len(m))
-	for k := range m {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	s := make([]string, len(names))
-	for i, n := range names {
-		s[i] = fmt.Sprintf("%s %d", n, m[n])
-	}
-	return strings.Join(s, ", ")
 }

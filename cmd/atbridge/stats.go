@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -304,12 +305,9 @@ func ms(ns int64) string {
 	return fmt.Sprintf("%.3fms", float64(ns)/1e6)
 }
 
-func countsText(m map[string]int) string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+// countsText lists counts by name, in name order: "ERROR 2, OK 5".
+func countsText[V int | int64](m map[string]V) string {
+	keys := slices.Sorted(maps.Keys(m))
 	parts := make([]string, len(keys))
 	for i, k := range keys {
 		parts[i] = fmt.Sprintf("%s %d", k, m[k])
