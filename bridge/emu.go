@@ -132,7 +132,8 @@ type Emulator struct {
 	busy      bool
 	rebooting bool
 	prompt    *promptReq
-	line      []byte // command-mode input; only the reader touches it
+	pt        *passthrough // AT+CIPSEND in AT+CIPMODE=1 is running
+	line      []byte       // command-mode input; only the reader touches it
 	serveCtx  context.Context
 	bootCtx   context.Context
 	bootStop  context.CancelFunc
@@ -140,6 +141,8 @@ type Emulator struct {
 	// links and their owner goroutines
 	links   [wsLinks]*wsLink
 	linkWG  sync.WaitGroup
+	tcp     [tcpLinks]*tcpLink // AT+CIPSTART links (emu_tcp.go)
+	tcpWG   sync.WaitGroup
 	asyncWG sync.WaitGroup // +TIME_UPDATED and similar delayed URCs
 }
 
@@ -210,7 +213,7 @@ func (e *Emulator) Serve(ctx context.Context, port io.ReadWriter) error {
 	e.line = e.line[:0]
 	e.bootCtx, e.bootStop = context.WithCancel(serveCtx)
 	e.cmds = make(chan queuedCmd, 1)
-	e.busy, e.rebooting, e.prompt = false, false, nil
+	e.busy, e.rebooting, e.prompt, e.pt = false, false, nil, nil
 	saved := e.st.savedAP
 	e.st = defaultState()
 	e.st.savedAP = saved

@@ -24,6 +24,7 @@ type emuState struct {
 	wscfg   [wsLinks]*wsConfig
 	headers []wsHeader // newest first
 	datafmt [wsLinks]dataFmt
+	tcp     tcpSettings // AT+CIPMUX, AT+CIPMODE, AT+CIPDINFO (emu_tcp.go)
 }
 
 func defaultState() emuState {
@@ -67,6 +68,14 @@ func (e *Emulator) commandTable() map[string]handler {
 		"+WSOPEN":      {query: cmdWSOPENQuery, set: cmdWSOPENSet},
 		"+WSSEND":      {set: cmdWSSEND},
 		"+WSCLOSE":     {set: cmdWSCLOSE},
+		"+CIPMUX":      {query: cmdCIPMUXQuery, set: cmdCIPMUXSet},
+		"+CIPMODE":     {query: cmdCIPMODEQuery, set: cmdCIPMODESet},
+		"+CIPDINFO":    {query: cmdCIPDINFOQuery, set: cmdCIPDINFOSet},
+		"+CIPSTART":    {set: cmdCIPSTART},
+		"+CIPSEND":     {set: cmdCIPSENDSet, exec: cmdCIPSENDExec},
+		"+CIPCLOSE":    {set: cmdCIPCLOSESet, exec: cmdCIPCLOSEExec},
+		"+CIPSTATUS":   {exec: cmdCIPSTATUS},
+		"+CIPSTATE":    {query: cmdCIPSTATE},
 	}
 	if e.opts.Firmware == FirmwareDev {
 		t["+WSDATAFMT"] = handler{set: cmdWSDATAFMT}
@@ -203,8 +212,9 @@ func cmdSysmsgQuery(c *call) result {
 	return resOK
 }
 
-// cmdSysmsgSet stores the value: the messages it governs (passthrough, TCP
-// links) are not emulated, and WebSocket URCs ignore it (esp-at.md §1.6).
+// cmdSysmsgSet stores the value. The TCP links honour it (bit 0 +QUITT,
+// bit 1 +LINK_CONN, bit 2 CLOSED in passthrough; emu_tcp.go); WebSocket
+// URCs ignore it (esp-at.md §1.6).
 func cmdSysmsgSet(c *call) result {
 	v, ok := c.intParams(1)
 	if !ok || v[0] < 0 || v[0] > 7 {

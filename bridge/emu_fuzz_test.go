@@ -22,14 +22,17 @@ func (p pipePort) SetReadDeadline(t time.Time) error { return p.r.SetReadDeadlin
 
 // FuzzEmulatorInput feeds arbitrary host bytes, cut into two writes, to an
 // emulator and checks it neither panics nor hangs: when the host side closes,
-// Serve returns an error wrapping io.EOF. WebSocket connections are vetoed
-// so no input reaches the network.
+// Serve returns an error wrapping io.EOF. WebSocket and TCP connections are
+// vetoed so no input reaches the network.
 func FuzzEmulatorInput(f *testing.F) {
 	seeds := []string{
 		"AT\r\n", "ATE0\r\nAT\r\n", "AT+WSHEAD=3\r\na:bAT\r\n", "AT+RST\r\n", "AT+WSSEND=0,4\r\n",
 		"AT+CWJAP=\"a\",\"b\"\r\nAT+WSOPEN=0,\"ws://127.0.0.1:1\"\r\nAT+WSSEND=0,2\r\nhi",
 		"AT+WSCFG=0,30,60,4096,3,0,0\r\n", "\x00\xff\r\n\r\n", "AT+CIPSNTPCFG=1,-0330\r\nAT+CIPSNTPTIME?\r\n",
 		"AT+UART_CUR=9600,8,1,0,0\r\n", "AT+SYSLOG=1\r\nAT+X\r\nat\r\n", "AT+WSDATAFMT=0,2,\r\n",
+		"AT+CIPSTART=\"TCP\",\"127.0.0.1\",1\r\nAT+CIPSEND=3\r\n+++", "AT+CIPMUX=1\r\nAT+CIPSTART=0,\"TCP\",\"127.0.0.1\",1,60\r\nAT+CIPSEND=0,2\r\nhi",
+		"AT+CIPMODE=1\r\nAT+CIPSEND\r\nab+++", "AT+CIPDINFO=1\r\nAT+CIPSTATUS\r\nAT+CIPSTATE?\r\nAT+CIPCLOSE=5\r\nAT+CIPCLOSE\r\n",
+		"AT+SYSMSG=7\r\nAT+CIPMUX?\r\nAT+CIPMODE?\r\nAT+CIPDINFO?\r\n",
 	}
 	for _, s := range seeds {
 		f.Add([]byte(s), uint8(len(s)/2))

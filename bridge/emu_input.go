@@ -22,6 +22,9 @@ type promptReq struct {
 	n    int
 	buf  []byte
 	done chan struct{}
+	// cancelable: a chunk that is exactly "+++" ends the data entry
+	// (AT+CIPSEND's own receive state, esp-at.md §1.5); canceled says it did.
+	cancelable, canceled bool
 }
 
 // feed runs the recv task's state machine over one chunk the host sent.
@@ -29,10 +32,13 @@ type promptReq struct {
 //   - command mode: bytes are echoed (ATE1) as they arrive and collected up
 //     to CRLF, then the line goes to the executor and the state becomes busy;
 //   - prompt mode: bytes fill the pending prompt exactly, never echoed;
+//   - passthrough (AT+CIPMODE=1 and AT+CIPSEND): bytes go to the TCP link
+//     as data, "+++" alone leaves (emu_tcp.go);
 //   - busy: the rest of the chunk is answered with "busy p..." and dropped,
 //     unless it contains "AT+RST\r\n", which forces a restart.
 func (e *Emulator) feed(p []byte) {
 	line := &e.line
+	whole := len(p)
 	for len(p) > 0 {
 		e.mu.Lock()
 		if e.rebooting {
@@ -41,7 +47,19 @@ func (e *Emulator) feed(p []byte) {
 			e.log.Info("input dropped: the emulated board is restarting", "bytes", len(p))
 			return
 		}
+		if pt := e.pt; pt != nil {
+			pt.add(p, time.Now())
+			e.mu.Unlock()
+			return
+		}
 		if pr := e.prompt; pr != nil {
+			if pr.cancelable && len(p) == whole && string(p) == "+++" {
+				e.prompt = nil
+				pr.canceled = true
+				close(pr.done)
+				e.mu.Unlock()
+				return
+			}
 			take := min(len(p), pr.n-len(pr.buf))
 			pr.buf = append(pr.buf, p[:take]...)
 			p = p[take:]
@@ -221,6 +239,7 @@ const (
 	resOK result = iota
 	resError
 	resSendOK
+	resSendFail
 	resNone // the handler printed everything itself
 )
 
@@ -229,9 +248,10 @@ func (c *call) print(s string) { c.e.write(c.gen, []byte(s)) }
 
 // resultBytes are the final result strings (esp-at.md §1.1).
 var resultBytes = map[result][]byte{
-	resOK:     []byte("\r\nOK\r\n"),
-	resError:  []byte("\r\nERROR\r\n"),
-	resSendOK: []byte("\r\nSEND OK\r\n"),
+	resOK:       []byte("\r\nOK\r\n"),
+	resError:    []byte("\r\nERROR\r\n"),
+	resSendOK:   []byte("\r\nSEND OK\r\n"),
+	resSendFail: []byte("\r\nSEND FAIL\r\n"),
 }
 
 // finish ends the running command: the busy state is cleared and the final
@@ -264,7 +284,14 @@ func (c *call) errorf(why string, args ...any) result {
 // firmware, until exactly n raw bytes have arrived. It returns nil when the
 // board restarts or Serve ends first.
 func (c *call) readPrompt(n int) []byte {
-	pr := &promptReq{n: n, buf: make([]byte, 0, n), done: make(chan struct{})}
+	b, _ := c.readData(n, false)
+	return b
+}
+
+// readData is readPrompt; when cancelable, a chunk that is exactly "+++"
+// ends the wait early with canceled set and no data.
+func (c *call) readData(n int, cancelable bool) (data []byte, canceled bool) {
+	pr := &promptReq{n: n, buf: make([]byte, 0, n), done: make(chan struct{}), cancelable: cancelable}
 	c.e.mu.Lock()
 	c.e.prompt = pr
 	c.e.mu.Unlock()
@@ -272,14 +299,17 @@ func (c *call) readPrompt(n int) []byte {
 	c.e.log.Debug("prompt: waiting for exactly this many raw bytes, with no timeout as the firmware", "cmd", string(c.cmd.Line), "bytes", n)
 	select {
 	case <-pr.done:
-		return pr.buf
+		if pr.canceled {
+			return nil, true
+		}
+		return pr.buf, false
 	case <-c.ctx.Done():
 		c.e.mu.Lock()
 		if c.e.prompt == pr {
 			c.e.prompt = nil
 		}
 		c.e.mu.Unlock()
-		return nil
+		return nil, false
 	}
 }
 
@@ -314,7 +344,7 @@ func (e *Emulator) reboot(restore bool) {
 	}
 	e.st = defaultState()
 	e.st.savedAP = saved
-	e.prompt = nil
+	e.prompt, e.pt = nil, nil
 	e.mu.Unlock()
 	e.event(capture.Event{Type: capture.EvNote, Text: "emulator restarted"})
 

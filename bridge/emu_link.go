@@ -481,8 +481,10 @@ func (e *Emulator) freeLink(l *wsLink) {
 	e.mu.Unlock()
 }
 
-// closeAllLinks drops every link (no URC) and waits for their goroutines.
+// closeAllLinks drops every link, WebSocket and TCP (no URC), and waits for
+// their goroutines.
 func (e *Emulator) closeAllLinks() {
+	e.closeAllTCP()
 	e.mu.Lock()
 	ls := e.links
 	e.links = [wsLinks]*wsLink{}

@@ -16,7 +16,7 @@ import (
 func init() {
 	register(&command{
 		name:    "emulate",
-		summary: "Be an ESP32 running ESP-AT (with the WebSocket commands) in software, with real WebSocket connections",
+		summary: "Be an ESP32 running ESP-AT (WebSocket and TCP client commands) in software, with real network connections",
 		usage:   "atbridge emulate --port pty:PATH|/dev/ttyX [flags]",
 		examples: `  # a pseudo-terminal for the host app; talk to it with any serial tool
   atbridge emulate --port pty:/tmp/esp
