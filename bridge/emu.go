@@ -64,8 +64,8 @@ type EmulatorOptions struct {
 	// reconnect; zero means 10 s, the firmware's value.
 	ReconnectInterval time.Duration
 	// NetworkTimeout bounds one connection attempt (TCP, TLS and the
-	// WebSocket handshake); zero means 10 s, the value AT+WSOPEN gives the
-	// library.
+	// WebSocket handshake; AT+CIPSTART) and one write to a TCP link; zero
+	// means 10 s, the value AT+WSOPEN gives the library.
 	NetworkTimeout time.Duration
 	// RestartDelay is how long a reboot (AT+RST, AT+RESTORE) stays silent
 	// before "ready"; zero means 300 ms.
@@ -90,10 +90,11 @@ type EmulatorOptions struct {
 	Clock func() int64
 }
 
-// Emulator is a software ESP32 running ESP-AT with the WebSocket commands.
-// It answers AT commands on a serial-like stream byte for byte as the
-// firmware does (docs: esp-at.md), while its WebSocket links are real
-// connections to the servers the host names in AT+WSOPEN.
+// Emulator is a software ESP32 running ESP-AT with the WebSocket and TCP
+// client commands. It answers AT commands on a serial-like stream byte for
+// byte as the firmware does (docs: esp-at.md), while its WebSocket and TCP
+// links are real connections to the servers the host names in AT+WSOPEN and
+// AT+CIPSTART (emu_tcp.go).
 //
 // WebSocket client: the emulator speaks RFC 6455 frames itself (formats'
 // WSHeader codec over net.Conn or tls.Conn, see wsclient.go) instead of
