@@ -373,12 +373,11 @@ func TestEmuTCPPassthrough(t *testing.T) {
 // TestEmuTCPPassthroughExits: "+++" followed at once by more bytes is data;
 // the pluses may come one by one (less than 20 ms apart); a server close in
 // passthrough prints nothing (AT+SYSMSG bit 2 off) and input is dropped
-// until "+++". This session is not decoded: the capture decoder takes "+++"
-// only as one chunk, and takes it as an exit without looking at what
-// follows within 20 ms.
+// until "+++". The capture decoder, which follows the same timing rules,
+// must place every byte of the session.
 func TestEmuTCPPassthroughExits(t *testing.T) {
 	srv := newTCPServer(t)
-	h := startEmu(t, nil)
+	h, sink := startEmuRecorded(t)
 	h.cmd("AT+CIPMODE=1", "\r\nOK\r\n")
 	h.cmd(fmt.Sprintf(`AT+CIPSTART="TCP","127.0.0.1",%d`, srv.port), "CONNECT\r\n\r\nOK\r\n")
 	h.cmd("AT+CIPSEND", "\r\nOK\r\n\r\n>")
@@ -403,4 +402,5 @@ func TestEmuTCPPassthroughExits(t *testing.T) {
 	time.Sleep(100 * time.Millisecond)
 	h.expectQuiet(50 * time.Millisecond)
 	h.cmd("AT+CIPSTATUS", "STATUS:4\r\n\r\nOK\r\n")
+	checkDecodes(t, sink, "+++", "AT", "+CIPSTATUS")
 }

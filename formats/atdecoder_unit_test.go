@@ -167,6 +167,50 @@ func TestDecoderQuitPassthrough(t *testing.T) {
 	}
 }
 
+// TestDecoderPlusTiming: the passthrough escape follows the firmware's
+// timing (esp-at.md §1.6), whatever the reads: pluses typed one at a time
+// less than 20 ms apart count, bytes within 20 ms after "+++" make it data,
+// and so does a pause between the pluses.
+func TestDecoderPlusTiming(t *testing.T) {
+	const ms = int64(1e6)
+	enter := []string{">AT+CIPMODE=1\r\n", "<\r\nOK\r\n", ">AT+CIPSEND\r\n", "<\r\nOK\r\n\r\n>"}
+	head := "command:+CIPMODE result:OK transaction:+CIPMODE command:+CIPSEND result:OK transaction:+CIPSEND prompt:+CIPSEND"
+	for _, tt := range []struct {
+		name string
+		at   []int64 // times of the chunks after enter, ms after the prompt
+		rest []string
+		want string
+	}{
+		{"one plus at a time", []int64{100, 105, 110, 200, 210}, []string{">+", ">+", ">+", "<\r\n+QUITT\r\n", ">AT\r\n"},
+			"command:+++ urc:+QUITT command:AT transaction:AT"},
+		{"+++ then data at once", []int64{100, 105}, []string{">+++", ">x"},
+			"payload:passthrough payload:passthrough"},
+		{"a pause between the pluses", []int64{100, 105, 200}, []string{">+", ">+", ">+"},
+			"payload:passthrough payload:passthrough"},
+		{"server data inside the guard time", []int64{100, 110, 150, 160}, []string{">+++", "<hello", ">AT\r\n", "<\r\nOK\r\n"},
+			"payload:passthrough command:+++ command:AT result:OK transaction:AT"},
+		{"+++ at the end of the capture", []int64{100}, []string{">+++"},
+			"command:+++"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cs := scriptEvery(30*ms, enter...)
+			base := cs[len(cs)-1].t
+			for i, p := range tt.rest {
+				dir := formats.ToDevice
+				if p[0] == '<' {
+					dir = formats.ToHost
+				}
+				cs = append(cs, chunk{base + tt.at[i]*ms, dir, []byte(p[1:])})
+			}
+			evs := decodeAll(nil, cs)
+			checkCoverage(t, evs, cs)
+			if got, want := kinds(evs), head+" "+tt.want; got != want {
+				t.Errorf("events:\n got %s\nwant %s\n%s", got, want, render(evs))
+			}
+		})
+	}
+}
+
 func TestDecoderErrors(t *testing.T) {
 	evs := decodeAll(&formats.DecoderOptions{MaxData: 16}, script("<+WS_DATA:0,1099511627776,abc\r\n"))
 	if !errors.Is(evs[0].Err, formats.ErrDataTooLong) {

@@ -29,6 +29,10 @@ type hostState struct {
 	// Times of the current and previous runs of host chunks, for "+++".
 	runT, prevT       int64
 	hasRun, hasPrevRn bool
+	// In passthrough: the pending host bytes are plusN '+' (1..3) that may
+	// be the escape, the last typed at plusT; decidePlus settles them.
+	plusN int
+	plusT int64
 }
 
 // hostRun notes a host chunk at time t (called before it is added).
@@ -297,6 +301,7 @@ func (d *Decoder) endHostWait(ts *txState, t int64) {
 	case hostPassthrough:
 		if ts == nil {
 			d.closeHostRun()
+			d.endPlus(false)
 			h.mode, h.scan = hostCmd, 0
 		}
 	}
@@ -317,24 +322,81 @@ func (d *Decoder) discardHost() {
 	}
 }
 
-// closeHostRun ends a run of passthrough host bytes: "+++" alone after a
-// pause leaves passthrough, anything else is data. The firmware also wants
-// a pause after "+++"; the decoder cannot wait for the future, so it does
-// not check that.
+// closeHostRun ends a run of passthrough host bytes (chunks read at one
+// time). The firmware leaves passthrough on "+++" alone: more than 20 ms of
+// silence on the host's line before the first '+', less than 20 ms between
+// the pluses, and 20 ms of silence after the last (esp-at.md §1.6). So a
+// run of pluses after a pause, or pluses continuing such a run, are held
+// until what comes next settles them (decidePlus); anything else is data.
 func (d *Decoder) closeHostRun() {
 	p := d.host.pending()
 	if len(p) == 0 || d.h.mode != hostPassthrough {
 		return
 	}
 	h := &d.h
-	if bytes.Equal(p, plus3) && (!h.hasPrevRn || h.runT-h.prevT >= guardTime) {
-		_, e := d.emitBytes(&d.host, 3, EvCommand, "+++", -1, nil)
-		e.Line = e.Raw
-		d.s.passthrough = false
-		h.mode, h.scan = hostCmd, 0
+	// A continuation was let through by decidePlus (within the guard time
+	// of the last plus); a new candidate needs the pause before it.
+	starts := h.plusN > 0 || !h.hasPrevRn || h.runT-h.prevT >= guardTime
+	if len(p) <= 3 && starts && onlyPlus(p) {
+		h.plusN, h.plusT = len(p), h.runT
 		return
 	}
+	h.plusN = 0
 	d.emitBytes(&d.host, len(p), EvPayload, "passthrough", -1, nil)
+}
+
+// decidePlus settles held pluses when a chunk read at t arrives (host is
+// whether it is the host's): with the guard time of silence after them,
+// three are the escape and fewer are data; host bytes sooner than that
+// make three data and may continue fewer.
+func (d *Decoder) decidePlus(t int64, host bool) {
+	h := &d.h
+	if h.plusN == 0 || h.mode != hostPassthrough {
+		h.plusN = 0
+		return
+	}
+	quiet := t-h.plusT >= guardTime
+	switch {
+	case quiet && h.plusN == 3:
+		d.escapePassthrough()
+	case quiet || (host && h.plusN == 3):
+		h.plusN = 0
+		d.emitBytes(&d.host, len(d.host.pending()), EvPayload, "passthrough", -1, nil)
+	}
+}
+
+// endPlus settles held pluses at the end of the input (three: the escape,
+// the line staying silent) or at a restart (data).
+func (d *Decoder) endPlus(escape bool) {
+	h := &d.h
+	if h.plusN == 0 || h.mode != hostPassthrough {
+		h.plusN = 0
+		return
+	}
+	if escape && h.plusN == 3 {
+		d.escapePassthrough()
+		return
+	}
+	h.plusN = 0
+	d.emitBytes(&d.host, len(d.host.pending()), EvPayload, "passthrough", -1, nil)
+}
+
+// escapePassthrough reports the held "+++" and leaves passthrough.
+func (d *Decoder) escapePassthrough() {
+	h := &d.h
+	_, e := d.emitBytes(&d.host, 3, EvCommand, "+++", -1, nil)
+	e.Line = e.Raw
+	d.s.passthrough = false
+	h.mode, h.scan, h.plusN = hostCmd, 0, 0
+}
+
+func onlyPlus(p []byte) bool {
+	for _, b := range p {
+		if b != '+' {
+			return false
+		}
+	}
+	return true
 }
 
 // flushHost reports pending host bytes at the end of the input.
