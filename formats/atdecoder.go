@@ -169,7 +169,7 @@ func (d *Decoder) feed(t int64, dir Dir, p []byte) []Event {
 	}
 	if d.fed && (dir != d.lastDir || t != d.lastTime) {
 		d.closeRuns()
-		d.decidePlus(t, dir == ToDevice)
+		d.settlePlus(t-d.h.plusT >= guardTime, dir == ToDevice)
 	}
 	if dir == ToDevice {
 		d.hostRun(t)
@@ -194,7 +194,7 @@ func (d *Decoder) Flush() []Event {
 	d.begin(false)
 	d.devWait.need = 0
 	d.closeRuns()
-	d.endPlus(true)
+	d.settlePlus(true, false) // the line stays silent after the end
 	d.flushHost()
 	d.flushDev()
 	d.s.flushTx(d)

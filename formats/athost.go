@@ -30,7 +30,7 @@ type hostState struct {
 	runT, prevT       int64
 	hasRun, hasPrevRn bool
 	// In passthrough: the pending host bytes are plusN '+' (1..3) that may
-	// be the escape, the last typed at plusT; decidePlus settles them.
+	// be the escape, the last typed at plusT; settlePlus settles them.
 	plusN int
 	plusT int64
 }
@@ -301,7 +301,7 @@ func (d *Decoder) endHostWait(ts *txState, t int64) {
 	case hostPassthrough:
 		if ts == nil {
 			d.closeHostRun()
-			d.endPlus(false)
+			d.passData() // held pluses too: the restart ended passthrough
 			h.mode, h.scan = hostCmd, 0
 		}
 	}
@@ -327,58 +327,48 @@ func (d *Decoder) discardHost() {
 // silence on the host's line before the first '+', less than 20 ms between
 // the pluses, and 20 ms of silence after the last (esp-at.md §1.6). So a
 // run of pluses after a pause, or pluses continuing such a run, are held
-// until what comes next settles them (decidePlus); anything else is data.
+// until what comes next settles them (settlePlus); anything else is data.
 func (d *Decoder) closeHostRun() {
 	p := d.host.pending()
 	if len(p) == 0 || d.h.mode != hostPassthrough {
 		return
 	}
 	h := &d.h
-	// A continuation was let through by decidePlus (within the guard time
+	// A continuation was let through by settlePlus (within the guard time
 	// of the last plus); a new candidate needs the pause before it.
 	starts := h.plusN > 0 || !h.hasPrevRn || h.runT-h.prevT >= guardTime
 	if len(p) <= 3 && starts && onlyPlus(p) {
 		h.plusN, h.plusT = len(p), h.runT
 		return
 	}
-	h.plusN = 0
-	d.emitBytes(&d.host, len(p), EvPayload, "passthrough", -1, nil)
+	d.passData()
 }
 
-// decidePlus settles held pluses when a chunk read at t arrives (host is
-// whether it is the host's): with the guard time of silence after them,
-// three are the escape and fewer are data; host bytes sooner than that
-// make three data and may continue fewer.
-func (d *Decoder) decidePlus(t int64, host bool) {
+// settlePlus settles held pluses when a chunk arrives (host says it is the
+// host's; quiet that it comes the guard time or more after the last plus):
+// with the silence after them, three are the escape and fewer are data;
+// host bytes sooner than that make three data and may continue fewer.
+func (d *Decoder) settlePlus(quiet, host bool) {
 	h := &d.h
 	if h.plusN == 0 || h.mode != hostPassthrough {
 		h.plusN = 0
 		return
 	}
-	quiet := t-h.plusT >= guardTime
 	switch {
 	case quiet && h.plusN == 3:
 		d.escapePassthrough()
 	case quiet || (host && h.plusN == 3):
-		h.plusN = 0
-		d.emitBytes(&d.host, len(d.host.pending()), EvPayload, "passthrough", -1, nil)
+		d.passData()
 	}
 }
 
-// endPlus settles held pluses at the end of the input (three: the escape,
-// the line staying silent) or at a restart (data).
-func (d *Decoder) endPlus(escape bool) {
-	h := &d.h
-	if h.plusN == 0 || h.mode != hostPassthrough {
-		h.plusN = 0
-		return
+// passData reports the pending passthrough bytes, held pluses included, as
+// data.
+func (d *Decoder) passData() {
+	d.h.plusN = 0
+	if n := len(d.host.pending()); n > 0 {
+		d.emitBytes(&d.host, n, EvPayload, "passthrough", -1, nil)
 	}
-	if escape && h.plusN == 3 {
-		d.escapePassthrough()
-		return
-	}
-	h.plusN = 0
-	d.emitBytes(&d.host, len(d.host.pending()), EvPayload, "passthrough", -1, nil)
 }
 
 // escapePassthrough reports the held "+++" and leaves passthrough.
@@ -410,7 +400,7 @@ func (d *Decoder) flushHost() {
 	case hostPayload:
 		d.payloadPiece(h.wait, len(p), ErrTruncated)
 	case hostPassthrough:
-		d.emitBytes(&d.host, len(p), EvPayload, "passthrough", -1, nil)
+		d.passData()
 	default:
 		seq, _ := d.emitBytes(&d.host, len(p), EvUnparsed, "", -1, ErrTruncated)
 		respond(d.s.head(), seq)
