@@ -142,6 +142,16 @@ func (c *call) intParams(n int) ([]int64, bool) {
 	return out, true
 }
 
+// boolParam reads the one 0|1 parameter of a set command; a bad one is
+// answered as the firmware does (parameter error, "NAME takes 0 or 1").
+func (c *call) boolParam(name string) (bool, result, bool) {
+	v, ok := c.intParams(1)
+	if !ok || v[0] < 0 || v[0] > 1 {
+		return false, c.paramErr("0x01070000", name+" takes 0 or 1"), false
+	}
+	return v[0] == 1, resOK, true
+}
+
 func (e *Emulator) setEcho(on bool) result {
 	e.mu.Lock()
 	e.st.echo = on
@@ -194,12 +204,12 @@ func cmdSyslogTest(c *call) result {
 }
 
 func cmdSyslogSet(c *call) result {
-	v, ok := c.intParams(1)
-	if !ok || v[0] < 0 || v[0] > 1 {
-		return c.paramErr("0x01070000", "AT+SYSLOG takes 0 or 1")
+	v, res, ok := c.boolParam("AT+SYSLOG")
+	if !ok {
+		return res
 	}
 	c.e.mu.Lock()
-	c.e.st.syslog = v[0] == 1
+	c.e.st.syslog = v
 	c.e.mu.Unlock()
 	return resOK
 }

@@ -62,9 +62,13 @@ type tcpLink struct {
 }
 
 // linkPrefix is "<id>," under AT+CIPMUX=1 and empty otherwise.
-func (l *tcpLink) linkPrefix() string {
-	if l.mux {
-		return strconv.Itoa(l.id) + ","
+func (l *tcpLink) linkPrefix() string { return muxPrefix(l.mux, l.id) }
+
+// muxPrefix is what precedes CONNECT, CLOSED and +IPD's length for link id:
+// "<id>," under AT+CIPMUX=1, nothing otherwise.
+func muxPrefix(mux bool, id int) string {
+	if mux {
+		return strconv.Itoa(id) + ","
 	}
 	return ""
 }
@@ -179,27 +183,11 @@ func (e *Emulator) tcpOpen() bool {
 	return false
 }
 
-// boolParam reads the one 0|1 parameter of a set command.
-func (c *call) boolParam(name string) (bool, result, bool) {
-	v, ok := c.intParams(1)
-	if !ok || v[0] < 0 || v[0] > 1 {
-		return false, c.paramErr("0x01070000", name+" takes 0 or 1"), false
-	}
-	return v[0] == 1, resOK, true
-}
-
-func b2i(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}
-
 func cmdCIPMUXQuery(c *call) result {
 	c.e.mu.Lock()
 	v := c.e.st.tcp.mux
 	c.e.mu.Unlock()
-	c.print(fmt.Sprintf("+CIPMUX:%d\r\n", b2i(v)))
+	c.print(fmt.Sprintf("+CIPMUX:%d\r\n", b2u(v)))
 	return resOK
 }
 
@@ -228,7 +216,7 @@ func cmdCIPMODEQuery(c *call) result {
 	c.e.mu.Lock()
 	v := c.e.st.tcp.passMode
 	c.e.mu.Unlock()
-	c.print(fmt.Sprintf("+CIPMODE:%d\r\n", b2i(v)))
+	c.print(fmt.Sprintf("+CIPMODE:%d\r\n", b2u(v)))
 	return resOK
 }
 
@@ -327,10 +315,7 @@ func cmdCIPSTART(c *call) result {
 		// told to join counts as on a network, one taken off it does not.
 		return c.errorf("AT+CIPSTART without Wi-Fi (AT+CWJAP to join)")
 	}
-	prefix := ""
-	if mux {
-		prefix = strconv.Itoa(id) + ","
-	}
+	prefix := muxPrefix(mux, id)
 	addr := net.JoinHostPort(p[1].Value, strconv.FormatInt(port, 10))
 	conn, err := e.dialTCP(c.ctx, addr, keepalive)
 	if c.ctx.Err() != nil {
