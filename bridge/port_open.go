@@ -142,7 +142,7 @@ func ReopenPort(ctx context.Context, spec string, opts *PortOptions) (Port, erro
 		if err == nil {
 			return p, nil
 		}
-		if errors.Is(err, ErrNotSupported) || errors.Is(err, errPermanent) || ctx.Err() != nil {
+		if !retryOpen(ctx, err) {
 			return nil, err
 		}
 		select {
@@ -151,6 +151,12 @@ func ReopenPort(ctx context.Context, spec string, opts *PortOptions) (Port, erro
 		case <-time.After(o.RetryInterval):
 		}
 	}
+}
+
+// retryOpen says whether an open that failed with err is worth trying
+// again: not when waiting cannot fix it or ctx has ended.
+func retryOpen(ctx context.Context, err error) bool {
+	return !errors.Is(err, ErrNotSupported) && !errors.Is(err, errPermanent) && ctx.Err() == nil
 }
 
 // errPermanent marks open errors that retrying cannot fix.

@@ -141,7 +141,7 @@ func OpenProxy(ctx context.Context, opts *ProxyOptions) (_ *Proxy, err error) {
 		p.dev = &side{px: p, idx: capture.PortDevice, spec: o.Device, role: "device", readDir: formats.ToHost, opts: popts, reopen: o.Device != EmulateSpec}
 		open := func(role, spec string) (Port, error) {
 			pt, err := OpenPort(ctx, spec, &popts)
-			if err == nil || !o.Wait || errors.Is(err, ErrNotSupported) || errors.Is(err, errPermanent) || ctx.Err() != nil {
+			if err == nil || !o.Wait || !retryOpen(ctx, err) {
 				return pt, err
 			}
 			if o.Waiting != nil {
