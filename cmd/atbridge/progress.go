@@ -8,8 +8,8 @@ import (
 	"github.com/schollz/progressbar/v3"
 )
 
-// progress shows how far a long job (import, export, repair, replay) has got, as a bar on
-// stderr. It shows nothing when stderr is not a terminal, so logs and tests
+// progress shows how far a long job (import, export, repair, replay) has
+// got, as a bar on stderr. It shows nothing when stderr is not a terminal, so logs and tests
 // stay clean; a nil *progress is valid and does nothing.
 type progress struct {
 	bar *progressbar.ProgressBar
@@ -18,38 +18,31 @@ type progress struct {
 // newProgress returns a bar for a job of total bytes described by what, or
 // nil when stderr is not a terminal or total is unknown (<= 0).
 func newProgress(e *env, total int64, what string) *progress {
-	if total <= 0 || e.isTerminal == nil || !e.isTerminal(e.stderr) {
-		return nil
-	}
-	return &progress{bar: progressbar.NewOptions64(total,
-		progressbar.OptionSetWriter(e.stderr),
-		progressbar.OptionSetDescription(what),
-		progressbar.OptionShowBytes(true),
-		progressbar.OptionShowTotalBytes(true),
-		progressbar.OptionSetWidth(30),
-		progressbar.OptionThrottle(100*time.Millisecond),
-		progressbar.OptionClearOnFinish(),
-		progressbar.OptionEnableColorCodes(false),
-		progressbar.OptionUseANSICodes(false),
-	)}
+	return newBar(e, total, what, progressbar.OptionShowBytes(true), progressbar.OptionShowTotalBytes(true))
 }
 
 // newCountProgress is newProgress for a job of total steps (the host
 // inputs of a replay) rather than bytes.
 func newCountProgress(e *env, total int64, what string) *progress {
+	return newBar(e, total, what, progressbar.OptionShowCount())
+}
+
+// newBar is the bar both share, with the options that say its unit.
+func newBar(e *env, total int64, what string, unit ...progressbar.Option) *progress {
 	if total <= 0 || e.isTerminal == nil || !e.isTerminal(e.stderr) {
 		return nil
 	}
-	return &progress{bar: progressbar.NewOptions64(total,
+	opts := append([]progressbar.Option{
 		progressbar.OptionSetWriter(e.stderr),
 		progressbar.OptionSetDescription(what),
-		progressbar.OptionShowCount(),
+	}, unit...)
+	return &progress{bar: progressbar.NewOptions64(total, append(opts,
 		progressbar.OptionSetWidth(30),
 		progressbar.OptionThrottle(100*time.Millisecond),
 		progressbar.OptionClearOnFinish(),
 		progressbar.OptionEnableColorCodes(false),
 		progressbar.OptionUseANSICodes(false),
-	)}
+	)...)}
 }
 
 // fileProgress returns a bar for reading the file at path, as

@@ -297,17 +297,6 @@ func runRecording(ctx context.Context, e *env, name string, opts *bridge.ProxyOp
 		}
 	}
 	px, err := bridge.OpenProxy(ctx, opts)
-	if err != nil && ctx.Err() != nil && rf.wait {
-		if view != nil {
-			view.close()
-		}
-		rec.Close()
-		for _, f := range rec.Files() {
-			os.Remove(f)
-		}
-		fmt.Fprintf(e.stderr, "atbridge %s: stopped while waiting for a port; nothing recorded\n", name)
-		return exitSignal
-	}
 	if err != nil {
 		if view != nil {
 			view.close()
@@ -315,6 +304,10 @@ func runRecording(ctx context.Context, e *env, name string, opts *bridge.ProxyOp
 		rec.Close()
 		for _, f := range rec.Files() { // nothing was recorded: leave no empty file
 			os.Remove(f)
+		}
+		if ctx.Err() != nil && rf.wait {
+			fmt.Fprintf(e.stderr, "atbridge %s: stopped while waiting for a port; nothing recorded\n", name)
+			return exitSignal
 		}
 		return fail("%v", err)
 	}
