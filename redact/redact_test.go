@@ -3,9 +3,7 @@ package redact
 import (
 	"bytes"
 	"fmt"
-	"os"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -14,27 +12,14 @@ import (
 	"github.com/atbridge/atbridge/internal/session"
 )
 
-// sessionSecrets reads the "# secret: "..."" lines of a session file: the
-// secret values it holds. None of them, nor any 4-byte piece of one, may
-// survive redaction.
+// sessionSecrets reads the secret values a session file lists (see
+// session.Secrets). None of them, nor any 4-byte piece of one, may survive
+// redaction.
 func sessionSecrets(t testing.TB, path string) []string {
 	t.Helper()
-	b, err := os.ReadFile(path)
+	out, err := session.Secrets(path)
 	if err != nil {
 		t.Fatal(err)
-	}
-	var out []string
-	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, "# secret: "); ok {
-			s, err := strconv.Unquote(v)
-			if err != nil {
-				t.Fatalf("%s: %q: %v", path, l, err)
-			}
-			out = append(out, s)
-		}
-	}
-	if len(out) == 0 {
-		t.Fatalf("%s lists no secrets", path)
 	}
 	return out
 }

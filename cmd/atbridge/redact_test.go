@@ -9,7 +9,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -22,25 +21,12 @@ import (
 	"github.com/atbridge/atbridge/replay"
 )
 
-// secretsOf reads the "# secret: "..."" lines of a secrets session.
+// secretsOf reads the secret values a session file lists (session.Secrets).
 func secretsOf(t *testing.T, path string) []string {
 	t.Helper()
-	b, err := os.ReadFile(path)
+	out, err := session.Secrets(path)
 	if err != nil {
 		t.Fatal(err)
-	}
-	var out []string
-	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, "# secret: "); ok {
-			s, err := strconv.Unquote(v)
-			if err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, s)
-		}
-	}
-	if len(out) == 0 {
-		t.Fatalf("%s lists no secrets", path)
 	}
 	return out
 }

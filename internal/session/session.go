@@ -135,6 +135,31 @@ func ParseFile(name string) (*Session, error) {
 	return s, nil
 }
 
+// Secrets returns the values a session file lists in comment lines of the
+// form `# secret: "..."` (a Go string literal): the secrets it holds, which
+// the redaction tests check do not survive. A file that lists none is an
+// error, as is a value that is not a valid literal.
+func Secrets(name string) ([]string, error) {
+	b, err := os.ReadFile(name)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for i, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "# secret: "); ok {
+			s, err := strconv.Unquote(v)
+			if err != nil {
+				return nil, fmt.Errorf("%s line %d: secret %s: %w", name, i+1, v, err)
+			}
+			out = append(out, s)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%s lists no secrets", name)
+	}
+	return out, nil
+}
+
 // parseSeconds parses "12", "1.5" or "0.000123456" into nanoseconds.
 func parseSeconds(s string) (int64, error) {
 	whole, frac, _ := strings.Cut(s, ".")
