@@ -117,7 +117,7 @@ var (
 // Event is one item decoded from ESP-AT serial traffic.
 //
 // Times are nanoseconds (atbridge's capture times); the decoder only
-// compares and subtracts them, except for the 20 ms guard time before a
+// compares and subtracts them, except for the 20 ms guard times around a
 // passthrough "+++". An Event owns its slices: none aliases the decoder's
 // or the caller's buffers, though Line and Data are parts of Raw, and the
 // Data of an EvWSMessage is the Data of the +WS_DATA event, or of the
