@@ -175,24 +175,21 @@ func (r *rawConn) writeFrame(op uint8, fin bool, p []byte) error {
 	return err
 }
 
-// rawServer is a frame-level WebSocket server for tests that must see or
-// make exact frames: each accepted connection is handed to handle after
-// the handshake; the connection closes when handle returns.
-type rawServer struct {
-	URL string
-	ln  net.Listener
-	wg  sync.WaitGroup
-	// handshakeDelay (nanoseconds) holds every handshake back.
-	handshakeDelay atomic.Int64
+// connServer accepts TCP connections on 127.0.0.1, keeps them in accept
+// order and runs a handler on each; Close (at the test's end) stops
+// accepting, drops every connection and waits for the handlers.
+type connServer struct {
+	ln net.Listener
+	wg sync.WaitGroup
 
 	mu    sync.Mutex
 	conns []net.Conn
 }
 
-func newRawServer(t testing.TB, handle func(*rawConn)) *rawServer {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+func startConnServer(t testing.TB, network string, handle func(net.Conn)) *connServer {
+	ln, err := net.Listen(network, "127.0.0.1:0")
 	must(t, err)
-	s := &rawServer{URL: "ws://" + ln.Addr().String(), ln: ln}
+	s := &connServer{ln: ln}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -207,13 +204,7 @@ func newRawServer(t testing.TB, handle func(*rawConn)) *rawServer {
 			s.wg.Add(1)
 			go func() {
 				defer s.wg.Done()
-				defer c.Close()
-				time.Sleep(time.Duration(s.handshakeDelay.Load()))
-				rc, err := rawHandshake(c)
-				if err != nil {
-					return
-				}
-				handle(rc)
+				handle(c)
 			}()
 		}
 	}()
@@ -222,7 +213,7 @@ func newRawServer(t testing.TB, handle func(*rawConn)) *rawServer {
 }
 
 // Close stops accepting, drops every connection and waits.
-func (s *rawServer) Close() {
+func (s *connServer) Close() {
 	s.ln.Close()
 	s.mu.Lock()
 	for _, c := range s.conns {
@@ -230,6 +221,31 @@ func (s *rawServer) Close() {
 	}
 	s.mu.Unlock()
 	s.wg.Wait()
+}
+
+// rawServer is a frame-level WebSocket server for tests that must see or
+// make exact frames: each accepted connection is handed to handle after
+// the handshake; the connection closes when handle returns.
+type rawServer struct {
+	*connServer
+	URL string
+	// handshakeDelay (nanoseconds) holds every handshake back.
+	handshakeDelay atomic.Int64
+}
+
+func newRawServer(t testing.TB, handle func(*rawConn)) *rawServer {
+	s := &rawServer{}
+	s.connServer = startConnServer(t, "tcp", func(c net.Conn) {
+		defer c.Close()
+		time.Sleep(time.Duration(s.handshakeDelay.Load()))
+		rc, err := rawHandshake(c)
+		if err != nil {
+			return
+		}
+		handle(rc)
+	})
+	s.URL = "ws://" + s.ln.Addr().String()
+	return s
 }
 
 func rawHandshake(c net.Conn) (*rawConn, error) {

@@ -8,7 +8,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,47 +19,14 @@ import (
 // in accept order, so a test can push data or close one from the server
 // side.
 type tcpServer struct {
+	*connServer
 	t    testing.TB
-	ln   net.Listener
 	port int
-	wg   sync.WaitGroup
-
-	mu    sync.Mutex
-	conns []net.Conn
 }
 
 func newTCPServer(t testing.TB) *tcpServer {
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	must(t, err)
-	s := &tcpServer{t: t, ln: ln, port: ln.Addr().(*net.TCPAddr).Port}
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			s.mu.Lock()
-			s.conns = append(s.conns, c)
-			s.mu.Unlock()
-			s.wg.Add(1)
-			go func() {
-				defer s.wg.Done()
-				_, _ = io.Copy(c, c)
-			}()
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		s.mu.Lock()
-		for _, c := range s.conns {
-			c.Close()
-		}
-		s.mu.Unlock()
-		s.wg.Wait()
-	})
-	return s
+	cs := startConnServer(t, "tcp4", func(c net.Conn) { _, _ = io.Copy(c, c) })
+	return &tcpServer{connServer: cs, t: t, port: cs.ln.Addr().(*net.TCPAddr).Port}
 }
 
 // conn waits for the i-th accepted connection.
