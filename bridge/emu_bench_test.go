@@ -10,7 +10,7 @@ import (
 
 	"github.com/coder/websocket"
 
-	"github.com/atbridge/atbridge/formats"
+	"github.com/atbridge/atbridge/formats/ws"
 )
 
 // BenchmarkWSRoundTrip measures one WebSocket round trip of a 64-byte
@@ -71,7 +71,7 @@ func BenchmarkWSDataThroughput(b *testing.B) {
 			return
 		}
 		for i := 0; i < n; i++ {
-			if c.writeFrame(formats.WSBinary, true, frame) != nil {
+			if c.writeFrame(ws.OpBinary, true, frame) != nil {
 				return
 			}
 		}

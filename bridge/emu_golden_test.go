@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/atbridge/atbridge/formats"
+	"github.com/atbridge/atbridge/formats/ws"
 )
 
 // The shared golden sessions (../testdata/sessions) replayed against the
@@ -29,11 +29,11 @@ func frameEcho(c *rawConn) {
 		if err != nil {
 			return
 		}
-		if f.h.Opcode == formats.WSPing {
-			_ = c.writeFrame(formats.WSPong, true, f.payload)
+		if f.h.Opcode == ws.OpPing {
+			_ = c.writeFrame(ws.OpPong, true, f.payload)
 			continue
 		}
-		if c.writeFrame(f.h.Opcode, f.h.Fin, f.payload) != nil || f.h.Opcode == formats.WSClose {
+		if c.writeFrame(f.h.Opcode, f.h.Fin, f.payload) != nil || f.h.Opcode == ws.OpClose {
 			return
 		}
 	}
@@ -114,8 +114,8 @@ func TestEmuGoldenSessions(t *testing.T) {
 			n.Unlock()
 			if f {
 				time.Sleep(50 * time.Millisecond) // after the OK of AT+WSOPEN
-				_ = c.writeFrame(formats.WSText, true, []byte("bye"))
-				_ = c.writeFrame(formats.WSClose, true, []byte{0x03, 0xE8})
+				_ = c.writeFrame(ws.OpText, true, []byte("bye"))
+				_ = c.writeFrame(ws.OpClose, true, []byte{0x03, 0xE8})
 				_, _ = c.readFrame() // the emulator's close reply
 				return
 			}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/atbridge/atbridge/capture"
 	"github.com/atbridge/atbridge/formats"
+	"github.com/atbridge/atbridge/formats/ws"
 )
 
 // wsLinks is the number of WebSocket links ESP-AT offers (ids 0..2).
@@ -202,7 +203,7 @@ func (l *wsLink) connect() (*wsConn, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.onFrame = func(dir formats.Dir, h formats.WSHeader, p []byte) { l.e.recordFrame(l.id, dir, h, p) }
+	c.onFrame = func(dir formats.Dir, h ws.Header, p []byte) { l.e.recordFrame(l.id, dir, h, p) }
 	return c, nil
 }
 
@@ -249,7 +250,7 @@ func (l *wsLink) pinger(c *wsConn, stop <-chan struct{}, pongLost *atomic.Bool) 
 		last := time.Unix(0, l.lastRecv.Load())
 		if now.Sub(last) >= l.cfg.pingIntv && now.Sub(lastPing) >= l.cfg.pingIntv {
 			lastPing = now
-			if err := c.writeFrame(formats.WSPing, true, nil, l.e.opts.NetworkTimeout); err != nil {
+			if err := c.writeFrame(ws.OpPing, true, nil, l.e.opts.NetworkTimeout); err != nil {
 				c.Close()
 				return
 			}
@@ -295,17 +296,17 @@ func (l *wsLink) readLoop(c *wsConn) error {
 				return err
 			}
 			if h.Masked {
-				formats.MaskWS(h.MaskKey, 0, p)
+				ws.Mask(h.MaskKey, 0, p)
 			}
 			l.e.recordFrame(l.id, formats.ToClient, h, p)
 			switch h.Opcode {
-			case formats.WSPing:
-				if err := c.writeFrame(formats.WSPong, true, p, l.e.opts.NetworkTimeout); err != nil {
+			case ws.OpPing:
+				if err := c.writeFrame(ws.OpPong, true, p, l.e.opts.NetworkTimeout); err != nil {
 					return err
 				}
-			case formats.WSPong:
+			case ws.OpPong:
 				l.waitingPong.Store(false)
-			case formats.WSClose:
+			case ws.OpClose:
 				l.serverClosed(c, p)
 				return errServerClosed
 			}
@@ -322,12 +323,12 @@ func (l *wsLink) readLoop(c *wsConn) error {
 				return err
 			}
 			if h.Masked {
-				formats.MaskWS(h.MaskKey, off, p)
+				ws.Mask(h.MaskKey, off, p)
 			}
 			if len(rec) < recordPayloadLimit {
 				rec = append(rec, p[:min(len(p), recordPayloadLimit-len(rec))]...)
 			}
-			if h.Opcode <= formats.WSBinary {
+			if h.Opcode <= ws.OpBinary {
 				l.printData(h, off, p)
 			}
 			off += n
@@ -352,7 +353,7 @@ func (l *wsLink) serverClosed(c *wsConn, body []byte) {
 	// up to 1 s later; the emulator does not reproduce that window).
 	l.e.freeLink(l)
 	l.urc(fmt.Sprintf("+WS_CLOSED:%d\r\n", l.id))
-	_ = c.writeFrame(formats.WSClose, true, nil, time.Second)
+	_ = c.writeFrame(ws.OpClose, true, nil, time.Second)
 	l.e.event(capture.Event{Type: capture.EvWSClosed, Link: uint8(l.id), Code: code, Text: reason})
 	_ = c.c.SetReadDeadline(time.Now().Add(time.Second))
 	var b [512]byte
@@ -365,7 +366,7 @@ func (l *wsLink) serverClosed(c *wsConn, body []byte) {
 
 // printData prints one piece of a data frame as +WS_DATA, in the default
 // format or the link's AT+WSDATAFMT (esp-at.md §2.5, §3).
-func (l *wsLink) printData(h formats.WSHeader, off uint64, p []byte) {
+func (l *wsLink) printData(h ws.Header, off uint64, p []byte) {
 	f := dataFmt{level: 0, mask: 48}
 	if l.e.opts.Firmware == FirmwareDev {
 		l.e.mu.Lock()
@@ -417,10 +418,10 @@ func (l *wsLink) send(op uint8, fin, hasFin bool, payload []byte, timeout time.D
 		return fmt.Errorf("link %d is not connected (state %d)", l.id, st)
 	}
 	if !hasFin || fin {
-		if op == formats.WSCont && hasFin {
+		if op == ws.OpCont && hasFin {
 			// send_fin: an empty FIN continuation; the payload is ignored
 			// and the library returns 0, which is ERROR unless length was 0.
-			if err := c.writeFrame(formats.WSCont, true, nil, timeout); err != nil {
+			if err := c.writeFrame(ws.OpCont, true, nil, timeout); err != nil {
 				return err
 			}
 			if len(payload) > 0 {
@@ -431,7 +432,7 @@ func (l *wsLink) send(op uint8, fin, hasFin bool, payload []byte, timeout time.D
 		return l.fragment(c, op, true, payload, timeout)
 	}
 	switch op {
-	case formats.WSText, formats.WSBinary, formats.WSCont:
+	case ws.OpText, ws.OpBinary, ws.OpCont:
 		return l.fragment(c, op, false, payload, timeout)
 	}
 	return fmt.Errorf("unsupported opcode:%d fin:0 combination", op)
@@ -447,7 +448,7 @@ func (l *wsLink) fragment(c *wsConn, op uint8, fin bool, payload []byte, timeout
 		if err := c.writeFrame(op, fin && last, payload[widx:widx+n], timeout); err != nil {
 			return err
 		}
-		op = formats.WSCont
+		op = ws.OpCont
 		widx += n
 	}
 	return nil

@@ -5,6 +5,7 @@ import (
 
 	"github.com/atbridge/atbridge/capture"
 	"github.com/atbridge/atbridge/formats"
+	"github.com/atbridge/atbridge/formats/ws"
 )
 
 // recordPayloadLimit is how much of one received frame's payload the
@@ -35,7 +36,7 @@ func (e *Emulator) recordChunk(dir formats.Dir, b []byte) {
 }
 
 // recordFrame records one WebSocket frame of link id, payload unmasked.
-func (e *Emulator) recordFrame(id int, dir formats.Dir, h formats.WSHeader, payload []byte) {
+func (e *Emulator) recordFrame(id int, dir formats.Dir, h ws.Header, payload []byte) {
 	e.record(&capture.Record{Kind: capture.KindFrame, Dir: dir, Data: payload, Frame: capture.Frame{
 		Link: uint8(id), Opcode: h.Opcode, Fin: h.Fin, Rsv: h.Rsv, Masked: h.Masked, MaskKey: h.MaskKey, Length: h.Length,
 	}})

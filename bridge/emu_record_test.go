@@ -8,6 +8,7 @@ import (
 
 	"github.com/atbridge/atbridge/capture"
 	"github.com/atbridge/atbridge/formats"
+	"github.com/atbridge/atbridge/formats/ws"
 )
 
 // recordSink keeps copies of what the emulator records.
@@ -38,9 +39,9 @@ func TestEmuRecording(t *testing.T) {
 			return
 		}
 		frames.add(f)
-		_ = c.writeFrame(formats.WSPing, true, []byte("p"))
-		_ = c.writeFrame(formats.WSBinary, true, f.payload)
-		_ = c.writeFrame(formats.WSClose, true, []byte{0x03, 0xE9, 'g', 'o'})
+		_ = c.writeFrame(ws.OpPing, true, []byte("p"))
+		_ = c.writeFrame(ws.OpBinary, true, f.payload)
+		_ = c.writeFrame(ws.OpClose, true, []byte{0x03, 0xE9, 'g', 'o'})
 		for {
 			if _, err := c.readFrame(); err != nil {
 				return

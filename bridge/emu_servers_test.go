@@ -23,7 +23,7 @@ import (
 
 	"github.com/coder/websocket"
 
-	"github.com/atbridge/atbridge/formats"
+	"github.com/atbridge/atbridge/formats/ws"
 )
 
 // coderEchoServer is a WebSocket echo server on coder/websocket: every
@@ -124,7 +124,7 @@ func pythonEchoServer(t *testing.T, args ...string) string {
 
 // rawFrame is one frame as the raw server read it (payload unmasked).
 type rawFrame struct {
-	h       formats.WSHeader
+	h       ws.Header
 	payload []byte
 }
 
@@ -153,7 +153,7 @@ func (r *rawConn) readFrame() (rawFrame, error) {
 	if _, err := io.ReadFull(r.br, b[2:n]); err != nil {
 		return rawFrame{}, err
 	}
-	h, _, err := formats.ParseWSHeader(b[:n])
+	h, _, err := ws.ParseHeader(b[:n])
 	if err != nil {
 		return rawFrame{}, err
 	}
@@ -162,7 +162,7 @@ func (r *rawConn) readFrame() (rawFrame, error) {
 		return rawFrame{}, err
 	}
 	if h.Masked {
-		formats.MaskWS(h.MaskKey, 0, p)
+		ws.Mask(h.MaskKey, 0, p)
 	}
 	return rawFrame{h, p}, nil
 }
@@ -170,7 +170,7 @@ func (r *rawConn) readFrame() (rawFrame, error) {
 func (r *rawConn) writeFrame(op uint8, fin bool, p []byte) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	b := formats.AppendWSHeader(nil, formats.WSHeader{Fin: fin, Opcode: op, Length: uint64(len(p))})
+	b := ws.AppendHeader(nil, ws.Header{Fin: fin, Opcode: op, Length: uint64(len(p))})
 	_, err := r.c.Write(append(b, p...))
 	return err
 }

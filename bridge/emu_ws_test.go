@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/atbridge/atbridge/formats"
+	"github.com/atbridge/atbridge/formats/ws"
 )
 
 // joinWiFi brings the simulated station up.
@@ -260,14 +260,14 @@ func TestEmuWSFragmentation(t *testing.T) {
 			}
 			// Server to host: a 10-byte binary frame with CRLF inside comes
 			// as pieces of at most 4 bytes; an empty frame as one line.
-			toSend <- rawFrame{formats.WSHeader{Fin: true, Opcode: formats.WSBinary}, []byte("ab\r\n\r\nefgh")}
+			toSend <- rawFrame{ws.Header{Fin: true, Opcode: ws.OpBinary}, []byte("ab\r\n\r\nefgh")}
 			h.expect("+WS_DATA:0,4,ab\r\n\r\n+WS_DATA:0,4,\r\nef\r\n+WS_DATA:0,2,gh\r\n")
-			toSend <- rawFrame{formats.WSHeader{Fin: true, Opcode: formats.WSText}, nil}
+			toSend <- rawFrame{ws.Header{Fin: true, Opcode: ws.OpText}, nil}
 			h.expect("+WS_DATA:0,0,\r\n")
 			h.cmd("AT+WSCLOSE=0", "\r\nOK\r\n")
 			// AT+WSCLOSE freed the WSCFG: the next open has buffer_size 1024.
 			h.cmd(fmt.Sprintf("AT+WSOPEN=0,%q", srv.URL), "+WS_CONNECTED:0\r\n\r\nOK\r\n")
-			toSend <- rawFrame{formats.WSHeader{Fin: true, Opcode: formats.WSBinary}, []byte("0123456789")}
+			toSend <- rawFrame{ws.Header{Fin: true, Opcode: ws.OpBinary}, []byte("0123456789")}
 			h.expect("+WS_DATA:0,10,0123456789\r\n")
 			h.cmd("AT+WSCLOSE=0", "\r\nOK\r\n")
 		})
@@ -302,7 +302,7 @@ func TestEmuWSDataFormat(t *testing.T) {
 	h.cmd("AT+WSCFG=0,30,60,4", "\r\nOK\r\n")
 	h.cmd(fmt.Sprintf("AT+WSOPEN=0,%q", srv.URL), "+WS_CONNECTED:0\r\n\r\nOK\r\n")
 	push := func(op uint8, fin bool, p string) {
-		toSend <- rawFrame{formats.WSHeader{Fin: fin, Opcode: op}, []byte(p)}
+		toSend <- rawFrame{ws.Header{Fin: fin, Opcode: op}, []byte(p)}
 	}
 	tests := []struct {
 		fmt  string
@@ -320,14 +320,14 @@ func TestEmuWSDataFormat(t *testing.T) {
 	}
 	for _, tt := range tests {
 		h.cmd("AT+WSDATAFMT="+tt.fmt, "\r\nOK\r\n")
-		push(formats.WSText, false, "abcdef")
-		push(formats.WSCont, true, "ghi")
+		push(ws.OpText, false, "abcdef")
+		push(ws.OpCont, true, "ghi")
 		h.expect(tt.want)
 	}
 	// WSDATAFMT survives AT+WSCLOSE.
 	h.cmd("AT+WSCLOSE=0", "\r\nOK\r\n")
 	h.cmd(fmt.Sprintf("AT+WSOPEN=0,%q", srv.URL), "+WS_CONNECTED:0\r\n\r\nOK\r\n")
-	push(formats.WSBinary, true, "zz")
+	push(ws.OpBinary, true, "zz")
 	h.expect("+WS_DATA:0,2,zz")
 }
 
@@ -337,7 +337,7 @@ func TestEmuWSDataFormat(t *testing.T) {
 func TestEmuWSServerClose(t *testing.T) {
 	frames := newFrameLog()
 	srv := newRawServer(t, func(c *rawConn) {
-		_ = c.writeFrame(formats.WSClose, true, []byte{0x03, 0xE8, 'b', 'y', 'e'})
+		_ = c.writeFrame(ws.OpClose, true, []byte{0x03, 0xE8, 'b', 'y', 'e'})
 		if f, err := c.readFrame(); err == nil {
 			frames.add(f)
 		}
@@ -348,7 +348,7 @@ func TestEmuWSServerClose(t *testing.T) {
 	h.expect(fmt.Sprintf("AT+WSOPEN=0,%q\r\n+WS_CONNECTED:0\r\n", srv.URL))
 	h.expectAnyOrder("\r\nOK\r\n", "+WS_CLOSED:0\r\n")
 	f := frames.wait(t, 1)[0]
-	if f.h.Opcode != formats.WSClose || !f.h.Fin || len(f.payload) != 0 {
+	if f.h.Opcode != ws.OpClose || !f.h.Fin || len(f.payload) != 0 {
 		t.Fatalf("close reply = %v %q", f.h, f.payload)
 	}
 	h.expectQuiet(200 * time.Millisecond) // no reconnect
@@ -405,7 +405,7 @@ func TestEmuWSReconnect(t *testing.T) {
 func TestEmuWSPing(t *testing.T) {
 	frames := newFrameLog()
 	srv := newRawServer(t, func(c *rawConn) {
-		_ = c.writeFrame(formats.WSPing, true, []byte("hello?"))
+		_ = c.writeFrame(ws.OpPing, true, []byte("hello?"))
 		for {
 			f, err := c.readFrame()
 			if err != nil {
@@ -419,10 +419,10 @@ func TestEmuWSPing(t *testing.T) {
 	h.cmd("AT+WSCFG=0,1,1", "\r\nOK\r\n")
 	h.cmd(fmt.Sprintf("AT+WSOPEN=0,%q", srv.URL), "+WS_CONNECTED:0\r\n\r\nOK\r\n")
 	fs := frames.wait(t, 2)
-	if fs[0].h.Opcode != formats.WSPong || string(fs[0].payload) != "hello?" {
+	if fs[0].h.Opcode != ws.OpPong || string(fs[0].payload) != "hello?" {
 		t.Fatalf("first frame = %v %q, want the pong", fs[0].h, fs[0].payload)
 	}
-	if fs[1].h.Opcode != formats.WSPing || len(fs[1].payload) != 0 {
+	if fs[1].h.Opcode != ws.OpPing || len(fs[1].payload) != 0 {
 		t.Fatalf("second frame = %v %q, want an empty ping", fs[1].h, fs[1].payload)
 	}
 	h.expect("+WS_DISCONNECTED:0\r\n") // pong timeout
@@ -478,7 +478,7 @@ func TestEmuWSSendZeroRelease(t *testing.T) {
 	h.send("x")
 	h.expect("\r\nbusy p...\r\n\r\nSEND OK\r\n")
 	f := frames.wait(t, 1)[0]
-	if f.h.Opcode != formats.WSPing || !f.h.Fin || len(f.payload) != 0 {
+	if f.h.Opcode != ws.OpPing || !f.h.Fin || len(f.payload) != 0 {
 		t.Fatalf("frame %v %q, want an empty ping", f.h, f.payload)
 	}
 }

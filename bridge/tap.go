@@ -14,6 +14,7 @@ import (
 
 	"github.com/atbridge/atbridge/capture"
 	"github.com/atbridge/atbridge/formats"
+	"github.com/atbridge/atbridge/formats/ws"
 )
 
 // TapConfig is one WebSocket tap: atbridge listens where the ESP32 is told
@@ -233,12 +234,12 @@ func (t *tapListener) handle(ctx context.Context, c net.Conn) {
 
 // copyToServer forwards the client's bytes to the upstream.
 func (tc *tapConn) copyToServer(dst io.Writer, src io.Reader) {
-	tc.copy(dst, src, formats.NewWSStream(true, tc.t.cfg.MaxPayload), formats.ToServer)
+	tc.copy(dst, src, ws.NewStream(true, tc.t.cfg.MaxPayload), formats.ToServer)
 }
 
 // copyToClient forwards the upstream's bytes to the client.
 func (tc *tapConn) copyToClient(dst io.Writer, src io.Reader) {
-	tc.copy(dst, src, formats.NewWSStream(false, tc.t.cfg.MaxPayload), formats.ToClient)
+	tc.copy(dst, src, ws.NewStream(false, tc.t.cfg.MaxPayload), formats.ToClient)
 }
 
 // closeWriter is a connection that can half-close (TCP, TLS).
@@ -247,7 +248,7 @@ type closeWriter interface{ CloseWrite() error }
 // copy forwards src to dst unchanged and records the frames it sees; a
 // parse failure stops the parsing (noted in the capture), never the
 // forwarding.
-func (tc *tapConn) copy(dst io.Writer, src io.Reader, ws *formats.WSStream, dir formats.Dir) {
+func (tc *tapConn) copy(dst io.Writer, src io.Reader, stream *ws.Stream, dir formats.Dir) {
 	px := tc.t.px
 	buf := make([]byte, 32<<10)
 	parsing := true
@@ -260,13 +261,13 @@ func (tc *tapConn) copy(dst io.Writer, src io.Reader, ws *formats.WSStream, dir 
 			// disturb the bytes in flight.
 			now := px.q.now()
 			if parsing {
-				items, perr := ws.Feed(buf[:n])
+				items, perr := stream.Feed(buf[:n])
 				for i := range items {
 					tc.item(now, dir, &items[i])
 				}
 				if perr != nil {
 					parsing = false
-					if !errors.Is(perr, formats.ErrWSNotUpgraded) {
+					if !errors.Is(perr, ws.ErrNotUpgraded) {
 						px.q.event(now, 0, dir, capture.Event{Type: capture.EvNote, Link: tc.link,
 							Text: fmt.Sprintf("ws tap link %d: stopped parsing %s (forwarding goes on): %v", tc.link, dir, perr)})
 					}
@@ -288,10 +289,10 @@ func (tc *tapConn) copy(dst io.Writer, src io.Reader, ws *formats.WSStream, dir 
 }
 
 // item records what the parser found.
-func (tc *tapConn) item(t int64, dir formats.Dir, it *formats.WSItem) {
+func (tc *tapConn) item(t int64, dir formats.Dir, it *ws.Item) {
 	px := tc.t.px
 	switch it.Kind {
-	case formats.WSItemHTTP:
+	case ws.ItemHTTP:
 		tc.mu.Lock()
 		if it.Target != "" {
 			tc.target = it.Target
@@ -308,10 +309,10 @@ func (tc *tapConn) item(t int64, dir formats.Dir, it *formats.WSItem) {
 			px.q.event(t, 0, dir, capture.Event{Type: capture.EvNote, Link: tc.link,
 				Text: fmt.Sprintf("ws tap link %d: upgrade refused with HTTP %d", tc.link, it.Status)})
 		}
-	case formats.WSItemFrame:
+	case ws.ItemFrame:
 		h := it.Header
-		if h.Opcode == formats.WSClose {
-			if code, reason, ok := formats.ParseWSClose(it.Payload); ok {
+		if h.Opcode == ws.OpClose {
+			if code, reason, ok := ws.ParseClose(it.Payload); ok {
 				tc.mu.Lock()
 				if !tc.closeSeen {
 					tc.closeSeen, tc.code, tc.reason = true, code, reason

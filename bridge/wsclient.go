@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/atbridge/atbridge/formats"
+	"github.com/atbridge/atbridge/formats/ws"
 )
 
 // This file is the emulator's WebSocket client. It does the RFC 6455
@@ -43,7 +44,7 @@ type wsConn struct {
 	wb  []byte
 	// onFrame, when set, sees every frame written or fully read (payload
 	// unmasked).
-	onFrame func(dir formats.Dir, h formats.WSHeader, payload []byte)
+	onFrame func(dir formats.Dir, h ws.Header, payload []byte)
 }
 
 var errHandshake = errors.New("websocket handshake failed")
@@ -130,12 +131,12 @@ func dialWS(ctx context.Context, d *wsDial) (*wsConn, error) {
 func (w *wsConn) writeFrame(op uint8, fin bool, payload []byte, timeout time.Duration) error {
 	w.wmu.Lock()
 	defer w.wmu.Unlock()
-	h := formats.WSHeader{Fin: fin, Opcode: op, Masked: true, Length: uint64(len(payload))}
+	h := ws.Header{Fin: fin, Opcode: op, Masked: true, Length: uint64(len(payload))}
 	_, _ = rand.Read(h.MaskKey[:])
-	w.wb = formats.AppendWSHeader(w.wb[:0], h)
+	w.wb = ws.AppendHeader(w.wb[:0], h)
 	n := len(w.wb)
 	w.wb = append(w.wb, payload...)
-	formats.MaskWS(h.MaskKey, 0, w.wb[n:])
+	ws.Mask(h.MaskKey, 0, w.wb[n:])
 	if timeout > 0 {
 		_ = w.c.SetWriteDeadline(time.Now().Add(timeout))
 		defer w.c.SetWriteDeadline(time.Time{})
@@ -150,20 +151,20 @@ func (w *wsConn) writeFrame(op uint8, fin bool, payload []byte, timeout time.Dur
 }
 
 // readHeader reads the next frame header.
-func (w *wsConn) readHeader() (formats.WSHeader, error) {
+func (w *wsConn) readHeader() (ws.Header, error) {
 	var buf [14]byte
 	n := 0
 	need := 2
 	for {
 		if _, err := io.ReadFull(w.br, buf[n:need]); err != nil {
-			return formats.WSHeader{}, err
+			return ws.Header{}, err
 		}
 		n = need
-		h, _, err := formats.ParseWSHeader(buf[:n])
+		h, _, err := ws.ParseHeader(buf[:n])
 		if err == nil {
 			return h, nil
 		}
-		if err != formats.ErrWSShort {
+		if err != ws.ErrShort {
 			return h, err
 		}
 		// Work out how long the header is from what is known.

@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/atbridge/atbridge/formats"
+	"github.com/atbridge/atbridge/formats/ws"
 )
 
 // PcapOptions derives exporter options from a capture header: the wall
@@ -134,7 +135,7 @@ func (f *PcapFeed) Write(r *Record) error {
 	case KindChunk:
 		err = f.x.Chunk(t, r.Port, r.Dir, r.Data)
 	case KindFrame:
-		h := formats.WSHeader{Fin: r.Frame.Fin, Rsv: r.Frame.Rsv, Opcode: r.Frame.Opcode, Masked: r.Frame.Masked, MaskKey: r.Frame.MaskKey, Length: r.Frame.Length}
+		h := ws.Header{Fin: r.Frame.Fin, Rsv: r.Frame.Rsv, Opcode: r.Frame.Opcode, Masked: r.Frame.Masked, MaskKey: r.Frame.MaskKey, Length: r.Frame.Length}
 		err = f.x.Frame(t, int(r.Frame.Link), r.Dir, h, r.Data)
 	case KindEvent:
 		err = f.x.Event(t, pcapEvent(r))

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"github.com/atbridge/atbridge/formats/ws"
 	"io"
 	"strings"
 	"time"
@@ -393,7 +394,7 @@ func (x *PcapngExporter) Chunk(t int64, port uint8, dir Dir, data []byte) error 
 // payload its unmasked payload (cut frames have len(payload) < h.Length;
 // they are written with the bytes there are and a comment). payload is not
 // retained.
-func (x *PcapngExporter) Frame(t int64, link int, dir Dir, h WSHeader, payload []byte) error {
+func (x *PcapngExporter) Frame(t int64, link int, dir Dir, h ws.Header, payload []byte) error {
 	if err := x.usable(); err != nil {
 		return err
 	}

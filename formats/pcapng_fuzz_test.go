@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/atbridge/atbridge/formats"
+	"github.com/atbridge/atbridge/formats/ws"
 )
 
 // fuzzOps feeds an exporter from fuzz bytes: each op is a kind byte, a
@@ -34,7 +35,7 @@ func fuzzOps(x *formats.PcapngExporter, in []byte) error {
 			if k&7 == 3 {
 				dir = formats.ToClient
 			}
-			h := formats.WSHeader{Fin: true, Opcode: 1}
+			h := ws.Header{Fin: true, Opcode: 1}
 			link := 0
 			if len(d) > 0 {
 				h.Opcode, link = d[0]&15, int(d[0]>>4)

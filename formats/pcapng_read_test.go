@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/atbridge/atbridge/formats"
+	"github.com/atbridge/atbridge/formats/ws"
 	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
 )
@@ -251,7 +251,7 @@ func parseTCP(b []byte) (tcpSeg, error) {
 // wsFrame is a frame found by reassembling a flow.
 type wsFrame struct {
 	fromClient bool
-	h          formats.WSHeader
+	h          ws.Header
 	payload    []byte
 }
 
@@ -320,7 +320,7 @@ func wsFlows(pkts [][]byte) (map[uint16][]wsFrame, map[uint16][2]string, error) 
 			h[k] = string(buf[:end+4])
 			buf = buf[end+4:]
 			for len(buf) > 0 {
-				wh, n, err := formats.ParseWSHeader(buf)
+				wh, n, err := ws.ParseHeader(buf)
 				if err != nil {
 					return nil, nil, fmt.Errorf("flow %d side %d: %w", p, k, err)
 				}
@@ -329,7 +329,7 @@ func wsFlows(pkts [][]byte) (map[uint16][]wsFrame, map[uint16][2]string, error) 
 				}
 				pl := append([]byte(nil), buf[n:n+int(wh.Length)]...)
 				if wh.Masked {
-					formats.MaskWS(wh.MaskKey, 0, pl)
+					ws.Mask(wh.MaskKey, 0, pl)
 				}
 				fr[k] = append(fr[k], wsFrame{fromClient: k == 0, h: wh, payload: pl})
 				buf = buf[n+int(wh.Length):]

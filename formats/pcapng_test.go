@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/atbridge/atbridge/formats"
+	"github.com/atbridge/atbridge/formats/ws"
 	"github.com/atbridge/atbridge/internal/session"
 )
 
@@ -254,7 +255,7 @@ func checkWSMessages(t *testing.T, f *ngFile, evs []formats.Event) {
 					t.Errorf("client frame not masked")
 				}
 			}
-			if x.h.Opcode == formats.WSClose && k == 1 {
+			if x.h.Opcode == ws.OpClose && k == 1 {
 				continue // reconstructed from +WS_CLOSED: no message of its own
 			}
 			got[k] = append(got[k], string(x.payload))
@@ -444,8 +445,8 @@ func TestPcapngOptions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ws := f.on("ws-link0")
-	if len(ws) == 0 {
+	link0 := f.on("ws-link0")
+	if len(link0) == 0 {
 		t.Fatal("no WebSocket packets in the window")
 	}
 	for _, p := range f.pkts {
@@ -455,7 +456,7 @@ func TestPcapngOptions(t *testing.T) {
 		}
 	}
 	var pk [][]byte
-	for _, p := range ws {
+	for _, p := range link0 {
 		pk = append(pk, p.data)
 	}
 	frames, _, err := wsFlows(pk)
@@ -466,7 +467,7 @@ func TestPcapngOptions(t *testing.T) {
 		t.Fatalf("%d flows in the window, want 1", len(frames))
 	}
 	for _, fr := range frames {
-		if len(fr) != 1 || fr[0].h.Opcode != formats.WSClose || string(fr[0].payload) != "\x03\xe8" {
+		if len(fr) != 1 || fr[0].h.Opcode != ws.OpClose || string(fr[0].payload) != "\x03\xe8" {
 			t.Errorf("frames in the window: %+v", fr)
 		}
 	}
@@ -497,15 +498,15 @@ func TestPcapngRecordedFrames(t *testing.T) {
 	chunk(201, formats.ToHost, "AT+WSSEND=0,4\r\n\r\nOK\r\n\r\n>")
 	chunk(210, formats.ToDevice, "test")
 	key := [4]byte{1, 2, 3, 4}
-	if err := x.Frame(211*ms, 0, formats.ToServer, formats.WSHeader{Fin: true, Opcode: 1, Masked: true, MaskKey: key, Length: 4}, []byte("test")); err != nil {
+	if err := x.Frame(211*ms, 0, formats.ToServer, ws.Header{Fin: true, Opcode: 1, Masked: true, MaskKey: key, Length: 4}, []byte("test")); err != nil {
 		t.Fatal(err)
 	}
 	chunk(212, formats.ToHost, "\r\nSEND OK\r\n")
-	if err := x.Frame(230*ms, 0, formats.ToClient, formats.WSHeader{Fin: true, Opcode: 2, Length: 1000}, []byte{0, 1, 2}); err != nil {
+	if err := x.Frame(230*ms, 0, formats.ToClient, ws.Header{Fin: true, Opcode: 2, Length: 1000}, []byte{0, 1, 2}); err != nil {
 		t.Fatal(err)
 	}
 	chunk(231, formats.ToHost, "+WS_DATA:0,3,\x00\x01\x02\r\n")
-	if err := x.Frame(300*ms, 0, formats.ToClient, formats.WSHeader{Fin: true, Opcode: 8, Length: 2}, []byte{3, 232}); err != nil {
+	if err := x.Frame(300*ms, 0, formats.ToClient, ws.Header{Fin: true, Opcode: 8, Length: 2}, []byte{3, 232}); err != nil {
 		t.Fatal(err)
 	}
 	if err := x.Event(301*ms, formats.PcapEvent{Kind: formats.PcapEvWSClosed, Name: "ws_closed", Link: 0, Code: 1000}); err != nil {

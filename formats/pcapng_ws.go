@@ -12,6 +12,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/atbridge/atbridge/formats/ws"
 	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
 )
@@ -295,7 +296,7 @@ func (w *wsView) recordedClose(t int64, link int, code uint16, reason string) {
 	l.flow = nil
 }
 
-func (w *wsView) recordedFrame(t int64, link int, dir Dir, h WSHeader, payload []byte) {
+func (w *wsView) recordedFrame(t int64, link int, dir Dir, h ws.Header, payload []byte) {
 	if w.x.opts.Frames == FramesReconstructed || (dir != ToServer && dir != ToClient) {
 		return
 	}
@@ -530,7 +531,7 @@ func (w *wsView) seg1(f *wsFlow, t int64, fromClient bool, flags int, payload []
 
 // frame writes one WebSocket frame; h.Length must be len(payload), or more
 // when the rest follows as pieces (see reconstructed).
-func (w *wsView) frame(f *wsFlow, t int64, dir Dir, h WSHeader, payload []byte, comment string) {
+func (w *wsView) frame(f *wsFlow, t int64, dir Dir, h ws.Header, payload []byte, comment string) {
 	if !w.x.inWindow(t) {
 		return
 	}
@@ -540,17 +541,17 @@ func (w *wsView) frame(f *wsFlow, t int64, dir Dir, h WSHeader, payload []byte, 
 		side = 1
 	}
 	w.owe(f, t, side)
-	b := AppendWSHeader(w.x.pkt[:0], h)
+	b := ws.AppendHeader(w.x.pkt[:0], h)
 	n := len(b)
 	b = append(b, payload...)
 	if h.Masked {
-		MaskWS(h.MaskKey, 0, b[n:])
+		ws.Mask(h.MaskKey, 0, b[n:])
 	}
 	w.x.pkt = b
 	if h.Opcode < 8 {
 		f.frag[side] = !h.Fin
 	}
-	if h.Opcode == WSClose {
+	if h.Opcode == ws.OpClose {
 		f.closeSent[side] = true
 		if side == 0 {
 			f.closePay = append(f.closePay[:0], payload...)
@@ -594,16 +595,16 @@ func (w *wsView) reconstructed(f *wsFlow, t int64, m *WSMessage) {
 		w.seg(f, t, false, tcpACK|tcpPSH, p, c)
 		return
 	}
-	h := WSHeader{Fin: m.Fin != 0, Length: uint64(len(m.Data))}
+	h := ws.Header{Fin: m.Fin != 0, Length: uint64(len(m.Data))}
 	switch {
 	case m.Opcode >= 0:
 		h.Opcode = uint8(m.Opcode)
 	case f.frag[side]:
-		h.Opcode = WSCont
+		h.Opcode = ws.OpCont
 	case utf8.Valid(m.Data):
-		h.Opcode = WSText
+		h.Opcode = ws.OpText
 	default:
-		h.Opcode = WSBinary
+		h.Opcode = ws.OpBinary
 	}
 	comment := ""
 	if side == 1 && m.PayloadLen > int64(len(m.Data)) && m.PayloadLen <= 1<<20 && m.PayloadOffset == 0 {
@@ -624,7 +625,7 @@ func (w *wsView) reconstructed(f *wsFlow, t int64, m *WSMessage) {
 // the client's close payload if the client sent one), then FINs.
 func (w *wsView) serverClose(f *wsFlow, t int64) {
 	if w.x.inWindow(t) {
-		w.frame(f, t, ToClient, WSHeader{Fin: true, Opcode: WSClose, Length: uint64(len(f.closePay))}, f.closePay,
+		w.frame(f, t, ToClient, ws.Header{Fin: true, Opcode: ws.OpClose, Length: uint64(len(f.closePay))}, f.closePay,
 			"close frame reconstructed from +WS_CLOSED (the server closed; its close payload is not known, the client's is echoed)")
 	}
 	w.fin(f, t, false, "")

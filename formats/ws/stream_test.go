@@ -1,4 +1,4 @@
-package formats
+package ws
 
 import (
 	"bytes"
@@ -9,12 +9,12 @@ import (
 )
 
 // wsWire builds one frame on the wire, masking the payload when h.Masked.
-func wsWire(h WSHeader, payload []byte) []byte {
+func wsWire(h Header, payload []byte) []byte {
 	h.Length = uint64(len(payload))
-	b := AppendWSHeader(nil, h)
+	b := AppendHeader(nil, h)
 	p := bytes.Clone(payload)
 	if h.Masked {
-		MaskWS(h.MaskKey, 0, p)
+		Mask(h.MaskKey, 0, p)
 	}
 	return append(b, p...)
 }
@@ -28,23 +28,23 @@ func TestWSStream(t *testing.T) {
 	key := [4]byte{1, 2, 3, 4}
 	big := bytes.Repeat([]byte("0123456789"), 7000)
 	frames := []struct {
-		h WSHeader
+		h Header
 		p []byte
 	}{
-		{WSHeader{Fin: true, Opcode: WSText, Masked: true, MaskKey: key}, []byte("test")},
-		{WSHeader{Fin: false, Opcode: WSBinary, Masked: true, MaskKey: key, Rsv: 4}, []byte("a\r\nb\x00")},
-		{WSHeader{Fin: true, Opcode: WSCont, Masked: true, MaskKey: key}, nil},
-		{WSHeader{Fin: true, Opcode: WSPing}, []byte("p")},
-		{WSHeader{Fin: true, Opcode: WSBinary, Masked: true, MaskKey: [4]byte{9, 8, 7, 6}}, big},
-		{WSHeader{Fin: true, Opcode: WSClose, Masked: true, MaskKey: key}, []byte{0x03, 0xE8, 'b', 'y', 'e'}},
+		{Header{Fin: true, Opcode: OpText, Masked: true, MaskKey: key}, []byte("test")},
+		{Header{Fin: false, Opcode: OpBinary, Masked: true, MaskKey: key, Rsv: 4}, []byte("a\r\nb\x00")},
+		{Header{Fin: true, Opcode: OpCont, Masked: true, MaskKey: key}, nil},
+		{Header{Fin: true, Opcode: OpPing}, []byte("p")},
+		{Header{Fin: true, Opcode: OpBinary, Masked: true, MaskKey: [4]byte{9, 8, 7, 6}}, big},
+		{Header{Fin: true, Opcode: OpClose, Masked: true, MaskKey: key}, []byte{0x03, 0xE8, 'b', 'y', 'e'}},
 	}
 	wire := []byte(testRequest)
 	for _, f := range frames {
 		wire = append(wire, wsWire(f.h, f.p)...)
 	}
 	for _, step := range []int{1, 2, 3, 7, 100, 4096, len(wire)} {
-		s := NewWSStream(true, 1000)
-		var items []WSItem
+		s := NewStream(true, 1000)
+		var items []Item
 		for off := 0; off < len(wire); off += step {
 			it, err := s.Feed(wire[off:min(off+step, len(wire))])
 			if err != nil {
@@ -55,7 +55,7 @@ func TestWSStream(t *testing.T) {
 		if len(items) != 1+len(frames) {
 			t.Fatalf("step %d: %d items, want %d", step, len(items), 1+len(frames))
 		}
-		if items[0].Kind != WSItemHTTP || items[0].Target != "/chat?x=1" || string(items[0].HTTP) != testRequest {
+		if items[0].Kind != ItemHTTP || items[0].Target != "/chat?x=1" || string(items[0].HTTP) != testRequest {
 			t.Fatalf("step %d: head %+v", step, items[0])
 		}
 		for i, f := range frames {
@@ -66,39 +66,39 @@ func TestWSStream(t *testing.T) {
 			}
 			h := f.h
 			h.Length = uint64(len(f.p))
-			if it.Kind != WSItemFrame || it.Header != h || !bytes.Equal(it.Payload, want) {
+			if it.Kind != ItemFrame || it.Header != h || !bytes.Equal(it.Payload, want) {
 				t.Fatalf("step %d: frame %d = %+v %q, want %+v %q", step, i, it.Header, it.Payload, h, want)
 			}
 		}
 	}
-	code, reason, ok := ParseWSClose(frames[5].p)
+	code, reason, ok := ParseClose(frames[5].p)
 	if !ok || code != 1000 || reason != "bye" {
 		t.Errorf("close = %d %q %v", code, reason, ok)
 	}
 }
 
 func TestWSStreamResponse(t *testing.T) {
-	s := NewWSStream(false, 0)
-	items, err := s.Feed(append([]byte(testResponse), wsWire(WSHeader{Fin: true, Opcode: WSText}, []byte("hi"))...))
+	s := NewStream(false, 0)
+	items, err := s.Feed(append([]byte(testResponse), wsWire(Header{Fin: true, Opcode: OpText}, []byte("hi"))...))
 	if err != nil || len(items) != 2 || items[0].Status != 101 || string(items[1].Payload) != "hi" {
 		t.Fatalf("items %+v err %v", items, err)
 	}
-	s = NewWSStream(false, 0)
+	s = NewStream(false, 0)
 	items, err = s.Feed([]byte("HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n\x81\x02hi"))
-	if len(items) != 1 || items[0].Status != 403 || !errors.Is(err, ErrWSNotUpgraded) {
+	if len(items) != 1 || items[0].Status != 403 || !errors.Is(err, ErrNotUpgraded) {
 		t.Fatalf("refused: items %+v err %v", items, err)
 	}
 	for _, bad := range []string{"NOT HTTP\r\n\r\n", "HTTP/1.1 abc x\r\n\r\n"} {
-		if _, err := NewWSStream(false, 0).Feed([]byte(bad)); !errors.Is(err, ErrWSHTTPHead) {
+		if _, err := NewStream(false, 0).Feed([]byte(bad)); !errors.Is(err, ErrHTTPHead) {
 			t.Errorf("%q: err %v", bad, err)
 		}
 	}
-	if _, err := NewWSStream(true, 0).Feed(bytes.Repeat([]byte("x"), MaxWSHTTPHead+10)); !errors.Is(err, ErrWSHTTPHead) {
+	if _, err := NewStream(true, 0).Feed(bytes.Repeat([]byte("x"), MaxHTTPHead+10)); !errors.Is(err, ErrHTTPHead) {
 		t.Errorf("endless head: err %v", err)
 	}
-	s = NewWSStream(true, 0)
+	s = NewStream(true, 0)
 	_, err = s.Feed([]byte(testRequest + "\x82\x7f\x80\x00\x00\x00\x00\x00\x00\x00"))
-	if !errors.Is(err, ErrWSLength) {
+	if !errors.Is(err, ErrLength) {
 		t.Errorf("64-bit length with top bit: %v", err)
 	}
 	if _, err2 := s.Feed([]byte("more")); err2 != err {
@@ -118,7 +118,7 @@ func FuzzWSStream(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, b []byte, cut int, request bool) {
-		whole, errWhole := NewWSStream(request, 64).Feed(b)
+		whole, errWhole := NewStream(request, 64).Feed(b)
 		if cut < 0 {
 			cut = -cut
 		}
@@ -127,7 +127,7 @@ func FuzzWSStream(f *testing.F) {
 		} else {
 			cut = 0
 		}
-		s := NewWSStream(request, 64)
+		s := NewStream(request, 64)
 		parts, err1 := s.Feed(b[:cut])
 		if err1 == nil {
 			more, err2 := s.Feed(b[cut:])
@@ -149,10 +149,10 @@ func FuzzWSStream(f *testing.F) {
 // a client's traffic.
 func BenchmarkWSStream(b *testing.B) {
 	payload := bytes.Repeat([]byte("x"), 1024)
-	frame := wsWire(WSHeader{Fin: true, Opcode: WSBinary, Masked: true, MaskKey: [4]byte{1, 2, 3, 4}}, payload)
+	frame := wsWire(Header{Fin: true, Opcode: OpBinary, Masked: true, MaskKey: [4]byte{1, 2, 3, 4}}, payload)
 	wire := bytes.Repeat(frame, 64)
 	b.SetBytes(int64(len(wire)))
-	s := NewWSStream(true, 0)
+	s := NewStream(true, 0)
 	if _, err := s.Feed([]byte(testRequest)); err != nil {
 		b.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package formats
+package ws
 
 import (
 	"encoding/binary"
@@ -9,26 +9,26 @@ import (
 // WebSocket opcodes (RFC 6455 §5.2). Values 3..7 and 11..15 are reserved but
 // can be put on the wire, and ESP-AT's AT+WSSEND lets the host do so.
 const (
-	WSCont   uint8 = 0
-	WSText   uint8 = 1
-	WSBinary uint8 = 2
-	WSClose  uint8 = 8
-	WSPing   uint8 = 9
-	WSPong   uint8 = 10
+	OpCont   uint8 = 0
+	OpText   uint8 = 1
+	OpBinary uint8 = 2
+	OpClose  uint8 = 8
+	OpPing   uint8 = 9
+	OpPong   uint8 = 10
 )
 
-// Errors returned by ParseWSHeader.
+// Errors returned by ParseHeader.
 var (
-	// ErrWSShort: b holds only part of a header; call again with more bytes.
+	// ErrShort: b holds only part of a header; call again with more bytes.
 	// It is not wrapped, so callers may compare with ==.
-	ErrWSShort = errors.New("websocket frame header: need more bytes")
-	// ErrWSLength: the 64-bit extended length has its most significant bit
+	ErrShort = errors.New("websocket frame header: need more bytes")
+	// ErrLength: the 64-bit extended length has its most significant bit
 	// set, which RFC 6455 forbids.
-	ErrWSLength = errors.New("websocket frame header: payload length too large")
+	ErrLength = errors.New("websocket frame header: payload length too large")
 )
 
-// WSHeader is the header of one WebSocket frame as it is on the wire.
-type WSHeader struct {
+// Header is the header of one WebSocket frame as it is on the wire.
+type Header struct {
 	Fin     bool
 	Rsv     uint8 // RSV1..RSV3 as bits 2..0
 	Opcode  uint8 // 0..15
@@ -38,10 +38,10 @@ type WSHeader struct {
 }
 
 // Control reports whether the opcode is a control opcode (8..15).
-func (h WSHeader) Control() bool { return h.Opcode >= 8 }
+func (h Header) Control() bool { return h.Opcode >= 8 }
 
 // String is a short description such as "text fin len=4".
-func (h WSHeader) String() string {
+func (h Header) String() string {
 	s := fmt.Sprintf("op=%d", h.Opcode)
 	if h.Fin {
 		s += " fin"
@@ -52,9 +52,9 @@ func (h WSHeader) String() string {
 	return fmt.Sprintf("%s len=%d", s, h.Length)
 }
 
-// WSHeaderLen returns the size of the header that AppendWSHeader writes for h:
+// HeaderLen returns the size of the header that AppendHeader writes for h:
 // 2 to 14 bytes.
-func WSHeaderLen(h WSHeader) int {
+func HeaderLen(h Header) int {
 	n := 2
 	switch {
 	case h.Length > 0xFFFF:
@@ -68,9 +68,9 @@ func WSHeaderLen(h WSHeader) int {
 	return n
 }
 
-// AppendWSHeader appends h in wire form to dst, choosing the shortest length
+// AppendHeader appends h in wire form to dst, choosing the shortest length
 // encoding. Opcode and Rsv are truncated to their 4 and 3 bits.
-func AppendWSHeader(dst []byte, h WSHeader) []byte {
+func AppendHeader(dst []byte, h Header) []byte {
 	b0 := h.Opcode&0x0F | (h.Rsv&0x07)<<4
 	if h.Fin {
 		b0 |= 0x80
@@ -95,14 +95,14 @@ func AppendWSHeader(dst []byte, h WSHeader) []byte {
 	return dst
 }
 
-// ParseWSHeader decodes the frame header at the start of b and returns it
-// with its size in bytes. It returns ErrWSShort when b ends inside the
-// header, and ErrWSLength for a 64-bit length with the top bit set.
+// ParseHeader decodes the frame header at the start of b and returns it
+// with its size in bytes. It returns ErrShort when b ends inside the
+// header, and ErrLength for a 64-bit length with the top bit set.
 // Non-minimal length encodings are accepted, as most peers do.
-func ParseWSHeader(b []byte) (WSHeader, int, error) {
-	var h WSHeader
+func ParseHeader(b []byte) (Header, int, error) {
+	var h Header
 	if len(b) < 2 {
-		return h, 0, ErrWSShort
+		return h, 0, ErrShort
 	}
 	h.Fin = b[0]&0x80 != 0
 	h.Rsv = (b[0] >> 4) & 0x07
@@ -112,17 +112,17 @@ func ParseWSHeader(b []byte) (WSHeader, int, error) {
 	switch l := b[1] & 0x7F; l {
 	case 126:
 		if len(b) < 4 {
-			return h, 0, ErrWSShort
+			return h, 0, ErrShort
 		}
 		h.Length = uint64(binary.BigEndian.Uint16(b[2:4]))
 		n = 4
 	case 127:
 		if len(b) < 10 {
-			return h, 0, ErrWSShort
+			return h, 0, ErrShort
 		}
 		h.Length = binary.BigEndian.Uint64(b[2:10])
 		if h.Length>>63 != 0 {
-			return h, 0, ErrWSLength
+			return h, 0, ErrLength
 		}
 		n = 10
 	default:
@@ -130,7 +130,7 @@ func ParseWSHeader(b []byte) (WSHeader, int, error) {
 	}
 	if h.Masked {
 		if len(b) < n+4 {
-			return h, 0, ErrWSShort
+			return h, 0, ErrShort
 		}
 		copy(h.MaskKey[:], b[n:n+4])
 		n += 4
@@ -138,9 +138,9 @@ func ParseWSHeader(b []byte) (WSHeader, int, error) {
 	return h, n, nil
 }
 
-// MaskWS XORs b in place with key, b being the payload bytes that start at
+// Mask XORs b in place with key, b being the payload bytes that start at
 // offset pos of the frame's payload. Masking twice restores the bytes.
-func MaskWS(key [4]byte, pos uint64, b []byte) {
+func Mask(key [4]byte, pos uint64, b []byte) {
 	k := int(pos & 3)
 	for i := range b {
 		b[i] ^= key[k]
