@@ -12,6 +12,7 @@ import (
 
 	"github.com/atbridge/atbridge/capture"
 	"github.com/atbridge/atbridge/formats"
+	"github.com/atbridge/atbridge/formats/socat"
 )
 
 func init() {
@@ -69,13 +70,13 @@ func runImport(ctx context.Context, e *env, f *importFlags, args []string) int {
 	if err != nil {
 		return fail("--tz %q: %v", f.tz, err)
 	}
-	var unit formats.SocatFraction
+	var unit socat.Fraction
 	switch f.unit {
 	case "auto":
 	case "us":
-		unit = formats.SocatFracMicro
+		unit = socat.FracMicro
 	case "ns":
-		unit = formats.SocatFracNano
+		unit = socat.FracNano
 	default:
 		return fail("--time-unit must be auto, us or ns, not %q", f.unit)
 	}
@@ -100,7 +101,7 @@ func runImport(ctx context.Context, e *env, f *importFlags, args []string) int {
 		src = file
 	}
 	cr := &countingReader{r: src}
-	sr := formats.NewSocatReader(cr)
+	sr := socat.NewReader(cr)
 	sr.Location, sr.Fraction = loc, unit
 
 	first, err := sr.Next()
@@ -189,7 +190,7 @@ func runImport(ctx context.Context, e *env, f *importFlags, args []string) int {
 	}
 	bar.finish()
 	if parseErr != nil {
-		var se *formats.SocatError
+		var se *socat.Error
 		if !errors.As(parseErr, &se) {
 			abandon()
 			return fail("read %s: %v", name, parseErr)

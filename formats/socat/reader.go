@@ -1,4 +1,4 @@
-package formats
+package socat
 
 import (
 	"bufio"
@@ -11,65 +11,39 @@ import (
 	"time"
 )
 
-// A socat dump is what "socat -x" or "socat -x -v" writes to stderr while it
-// relays traffic. Each transfer starts with a header line:
-//
-//	> 2026/11/25 19:07:05.000827972  length=15 from=0 to=14
-//
-// ">" is data read on the left address and written to the right one, "<" the
-// other way. The time is the local wall clock. "length" counts the bytes of
-// this transfer; "from" and "to" are the offsets of its first and last byte
-// in everything sent that way so far, so the next block in the same direction
-// starts at from = previous to + 1.
-//
-// With -x alone the bytes follow on one line as " 48 45 4c"; with -x -v they
-// follow as lines of at most 16 bytes with a text column, a new line after
-// every 0a byte, and a "--" line ends the block:
-//
-//	 48 45 4c 4c 4f 0d 0a                             HELLO..
-//	--
-//
-// Text-only dumps ("socat -v" without -x) are refused: socat prints every
-// unprintable byte, and every byte from 0x7f up, as '.', so the bytes cannot
-// be recovered; record with -x (or -x -v) instead.
-//
-// Timestamps: socat 1.7.4 (Debian 12's) prints microseconds zero-padded to
-// nine digits, so ".000827972" means 0.827972 s; later versions may print
-// real nanoseconds. SocatReader.Fraction chooses how to read nine digits.
-
-// Socat errors. A *SocatError from SocatReader.Next wraps one of these.
+// Socat errors. A *Error from Reader.Next wraps one of these.
 var (
-	// ErrSocatSyntax is returned for a line that is neither a block header,
+	// ErrSyntax is returned for a line that is neither a block header,
 	// hex bytes, a "--" separator nor a socat log message.
-	ErrSocatSyntax = errors.New("not a socat -x dump line")
-	// ErrSocatTextOnly is returned when a block's bytes are given only as
+	ErrSyntax = errors.New("not a socat -x dump line")
+	// ErrTextOnly is returned when a block's bytes are given only as
 	// text, as "socat -v" without -x writes them.
-	ErrSocatTextOnly = errors.New("text-only dump (socat -v without -x): unprintable bytes were written as '.', so the bytes cannot be recovered; record with socat -x -v")
-	// ErrSocatLength is returned when a header's length disagrees with its
+	ErrTextOnly = errors.New("text-only dump (socat -v without -x): unprintable bytes were written as '.', so the bytes cannot be recovered; record with socat -x -v")
+	// ErrLength is returned when a header's length disagrees with its
 	// from/to, or the hex lines hold more or fewer bytes than length.
-	ErrSocatLength = errors.New("block length mismatch")
-	// ErrSocatTooBig is returned for a block longer than SocatReader.MaxBlock.
-	ErrSocatTooBig = errors.New("block too big")
-	// ErrSocatTruncated is returned when the dump ends inside a block.
-	ErrSocatTruncated = errors.New("dump ends inside a block")
+	ErrLength = errors.New("block length mismatch")
+	// ErrTooBig is returned for a block longer than Reader.MaxBlock.
+	ErrTooBig = errors.New("block too big")
+	// ErrTruncated is returned when the dump ends inside a block.
+	ErrTruncated = errors.New("dump ends inside a block")
 )
 
-// SocatError is a problem at a line of a socat dump. SocatReader.Next
+// Error is a problem at a line of a socat dump. Reader.Next
 // returns it wrapping one of the sentinel errors above.
-type SocatError struct {
+type Error struct {
 	Line int // 1-based line number
 	Err  error
 }
 
-func (e *SocatError) Error() string { return fmt.Sprintf("line %d: %v", e.Line, e.Err) }
+func (e *Error) Error() string { return fmt.Sprintf("line %d: %v", e.Line, e.Err) }
 
 // Unwrap returns the underlying error.
-func (e *SocatError) Unwrap() error { return e.Err }
+func (e *Error) Unwrap() error { return e.Err }
 
-// SocatBlock is one transfer of a socat dump.
-type SocatBlock struct {
+// Block is one transfer of a socat dump.
+type Block struct {
 	Line        int       // line number of the block's header
-	Time        time.Time // when socat read the bytes, in SocatReader.Location
+	Time        time.Time // when socat read the bytes, in Reader.Location
 	LeftToRight bool      // ">" (left address to right) rather than "<"
 	From, To    int64     // offsets of the first and last byte in this direction
 	// Gap is From minus the number of bytes seen before in this direction:
@@ -79,35 +53,35 @@ type SocatBlock struct {
 	Data []byte
 }
 
-// SocatFraction says how SocatReader reads a nine-digit fraction of a second.
-type SocatFraction uint8
+// Fraction says how Reader reads a nine-digit fraction of a second.
+type Fraction uint8
 
 // Fraction modes.
 const (
-	// SocatFracAuto reads nine digits as microseconds (socat 1.7's "%09"
+	// FracAuto reads nine digits as microseconds (socat 1.7's "%09"
 	// of tv_usec) while every value seen is below 1000000, and as
 	// nanoseconds from the first value that is not. Six digits are always
 	// microseconds.
-	SocatFracAuto SocatFraction = iota
-	// SocatFracMicro reads every fraction as microseconds.
-	SocatFracMicro
-	// SocatFracNano reads nine digits as nanoseconds.
-	SocatFracNano
+	FracAuto Fraction = iota
+	// FracMicro reads every fraction as microseconds.
+	FracMicro
+	// FracNano reads nine digits as nanoseconds.
+	FracNano
 )
 
-// DefaultSocatMaxBlock is SocatReader.MaxBlock's default.
-const DefaultSocatMaxBlock = 1 << 20
+// DefaultMaxBlock is Reader.MaxBlock's default.
+const DefaultMaxBlock = 1 << 20
 
-// SocatReader reads blocks from a socat -x or -x -v dump. It is not safe for
+// Reader reads blocks from a socat -x or -x -v dump. It is not safe for
 // concurrent use.
-type SocatReader struct {
+type Reader struct {
 	// Location is the time zone the dump's times are read in; nil means UTC.
 	// socat writes local time, so an importer on the recording machine
 	// passes time.Local.
 	Location *time.Location
 	// Fraction chooses how nine-digit fractions are read (default auto).
-	Fraction SocatFraction
-	// MaxBlock bounds a block's length; zero means DefaultSocatMaxBlock.
+	Fraction Fraction
+	// MaxBlock bounds a block's length; zero means DefaultMaxBlock.
 	MaxBlock int
 
 	br      *bufio.Reader
@@ -118,15 +92,15 @@ type SocatReader struct {
 	err     error
 }
 
-// NewSocatReader returns a reader of the dump in r.
-func NewSocatReader(r io.Reader) *SocatReader {
-	return &SocatReader{br: bufio.NewReaderSize(r, 64<<10)}
+// NewReader returns a reader of the dump in r.
+func NewReader(r io.Reader) *Reader {
+	return &Reader{br: bufio.NewReaderSize(r, 64<<10)}
 }
 
 // Next returns the next block, or io.EOF after the last one. Lines socat
 // logs between blocks (with -d) are skipped. After an error other than
 // io.EOF the reader is stuck: Next returns the same error again.
-func (s *SocatReader) Next() (*SocatBlock, error) {
+func (s *Reader) Next() (*Block, error) {
 	if s.err != nil {
 		return nil, s.err
 	}
@@ -137,16 +111,16 @@ func (s *SocatReader) Next() (*SocatBlock, error) {
 	return b, err
 }
 
-func (s *SocatReader) maxBlock() int {
+func (s *Reader) maxBlock() int {
 	if s.MaxBlock > 0 {
 		return s.MaxBlock
 	}
-	return DefaultSocatMaxBlock
+	return DefaultMaxBlock
 }
 
 // readLine returns the next line without its newline; io.EOF at the end.
 // A line longer than the longest hex line a block may need is an error.
-func (s *SocatReader) readLine() ([]byte, error) {
+func (s *Reader) readLine() ([]byte, error) {
 	if s.pending != nil {
 		l := s.pending
 		s.pending = nil
@@ -159,7 +133,7 @@ func (s *SocatReader) readLine() ([]byte, error) {
 		line = append(line, chunk...)
 		if len(line) > limit {
 			s.line++
-			return nil, &SocatError{Line: s.line, Err: fmt.Errorf("%w: line longer than %d bytes", ErrSocatSyntax, limit)}
+			return nil, &Error{Line: s.line, Err: fmt.Errorf("%w: line longer than %d bytes", ErrSyntax, limit)}
 		}
 		if err == bufio.ErrBufferFull {
 			continue
@@ -178,7 +152,7 @@ func (s *SocatReader) readLine() ([]byte, error) {
 	return line, nil
 }
 
-func (s *SocatReader) next() (*SocatBlock, error) {
+func (s *Reader) next() (*Block, error) {
 	var line []byte
 	for {
 		l, err := s.readLine()
@@ -193,7 +167,7 @@ func (s *SocatReader) next() (*SocatBlock, error) {
 	}
 	b, err := s.parseHeader(line)
 	if err != nil {
-		return nil, &SocatError{Line: s.line, Err: err}
+		return nil, &Error{Line: s.line, Err: err}
 	}
 	b.Line = s.line
 	b.Data = make([]byte, 0, b.To-b.From+1)
@@ -201,7 +175,7 @@ func (s *SocatReader) next() (*SocatBlock, error) {
 	for len(b.Data) < want {
 		l, err := s.readLine()
 		if err == io.EOF {
-			return nil, &SocatError{Line: s.line, Err: fmt.Errorf("%w: block at line %d has %d of its %d bytes", ErrSocatTruncated, b.Line, len(b.Data), want)}
+			return nil, &Error{Line: s.line, Err: fmt.Errorf("%w: block at line %d has %d of its %d bytes", ErrTruncated, b.Line, len(b.Data), want)}
 		}
 		if err != nil {
 			return nil, err
@@ -210,17 +184,17 @@ func (s *SocatReader) next() (*SocatBlock, error) {
 			continue // socat's own messages can land between the hex lines
 		}
 		if isSocatHeader(l) || string(l) == "--" {
-			return nil, &SocatError{Line: s.line, Err: fmt.Errorf("%w: block at line %d has %d bytes, header says %d", ErrSocatLength, b.Line, len(b.Data), want)}
+			return nil, &Error{Line: s.line, Err: fmt.Errorf("%w: block at line %d has %d bytes, header says %d", ErrLength, b.Line, len(b.Data), want)}
 		}
 		n, ok := appendHexLine(b.Data, l)
 		if !ok {
 			if len(b.Data) == 0 {
-				return nil, &SocatError{Line: s.line, Err: ErrSocatTextOnly}
+				return nil, &Error{Line: s.line, Err: ErrTextOnly}
 			}
-			return nil, &SocatError{Line: s.line, Err: fmt.Errorf("%w: want hex bytes like \" 0d 0a\"", ErrSocatSyntax)}
+			return nil, &Error{Line: s.line, Err: fmt.Errorf("%w: want hex bytes like \" 0d 0a\"", ErrSyntax)}
 		}
 		if len(n) > want {
-			return nil, &SocatError{Line: s.line, Err: fmt.Errorf("%w: block at line %d has more than the %d bytes its header says", ErrSocatLength, b.Line, want)}
+			return nil, &Error{Line: s.line, Err: fmt.Errorf("%w: block at line %d has more than the %d bytes its header says", ErrLength, b.Line, want)}
 		}
 		b.Data = n
 	}
@@ -290,15 +264,15 @@ func isSocatLog(l []byte) bool {
 }
 
 // parseHeader parses "> 2026/11/25 19:07:05.000827972  length=15 from=0 to=14".
-func (s *SocatReader) parseHeader(l []byte) (*SocatBlock, error) {
+func (s *Reader) parseHeader(l []byte) (*Block, error) {
 	if !isSocatHeader(l) {
-		return nil, fmt.Errorf("%w: want a block header like \"> 2026/11/25 19:07:05.000827972  length=15 from=0 to=14\"", ErrSocatSyntax)
+		return nil, fmt.Errorf("%w: want a block header like \"> 2026/11/25 19:07:05.000827972  length=15 from=0 to=14\"", ErrSyntax)
 	}
-	b := &SocatBlock{LeftToRight: l[0] == '>'}
+	b := &Block{LeftToRight: l[0] == '>'}
 	rest := string(l[2:])
 	// "2006/01/02 15:04:05" is 19 bytes, then "." and the fraction.
 	if len(rest) < 21 || rest[19] != '.' {
-		return nil, fmt.Errorf("%w: bad time in block header", ErrSocatSyntax)
+		return nil, fmt.Errorf("%w: bad time in block header", ErrSyntax)
 	}
 	loc := s.Location
 	if loc == nil {
@@ -306,7 +280,7 @@ func (s *SocatReader) parseHeader(l []byte) (*SocatBlock, error) {
 	}
 	t, err := time.ParseInLocation("2006/01/02 15:04:05", rest[:19], loc)
 	if err != nil {
-		return nil, fmt.Errorf("%w: bad time in block header: %v", ErrSocatSyntax, err)
+		return nil, fmt.Errorf("%w: bad time in block header: %v", ErrSyntax, err)
 	}
 	rest = rest[20:]
 	j := 0
@@ -315,7 +289,7 @@ func (s *SocatReader) parseHeader(l []byte) (*SocatBlock, error) {
 	}
 	frac, ns := rest[:j], int64(0)
 	if j == 0 || j > 9 {
-		return nil, fmt.Errorf("%w: bad fraction of a second in block header", ErrSocatSyntax)
+		return nil, fmt.Errorf("%w: bad fraction of a second in block header", ErrSyntax)
 	}
 	v, _ := strconv.ParseInt(frac, 10, 64)
 	switch {
@@ -324,14 +298,14 @@ func (s *SocatReader) parseHeader(l []byte) (*SocatBlock, error) {
 			v *= 10
 		}
 		ns = v
-	case j == 9 && s.Fraction == SocatFracMicro,
-		j == 9 && s.Fraction == SocatFracAuto && !s.nano && v < 1e6:
+	case j == 9 && s.Fraction == FracMicro,
+		j == 9 && s.Fraction == FracAuto && !s.nano && v < 1e6:
 		ns = v * 1000
 	default:
 		for k := j; k < 9; k++ {
 			v *= 10
 		}
-		if s.Fraction == SocatFracAuto && j == 9 {
+		if s.Fraction == FracAuto && j == 9 {
 			s.nano = true
 		}
 		ns = v
@@ -339,14 +313,14 @@ func (s *SocatReader) parseHeader(l []byte) (*SocatBlock, error) {
 	b.Time = t.Add(time.Duration(ns))
 	length, from, to, ok := parseSocatCounts(rest[j:])
 	if !ok {
-		return nil, fmt.Errorf("%w: want \"  length=N from=N to=N\" after the time", ErrSocatSyntax)
+		return nil, fmt.Errorf("%w: want \"  length=N from=N to=N\" after the time", ErrSyntax)
 	}
 	b.From, b.To = from, to
 	if length < 1 || b.From < 0 || b.To-b.From+1 != length {
-		return nil, fmt.Errorf("%w: length=%d does not match from=%d to=%d", ErrSocatLength, length, b.From, b.To)
+		return nil, fmt.Errorf("%w: length=%d does not match from=%d to=%d", ErrLength, length, b.From, b.To)
 	}
 	if length > int64(s.maxBlock()) {
-		return nil, fmt.Errorf("%w: length=%d exceeds the limit of %d", ErrSocatTooBig, length, s.maxBlock())
+		return nil, fmt.Errorf("%w: length=%d exceeds the limit of %d", ErrTooBig, length, s.maxBlock())
 	}
 	return b, nil
 }

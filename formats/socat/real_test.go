@@ -1,4 +1,4 @@
-package formats
+package socat
 
 import (
 	"bytes"
@@ -122,7 +122,7 @@ func runSocatTCP(t *testing.T, flags ...string) []byte {
 // checkSocatDump reads dump and checks the bytes each way equal want.
 func checkSocatDump(t *testing.T, dump []byte, wantLeft, wantRight []byte) {
 	t.Helper()
-	s := NewSocatReader(bytes.NewReader(dump))
+	s := NewReader(bytes.NewReader(dump))
 	s.Location = time.Local
 	var gotLeft, gotRight []byte
 	var last time.Time
@@ -169,8 +169,8 @@ func TestSocatRealTCP(t *testing.T) {
 	}
 	t.Run("-v", func(t *testing.T) {
 		dump := runSocatTCP(t, "-v")
-		_, err := NewSocatReader(bytes.NewReader(dump)).Next()
-		if !errors.Is(err, ErrSocatTextOnly) {
+		_, err := NewReader(bytes.NewReader(dump)).Next()
+		if !errors.Is(err, ErrTextOnly) {
 			t.Fatalf("text-only dump: err = %v, want ErrSocatTextOnly", err)
 		}
 	})

@@ -1,4 +1,4 @@
-package formats
+package socat
 
 import (
 	"bytes"
@@ -42,12 +42,12 @@ HELLO\r
 AT\r
 `
 
-func readAllSocat(t *testing.T, dump string, s *SocatReader) ([]*SocatBlock, error) {
+func readAllSocat(t *testing.T, dump string, s *Reader) ([]*Block, error) {
 	t.Helper()
 	if s == nil {
-		s = NewSocatReader(strings.NewReader(dump))
+		s = NewReader(strings.NewReader(dump))
 	}
-	var out []*SocatBlock
+	var out []*Block
 	for {
 		b, err := s.Next()
 		if err == io.EOF {
@@ -65,54 +65,54 @@ func TestSocatReader(t *testing.T) {
 	tests := []struct {
 		name  string
 		dump  string
-		want  []SocatBlock
+		want  []Block
 		err   error // wanted sentinel, nil for a whole dump
 		errAt int   // wanted line of the error
 	}{
-		{"x and v", dumpXV, []SocatBlock{
+		{"x and v", dumpXV, []Block{
 			{Line: 1, Time: base.Add(85626 * time.Microsecond), From: 0, To: 6, Data: []byte("HELLO\r\n")},
 			{Line: 4, Time: base.Add(201310 * time.Microsecond), LeftToRight: true, From: 0, To: 21, Data: append([]byte("AT\r\nxxxxxxxxxxxxxxxx"), 0, 0xff)},
 			{Line: 9, Time: base.Add(202396 * time.Microsecond), From: 7, To: 15, Data: []byte("\r\nOK\r\n\r\n>")},
 		}, nil, 0},
-		{"x alone with a log line", dumpX, []SocatBlock{
+		{"x alone with a log line", dumpX, []Block{
 			{Line: 1, Time: base.Add(-6*time.Second + 206355*time.Microsecond), From: 0, To: 6, Data: []byte("HELLO\r\n")},
 			{Line: 3, Time: base.Add(-6*time.Second + 308120*time.Microsecond), LeftToRight: true, From: 0, To: 3, Data: []byte("AT\r\n")},
 			{Line: 6, Time: base.Add(-6*time.Second + 312055*time.Microsecond), From: 7, To: 15, Data: []byte("\r\nOK\r\n\r\n>")},
 		}, nil, 0},
-		{"crlf line ends", strings.ReplaceAll(dumpX, "\n", "\r\n"), []SocatBlock{
+		{"crlf line ends", strings.ReplaceAll(dumpX, "\n", "\r\n"), []Block{
 			{Line: 1, Time: base.Add(-6*time.Second + 206355*time.Microsecond), From: 0, To: 6, Data: []byte("HELLO\r\n")},
 			{Line: 3, Time: base.Add(-6*time.Second + 308120*time.Microsecond), LeftToRight: true, From: 0, To: 3, Data: []byte("AT\r\n")},
 			{Line: 6, Time: base.Add(-6*time.Second + 312055*time.Microsecond), From: 7, To: 15, Data: []byte("\r\nOK\r\n\r\n>")},
 		}, nil, 0},
-		{"gap", "> 2026/11/25 19:18:50.000001  length=1 from=0 to=0\n 41\n> 2026/11/25 19:18:50.000002  length=1 from=5 to=5\n 42\n", []SocatBlock{
+		{"gap", "> 2026/11/25 19:18:50.000001  length=1 from=0 to=0\n 41\n> 2026/11/25 19:18:50.000002  length=1 from=5 to=5\n 42\n", []Block{
 			{Line: 1, Time: base.Add(time.Microsecond), LeftToRight: true, From: 0, To: 0, Data: []byte("A")},
 			{Line: 3, Time: base.Add(2 * time.Microsecond), LeftToRight: true, From: 5, To: 5, Gap: 4, Data: []byte("B")},
 		}, nil, 0},
-		{"nanoseconds once proven", "> 2026/11/25 19:18:50.500000000  length=1 from=0 to=0\n 41\n> 2026/11/25 19:18:51.000000002  length=1 from=1 to=1\n 42\n", []SocatBlock{
+		{"nanoseconds once proven", "> 2026/11/25 19:18:50.500000000  length=1 from=0 to=0\n 41\n> 2026/11/25 19:18:51.000000002  length=1 from=1 to=1\n 42\n", []Block{
 			{Line: 1, Time: base.Add(500 * time.Millisecond), LeftToRight: true, From: 0, To: 0, Data: []byte("A")},
 			{Line: 3, Time: base.Add(time.Second + 2), LeftToRight: true, From: 1, To: 1, Data: []byte("B")},
 		}, nil, 0},
-		{"log line inside a block", "> 2026/11/25 19:18:50.000001  length=2 from=0 to=1\n 41                                               A\n2026/11/25 19:18:50 socat[7] N write(6, 0x1, 2) completed\n 42                                               B\n--\n", []SocatBlock{
+		{"log line inside a block", "> 2026/11/25 19:18:50.000001  length=2 from=0 to=1\n 41                                               A\n2026/11/25 19:18:50 socat[7] N write(6, 0x1, 2) completed\n 42                                               B\n--\n", []Block{
 			{Line: 1, Time: base.Add(time.Microsecond), LeftToRight: true, From: 0, To: 1, Data: []byte("AB")},
 		}, nil, 0},
 		{"empty", "", nil, nil, 0},
-		{"text only", dumpV, nil, ErrSocatTextOnly, 2},
-		{"length vs from/to", "> 2026/11/25 19:18:50.000001  length=2 from=0 to=0\n 41\n", nil, ErrSocatLength, 1},
-		{"too few bytes", "> 2026/11/25 19:18:50.000001  length=2 from=0 to=1\n 41\n--\n", nil, ErrSocatLength, 3},
-		{"too many bytes", "> 2026/11/25 19:18:50.000001  length=1 from=0 to=0\n 41 42\n", nil, ErrSocatLength, 2},
-		{"torn tail", "> 2026/11/25 19:18:50.000001  length=3 from=0 to=2\n 41\n", nil, ErrSocatTruncated, 2},
-		{"garbage", "hello\n", nil, ErrSocatSyntax, 1},
-		{"bad hex", "> 2026/11/25 19:18:50.000001  length=1 from=0 to=0\n 4g\n", nil, ErrSocatTextOnly, 2},
-		{"bad hex later", "> 2026/11/25 19:18:50.000001  length=2 from=0 to=1\n 41\n zz\n", nil, ErrSocatSyntax, 3},
-		{"bad date", "> 2026/13/25 19:18:50.000001  length=1 from=0 to=0\n 41\n", nil, ErrSocatSyntax, 1},
-		{"too big", "> 2026/11/25 19:18:50.000001  length=2000000 from=0 to=1999999\n", nil, ErrSocatTooBig, 1},
-		{"trailing junk in header", "> 2026/11/25 19:18:50.000001  length=1 from=0 to=0 x\n 41\n", nil, ErrSocatSyntax, 1},
+		{"text only", dumpV, nil, ErrTextOnly, 2},
+		{"length vs from/to", "> 2026/11/25 19:18:50.000001  length=2 from=0 to=0\n 41\n", nil, ErrLength, 1},
+		{"too few bytes", "> 2026/11/25 19:18:50.000001  length=2 from=0 to=1\n 41\n--\n", nil, ErrLength, 3},
+		{"too many bytes", "> 2026/11/25 19:18:50.000001  length=1 from=0 to=0\n 41 42\n", nil, ErrLength, 2},
+		{"torn tail", "> 2026/11/25 19:18:50.000001  length=3 from=0 to=2\n 41\n", nil, ErrTruncated, 2},
+		{"garbage", "hello\n", nil, ErrSyntax, 1},
+		{"bad hex", "> 2026/11/25 19:18:50.000001  length=1 from=0 to=0\n 4g\n", nil, ErrTextOnly, 2},
+		{"bad hex later", "> 2026/11/25 19:18:50.000001  length=2 from=0 to=1\n 41\n zz\n", nil, ErrSyntax, 3},
+		{"bad date", "> 2026/13/25 19:18:50.000001  length=1 from=0 to=0\n 41\n", nil, ErrSyntax, 1},
+		{"too big", "> 2026/11/25 19:18:50.000001  length=2000000 from=0 to=1999999\n", nil, ErrTooBig, 1},
+		{"trailing junk in header", "> 2026/11/25 19:18:50.000001  length=1 from=0 to=0 x\n 41\n", nil, ErrSyntax, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := readAllSocat(t, tt.dump, nil)
 			if tt.err != nil {
-				var se *SocatError
+				var se *Error
 				if !errors.Is(err, tt.err) || !errors.As(err, &se) || se.Line != tt.errAt {
 					t.Fatalf("err = %v, want %v at line %d", err, tt.err, tt.errAt)
 				}
@@ -138,23 +138,23 @@ func TestSocatReaderOptions(t *testing.T) {
 	dump := "> 2026/11/25 19:18:50.000000001  length=1 from=0 to=0\n 41\n"
 	berlin := time.FixedZone("CET", 3600)
 	for _, tt := range []struct {
-		frac SocatFraction
+		frac Fraction
 		loc  *time.Location
 		want time.Time
 	}{
-		{SocatFracAuto, nil, time.Date(2026, 11, 25, 19, 18, 50, 1000, time.UTC)},
-		{SocatFracMicro, nil, time.Date(2026, 11, 25, 19, 18, 50, 1000, time.UTC)},
-		{SocatFracNano, nil, time.Date(2026, 11, 25, 19, 18, 50, 1, time.UTC)},
-		{SocatFracNano, berlin, time.Date(2026, 11, 25, 18, 18, 50, 1, time.UTC)},
+		{FracAuto, nil, time.Date(2026, 11, 25, 19, 18, 50, 1000, time.UTC)},
+		{FracMicro, nil, time.Date(2026, 11, 25, 19, 18, 50, 1000, time.UTC)},
+		{FracNano, nil, time.Date(2026, 11, 25, 19, 18, 50, 1, time.UTC)},
+		{FracNano, berlin, time.Date(2026, 11, 25, 18, 18, 50, 1, time.UTC)},
 	} {
-		s := NewSocatReader(strings.NewReader(dump))
+		s := NewReader(strings.NewReader(dump))
 		s.Fraction, s.Location = tt.frac, tt.loc
 		b, err := s.Next()
 		if err != nil || !b.Time.Equal(tt.want) {
 			t.Errorf("fraction %d loc %v: time %v, %v; want %v", tt.frac, tt.loc, b.Time, err, tt.want)
 		}
 	}
-	s := NewSocatReader(strings.NewReader(dump))
+	s := NewReader(strings.NewReader(dump))
 	s.MaxBlock = 0
 	if _, err := s.Next(); err != nil {
 		t.Fatal(err)
@@ -163,7 +163,7 @@ func TestSocatReaderOptions(t *testing.T) {
 		t.Fatalf("after last block: %v, want io.EOF", err)
 	}
 	// Errors stick.
-	s = NewSocatReader(strings.NewReader("junk\n" + dump))
+	s = NewReader(strings.NewReader("junk\n" + dump))
 	_, err1 := s.Next()
 	_, err2 := s.Next()
 	if err1 == nil || err1 != err2 {
@@ -179,9 +179,9 @@ func FuzzSocat(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
-		s := NewSocatReader(bytes.NewReader(in))
+		s := NewReader(bytes.NewReader(in))
 		s.MaxBlock = 4096
-		var blocks []*SocatBlock
+		var blocks []*Block
 		for {
 			b, err := s.Next()
 			if err != nil {
@@ -213,7 +213,7 @@ func FuzzSocat(f *testing.F) {
 
 // writeSocatBlock renders b as socat 1.7.4 -x -v does: 16 bytes a line, a
 // new line after each 0a, the text column at column 50, then "--".
-func writeSocatBlock(w *bytes.Buffer, b *SocatBlock) {
+func writeSocatBlock(w *bytes.Buffer, b *Block) {
 	dir := '<'
 	if b.LeftToRight {
 		dir = '>'
