@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/atbridge/atbridge/formats"
+	"github.com/atbridge/atbridge/formats/pcapng"
 	"github.com/atbridge/atbridge/formats/ws"
 )
 
@@ -18,8 +19,8 @@ import (
 // and the decoder's settings from Meta["firmware"] ("release" or
 // "dev"/"development") and Meta["echo"] ("off" when ATE0 was in force at
 // the start). Fields already set in base are kept.
-func PcapOptions(h Header, base *formats.PcapngOptions) formats.PcapngOptions {
-	var o formats.PcapngOptions
+func PcapOptions(h Header, base *pcapng.Options) pcapng.Options {
+	var o pcapng.Options
 	if base != nil {
 		o = *base
 	}
@@ -28,7 +29,7 @@ func PcapOptions(h Header, base *formats.PcapngOptions) formats.PcapngOptions {
 	}
 	if o.Ports == nil {
 		for _, p := range h.Ports {
-			o.Ports = append(o.Ports, formats.PcapPort{Name: p.Name, Role: p.Role})
+			o.Ports = append(o.Ports, pcapng.Port{Name: p.Name, Role: p.Role})
 		}
 	}
 	var c []string
@@ -61,18 +62,18 @@ func PcapOptions(h Header, base *formats.PcapngOptions) formats.PcapngOptions {
 }
 
 // pcapEvent converts an event record for the exporter.
-func pcapEvent(r *Record) formats.PcapEvent {
+func pcapEvent(r *Record) pcapng.Event {
 	ev := r.Event
-	pe := formats.PcapEvent{Kind: formats.PcapEvNote, Name: ev.Type.String(), Text: ev.Text, Port: r.Port, Dir: r.Dir, Link: -1}
+	pe := pcapng.Event{Kind: pcapng.EvNote, Name: ev.Type.String(), Text: ev.Text, Port: r.Port, Dir: r.Dir, Link: -1}
 	switch ev.Type {
 	case EvControlLines:
-		pe.Kind, pe.Control, pe.Text = formats.PcapEvControlLines, uint8(ev.Control), ev.Control.String()
+		pe.Kind, pe.Control, pe.Text = pcapng.EvControlLines, uint8(ev.Control), ev.Control.String()
 	case EvBytesLost:
-		pe.Kind, pe.Count = formats.PcapEvBytesLost, ev.Count
+		pe.Kind, pe.Count = pcapng.EvBytesLost, ev.Count
 	case EvWSConnected:
-		pe.Kind, pe.Link = formats.PcapEvWSConnected, int(ev.Link)
+		pe.Kind, pe.Link = pcapng.EvWSConnected, int(ev.Link)
 	case EvWSClosed:
-		pe.Kind, pe.Link, pe.Code = formats.PcapEvWSClosed, int(ev.Link), ev.Code
+		pe.Kind, pe.Link, pe.Code = pcapng.EvWSClosed, int(ev.Link), ev.Code
 	case EvPortOpened, EvPortReopened:
 		pe.Text = fmt.Sprintf("port %d %s %s", r.Port, ev.Text, ev.Line)
 	case EvLineSettings:
@@ -86,13 +87,13 @@ func pcapEvent(r *Record) formats.PcapEvent {
 	return pe
 }
 
-// PcapFeed feeds capture records to a formats.PcapngExporter: it is how a
+// PcapFeed feeds capture records to a pcapng.Writer: it is how a
 // recording (proxy, emulate) streams pcapng while it records, and what
 // Export uses. It is safe for concurrent use; the exporter's output is the
 // only thing it writes to, and it never closes that writer.
 type PcapFeed struct {
 	mu   sync.Mutex
-	x    *formats.PcapngExporter
+	x    *pcapng.Writer
 	live bool
 	err  error
 	last int64 // latest record time
@@ -101,9 +102,9 @@ type PcapFeed struct {
 // NewPcapFeed writes the pcapng (or pcap) header for a capture with header
 // h to w. With live set, every Write flushes its packets to w at once (for
 // "wireshark -k -i -"); otherwise output is buffered until Flush or Close.
-func NewPcapFeed(w io.Writer, h Header, opts *formats.PcapngOptions, live bool) (*PcapFeed, error) {
+func NewPcapFeed(w io.Writer, h Header, opts *pcapng.Options, live bool) (*PcapFeed, error) {
 	o := PcapOptions(h, opts)
-	x, err := formats.NewPcapngExporter(w, &o)
+	x, err := pcapng.NewWriter(w, &o)
 	if err != nil {
 		return nil, err
 	}
@@ -154,7 +155,7 @@ func (f *PcapFeed) Note(t int64, name, text string) error {
 	if f.err != nil {
 		return f.err
 	}
-	f.err = f.x.Event(max(t, f.last), formats.PcapEvent{Kind: formats.PcapEvNote, Name: name, Text: text, Link: -1})
+	f.err = f.x.Event(max(t, f.last), pcapng.Event{Kind: pcapng.EvNote, Name: name, Text: text, Link: -1})
 	return f.err
 }
 
@@ -175,14 +176,14 @@ func (f *PcapFeed) Close() error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	err := f.x.Close()
-	if f.err != nil && !errors.Is(f.err, formats.ErrPcapClosed) {
+	if f.err != nil && !errors.Is(f.err, pcapng.ErrClosed) {
 		return f.err
 	}
 	return err
 }
 
 // Stats reports what the exporter wrote so far.
-func (f *PcapFeed) Stats() formats.PcapngStats {
+func (f *PcapFeed) Stats() pcapng.Stats {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.x.Stats()
@@ -193,15 +194,15 @@ type ExportStats struct {
 	Records int64 // records read
 	Damaged int   // damaged stretches skipped (each also noted in the export)
 	Lost    int64 // bytes skipped as damaged
-	Pcap    formats.PcapngStats
+	Pcap    pcapng.Stats
 }
 
 // Export reads r to its end (or past opts.Until) and writes the records to
-// w as pcapng (or pcap, see formats.PcapngOptions). Damage in the capture
+// w as pcapng (or pcap, see pcapng.Options). Damage in the capture
 // is not fatal: the stretch is skipped, counted in ExportStats, and shown
 // as an event in the export. It stops early when ctx is done. w is not
 // closed.
-func Export(ctx context.Context, r *Reader, w io.Writer, opts *formats.PcapngOptions) (ExportStats, error) {
+func Export(ctx context.Context, r *Reader, w io.Writer, opts *pcapng.Options) (ExportStats, error) {
 	var st ExportStats
 	var until int64
 	if opts != nil {

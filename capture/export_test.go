@@ -14,6 +14,7 @@ import (
 
 	"github.com/atbridge/atbridge/capture"
 	"github.com/atbridge/atbridge/formats"
+	"github.com/atbridge/atbridge/formats/pcapng"
 	"github.com/atbridge/atbridge/internal/session"
 )
 
@@ -96,7 +97,7 @@ func sessionCapture(t *testing.T, name string) (string, *session.Session) {
 	return path, s
 }
 
-func exportFile(t *testing.T, in, out string, opts *formats.PcapngOptions) capture.ExportStats {
+func exportFile(t *testing.T, in, out string, opts *pcapng.Options) capture.ExportStats {
 	t.Helper()
 	r, err := capture.Open(in, nil)
 	if err != nil {
@@ -387,7 +388,7 @@ func TestExportCompressed(t *testing.T) {
 		}
 	}
 	out := filepath.Join(dir, "raw.pcap")
-	exportFile(t, in, out, &formats.PcapngOptions{Classic: true, Views: formats.ViewRaw})
+	exportFile(t, in, out, &pcapng.Options{Classic: true, Views: pcapng.ViewRaw})
 	if got := tshark(t, out, "-T", "fields", "-e", "rtacser.eventtype"); len(got) != len(s.Steps) {
 		t.Errorf("classic raw pcap: %d packets, want %d", len(got), len(s.Steps))
 	}

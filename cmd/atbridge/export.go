@@ -12,7 +12,7 @@ import (
 	"strings"
 
 	"github.com/atbridge/atbridge/capture"
-	"github.com/atbridge/atbridge/formats"
+	"github.com/atbridge/atbridge/formats/pcapng"
 )
 
 func init() {
@@ -80,8 +80,8 @@ func setupExport(fs *flag.FlagSet) func(context.Context, *env, []string) int {
 }
 
 // exportOptions turns the shared flags into exporter options.
-func exportOptions(format, view, frames string) (formats.PcapngOptions, error) {
-	var o formats.PcapngOptions
+func exportOptions(format, view, frames string) (pcapng.Options, error) {
+	var o pcapng.Options
 	switch strings.ToLower(format) {
 	case "pcapng", "":
 	case "pcap":
@@ -92,20 +92,20 @@ func exportOptions(format, view, frames string) (formats.PcapngOptions, error) {
 	if view == "" && o.Classic {
 		return o, errors.New("--format pcap holds one view: add --view raw, at or ws")
 	}
-	v, err := formats.ParseView(view)
+	v, err := pcapng.ParseView(view)
 	if err != nil {
 		return o, fmt.Errorf("--view: %v", err)
 	}
-	if o.Classic && v == formats.ViewAll {
+	if o.Classic && v == pcapng.ViewAll {
 		return o, errors.New("--format pcap holds one view: --view raw, at or ws, not all")
 	}
 	o.Views = v
 	switch strings.ToLower(frames) {
 	case "auto", "":
 	case "recorded":
-		o.Frames = formats.FramesRecorded
+		o.Frames = pcapng.FramesRecorded
 	case "reconstructed":
-		o.Frames = formats.FramesReconstructed
+		o.Frames = pcapng.FramesReconstructed
 	default:
 		return o, fmt.Errorf("--frames must be auto, recorded or reconstructed, not %q", frames)
 	}

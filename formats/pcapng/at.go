@@ -1,4 +1,4 @@
-package formats
+package pcapng
 
 import (
 	"bytes"
@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/atbridge/atbridge/formats"
 )
 
 // Exported-PDU tags (Wireshark's wsutil/exported_pdu_tlvs.h).
@@ -19,7 +21,7 @@ const (
 // appendExportedPDU appends an exported-PDU header for the named dissector,
 // then data. proto sets the Protocol column when not empty; dir gives the
 // P2P direction (ToDevice sent, ToHost received, otherwise none).
-func appendExportedPDU(dst []byte, dissector, proto string, dir Dir, data []byte) []byte {
+func appendExportedPDU(dst []byte, dissector, proto string, dir formats.Dir, data []byte) []byte {
 	tlv := func(tag uint16, val []byte) {
 		// The length covers the NUL padding, as Wireshark writes it.
 		n := (len(val) + 3) &^ 3
@@ -33,9 +35,9 @@ func appendExportedPDU(dst []byte, dissector, proto string, dir Dir, data []byte
 		tlv(expTagColProtText, []byte(proto))
 	}
 	switch dir {
-	case ToDevice:
+	case formats.ToDevice:
 		tlv(expTagP2PDir, []byte{0, 0, 0, 0})
-	case ToHost:
+	case formats.ToHost:
 		tlv(expTagP2PDir, []byte{0, 0, 0, 1})
 	}
 	dst = append(dst, 0, 0, 0, 0) // end of options
@@ -62,19 +64,19 @@ const maxBlockLines = 64
 // Markers and port events go to "atbridge-events" as "data-text-lines"
 // with the Protocol column "atbridge" and a packet comment.
 type atView struct {
-	x     *PcapngExporter
-	dec   *Decoder
-	block []*Event // held response lines
+	x     *Writer
+	dec   *formats.Decoder
+	block []*formats.Event // held response lines
 	size  int
 }
 
-func (a *atView) init(x *PcapngExporter) {
+func (a *atView) init(x *Writer) {
 	a.x = x
-	a.dec = NewDecoder(x.opts.Decoder)
+	a.dec = formats.NewDecoder(x.opts.Decoder)
 }
 
-func (a *atView) pdu(iface string, t int64, dissector, proto string, dir Dir, data []byte, comment string) {
-	if dissector == "at" && dir == ToHost && len(data) >= 2 {
+func (a *atView) pdu(iface string, t int64, dissector, proto string, dir formats.Dir, data []byte, comment string) {
+	if dissector == "at" && dir == formats.ToHost && len(data) >= 2 {
 		// Device text starting with "AT" (AT+GMR's "AT version:...") would
 		// be taken for a command by the at dissector.
 		if d := bytes.TrimLeft(data, "\r\n"); len(d) >= 2 && (d[0]|0x20) == 'a' && (d[1]|0x20) == 't' {
@@ -86,17 +88,17 @@ func (a *atView) pdu(iface string, t int64, dissector, proto string, dir Dir, da
 }
 
 // unit writes the packets of one decoder event.
-func (a *atView) unit(ev *Event) {
+func (a *atView) unit(ev *formats.Event) {
 	if !ev.Kind.CarriesBytes() {
 		return
 	}
-	if ev.Kind == EvInfo && len(a.block) < maxBlockLines && a.size+len(ev.Raw) <= 1<<16 {
+	if ev.Kind == formats.EvInfo && len(a.block) < maxBlockLines && a.size+len(ev.Raw) <= 1<<16 {
 		e := *ev
 		a.block = append(a.block, &e)
 		a.size += len(ev.Raw)
 		return
 	}
-	if ev.Kind == EvResult && len(a.block) > 0 {
+	if ev.Kind == formats.EvResult && len(a.block) > 0 {
 		raw := make([]byte, 0, a.size+len(ev.Raw))
 		for _, b := range a.block {
 			raw = append(raw, b.Raw...)
@@ -108,11 +110,11 @@ func (a *atView) unit(ev *Event) {
 	}
 	a.flushBlock()
 	switch ev.Kind {
-	case EvCommand, EvResult:
+	case formats.EvCommand, formats.EvResult:
 		a.pdu(ifAT, ev.Time, "at", "", ev.Dir, ev.Raw, errComment(ev.Err))
-	case EvInfo:
+	case formats.EvInfo:
 		a.pdu(ifAT, ev.Time, "at", "", ev.Dir, ev.Raw, "")
-	case EvURC:
+	case formats.EvURC:
 		if ev.Data == nil || !bytes.Contains(ev.Raw, ev.Line) {
 			a.pdu(ifAT, ev.Time, "at", "", ev.Dir, ev.Raw, errComment(ev.Err))
 			return
@@ -122,11 +124,11 @@ func (a *atView) unit(ev *Event) {
 		hdr := ev.Raw[:bytes.Index(ev.Raw, ev.Line)+len(ev.Line)]
 		a.pdu(ifAT, ev.Time, "at", "", ev.Dir, hdr, errComment(ev.Err))
 		a.pdu(ifAT, ev.Time, "data", ev.Name+" data", ev.Dir, ev.Data, "")
-	case EvEcho:
+	case formats.EvEcho:
 		a.pdu(ifAT, ev.Time, "data-text-lines", "AT echo", ev.Dir, ev.Raw, "")
-	case EvPrompt:
+	case formats.EvPrompt:
 		a.pdu(ifAT, ev.Time, "data-text-lines", "AT prompt", ev.Dir, ev.Raw, "")
-	case EvPayload:
+	case formats.EvPayload:
 		c := ""
 		if ev.Err != nil {
 			what := ev.Name // "passthrough", "excess"
@@ -136,7 +138,7 @@ func (a *atView) unit(ev *Event) {
 			c = fmt.Sprintf("%s: %v", what, ev.Err)
 		}
 		a.pdu(ifAT, ev.Time, "data", "AT payload", ev.Dir, ev.Raw, c)
-	case EvUnparsed:
+	case formats.EvUnparsed:
 		a.pdu(ifAT, ev.Time, "data", "AT unparsed", ev.Dir, ev.Raw, errComment(ev.Err))
 	}
 }
@@ -159,7 +161,7 @@ func errComment(err error) string {
 	if err == nil {
 		return ""
 	}
-	var pe *ParseError
+	var pe *formats.ParseError
 	if errors.As(err, &pe) {
 		return "does not parse: " + err.Error()
 	}
@@ -167,19 +169,19 @@ func errComment(err error) string {
 }
 
 // event writes a marker or port/link event on "atbridge-events".
-func (a *atView) event(t int64, ev PcapEvent) {
+func (a *atView) event(t int64, ev Event) {
 	text := ev.Name
 	if ev.Text != "" {
 		text += ": " + ev.Text
 	}
 	switch ev.Kind {
-	case PcapEvBytesLost:
+	case EvBytesLost:
 		text = fmt.Sprintf("%s: %d bytes %s on port %d not recorded", ev.Name, ev.Count, ev.Dir, ev.Port)
-	case PcapEvWSConnected:
+	case EvWSConnected:
 		text = fmt.Sprintf("%s: link %d %s", ev.Name, ev.Link, ev.Text)
-	case PcapEvWSClosed:
+	case EvWSClosed:
 		text = fmt.Sprintf("%s: link %d code %d %s", ev.Name, ev.Link, ev.Code, ev.Text)
 	}
 	text = strings.TrimSpace(text)
-	a.pdu(ifEvents, t, "data-text-lines", "atbridge", DirNone, []byte(text+"\n"), text)
+	a.pdu(ifEvents, t, "data-text-lines", "atbridge", formats.DirNone, []byte(text+"\n"), text)
 }

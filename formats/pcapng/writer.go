@@ -1,13 +1,15 @@
-package formats
+package pcapng
 
 import (
 	"bufio"
 	"errors"
 	"fmt"
-	"github.com/atbridge/atbridge/formats/ws"
 	"io"
 	"strings"
 	"time"
+
+	"github.com/atbridge/atbridge/formats"
+	"github.com/atbridge/atbridge/formats/ws"
 )
 
 // View is a set of the exporter's views of the traffic: each becomes one or
@@ -59,10 +61,10 @@ type FrameSource uint8
 const (
 	// FramesAuto, the zero value: frames are reconstructed from the AT
 	// traffic (AT+WSSEND, +WS_DATA) until the input has a recorded frame or
-	// a recorded link event (PcapEvWSConnected); from then on only recorded
+	// a recorded link event (EvWSConnected); from then on only recorded
 	// ones are used.
 	FramesAuto FrameSource = iota
-	// FramesRecorded: only recorded frames (PcapngExporter.Frame) and
+	// FramesRecorded: only recorded frames (Writer.Frame) and
 	// recorded link events; the AT traffic only supplies handshake details.
 	FramesRecorded
 	// FramesReconstructed: only frames rebuilt from the AT traffic; recorded
@@ -70,15 +72,15 @@ const (
 	FramesReconstructed
 )
 
-// PcapPort describes a serial port for the interfaces' descriptions.
-type PcapPort struct {
+// Port describes a serial port for the interfaces' descriptions.
+type Port struct {
 	Name string // e.g. "/dev/ttyUSB0", "pty:/tmp/esp"
 	Role string // "host" or "device"
 }
 
-// PcapngOptions configure a PcapngExporter. A nil *PcapngOptions means
+// Options configure a Writer. A nil *Options means
 // defaults.
-type PcapngOptions struct {
+type Options struct {
 	// Start is the wall-clock time of time 0 of the input; packet
 	// timestamps are Start plus the input times. Default: the Unix epoch.
 	Start time.Time
@@ -100,11 +102,11 @@ type PcapngOptions struct {
 	// handshake). Until <= 0 means no end.
 	Since, Until int64
 	// Decoder configures the ESP-AT decoder of the AT and WebSocket views.
-	Decoder *DecoderOptions
+	Decoder *formats.DecoderOptions
 	// Frames says where WebSocket frames come from; default FramesAuto.
 	Frames FrameSource
 	// Ports describe the serial ports by their index in Chunk calls.
-	Ports []PcapPort
+	Ports []Port
 	// Comment is added to the section comment (the capture's notes, what
 	// recorded it).
 	Comment string
@@ -112,62 +114,62 @@ type PcapngOptions struct {
 	Application string
 }
 
-// PcapEventKind says what a PcapEvent reports.
-type PcapEventKind uint8
+// EventKind says what a Event reports.
+type EventKind uint8
 
-// Event kinds. The comment says which PcapEvent fields each one uses.
+// Event kinds. The comment says which Event fields each one uses.
 const (
-	// PcapEvNote is shown as text only: markers, notes, port opened or
+	// EvNote is shown as text only: markers, notes, port opened or
 	// closed, line settings, split files (Name, Text).
-	PcapEvNote PcapEventKind = iota
-	// PcapEvControlLines: the port's modem control lines changed (Port,
+	EvNote EventKind = iota
+	// EvControlLines: the port's modem control lines changed (Port,
 	// Control). The raw view gets an RTAC "status change" packet and uses
 	// the state in later packets.
-	PcapEvControlLines
-	// PcapEvBytesLost: bytes read from the port were not recorded (Port,
+	EvControlLines
+	// EvBytesLost: bytes read from the port were not recorded (Port,
 	// Dir, Count); the raw view gets a "capture data lost" packet.
-	PcapEvBytesLost
-	// PcapEvWSConnected: a recorded WebSocket connection opened (Link, Text:
+	EvBytesLost
+	// EvWSConnected: a recorded WebSocket connection opened (Link, Text:
 	// the URL).
-	PcapEvWSConnected
-	// PcapEvWSClosed: a recorded WebSocket connection ended (Link, Code:
+	EvWSConnected
+	// EvWSClosed: a recorded WebSocket connection ended (Link, Code:
 	// the close code or 0, Text: the reason).
-	PcapEvWSClosed
+	EvWSClosed
 )
 
-// PcapEvent is an event of the input other than serial bytes and frames.
-type PcapEvent struct {
-	Kind PcapEventKind
+// Event is an event of the input other than serial bytes and frames.
+type Event struct {
+	Kind EventKind
 	// Name is a short lowercase name shown first ("marker", "port_lost",
 	// "line_settings", ...).
 	Name    string
 	Text    string
 	Port    uint8
-	Dir     Dir
+	Dir     formats.Dir
 	Link    int
 	Count   int64
 	Code    uint16
 	Control uint8 // RTAC control line bits: CTS 0x01 DCD 0x02 DSR 0x04 RTS 0x08 DTR 0x10 RI 0x20
 }
 
-// Errors returned by NewPcapngExporter and the exporter's methods.
+// Errors returned by NewWriter and the exporter's methods.
 var (
-	// ErrPcapView: the options ask for an impossible set of views (none
+	// ErrView: the options ask for an impossible set of views (none
 	// left, or not exactly one for classic pcap).
-	ErrPcapView = errors.New("pcap export: bad view selection")
-	// ErrPcapClosed: a method was called after Close.
-	ErrPcapClosed = errors.New("pcap export: exporter closed")
+	ErrView = errors.New("pcap export: bad view selection")
+	// ErrClosed: a method was called after Close.
+	ErrClosed = errors.New("pcap export: exporter closed")
 )
 
-// PcapngStats counts what an exporter wrote.
-type PcapngStats struct {
+// Stats counts what an exporter wrote.
+type Stats struct {
 	Packets int64            // packets written, all interfaces
 	Bytes   int64            // bytes written to the output
 	ByIface map[string]int64 // packets per interface name
 	Input   int64            // serial and frame payload bytes taken in
 }
 
-// PcapngExporter turns recorded ESP-AT traffic into a pcapng (or pcap)
+// Writer turns recorded ESP-AT traffic into a pcapng (or pcap)
 // stream that Wireshark decodes with no plugin.
 //
 // Feed it the input in time order with Chunk, Frame and Event, then call
@@ -180,8 +182,8 @@ type PcapngStats struct {
 // The exporter holds bounded memory whatever the length of the input: the
 // decoder's limits, one state per WebSocket link, and its write buffer.
 // It is not safe for concurrent use. It never closes the writer.
-type PcapngExporter struct {
-	opts   PcapngOptions
+type Writer struct {
+	opts   Options
 	bw     *bufio.Writer
 	out    blockWriter
 	base   uint64 // Start in ns since the epoch
@@ -194,7 +196,7 @@ type PcapngExporter struct {
 
 	ifc   map[string]uint32 // interface name -> IDB index (pcapng)
 	nIfc  uint32
-	stats PcapngStats
+	stats Stats
 
 	order reorder
 	raw   rawView
@@ -203,10 +205,10 @@ type PcapngExporter struct {
 	pkt   []byte // scratch for packet bodies
 }
 
-// NewPcapngExporter writes the file header (and the interface descriptions)
+// NewWriter writes the file header (and the interface descriptions)
 // to w and returns an exporter ready for input.
-func NewPcapngExporter(w io.Writer, opts *PcapngOptions) (*PcapngExporter, error) {
-	x := &PcapngExporter{bw: bufio.NewWriterSize(w, 64<<10)}
+func NewWriter(w io.Writer, opts *Options) (*Writer, error) {
+	x := &Writer{bw: bufio.NewWriterSize(w, 64<<10)}
 	if opts != nil {
 		x.opts = *opts
 	}
@@ -230,10 +232,10 @@ func NewPcapngExporter(w io.Writer, opts *PcapngOptions) (*PcapngExporter, error
 	}
 	if x.opts.Classic {
 		if v := x.views; v != ViewRaw && v != ViewAT && v != ViewWS {
-			return nil, fmt.Errorf("%w: classic pcap holds exactly one view (raw, at or ws)", ErrPcapView)
+			return nil, fmt.Errorf("%w: classic pcap holds exactly one view (raw, at or ws)", ErrView)
 		}
 	} else if x.views == 0 {
-		return nil, fmt.Errorf("%w: no view left (Links drops the raw view)", ErrPcapView)
+		return nil, fmt.Errorf("%w: no view left (Links drops the raw view)", ErrView)
 	}
 	x.stats.ByIface = map[string]int64{}
 	x.ifc = map[string]uint32{}
@@ -244,7 +246,7 @@ func NewPcapngExporter(w io.Writer, opts *PcapngOptions) (*PcapngExporter, error
 }
 
 // sectionComment says what the file is and how its WebSocket flows were made.
-func (x *PcapngExporter) sectionComment() string {
+func (x *Writer) sectionComment() string {
 	var b strings.Builder
 	b.WriteString("ESP-AT serial traffic exported by atbridge. ")
 	if x.views&ViewRaw != 0 {
@@ -272,7 +274,7 @@ func (x *PcapngExporter) sectionComment() string {
 	return b.String()
 }
 
-func (x *PcapngExporter) writeHeader() {
+func (x *Writer) writeHeader() {
 	if x.opts.Classic {
 		switch x.views {
 		case ViewRaw:
@@ -318,7 +320,7 @@ const (
 	ifEvents      = "atbridge-events"
 )
 
-func (x *PcapngExporter) addIface(link uint16, name, desc, comment string) {
+func (x *Writer) addIface(link uint16, name, desc, comment string) {
 	if _, ok := x.ifc[name]; ok || x.opts.Classic {
 		return
 	}
@@ -328,14 +330,14 @@ func (x *PcapngExporter) addIface(link uint16, name, desc, comment string) {
 }
 
 // inWindow reports whether a packet at input time t is to be written.
-func (x *PcapngExporter) inWindow(t int64) bool {
+func (x *Writer) inWindow(t int64) bool {
 	return t >= x.opts.Since && (x.opts.Until <= 0 || t <= x.opts.Until)
 }
 
 // emit writes one packet on the named interface (or to the classic file
 // when the view matches). dir sets the EPB direction flag: ToDevice and
 // ToServer are outbound, ToHost and ToClient inbound.
-func (x *PcapngExporter) emit(name string, t int64, dir Dir, data []byte, comment string) {
+func (x *Writer) emit(name string, t int64, dir formats.Dir, data []byte, comment string) {
 	if !x.inWindow(t) && !x.force {
 		return
 	}
@@ -347,9 +349,9 @@ func (x *PcapngExporter) emit(name string, t int64, dir Dir, data []byte, commen
 			return
 		}
 		switch dir {
-		case ToDevice, ToServer:
+		case formats.ToDevice, formats.ToServer:
 			flags = epbOutbound
-		case ToHost, ToClient:
+		case formats.ToHost, formats.ToClient:
 			flags = epbInbound
 		}
 	}
@@ -358,9 +360,9 @@ func (x *PcapngExporter) emit(name string, t int64, dir Dir, data []byte, commen
 	x.stats.ByIface[name]++
 }
 
-func (x *PcapngExporter) usable() error {
+func (x *Writer) usable() error {
 	if x.closed {
-		return ErrPcapClosed
+		return ErrClosed
 	}
 	if x.out.err != nil {
 		return fmt.Errorf("pcap export: %w", x.out.err)
@@ -370,7 +372,7 @@ func (x *PcapngExporter) usable() error {
 
 // Chunk takes serial bytes read from port at input time t in direction dir
 // (ToDevice or ToHost; others are ignored). data is not retained.
-func (x *PcapngExporter) Chunk(t int64, port uint8, dir Dir, data []byte) error {
+func (x *Writer) Chunk(t int64, port uint8, dir formats.Dir, data []byte) error {
 	if err := x.usable(); err != nil {
 		return err
 	}
@@ -394,7 +396,7 @@ func (x *PcapngExporter) Chunk(t int64, port uint8, dir Dir, data []byte) error 
 // payload its unmasked payload (cut frames have len(payload) < h.Length;
 // they are written with the bytes there are and a comment). payload is not
 // retained.
-func (x *PcapngExporter) Frame(t int64, link int, dir Dir, h ws.Header, payload []byte) error {
+func (x *Writer) Frame(t int64, link int, dir formats.Dir, h ws.Header, payload []byte) error {
 	if err := x.usable(); err != nil {
 		return err
 	}
@@ -406,32 +408,32 @@ func (x *PcapngExporter) Frame(t int64, link int, dir Dir, h ws.Header, payload 
 }
 
 // Event takes an event of the input at time t.
-func (x *PcapngExporter) Event(t int64, ev PcapEvent) error {
+func (x *Writer) Event(t int64, ev Event) error {
 	if err := x.usable(); err != nil {
 		return err
 	}
 	if x.views&ViewRaw != 0 {
 		x.raw.event(x, t, ev)
 	}
-	if x.views&ViewAT != 0 && (ev.Kind != PcapEvWSConnected && ev.Kind != PcapEvWSClosed || x.keepLink(ev.Link)) {
+	if x.views&ViewAT != 0 && (ev.Kind != EvWSConnected && ev.Kind != EvWSClosed || x.keepLink(ev.Link)) {
 		x.at.event(t, ev)
 	}
 	if x.views&ViewWS != 0 && x.keepLink(ev.Link) {
 		switch ev.Kind {
-		case PcapEvWSConnected:
+		case EvWSConnected:
 			x.ws.recordedOpen(t, ev.Link, ev.Text)
-		case PcapEvWSClosed:
+		case EvWSClosed:
 			x.ws.recordedClose(t, ev.Link, ev.Code, ev.Text)
 		}
 	}
 	return x.usable()
 }
 
-// keepLink applies PcapngOptions.Links.
-func (x *PcapngExporter) keepLink(l int) bool { return x.links == nil || x.links[l] }
+// keepLink applies Options.Links.
+func (x *Writer) keepLink(l int) bool { return x.links == nil || x.links[l] }
 
 // decoded routes one decoder event to the AT and WebSocket views.
-func (x *PcapngExporter) decoded(ev *Event) {
+func (x *Writer) decoded(ev *formats.Event) {
 	if x.views&ViewAT != 0 && (x.links == nil || x.links[ev.Link]) {
 		x.at.unit(ev)
 	}
@@ -442,9 +444,9 @@ func (x *PcapngExporter) decoded(ev *Event) {
 
 // Flush writes out what is buffered, so that a reader of a live feed sees
 // every packet taken so far (the decoder may still hold an unfinished line).
-func (x *PcapngExporter) Flush() error {
+func (x *Writer) Flush() error {
 	if x.closed {
-		return ErrPcapClosed
+		return ErrClosed
 	}
 	x.order.drain(&x.out, x.opts.Classic)
 	if x.out.err == nil {
@@ -459,7 +461,7 @@ func (x *PcapngExporter) Flush() error {
 // Close ends the input: the decoder reports what it still holds, and
 // everything is flushed to the writer (which stays open). Calling Close
 // again returns nil.
-func (x *PcapngExporter) Close() error {
+func (x *Writer) Close() error {
 	if x.closed {
 		return nil
 	}
@@ -475,7 +477,7 @@ func (x *PcapngExporter) Close() error {
 }
 
 // Stats returns what was written so far.
-func (x *PcapngExporter) Stats() PcapngStats {
+func (x *Writer) Stats() Stats {
 	s := x.stats
 	s.Bytes = x.out.n
 	s.ByIface = make(map[string]int64, len(x.stats.ByIface))

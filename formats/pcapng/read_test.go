@@ -1,4 +1,4 @@
-package formats_test
+package pcapng_test
 
 import (
 	"encoding/binary"

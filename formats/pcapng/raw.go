@@ -1,8 +1,10 @@
-package formats
+package pcapng
 
 import (
 	"encoding/binary"
 	"fmt"
+
+	"github.com/atbridge/atbridge/formats"
 )
 
 // RTAC serial event types (Wireshark's packet-rtacser.c).
@@ -21,23 +23,23 @@ type rawView struct {
 	control [256]uint8 // last control lines per port
 }
 
-func (r *rawView) header(x *PcapngExporter, t int64, event, control uint8) []byte {
+func (r *rawView) header(x *Writer, t int64, event, control uint8) []byte {
 	ts := x.base + uint64(max(t, 0))
 	b := binary.BigEndian.AppendUint32(x.pkt[:0], uint32(ts/1e9))
 	b = binary.BigEndian.AppendUint32(b, uint32(ts%1e9/1e3))
 	return append(b, event, control, 0, 0)
 }
 
-func rawIface(dir Dir) string {
-	if dir == ToHost {
+func rawIface(dir formats.Dir) string {
+	if dir == formats.ToHost {
 		return ifRawToHost
 	}
 	return ifRawToDevice
 }
 
-func (r *rawView) chunk(x *PcapngExporter, t int64, port uint8, dir Dir, data []byte) {
+func (r *rawView) chunk(x *Writer, t int64, port uint8, dir formats.Dir, data []byte) {
 	ev := uint8(rtacTXStart)
-	if dir == ToHost {
+	if dir == formats.ToHost {
 		ev = rtacRXStart
 	}
 	b := append(r.header(x, t, ev, r.control[port]), data...)
@@ -45,16 +47,16 @@ func (r *rawView) chunk(x *PcapngExporter, t int64, port uint8, dir Dir, data []
 	x.emit(rawIface(dir), t, dir, b, "")
 }
 
-func (r *rawView) event(x *PcapngExporter, t int64, ev PcapEvent) {
+func (r *rawView) event(x *Writer, t int64, ev Event) {
 	switch ev.Kind {
-	case PcapEvControlLines:
+	case EvControlLines:
 		r.control[ev.Port] = ev.Control
 		b := r.header(x, t, rtacStatusChange, ev.Control)
 		x.pkt = b
 		// A status change belongs to no direction: show it on the host
 		// app's transmit side, where DTR and RTS are driven.
-		x.emit(ifRawToDevice, t, DirNone, b, fmt.Sprintf("port %d control lines: %s", ev.Port, ev.Text))
-	case PcapEvBytesLost:
+		x.emit(ifRawToDevice, t, formats.DirNone, b, fmt.Sprintf("port %d control lines: %s", ev.Port, ev.Text))
+	case EvBytesLost:
 		b := r.header(x, t, rtacDataLost, r.control[ev.Port])
 		x.pkt = b
 		x.emit(rawIface(ev.Dir), t, ev.Dir, b, fmt.Sprintf("port %d: %d bytes %s were read but not recorded", ev.Port, ev.Count, ev.Dir))

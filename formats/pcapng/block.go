@@ -1,4 +1,4 @@
-package formats
+package pcapng
 
 import (
 	"encoding/binary"

@@ -1,4 +1,4 @@
-package formats_test
+package pcapng_test
 
 import (
 	"bytes"
@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/atbridge/atbridge/formats"
+	"github.com/atbridge/atbridge/formats/pcapng"
 	"github.com/atbridge/atbridge/formats/ws"
 	"github.com/atbridge/atbridge/internal/session"
 )
@@ -28,7 +29,7 @@ func updating() bool {
 
 func loadSession(t testing.TB, name string) *session.Session {
 	t.Helper()
-	s, err := session.ParseFile(filepath.Join("..", "testdata", "sessions", name+".session"))
+	s, err := session.ParseFile(filepath.Join("..", "..", "testdata", "sessions", name+".session"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,9 +45,9 @@ func sessionDecoderOptions(s *session.Session) *formats.DecoderOptions {
 }
 
 // exportSession exports a scripted session from testdata/sessions.
-func exportSession(t testing.TB, s *session.Session, opts *formats.PcapngOptions) []byte {
+func exportSession(t testing.TB, s *session.Session, opts *pcapng.Options) []byte {
 	t.Helper()
-	var o formats.PcapngOptions
+	var o pcapng.Options
 	if opts != nil {
 		o = *opts
 	}
@@ -57,7 +58,7 @@ func exportSession(t testing.TB, s *session.Session, opts *formats.PcapngOptions
 		o.Decoder = sessionDecoderOptions(s)
 	}
 	var buf bytes.Buffer
-	x, err := formats.NewPcapngExporter(&buf, &o)
+	x, err := pcapng.NewWriter(&buf, &o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +87,7 @@ func decodeSession(s *session.Session) []formats.Event {
 }
 
 func sessionNames(t testing.TB) []string {
-	m, err := filepath.Glob(filepath.Join("..", "testdata", "sessions", "*.session"))
+	m, err := filepath.Glob(filepath.Join("..", "..", "testdata", "sessions", "*.session"))
 	if err != nil || len(m) == 0 {
 		t.Fatalf("no sessions: %v", err)
 	}
@@ -209,7 +210,7 @@ func TestPcapngSessions(t *testing.T) {
 			// WebSocket view: the flows carry the decoder's messages.
 			checkWSMessages(t, f, evs)
 
-			checkGolden(t, filepath.Join("..", "testdata", "export", name+".txt"), f, base)
+			checkGolden(t, filepath.Join("..", "..", "testdata", "export", name+".txt"), f, base)
 		})
 	}
 }
@@ -329,7 +330,7 @@ func fmtInt(i int) string {
 // TestPcapngHeader checks the first blocks byte for byte.
 func TestPcapngHeader(t *testing.T) {
 	var buf bytes.Buffer
-	x, err := formats.NewPcapngExporter(&buf, &formats.PcapngOptions{Views: formats.ViewRaw, Application: "t"})
+	x, err := pcapng.NewWriter(&buf, &pcapng.Options{Views: pcapng.ViewRaw, Application: "t"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -370,15 +371,15 @@ func TestPcapngClassic(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
-		view   formats.View
+		view   pcapng.View
 		link   uint16
 		ifaces []string
 	}{
-		{formats.ViewRaw, 250, []string{"uart-raw-to_device", "uart-raw-to_host"}},
-		{formats.ViewAT, 252, []string{"uart-at", "atbridge-events"}},
-		{formats.ViewWS, 1, []string{"ws-link0", "ws-link1", "ws-link2"}},
+		{pcapng.ViewRaw, 250, []string{"uart-raw-to_device", "uart-raw-to_host"}},
+		{pcapng.ViewAT, 252, []string{"uart-at", "atbridge-events"}},
+		{pcapng.ViewWS, 1, []string{"ws-link0", "ws-link1", "ws-link2"}},
 	} {
-		out := exportSession(t, s, &formats.PcapngOptions{Classic: true, Views: tc.view})
+		out := exportSession(t, s, &pcapng.Options{Classic: true, Views: tc.view})
 		link, pkts, err := parsePcap(out)
 		if err != nil {
 			t.Fatal(err)
@@ -404,13 +405,13 @@ func TestPcapngClassic(t *testing.T) {
 
 // TestPcapngOptions covers view selection, --link and the time window.
 func TestPcapngOptions(t *testing.T) {
-	for _, o := range []formats.PcapngOptions{
+	for _, o := range []pcapng.Options{
 		{Classic: true},
-		{Classic: true, Views: formats.ViewAll},
-		{Classic: true, Views: formats.ViewRaw | formats.ViewAT},
-		{Views: formats.ViewRaw, Links: []int{0}},
+		{Classic: true, Views: pcapng.ViewAll},
+		{Classic: true, Views: pcapng.ViewRaw | pcapng.ViewAT},
+		{Views: pcapng.ViewRaw, Links: []int{0}},
 	} {
-		if _, err := formats.NewPcapngExporter(&bytes.Buffer{}, &o); !errors.Is(err, formats.ErrPcapView) {
+		if _, err := pcapng.NewWriter(&bytes.Buffer{}, &o); !errors.Is(err, pcapng.ErrView) {
 			t.Errorf("%+v: err %v, want ErrPcapView", o, err)
 		}
 	}
@@ -419,14 +420,14 @@ func TestPcapngOptions(t *testing.T) {
 	base := uint64(pcapStart.UnixNano())
 
 	// Link 1 has no traffic: only the AT units with no link are gone too.
-	f, err := parsePcapng(exportSession(t, s, &formats.PcapngOptions{Links: []int{1}}))
+	f, err := parsePcapng(exportSession(t, s, &pcapng.Options{Links: []int{1}}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(f.pkts) != 0 {
 		t.Errorf("--link 1: %d packets, want none", len(f.pkts))
 	}
-	f, err = parsePcapng(exportSession(t, s, &formats.PcapngOptions{Links: []int{0}}))
+	f, err = parsePcapng(exportSession(t, s, &pcapng.Options{Links: []int{0}}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -441,7 +442,7 @@ func TestPcapngOptions(t *testing.T) {
 
 	// A window from 3.5 s to 4.02 s: the second connection's handshake
 	// (at 3.0 and 3.1) comes along with its first frame in the window.
-	f, err = parsePcapng(exportSession(t, s, &formats.PcapngOptions{Since: 3_500_000_000, Until: 4_020_000_000}))
+	f, err = parsePcapng(exportSession(t, s, &pcapng.Options{Since: 3_500_000_000, Until: 4_020_000_000}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -478,7 +479,7 @@ func TestPcapngOptions(t *testing.T) {
 // recorded, cut ones labelled), not the reconstructed ones.
 func TestPcapngRecordedFrames(t *testing.T) {
 	var buf bytes.Buffer
-	x, err := formats.NewPcapngExporter(&buf, &formats.PcapngOptions{Start: pcapStart})
+	x, err := pcapng.NewWriter(&buf, &pcapng.Options{Start: pcapStart})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -490,7 +491,7 @@ func TestPcapngRecordedFrames(t *testing.T) {
 	}
 	chunk(0, formats.ToDevice, "AT+WSOPEN=0,\"ws://example.com/echo\",\"chat\"\r\n")
 	chunk(1, formats.ToHost, "AT+WSOPEN=0,\"ws://example.com/echo\",\"chat\"\r\n")
-	if err := x.Event(90*ms, formats.PcapEvent{Kind: formats.PcapEvWSConnected, Name: "ws_connected", Link: 0, Text: "ws://example.com/echo"}); err != nil {
+	if err := x.Event(90*ms, pcapng.Event{Kind: pcapng.EvWSConnected, Name: "ws_connected", Link: 0, Text: "ws://example.com/echo"}); err != nil {
 		t.Fatal(err)
 	}
 	chunk(100, formats.ToHost, "+WS_CONNECTED:0\r\n\r\nOK\r\n")
@@ -509,23 +510,23 @@ func TestPcapngRecordedFrames(t *testing.T) {
 	if err := x.Frame(300*ms, 0, formats.ToClient, ws.Header{Fin: true, Opcode: 8, Length: 2}, []byte{3, 232}); err != nil {
 		t.Fatal(err)
 	}
-	if err := x.Event(301*ms, formats.PcapEvent{Kind: formats.PcapEvWSClosed, Name: "ws_closed", Link: 0, Code: 1000}); err != nil {
+	if err := x.Event(301*ms, pcapng.Event{Kind: pcapng.EvWSClosed, Name: "ws_closed", Link: 0, Code: 1000}); err != nil {
 		t.Fatal(err)
 	}
-	if err := x.Event(302*ms, formats.PcapEvent{Kind: formats.PcapEvControlLines, Name: "control_lines", Control: 0x18, Text: "DTR|RTS"}); err != nil {
+	if err := x.Event(302*ms, pcapng.Event{Kind: pcapng.EvControlLines, Name: "control_lines", Control: 0x18, Text: "DTR|RTS"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := x.Event(303*ms, formats.PcapEvent{Kind: formats.PcapEvBytesLost, Name: "bytes_lost", Dir: formats.ToHost, Count: 17}); err != nil {
+	if err := x.Event(303*ms, pcapng.Event{Kind: pcapng.EvBytesLost, Name: "bytes_lost", Dir: formats.ToHost, Count: 17}); err != nil {
 		t.Fatal(err)
 	}
-	if err := x.Event(304*ms, formats.PcapEvent{Name: "marker", Text: "button pressed"}); err != nil {
+	if err := x.Event(304*ms, pcapng.Event{Name: "marker", Text: "button pressed"}); err != nil {
 		t.Fatal(err)
 	}
 	chunk(305, formats.ToHost, "x")
 	if err := x.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := x.Chunk(0, 0, formats.ToHost, []byte("x")); !errors.Is(err, formats.ErrPcapClosed) {
+	if err := x.Chunk(0, 0, formats.ToHost, []byte("x")); !errors.Is(err, pcapng.ErrClosed) {
 		t.Errorf("Chunk after Close: %v", err)
 	}
 	f, err := parsePcapng(buf.Bytes())
@@ -605,7 +606,7 @@ func (w *failWriter) Write(p []byte) (int, error) {
 }
 
 func TestPcapngWriteError(t *testing.T) {
-	x, err := formats.NewPcapngExporter(&failWriter{n: 100}, nil)
+	x, err := pcapng.NewWriter(&failWriter{n: 100}, nil)
 	if err != nil {
 		t.Fatal(err) // buffered: the header fits in the buffer
 	}

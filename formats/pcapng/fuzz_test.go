@@ -1,4 +1,4 @@
-package formats_test
+package pcapng_test
 
 import (
 	"bytes"
@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/atbridge/atbridge/formats"
+	"github.com/atbridge/atbridge/formats/pcapng"
 	"github.com/atbridge/atbridge/formats/ws"
 )
 
@@ -13,7 +14,7 @@ import (
 // length byte and that many data bytes. Kinds: 0/1 a chunk to the device
 // or host, 2/3 a recorded frame to the server or client (link and opcode
 // from the data), 4 an event. Times advance by the kind byte's high bits.
-func fuzzOps(x *formats.PcapngExporter, in []byte) error {
+func fuzzOps(x *pcapng.Writer, in []byte) error {
 	var t int64
 	for len(in) >= 2 {
 		k, n := in[0], int(in[1])
@@ -49,9 +50,9 @@ func fuzzOps(x *formats.PcapngExporter, in []byte) error {
 			}
 			err = x.Frame(t, link, dir, h, d)
 		default:
-			ev := formats.PcapEvent{Name: "fuzz", Text: string(d), Link: -1}
+			ev := pcapng.Event{Name: "fuzz", Text: string(d), Link: -1}
 			if len(d) > 0 {
-				ev.Kind = formats.PcapEventKind(d[0] % 5)
+				ev.Kind = pcapng.EventKind(d[0] % 5)
 				ev.Link = int(d[0] >> 5)
 				ev.Control = d[0]
 				ev.Count = int64(len(d))
@@ -93,11 +94,11 @@ func FuzzPcapngExport(f *testing.F) {
 	f.Add([]byte("\x00\x20AT+WSOPEN=0,\"ws://a:1/\"\r\n\x09\x19+WS_CONNECTED:0\r\n\r\nOK\r\n\x0a\x03\x41hi"), uint8(2))
 	f.Fuzz(func(t *testing.T, in []byte, mode uint8) {
 		var buf bytes.Buffer
-		o := &formats.PcapngOptions{Start: pcapStart, Frames: formats.FrameSource(mode % 3)}
+		o := &pcapng.Options{Start: pcapStart, Frames: pcapng.FrameSource(mode % 3)}
 		if mode&4 != 0 {
 			o.Since, o.Until = 2e6, 40e6
 		}
-		x, err := formats.NewPcapngExporter(&buf, o)
+		x, err := pcapng.NewWriter(&buf, o)
 		if err != nil {
 			t.Fatal(err)
 		}

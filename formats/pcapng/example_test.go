@@ -1,4 +1,4 @@
-package formats_test
+package pcapng_test
 
 import (
 	"bytes"
@@ -7,15 +7,16 @@ import (
 	"time"
 
 	"github.com/atbridge/atbridge/formats"
+	"github.com/atbridge/atbridge/formats/pcapng"
 )
 
 // The seed exchange of esp-at.md section 5 as serial chunks: the export
 // has the raw reads, one AT unit per command, response, prompt, payload
 // and message, and a WebSocket flow (TCP handshake, HTTP upgrade, the
 // client's masked "test" and the server's echo).
-func ExampleNewPcapngExporter() {
+func ExampleNewWriter() {
 	var out bytes.Buffer
-	x, err := formats.NewPcapngExporter(&out, &formats.PcapngOptions{Start: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)})
+	x, err := pcapng.NewWriter(&out, &pcapng.Options{Start: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)})
 	if err != nil {
 		panic(err)
 	}
