@@ -16,6 +16,7 @@ import (
 
 	"github.com/atbridge/atbridge/capture"
 	"github.com/atbridge/atbridge/formats"
+	"github.com/atbridge/atbridge/formats/view"
 )
 
 // startTap runs a taps-only proxy recording to a file; stop ends it and
@@ -280,7 +281,7 @@ func TestTapControlFrames(t *testing.T) {
 	for _, r := range recs {
 		switch r.Kind {
 		case capture.KindFrame:
-			got = append(got, fmt.Sprintf("%s %s masked=%v %q", r.Dir, formats.OpcodeName(int(r.Frame.Opcode)), r.Frame.Masked, r.Data))
+			got = append(got, fmt.Sprintf("%s %s masked=%v %q", r.Dir, view.OpcodeName(int(r.Frame.Opcode)), r.Frame.Masked, r.Data))
 		case capture.KindEvent:
 			got = append(got, fmt.Sprintf("%s %d %q", r.Event.Type, r.Event.Code, r.Event.Text))
 		}

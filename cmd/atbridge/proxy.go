@@ -14,6 +14,7 @@ import (
 	"github.com/atbridge/atbridge/bridge"
 	"github.com/atbridge/atbridge/capture"
 	"github.com/atbridge/atbridge/formats"
+	"github.com/atbridge/atbridge/formats/view"
 )
 
 func init() {
@@ -398,7 +399,7 @@ func newLiveView(e *env, raw bool, h capture.Header) *liveView {
 			out:   bufio.NewWriterSize(e.stdout, 64<<10),
 			f:     &showFlags{raw: raw, link: -1},
 			start: h.Start,
-			text:  formats.TextOptions{Colour: e.useColour(e.stdout)},
+			text:  view.TextOptions{Colour: e.useColour(e.stdout)},
 			until: 1<<63 - 1,
 		},
 		ch:   make(chan capture.Record, liveQueue),

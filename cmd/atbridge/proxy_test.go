@@ -17,6 +17,7 @@ import (
 	"github.com/atbridge/atbridge/bridge"
 	"github.com/atbridge/atbridge/capture"
 	"github.com/atbridge/atbridge/formats"
+	"github.com/atbridge/atbridge/formats/view"
 )
 
 // startCmd runs atbridge with args in the background; stop cancels it as
@@ -459,7 +460,7 @@ func TestProxyCommandTapOnly(t *testing.T) {
 	var frames []string
 	for _, r := range readRecords(t, rec) {
 		if r.Kind == capture.KindFrame {
-			frames = append(frames, fmt.Sprintf("%s %s %q", r.Dir, formats.OpcodeName(int(r.Frame.Opcode)), r.Data))
+			frames = append(frames, fmt.Sprintf("%s %s %q", r.Dir, view.OpcodeName(int(r.Frame.Opcode)), r.Data))
 		}
 	}
 	want := []string{`to_server text "hello"`, `to_client text "hello"`, `to_server text "bye"`, `to_client close "\x03\xe8bye"`, `to_server close "\x03\xe8bye"`}

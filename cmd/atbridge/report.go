@@ -19,6 +19,7 @@ import (
 
 	"github.com/atbridge/atbridge/capture"
 	"github.com/atbridge/atbridge/formats"
+	"github.com/atbridge/atbridge/formats/view"
 	"github.com/atbridge/atbridge/internal/report"
 )
 
@@ -121,7 +122,7 @@ func buildReport(ctx context.Context, path string) (*report.Page, error) {
 	sc := bufio.NewScanner(pr)
 	sc.Buffer(make([]byte, 0, 64<<10), 64<<20)
 	for sc.Scan() {
-		var j formats.JSONEvent
+		var j view.JSONEvent
 		if err := json.Unmarshal(sc.Bytes(), &j); err != nil {
 			pr.CloseWithError(err)
 			<-showErr
@@ -134,7 +135,7 @@ func buildReport(ctx context.Context, path string) (*report.Page, error) {
 		text, flags := rowText(&j)
 		data.Add(j.OffsetNS, j.Dir, j.Kind, j.Name, link, text, flags)
 		if flags != 0 && len(p.Problems) < maxProblems {
-			p.Problems = append(p.Problems, report.Problem{Time: formats.RelTime(j.OffsetNS), Text: j.Kind + " " + j.Name + " " + text})
+			p.Problems = append(p.Problems, report.Problem{Time: view.RelTime(j.OffsetNS), Text: j.Kind + " " + j.Name + " " + text})
 		} else if flags != 0 {
 			p.MoreProblems++
 		}
@@ -232,7 +233,7 @@ func summary(st *Stats, hdr *capture.Header, firmware []string) ([]report.Card, 
 	}
 	for _, d := range []formats.Dir{formats.ToDevice, formats.ToHost} {
 		if ds := st.Directions[d.String()]; ds != nil {
-			facts = append(facts, report.Fact{Key: formats.DirLabel(d), Value: fmt.Sprintf("%d bytes in %d chunks", ds.Bytes, ds.Chunks)})
+			facts = append(facts, report.Fact{Key: view.DirLabel(d), Value: fmt.Sprintf("%d bytes in %d chunks", ds.Bytes, ds.Chunks)})
 		}
 	}
 	fw := "unknown (no AT+GMR in the capture)"
@@ -255,7 +256,7 @@ func summary(st *Stats, hdr *capture.Header, firmware []string) ([]report.Card, 
 }
 
 // rowText is what a transcript row says, and its problem flags.
-func rowText(j *formats.JSONEvent) (string, int) {
+func rowText(j *view.JSONEvent) (string, int) {
 	flags := 0
 	if j.Error != "" {
 		flags |= report.FlagError
@@ -268,12 +269,12 @@ func rowText(j *formats.JSONEvent) (string, int) {
 	}
 	data := func() string {
 		if j.Data != nil {
-			return formats.QuoteText([]byte(*j.Data))
+			return view.QuoteText([]byte(*j.Data))
 		}
 		if j.DataB64 != nil {
 			b, _ := base64.StdEncoding.DecodeString(*j.DataB64)
 			if utf8.Valid(b) {
-				return formats.QuoteText(b)
+				return view.QuoteText(b)
 			}
 			return fmt.Sprintf("%d bytes of binary data", len(b))
 		}
@@ -287,7 +288,7 @@ func rowText(j *formats.JSONEvent) (string, int) {
 			if res == "" {
 				res = "no result"
 			}
-			t = fmt.Sprintf("%s → %s in %s", tx.Line, res, formats.RelTime(tx.LatencyNS))
+			t = fmt.Sprintf("%s → %s in %s", tx.Line, res, view.RelTime(tx.LatencyNS))
 			if tx.Busy {
 				t += " (typed while busy)"
 			}
@@ -314,7 +315,7 @@ func rowText(j *formats.JSONEvent) (string, int) {
 		if j.WS != nil && j.WS.Opcode != nil {
 			op = *j.WS.Opcode
 		}
-		t = formats.OpcodeName(op) + " " + data()
+		t = view.OpcodeName(op) + " " + data()
 	case "link_state":
 		t = "now " + j.State
 	case "event":
@@ -342,7 +343,7 @@ func rowText(j *formats.JSONEvent) (string, int) {
 		raw := ""
 		if j.RawB64 != nil {
 			b, _ := base64.StdEncoding.DecodeString(*j.RawB64)
-			raw = formats.QuoteText(b)
+			raw = view.QuoteText(b)
 		}
 		t = j.Error + " " + raw
 	default: // command, echo, info, urc

@@ -15,6 +15,7 @@ import (
 
 	"github.com/atbridge/atbridge/capture"
 	"github.com/atbridge/atbridge/formats"
+	"github.com/atbridge/atbridge/formats/view"
 )
 
 func init() {
@@ -75,7 +76,7 @@ type shower struct {
 	out    *bufio.Writer
 	f      *showFlags
 	start  time.Time
-	text   formats.TextOptions
+	text   view.TextOptions
 	kinds  map[string]bool // nil: all
 	until  int64
 	buf    []byte
@@ -157,7 +158,7 @@ func runShow(ctx context.Context, e *env, f *showFlags, args []string) int {
 		out:   bufio.NewWriterSize(e.stdout, 64<<10),
 		f:     f,
 		start: hdr.Start,
-		text:  formats.TextOptions{Colour: !f.json && e.useColour(e.stdout)},
+		text:  view.TextOptions{Colour: !f.json && e.useColour(e.stdout)},
 		until: 1<<63 - 1,
 	}
 	defer s.out.Flush()
@@ -279,9 +280,9 @@ func (s *shower) events(evs []formats.Event) {
 			continue
 		}
 		if s.f.json {
-			s.buf = formats.NewJSONEvent(e, s.start).AppendJSON(s.buf[:0])
+			s.buf = view.NewJSONEvent(e, s.start).AppendJSON(s.buf[:0])
 		} else {
-			s.buf = formats.AppendText(s.buf[:0], e, &s.text)
+			s.buf = view.AppendText(s.buf[:0], e, &s.text)
 		}
 		s.emit(e.Time)
 	}
@@ -313,8 +314,8 @@ func (s *shower) record(r *capture.Record) {
 func (s *shower) damaged(t int64, d *capture.DamageError) {
 	s.damage++
 	if s.f.json {
-		j := formats.NewJSONBase(t, s.start, formats.DirNone, "damage")
-		j.Lost = &formats.JSONDamage{FileOffset: d.Offset, Bytes: d.Length, RecordsLost: d.RecordsLost}
+		j := view.NewJSONBase(t, s.start, formats.DirNone, "damage")
+		j.Lost = &view.JSONDamage{FileOffset: d.Offset, Bytes: d.Length, RecordsLost: d.RecordsLost}
 		j.Error = d.Err.Error()
 		s.buf = j.AppendJSON(s.buf[:0])
 	} else {
@@ -322,21 +323,21 @@ func (s *shower) damaged(t int64, d *capture.DamageError) {
 		if d.RecordsLost >= 0 {
 			lost = fmt.Sprintf("%d records lost", d.RecordsLost)
 		}
-		s.buf = formats.AppendTextLine(s.buf[:0], t, formats.DirNone, "DAMAGE",
-			fmt.Sprintf("file offset %d: %d bytes unreadable, %s (%v)", d.Offset, d.Length, lost, d.Err), formats.ColourProblem, &s.text)
+		s.buf = view.AppendTextLine(s.buf[:0], t, formats.DirNone, "DAMAGE",
+			fmt.Sprintf("file offset %d: %d bytes unreadable, %s (%v)", d.Offset, d.Length, lost, d.Err), view.ColourProblem, &s.text)
 	}
 	s.emit(t)
 }
 
 // recordText renders a chunk, frame or event as text.
-func recordText(dst []byte, r *capture.Record, o *formats.TextOptions) []byte {
+func recordText(dst []byte, r *capture.Record, o *view.TextOptions) []byte {
 	switch r.Kind {
 	case capture.KindChunk:
-		dst = formats.AppendTextLine(dst, r.Time, r.Dir, "chunk", fmt.Sprintf("port %d, %d bytes", r.Port, len(r.Data)), formats.ColourNone, o)
-		return formats.AppendHexDump(dst, r.Data, -1)
+		dst = view.AppendTextLine(dst, r.Time, r.Dir, "chunk", fmt.Sprintf("port %d, %d bytes", r.Port, len(r.Data)), view.ColourNone, o)
+		return view.AppendHexDump(dst, r.Data, -1)
 	case capture.KindFrame:
 		fr := r.Frame
-		text := fmt.Sprintf("link %d %s", fr.Link, formats.OpcodeName(int(fr.Opcode)))
+		text := fmt.Sprintf("link %d %s", fr.Link, view.OpcodeName(int(fr.Opcode)))
 		if !fr.Fin {
 			text += " (not fin)"
 		}
@@ -349,17 +350,17 @@ func recordText(dst []byte, r *capture.Record, o *formats.TextOptions) []byte {
 		if uint64(len(r.Data)) < fr.Length {
 			text += fmt.Sprintf(" %d bytes on the wire, first", fr.Length)
 		}
-		payload, dump := formats.PayloadText(r.Data, o)
-		dst = formats.AppendTextLine(dst, r.Time, r.Dir, "frame", text+" "+payload, formats.ColourNetwork, o)
+		payload, dump := view.PayloadText(r.Data, o)
+		dst = view.AppendTextLine(dst, r.Time, r.Dir, "frame", text+" "+payload, view.ColourNetwork, o)
 		if dump {
-			dst = formats.AppendHexDump(dst, r.Data, 4096)
+			dst = view.AppendHexDump(dst, r.Data, 4096)
 		}
 		return dst
 	case capture.KindEvent:
 		text, colour := eventText(r)
-		return formats.AppendTextLine(dst, r.Time, r.Dir, "event", text, colour, o)
+		return view.AppendTextLine(dst, r.Time, r.Dir, "event", text, colour, o)
 	}
-	return formats.AppendTextLine(dst, r.Time, r.Dir, r.Kind.String(), fmt.Sprintf("%d bytes", len(r.Data)), formats.ColourNone, o)
+	return view.AppendTextLine(dst, r.Time, r.Dir, r.Kind.String(), fmt.Sprintf("%d bytes", len(r.Data)), view.ColourNone, o)
 }
 
 // eventText says what a recorded event reports, and in which colour.
@@ -367,39 +368,39 @@ func eventText(r *capture.Record) (string, string) {
 	ev := r.Event
 	switch ev.Type {
 	case capture.EvPortOpened, capture.EvPortReopened:
-		return fmt.Sprintf("%s: port %d %s (%s)", ev.Type, r.Port, ev.Text, ev.Line), formats.ColourQuiet
+		return fmt.Sprintf("%s: port %d %s (%s)", ev.Type, r.Port, ev.Text, ev.Line), view.ColourQuiet
 	case capture.EvPortClosed:
-		return fmt.Sprintf("port_closed: port %d", r.Port), formats.ColourQuiet
+		return fmt.Sprintf("port_closed: port %d", r.Port), view.ColourQuiet
 	case capture.EvPortLost:
-		return fmt.Sprintf("port_lost: port %d: %s", r.Port, ev.Text), formats.ColourProblem
+		return fmt.Sprintf("port_lost: port %d: %s", r.Port, ev.Text), view.ColourProblem
 	case capture.EvLineSettings:
-		return fmt.Sprintf("line_settings: port %d now %s (by %s)", r.Port, ev.Line, ev.Text), formats.ColourNotice
+		return fmt.Sprintf("line_settings: port %d now %s (by %s)", r.Port, ev.Line, ev.Text), view.ColourNotice
 	case capture.EvControlLines:
-		return fmt.Sprintf("control_lines: port %d %s", r.Port, ev.Control), formats.ColourQuiet
+		return fmt.Sprintf("control_lines: port %d %s", r.Port, ev.Control), view.ColourQuiet
 	case capture.EvBytesLost:
-		text := fmt.Sprintf("BYTES LOST: %d bytes %s on port %d were forwarded but not recorded", ev.Count, formats.DirLabel(r.Dir), r.Port)
+		text := fmt.Sprintf("BYTES LOST: %d bytes %s on port %d were forwarded but not recorded", ev.Count, view.DirLabel(r.Dir), r.Port)
 		if ev.Text != "" {
 			text += " (" + ev.Text + ")"
 		}
-		return text, formats.ColourProblem
+		return text, view.ColourProblem
 	case capture.EvWSConnected:
-		return fmt.Sprintf("ws_connected: link %d %s", ev.Link, ev.Text), formats.ColourNetwork
+		return fmt.Sprintf("ws_connected: link %d %s", ev.Link, ev.Text), view.ColourNetwork
 	case capture.EvWSClosed:
-		return fmt.Sprintf("ws_closed: link %d code %d %s", ev.Link, ev.Code, formats.QuoteText([]byte(ev.Text))), formats.ColourNetwork
+		return fmt.Sprintf("ws_closed: link %d code %d %s", ev.Link, ev.Code, view.QuoteText([]byte(ev.Text))), view.ColourNetwork
 	case capture.EvMarker:
-		return "MARKER: " + ev.Text, formats.ColourMarker
+		return "MARKER: " + ev.Text, view.ColourMarker
 	}
 	text := ev.Type.String()
 	if ev.Text != "" {
 		text += ": " + ev.Text
 	}
-	return text, formats.ColourNone
+	return text, view.ColourNone
 }
 
 // recordJSON renders a chunk, frame or event as a JSON line. raw says
 // chunks and frames carry only data_b64 (the exact bytes), not also data.
-func recordJSON(r *capture.Record, start time.Time, raw bool) *formats.JSONEvent {
-	j := formats.NewJSONBase(r.Time, start, r.Dir, r.Kind.String())
+func recordJSON(r *capture.Record, start time.Time, raw bool) *view.JSONEvent {
+	j := view.NewJSONBase(r.Time, start, r.Dir, r.Kind.String())
 	setData := func(b []byte) {
 		if raw {
 			j.SetRawData(b)
@@ -416,7 +417,7 @@ func recordJSON(r *capture.Record, start time.Time, raw bool) *formats.JSONEvent
 		fr := r.Frame
 		link, op, fin, n := int(fr.Link), int(fr.Opcode), fr.Fin, int64(fr.Length)
 		j.Link = &link
-		j.WS = &formats.JSONWS{Opcode: &op, Fin: &fin, PayloadLen: &n, Masked: fr.Masked, Rsv: int(fr.Rsv)}
+		j.WS = &view.JSONWS{Opcode: &op, Fin: &fin, PayloadLen: &n, Masked: fr.Masked, Rsv: int(fr.Rsv)}
 		setData(r.Data)
 	case capture.KindEvent:
 		ev := r.Event

@@ -16,6 +16,7 @@ import (
 
 	"github.com/atbridge/atbridge/capture"
 	"github.com/atbridge/atbridge/formats"
+	"github.com/atbridge/atbridge/formats/view"
 )
 
 func init() {
@@ -263,7 +264,7 @@ func (st *Stats) writeText(out io.Writer) {
 		if ds == nil {
 			ds = &DirStats{}
 		}
-		fmt.Fprintf(w, "  %s\t%d\t%d\n", formats.DirLabel(d), ds.Bytes, ds.Chunks)
+		fmt.Fprintf(w, "  %s\t%d\t%d\n", view.DirLabel(d), ds.Bytes, ds.Chunks)
 	}
 	if len(st.Commands) > 0 {
 		fmt.Fprintf(w, "\ncommand\tcount\tp50\tp95\tmax\tresults\n")

@@ -1,10 +1,12 @@
-package formats
+package view
 
 import (
 	"encoding/base64"
 	"encoding/json"
 	"time"
 	"unicode/utf8"
+
+	"github.com/atbridge/atbridge/formats"
 )
 
 // JSONEvent is the JSON Lines form of a decoded event, one object a line,
@@ -103,7 +105,7 @@ type JSONDamage struct {
 
 // NewJSONEvent returns the JSON form of e for a capture that started at
 // start.
-func NewJSONEvent(e *Event, start time.Time) *JSONEvent {
+func NewJSONEvent(e *formats.Event, start time.Time) *JSONEvent {
 	j := NewJSONBase(e.Time, start, e.Dir, e.Kind.String())
 	j.Name = e.Name
 	if e.Start != e.Time {
@@ -121,7 +123,7 @@ func NewJSONEvent(e *Event, start time.Time) *JSONEvent {
 	if e.Data != nil {
 		j.SetData(e.Data)
 	}
-	if e.Kind == EvUnparsed {
+	if e.Kind == formats.EvUnparsed {
 		j.RawB64 = jsonPtr(base64.StdEncoding.EncodeToString(e.Raw))
 	}
 	if e.Cmd != nil {
@@ -150,7 +152,7 @@ func NewJSONEvent(e *Event, start time.Time) *JSONEvent {
 		}
 		j.WS = ws
 	}
-	if e.Kind == EvLinkState {
+	if e.Kind == formats.EvLinkState {
 		j.State = e.State.String()
 	}
 	if e.Err != nil {
@@ -160,7 +162,7 @@ func NewJSONEvent(e *Event, start time.Time) *JSONEvent {
 }
 
 // NewJSONBase returns a JSONEvent with the fields every line has.
-func NewJSONBase(t int64, start time.Time, d Dir, kind string) *JSONEvent {
+func NewJSONBase(t int64, start time.Time, d formats.Dir, kind string) *JSONEvent {
 	return &JSONEvent{
 		OffsetNS: t,
 		Time:     start.Add(time.Duration(t)).UTC().Format(jsonTimeLayout),

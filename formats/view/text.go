@@ -1,10 +1,12 @@
-package formats
+package view
 
 import (
 	"fmt"
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/atbridge/atbridge/formats"
 )
 
 // The text rendering of decoded traffic, as "atbridge show" prints it: one
@@ -76,17 +78,17 @@ const (
 
 // DirLabel returns the direction column of the text rendering: "host→dev",
 // "dev→host", "→server", "→client", or "" for DirNone.
-func DirLabel(d Dir) string {
+func DirLabel(d formats.Dir) string {
 	switch d {
-	case ToDevice:
+	case formats.ToDevice:
 		return "host→dev"
-	case ToHost:
+	case formats.ToHost:
 		return "dev→host"
-	case ToServer:
+	case formats.ToServer:
 		return "→server"
-	case ToClient:
+	case formats.ToClient:
 		return "→client"
-	case DirNone:
+	case formats.DirNone:
 		return ""
 	}
 	return d.String()
@@ -125,7 +127,7 @@ func appendPadded(dst []byte, s string, width int) []byte {
 // AppendTextLine appends one line of the text rendering: the time, direction
 // and kind columns, then text, in colour (an ANSI code, ColourNone for
 // none) when o.Colour is set, and a newline.
-func AppendTextLine(dst []byte, t int64, d Dir, kind, text, colour string, o *TextOptions) []byte {
+func AppendTextLine(dst []byte, t int64, d formats.Dir, kind, text, colour string, o *TextOptions) []byte {
 	start := len(dst)
 	dst = appendRelTime(dst, t)
 	for len(dst)-start < 10 {
@@ -246,7 +248,7 @@ func PayloadText(b []byte, opts *TextOptions) (text string, dump bool) {
 
 // AppendText appends the text rendering of e: one line, plus a hex dump
 // block for a long payload or unparsed run.
-func AppendText(dst []byte, e *Event, opts *TextOptions) []byte {
+func AppendText(dst []byte, e *formats.Event, opts *TextOptions) []byte {
 	o := opts.withDefaults()
 	kind, text, colour := e.Kind.String(), "", ColourNone
 	var dump []byte
@@ -258,50 +260,50 @@ func AppendText(dst []byte, e *Event, opts *TextOptions) []byte {
 		return text
 	}
 	switch e.Kind {
-	case EvCommand:
+	case formats.EvCommand:
 		colour = ColourCommand
 		text = lineText(e.Line)
 		if e.Cmd != nil && len(e.Cmd.Params) > 0 {
 			text += "  (" + e.Cmd.Type.String() + " " + paramsText(e.Cmd.Params) + ")"
 		}
-	case EvEcho:
+	case formats.EvEcho:
 		colour = ColourQuiet
 		text = lineText(e.Line)
 		if len(e.Line) == 0 {
 			text = QuoteText(e.Raw)
 		}
-	case EvPayload:
+	case formats.EvPayload:
 		text = e.Name + " " + payload(e.Data)
-	case EvPrompt:
+	case formats.EvPrompt:
 		text = ">"
-	case EvResult:
+	case formats.EvResult:
 		text = e.Name
 		colour = ColourGood
 		if e.Name != "OK" && e.Name != "SEND OK" {
 			colour = ColourProblem
 		}
-	case EvInfo:
+	case formats.EvInfo:
 		text = lineText(e.Line)
-	case EvURC:
+	case formats.EvURC:
 		colour = ColourNotice
 		text = lineText(e.Line)
 		if e.Data != nil {
 			text += " " + payload(e.Data)
 		}
-	case EvUnparsed:
+	case formats.EvUnparsed:
 		colour = ColourProblem
 		text = payload(e.Raw)
-	case EvTransaction:
+	case formats.EvTransaction:
 		kind = "tx"
 		text = txText(e.Tx)
 		if e.Tx != nil && (e.Tx.Result == "" || (e.Tx.Result != "OK" && e.Tx.Result != "SEND OK")) {
 			colour = ColourProblem
 		}
-	case EvWSMessage:
+	case formats.EvWSMessage:
 		kind = "ws"
 		colour = ColourNetwork
 		text = wsText(e) + " " + payload(e.Data)
-	case EvLinkState:
+	case formats.EvLinkState:
 		kind = "link"
 		text = fmt.Sprintf("link %d %s", e.Link, e.State)
 	default:
@@ -318,7 +320,7 @@ func AppendText(dst []byte, e *Event, opts *TextOptions) []byte {
 	return dst
 }
 
-func paramsText(ps []Param) string {
+func paramsText(ps []formats.Param) string {
 	var b strings.Builder
 	for i, p := range ps {
 		if i > 0 {
@@ -336,7 +338,7 @@ func paramsText(ps []Param) string {
 	return b.String()
 }
 
-func txText(tx *Transaction) string {
+func txText(tx *formats.Transaction) string {
 	if tx == nil {
 		return "?"
 	}
@@ -380,7 +382,7 @@ func OpcodeName(op int) string {
 	return fmt.Sprintf("opcode %d", op)
 }
 
-func wsText(e *Event) string {
+func wsText(e *formats.Event) string {
 	m := e.Msg
 	if m == nil {
 		return fmt.Sprintf("link %d", e.Link)
