@@ -5,7 +5,7 @@ import (
 	"strings"
 
 	"github.com/atbridge/atbridge/capture"
-	"github.com/atbridge/atbridge/formats"
+	"github.com/atbridge/atbridge/formats/at"
 )
 
 // emuState is everything a reboot resets (savedAP excepted: it is "flash").
@@ -97,13 +97,13 @@ func (e *Emulator) run(c *call) result {
 	}
 	var f func(*call) result
 	switch c.cmd.Type {
-	case formats.CmdExec:
+	case at.CmdExec:
 		f = h.exec
-	case formats.CmdQuery:
+	case at.CmdQuery:
 		f = h.query
-	case formats.CmdTest:
+	case at.CmdTest:
 		f = h.test
-	case formats.CmdSet:
+	case at.CmdSet:
 		f = h.set
 	}
 	if f == nil {

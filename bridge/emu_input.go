@@ -9,6 +9,7 @@ import (
 
 	"github.com/atbridge/atbridge/capture"
 	"github.com/atbridge/atbridge/formats"
+	"github.com/atbridge/atbridge/formats/at"
 )
 
 // maxLine is where the firmware silently resets its receive buffer: 255
@@ -144,10 +145,10 @@ func (e *Emulator) busyInput(p []byte) {
 // dispatch parses a complete line and hands it to the executor, reporting
 // true; lines that do not parse are answered here without going busy.
 func (e *Emulator) dispatch(line []byte) bool {
-	cmd, err := formats.ParseCommand(line)
+	cmd, err := at.ParseCommand(line)
 	if err != nil {
 		code := "0x01080000"
-		if errors.Is(err, formats.ErrNotCommand) {
+		if errors.Is(err, at.ErrNotCommand) {
 			code = "0x01030000"
 		}
 		e.mu.Lock()
@@ -172,7 +173,7 @@ func (e *Emulator) dispatch(line []byte) bool {
 // queuedCmd is a command line handed from the reader to the executor, with
 // the boot generation it was typed in.
 type queuedCmd struct {
-	cmd *formats.Command
+	cmd *at.Command
 	gen uint64
 }
 
@@ -217,7 +218,7 @@ type call struct {
 	e       *Emulator
 	ctx     context.Context
 	gen     uint64
-	cmd     *formats.Command
+	cmd     *at.Command
 	after   func() // runs once the command is no longer busy
 	restart restartKind
 	final   []byte // replaces the result string when a handler sets it

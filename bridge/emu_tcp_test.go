@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/atbridge/atbridge/capture"
-	"github.com/atbridge/atbridge/formats"
+	"github.com/atbridge/atbridge/formats/at"
 )
 
 // tcpServer is a TCP echo server on 127.0.0.1 that keeps its connections,
@@ -73,8 +73,8 @@ func startEmuRecorded(t *testing.T) (*emuHost, *recordSink) {
 // unparsed, and every name in want must appear as a command.
 func checkDecodes(t *testing.T, sink *recordSink, want ...string) {
 	t.Helper()
-	d := formats.NewDecoder(nil)
-	var evs []formats.Event
+	d := at.NewDecoder(nil)
+	var evs []at.Event
 	for _, r := range sink.all() {
 		if r.Kind == capture.KindChunk {
 			evs = append(evs, d.Feed(r.Time, r.Dir, r.Data)...)
@@ -83,10 +83,10 @@ func checkDecodes(t *testing.T, sink *recordSink, want ...string) {
 	evs = append(evs, d.Flush()...)
 	seen := map[string]bool{}
 	for _, e := range evs {
-		if e.Kind == formats.EvUnparsed {
+		if e.Kind == at.EvUnparsed {
 			t.Errorf("decoder: unparsed %s", e.String())
 		}
-		if e.Kind == formats.EvTransaction || e.Kind == formats.EvCommand {
+		if e.Kind == at.EvTransaction || e.Kind == at.EvCommand {
 			seen[e.Name] = true
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/atbridge/atbridge/formats"
+	"github.com/atbridge/atbridge/formats/at"
 	"github.com/atbridge/atbridge/internal/atcorpus"
 )
 
@@ -271,7 +272,7 @@ func BenchmarkReadDecode(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		dec := formats.NewDecoder(nil)
+		dec := at.NewDecoder(nil)
 		events = 0
 		var rec Record
 		for {

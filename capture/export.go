@@ -9,7 +9,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/atbridge/atbridge/formats"
+	"github.com/atbridge/atbridge/formats/at"
 	"github.com/atbridge/atbridge/formats/pcapng"
 	"github.com/atbridge/atbridge/formats/ws"
 )
@@ -49,12 +49,12 @@ func PcapOptions(h Header, base *pcapng.Options) pcapng.Options {
 	}
 	o.Comment = strings.Join(c, "\n")
 	if o.Decoder == nil {
-		d := formats.DecoderOptions{EchoOff: strings.EqualFold(h.Meta["echo"], "off")}
+		d := at.DecoderOptions{EchoOff: strings.EqualFold(h.Meta["echo"], "off")}
 		switch strings.ToLower(h.Meta["firmware"]) {
 		case "release":
-			d.Firmware = formats.FirmwareRelease
+			d.Firmware = at.FirmwareRelease
 		case "dev", "development":
-			d.Firmware = formats.FirmwareDevelopment
+			d.Firmware = at.FirmwareDevelopment
 		}
 		o.Decoder = &d
 	}

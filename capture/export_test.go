@@ -14,6 +14,7 @@ import (
 
 	"github.com/atbridge/atbridge/capture"
 	"github.com/atbridge/atbridge/formats"
+	"github.com/atbridge/atbridge/formats/at"
 	"github.com/atbridge/atbridge/formats/pcapng"
 	"github.com/atbridge/atbridge/internal/session"
 )
@@ -126,8 +127,8 @@ type wsExpect struct {
 }
 
 func expectFrom(s *session.Session) wsExpect {
-	d := formats.NewDecoder(&formats.DecoderOptions{EchoOff: s.Meta["echo"] == "off"})
-	var evs []formats.Event
+	d := at.NewDecoder(&at.DecoderOptions{EchoOff: s.Meta["echo"] == "off"})
+	var evs []at.Event
 	for _, st := range s.Steps {
 		evs = append(evs, d.Feed(st.Time, st.Dir, st.Data)...)
 	}
@@ -135,9 +136,9 @@ func expectFrom(s *session.Session) wsExpect {
 	var x wsExpect
 	for _, ev := range evs {
 		switch {
-		case ev.Kind == formats.EvCommand:
+		case ev.Kind == at.EvCommand:
 			x.commands = append(x.commands, strings.TrimRight(string(ev.Raw), "\r\n"))
-		case ev.Kind != formats.EvWSMessage || ev.Msg.Opcode >= 8:
+		case ev.Kind != at.EvWSMessage || ev.Msg.Opcode >= 8:
 			// control frames are checked on their own
 		case ev.Msg.Dir == formats.ToServer && ev.Msg.Result == "SEND OK":
 			x.sent = append(x.sent, string(ev.Data))

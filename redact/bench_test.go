@@ -4,7 +4,7 @@ import (
 	"testing"
 
 	"github.com/atbridge/atbridge/capture"
-	"github.com/atbridge/atbridge/formats"
+	"github.com/atbridge/atbridge/formats/at"
 	"github.com/atbridge/atbridge/internal/atcorpus"
 )
 
@@ -20,7 +20,7 @@ func BenchmarkRedact(b *testing.B) {
 	b.SetBytes(int64(n))
 	b.ReportAllocs()
 	for b.Loop() {
-		r := New(&Options{Decoder: &formats.DecoderOptions{}})
+		r := New(&Options{Decoder: &at.DecoderOptions{}})
 		for i := range recs {
 			r.Add(&recs[i])
 		}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/atbridge/atbridge/capture"
 	"github.com/atbridge/atbridge/formats"
+	"github.com/atbridge/atbridge/formats/at"
 )
 
 // rechunk cuts each record's data at random places (at most n bytes a
@@ -56,7 +57,7 @@ func TestRedactChunkingIndependent(t *testing.T) {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			h, recs := sessionRecords(t, f)
 			o := func() *Options {
-				return &Options{Rules: formats.SecretRules{Patterns: []*regexp.Regexp{goldenPattern}}}
+				return &Options{Rules: at.SecretRules{Patterns: []*regexp.Regexp{goldenPattern}}}
 			}
 			wantH, wantD := streams(runAll(h, recs, o()))
 			rng := rand.New(rand.NewPCG(1, uint64(len(f))))

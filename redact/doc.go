@@ -3,8 +3,8 @@
 // user:password and tokens in URLs, MQTT and HTTP credentials, certificate
 // and key material, and whatever extra patterns the user gives.
 //
-// A Redactor decodes the serial traffic with formats.Decoder, finds secrets
-// at the byte positions the decoder identifies (formats.SecretRules), and
+// A Redactor decodes the serial traffic with at.Decoder, finds secrets
+// at the byte positions the decoder identifies (at.SecretRules), and
 // overwrites them in the records that carry those bytes, however the
 // traffic was cut into chunks. The device's ATE1 echo gets exactly the mask
 // of the host bytes it echoes. Every replacement keeps the length of what it

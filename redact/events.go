@@ -4,10 +4,11 @@ import (
 	"bytes"
 
 	"github.com/atbridge/atbridge/formats"
+	"github.com/atbridge/atbridge/formats/at"
 )
 
 // events finds the secrets in decoded events.
-func (r *Redactor) events(evs []formats.Event) {
+func (r *Redactor) events(evs []at.Event) {
 	for k := range evs {
 		e := &evs[k]
 		if e.Kind.CarriesBytes() {
@@ -16,7 +17,7 @@ func (r *Redactor) events(evs []formats.Event) {
 			r.st[i].settled = max(r.st[i].settled, e.Offset+int64(len(e.Raw)))
 			continue
 		}
-		if e.Kind == formats.EvTransaction && e.Tx != nil {
+		if e.Kind == at.EvTransaction && e.Tx != nil {
 			// A command that fails before its prompt takes no payload. A
 			// success there (only SET OK: the OK before ">" is no result)
 			// ends it for the decoder, but its wait stays, so a prompt that
@@ -51,7 +52,7 @@ func sub(whole, part []byte) int {
 
 // add records secrets found at base inside e.Raw, with known secrets and
 // patterns searched too; free says no quoting structure is kept.
-func (r *Redactor) add(e *formats.Event, found []formats.Secret, free bool) []formats.Secret {
+func (r *Redactor) add(e *at.Event, found []at.Secret, free bool) []at.Secret {
 	i := dirIndex(e.Dir)
 	if free {
 		for k := range found {
@@ -76,14 +77,14 @@ func (r *Redactor) add(e *formats.Event, found []formats.Secret, free bool) []fo
 }
 
 // shift moves secrets found in a part of e.Raw to Raw coordinates.
-func shift(in []formats.Secret, by int) []formats.Secret {
+func shift(in []at.Secret, by int) []at.Secret {
 	for k := range in {
 		in[k].Off += by
 	}
 	return in
 }
 
-func (r *Redactor) byteEvent(e *formats.Event) {
+func (r *Redactor) byteEvent(e *at.Event) {
 	rules := &r.o.Rules
 	if e.Dir == formats.ToDevice {
 		// Host bytes settled where a payload would start, before any
@@ -95,21 +96,21 @@ func (r *Redactor) byteEvent(e *formats.Event) {
 			}
 		}
 	}
-	var tail []formats.Secret
+	var tail []at.Secret
 	if e.Dir == formats.ToDevice {
 		tail = r.afterPayload(e)
 	}
 	switch e.Kind {
-	case formats.EvCommand:
-		var found []formats.Secret
+	case at.EvCommand:
+		var found []at.Secret
 		if e.Cmd != nil {
 			found = r.command(e.Seq, e.Offset, e.Cmd)
 		}
 		all := r.add(e, append(found, tail...), false)
 		r.logTyped(e, all)
-	case formats.EvEcho:
+	case at.EvEcho:
 		r.echoes = append(r.echoes, echoWait{off: e.Offset, raw: e.Raw, typed: r.typedAt + int64(len(r.typed))})
-	case formats.EvPrompt:
+	case at.EvPrompt:
 		for k := range r.waits {
 			if !r.waits[k].confirmed {
 				r.waits[k].confirmed = true
@@ -118,17 +119,17 @@ func (r *Redactor) byteEvent(e *formats.Event) {
 			}
 		}
 		r.add(e, nil, true)
-	case formats.EvPayload:
+	case at.EvPayload:
 		found := tail
 		switch e.Name {
 		case "+WSHEAD":
-			found = formats.HeaderSecrets(e.Raw, "wshead")
+			found = at.HeaderSecrets(e.Raw, "wshead")
 		case "passthrough", "excess":
 		default:
 			found = rules.TextSecrets(e.Raw)
 		}
 		r.add(e, found, tail == nil)
-	case formats.EvUnparsed:
+	case at.EvUnparsed:
 		if e.Dir == formats.ToDevice {
 			all := r.add(e, tail, false)
 			r.logTyped(e, all)
@@ -153,12 +154,12 @@ var eventPayloads = map[string]bool{"+WSSEND": true, "+WSHEAD": true}
 // command handles a host command line that starts at stream offset off:
 // its secrets (offsets in its line), the payload it announces, whether the
 // device will print secrets.
-func (r *Redactor) command(seq, off int64, c *formats.Command) []formats.Secret {
+func (r *Redactor) command(seq, off int64, c *at.Command) []at.Secret {
 	found := r.o.Rules.CommandSecrets(c)
-	if p, ok := formats.CommandPayload(c); ok && !eventPayloads[c.Name] {
+	if p, ok := at.CommandPayload(c); ok && !eventPayloads[c.Name] {
 		r.waits = append(r.waits, payloadWait{cmdSeq: seq, off: off + int64(len(c.Line)) + 2, p: p})
 	}
-	if formats.ReadsSecret(c) {
+	if at.ReadsSecret(c) {
 		r.reading = seq
 	}
 	return found
@@ -173,9 +174,9 @@ func (r *Redactor) command(seq, off int64, c *formats.Command) []formats.Secret 
 // two as one line that does not parse. Here the line is read from where the
 // announced bytes end, for its secrets and its effects, returned in e.Raw's
 // coordinates (TestRedactAfterCutPayload).
-func (r *Redactor) afterPayload(e *formats.Event) []formats.Secret {
+func (r *Redactor) afterPayload(e *at.Event) []at.Secret {
 	end := e.Offset + int64(len(e.Raw))
-	var out []formats.Secret
+	var out []at.Secret
 	keep := r.payEnds[:0]
 	for _, p := range r.payEnds {
 		if p >= end {
@@ -187,7 +188,7 @@ func (r *Redactor) afterPayload(e *formats.Event) []formats.Secret {
 		}
 		line := e.Raw[p-e.Offset:]
 		line = bytes.TrimSuffix(line, []byte("\r\n"))
-		if c, err := formats.ParseCommand(line); err == nil {
+		if c, err := at.ParseCommand(line); err == nil {
 			out = append(out, shift(r.command(e.Seq, p, c), int(p-e.Offset))...)
 		}
 	}
@@ -196,18 +197,18 @@ func (r *Redactor) afterPayload(e *formats.Event) []formats.Secret {
 }
 
 // deviceLine finds secrets in a device item whose text line is line.
-func (r *Redactor) deviceLine(e *formats.Event, line []byte) {
+func (r *Redactor) deviceLine(e *at.Event, line []byte) {
 	rules := &r.o.Rules
 	base := sub(e.Raw, line)
 	if base < 0 {
 		line, base = e.Raw, 0
 	}
-	var found []formats.Secret
+	var found []at.Secret
 	switch {
-	case r.reading >= 0 && (e.Kind == formats.EvInfo || e.Kind == formats.EvUnparsed):
-		keep := formats.SecretReadPrefix(line)
-		found = []formats.Secret{{Off: base + keep, Len: len(line) - keep, Rule: "key-material"}}
-	case e.Kind == formats.EvURC && e.Data != nil:
+	case r.reading >= 0 && (e.Kind == at.EvInfo || e.Kind == at.EvUnparsed):
+		keep := at.SecretReadPrefix(line)
+		found = []at.Secret{{Off: base + keep, Len: len(line) - keep, Rule: "key-material"}}
+	case e.Kind == at.EvURC && e.Data != nil:
 		if d := sub(e.Raw, e.Data); d >= 0 {
 			found = shift(rules.TextSecrets(e.Data), d)
 		}
@@ -219,10 +220,10 @@ func (r *Redactor) deviceLine(e *formats.Event, line []byte) {
 
 // logTyped appends a host command-mode item, masked, to the typed log the
 // echo is matched against.
-func (r *Redactor) logTyped(e *formats.Event, found []formats.Secret) {
+func (r *Redactor) logTyped(e *at.Event, found []at.Secret) {
 	masked := append([]byte(nil), e.Raw...)
 	for _, s := range found {
-		formats.MaskSecret(masked, s)
+		at.MaskSecret(masked, s)
 	}
 	r.typed = append(r.typed, e.Raw...)
 	r.typedMask = append(r.typedMask, masked...)
@@ -240,7 +241,7 @@ func (r *Redactor) completeWaits() {
 		}
 		n := int(min(w.p.N, 1<<20))
 		if w.p.How == "all" {
-			r.addSpan(0, w.off, formats.Secret{Len: int(w.p.N), Rule: w.p.Rule, Free: true}, nil, true)
+			r.addSpan(0, w.off, at.Secret{Len: int(w.p.N), Rule: w.p.Rule, Free: true}, nil, true)
 			continue
 		}
 		b := s.bytesAt(w.off, n)
@@ -251,10 +252,10 @@ func (r *Redactor) completeWaits() {
 			}
 			b = s.bytesAt(w.off, int(s.fed-w.off))
 		}
-		var found []formats.Secret
+		var found []at.Secret
 		switch w.p.How {
 		case "header":
-			found = formats.HeaderSecrets(b, w.p.Rule)
+			found = at.HeaderSecrets(b, w.p.Rule)
 		case "uri":
 			found = r.o.Rules.URISecrets(b)
 		case "text":
@@ -284,9 +285,9 @@ func (r *Redactor) resolveEchoes(force bool) {
 			}
 			// No typed line to copy the mask from (lost, or not recorded):
 			// an echo of a whole line is a command line itself.
-			var found []formats.Secret
+			var found []at.Secret
 			if line, ok := bytes.CutSuffix(e.raw, []byte("\r\n")); ok {
-				if c, err := formats.ParseCommand(line); err == nil {
+				if c, err := at.ParseCommand(line); err == nil {
 					found = r.o.Rules.CommandSecrets(c)
 				}
 			}
@@ -297,8 +298,8 @@ func (r *Redactor) resolveEchoes(force bool) {
 			r.echoes = r.echoes[1:]
 			continue
 		}
-		at := from + int64(j)
-		mask := r.typedMask[at : at+int64(len(e.raw))]
+		pos := from + int64(j)
+		mask := r.typedMask[pos : pos+int64(len(e.raw))]
 		if !bytes.Equal(mask, e.raw) {
 			// Spans per differing run, so --check lists them like the host's.
 			for k := 0; k < len(mask); {
@@ -310,11 +311,11 @@ func (r *Redactor) resolveEchoes(force bool) {
 				for m < len(mask) && (mask[m] != e.raw[m] || (m+1 < len(mask) && mask[m+1] != e.raw[m+1])) {
 					m++
 				}
-				r.addSpan(1, e.off+int64(k), formats.Secret{Len: m - k, Rule: "echo"}, append([]byte(nil), mask[k:m]...), true)
+				r.addSpan(1, e.off+int64(k), at.Secret{Len: m - k, Rule: "echo"}, append([]byte(nil), mask[k:m]...), true)
 				k = m
 			}
 		}
-		r.cursor = r.typedAt + at + int64(len(e.raw))
+		r.cursor = r.typedAt + pos + int64(len(e.raw))
 		r.echoes = r.echoes[1:]
 	}
 	// A device with echo off leaves the log unread: keep it bounded.

@@ -9,18 +9,18 @@ import (
 	"path/filepath"
 
 	"github.com/atbridge/atbridge/capture"
-	"github.com/atbridge/atbridge/formats"
+	"github.com/atbridge/atbridge/formats/at"
 )
 
 // DecoderOptions reads how a capture's traffic starts from its metadata
 // ("echo" off, "firmware" release or development), as atbridge show does.
-func DecoderOptions(h *capture.Header) *formats.DecoderOptions {
-	o := &formats.DecoderOptions{EchoOff: h.Meta["echo"] == "off"}
+func DecoderOptions(h *capture.Header) *at.DecoderOptions {
+	o := &at.DecoderOptions{EchoOff: h.Meta["echo"] == "off"}
 	switch h.Meta["firmware"] {
 	case "release":
-		o.Firmware = formats.FirmwareRelease
+		o.Firmware = at.FirmwareRelease
 	case "development":
-		o.Firmware = formats.FirmwareDevelopment
+		o.Firmware = at.FirmwareDevelopment
 	}
 	return o
 }

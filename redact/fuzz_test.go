@@ -7,6 +7,7 @@ import (
 
 	"github.com/atbridge/atbridge/capture"
 	"github.com/atbridge/atbridge/formats"
+	"github.com/atbridge/atbridge/formats/at"
 	"github.com/atbridge/atbridge/internal/session"
 )
 
@@ -83,7 +84,7 @@ func FuzzRedact(f *testing.F) {
 			o.Rules.Patterns = []*regexp.Regexp{pat}
 		}
 		if mode&2 != 0 {
-			o.Decoder = &formats.DecoderOptions{EchoOff: true}
+			o.Decoder = &at.DecoderOptions{EchoOff: true}
 		}
 		out := runAll(capture.Header{}, recs, o)
 		if len(out) != len(recs) {
@@ -98,7 +99,7 @@ func FuzzRedact(f *testing.F) {
 				if (a.Data[j] == '\r' || a.Data[j] == '\n') != (b.Data[j] == '\r' || b.Data[j] == '\n') {
 					t.Fatalf("record %d byte %d: %q -> %q", i, j, a.Data[j], b.Data[j])
 				}
-				if a.Data[j] != b.Data[j] && b.Data[j] != formats.Mask {
+				if a.Data[j] != b.Data[j] && b.Data[j] != at.Mask {
 					t.Fatalf("record %d byte %d: %q -> %q, not the mask", i, j, a.Data[j], b.Data[j])
 				}
 			}

@@ -7,13 +7,13 @@ import (
 	"strings"
 
 	"github.com/atbridge/atbridge/capture"
-	"github.com/atbridge/atbridge/formats"
+	"github.com/atbridge/atbridge/formats/at"
 )
 
 // free finds the secrets in bytes that are not serial traffic (frame
 // payloads, event texts and data, header fields): URLs, token-like
 // parameters, handshake header lines, known secrets and patterns.
-func (r *Redactor) free(b []byte) []formats.Secret {
+func (r *Redactor) free(b []byte) []at.Secret {
 	found := r.o.Rules.TextSecrets(b)
 	if bytes.HasPrefix(b, []byte("GET ")) || bytes.HasPrefix(b, []byte("HTTP/")) {
 		// A recorded handshake: every header line but the public ones.
@@ -21,7 +21,7 @@ func (r *Redactor) free(b []byte) []formats.Secret {
 		for _, l := range bytes.SplitAfter(b, []byte("\n")) {
 			line := bytes.TrimRight(l, "\r\n")
 			if off > 0 && len(line) > 0 {
-				found = append(found, shift(formats.HeaderSecrets(line, "ws-handshake"), off)...)
+				found = append(found, shift(at.HeaderSecrets(line, "ws-handshake"), off)...)
 			}
 			off += len(l)
 		}
@@ -35,7 +35,7 @@ func (r *Redactor) free(b []byte) []formats.Secret {
 func (r *Redactor) mask(b []byte, idx int64, field string) {
 	for _, s := range r.free(b) {
 		s.Free = true
-		if formats.MaskSecret(b, s) > 0 {
+		if at.MaskSecret(b, s) > 0 {
 			r.counts[s.Rule]++
 			r.report(Redaction{Rule: s.Rule, Record: idx, Field: field, Offset: s.Off, Length: s.Len})
 		}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/atbridge/atbridge/capture"
 	"github.com/atbridge/atbridge/formats"
+	"github.com/atbridge/atbridge/formats/at"
 	"github.com/atbridge/atbridge/internal/session"
 )
 
@@ -77,9 +78,9 @@ func runAll(h capture.Header, recs []capture.Record, o *Options) []capture.Recor
 // decodeShape decodes records and describes every event without its bytes:
 // what the redacted capture must keep.
 func decodeShape(h capture.Header, recs []capture.Record) []string {
-	d := formats.NewDecoder(DecoderOptions(&h))
+	d := at.NewDecoder(DecoderOptions(&h))
 	var out []string
-	add := func(evs []formats.Event) {
+	add := func(evs []at.Event) {
 		for _, e := range evs {
 			s := fmt.Sprintf("%d %s %s %d+%d %q link=%d", e.Seq, e.Kind, e.Dir, e.Offset, len(e.Raw), e.Name, e.Link)
 			if e.Tx != nil {
@@ -114,7 +115,7 @@ func TestRedactGoldenSession(t *testing.T) {
 		t.Fatalf("the session lacks some secrets: %d of %d present", len(l), len(goldenSecrets))
 	}
 	var found []Redaction
-	out := runAll(h, recs, &Options{Rules: formats.SecretRules{Patterns: []*regexp.Regexp{goldenPattern}},
+	out := runAll(h, recs, &Options{Rules: at.SecretRules{Patterns: []*regexp.Regexp{goldenPattern}},
 		OnRedact: func(x Redaction) { found = append(found, x) }})
 	if len(out) != len(recs) {
 		t.Fatalf("%d records out for %d in", len(out), len(recs))

@@ -6,16 +6,17 @@ import (
 
 	"github.com/atbridge/atbridge/capture"
 	"github.com/atbridge/atbridge/formats"
+	"github.com/atbridge/atbridge/formats/at"
 )
 
 // Options configure a Redactor. A nil *Options means defaults.
 type Options struct {
 	// Rules say what is secret; the zero value uses the documented
-	// defaults (formats.DefaultSecretParams, no extra patterns).
-	Rules formats.SecretRules
+	// defaults (at.DefaultSecretParams, no extra patterns).
+	Rules at.SecretRules
 	// Decoder configures the AT decoder (echo and firmware at the start);
 	// nil means defaults.
-	Decoder *formats.DecoderOptions
+	Decoder *at.DecoderOptions
 	// MinKnown is the shortest secret that is also searched for, literally,
 	// everywhere else (echoes, data, frames, events, the header); default 4.
 	// Shorter ones would mask ordinary bytes.
@@ -45,8 +46,8 @@ type Redaction struct {
 // span is a secret in one direction's serial stream.
 type span struct {
 	off  int64
-	s    formats.Secret // s.Off is unused; s.Len, Rule, Quoted, Free apply
-	mask []byte         // when set, the masked bytes (echo spans)
+	s    at.Secret // s.Off is unused; s.Len, Rule, Quoted, Free apply
+	mask []byte    // when set, the masked bytes (echo spans)
 }
 
 func (p *span) end() int64 { return p.off + int64(p.s.Len) }
@@ -81,7 +82,7 @@ type held struct {
 type payloadWait struct {
 	cmdSeq    int64
 	off       int64
-	p         formats.PayloadSecret
+	p         at.PayloadSecret
 	confirmed bool
 }
 
@@ -96,7 +97,7 @@ type echoWait struct {
 // concurrent use (Writer is).
 type Redactor struct {
 	o       Options
-	dec     *formats.Decoder
+	dec     *at.Decoder
 	st      [2]stream // ToDevice, ToHost
 	q       []held
 	n       int64
@@ -124,7 +125,7 @@ func New(opts *Options) *Redactor {
 	if r.o.MaxHeld <= 0 {
 		r.o.MaxHeld = 4 << 20
 	}
-	r.dec = formats.NewDecoder(r.o.Decoder)
+	r.dec = at.NewDecoder(r.o.Decoder)
 	for _, k := range r.o.known {
 		r.learn(k, false)
 	}
@@ -183,7 +184,7 @@ func (r *Redactor) Flush() []capture.Record {
 func (r *Redactor) settleAll() {
 	for _, w := range r.waits {
 		if w.confirmed {
-			r.addSpan(0, w.off, formats.Secret{Len: int(w.p.N), Rule: w.p.Rule, Free: true}, nil, true)
+			r.addSpan(0, w.off, at.Secret{Len: int(w.p.N), Rule: w.p.Rule, Free: true}, nil, true)
 		}
 	}
 	r.waits = nil
@@ -287,12 +288,12 @@ func (r *Redactor) applySpans(h *held, i int) {
 			full := r.st[i].bytesAt(p.off, p.s.Len)
 			if full != nil {
 				m := append([]byte(nil), full...)
-				formats.MaskSecret(m, formats.Secret{Len: len(m), Quoted: p.s.Quoted, Free: p.s.Free})
+				at.MaskSecret(m, at.Secret{Len: len(m), Quoted: p.s.Quoted, Free: p.s.Free})
 				copy(d, m[from-p.off:to-p.off])
 			} else {
 				s := p.s
 				s.Off, s.Len = 0, len(d)
-				formats.MaskSecret(d, s)
+				at.MaskSecret(d, s)
 			}
 		}
 		r.report(Redaction{Rule: p.s.Rule, Record: h.idx, Field: "data", Offset: int(from - h.start), Length: int(to - from)})
@@ -307,7 +308,7 @@ func (r *Redactor) report(x Redaction) {
 
 // addSpan records a secret at stream offset off of direction i and counts
 // it; a secret inside one already recorded is not counted again.
-func (r *Redactor) addSpan(i int, off int64, s formats.Secret, mask []byte, count bool) {
+func (r *Redactor) addSpan(i int, off int64, s at.Secret, mask []byte, count bool) {
 	if s.Len <= 0 {
 		return
 	}
@@ -365,8 +366,8 @@ func (r *Redactor) learn(b []byte, quoted bool) {
 
 // knownSecrets returns the known secrets found in b, excluding ranges
 // covered by got.
-func (r *Redactor) knownSecrets(b []byte, got []formats.Secret) []formats.Secret {
-	var out []formats.Secret
+func (r *Redactor) knownSecrets(b []byte, got []at.Secret) []at.Secret {
+	var out []at.Secret
 	for _, k := range r.known {
 		from := 0
 		for {
@@ -374,7 +375,7 @@ func (r *Redactor) knownSecrets(b []byte, got []formats.Secret) []formats.Secret
 			if j < 0 {
 				break
 			}
-			s := formats.Secret{Off: from + j, Len: len(k), Rule: "known-secret", Free: true}
+			s := at.Secret{Off: from + j, Len: len(k), Rule: "known-secret", Free: true}
 			covered := false
 			for _, g := range append(got, out...) {
 				if s.Off >= g.Off && s.Off+s.Len <= g.Off+g.Len {

@@ -7,7 +7,7 @@
 //   - Compare sets two captures side by side, transaction by transaction,
 //     and Report explains each difference as text, JSON or JUnit XML.
 //
-// All three work at the level of AT transactions as formats.Decoder finds
+// All three work at the level of AT transactions as at.Decoder finds
 // them (a command, its response and final result, its payload), never at
 // the level of the chunks a serial read happened to return. Rules
 // (docs/match-rules.md) say how strictly two transactions must agree and

@@ -13,6 +13,7 @@ import (
 
 	"github.com/atbridge/atbridge/capture"
 	"github.com/atbridge/atbridge/formats"
+	"github.com/atbridge/atbridge/formats/at"
 )
 
 // MockOptions configure a Mock. A nil *MockOptions means all defaults.
@@ -262,7 +263,7 @@ func (m *Mock) Serve(ctx context.Context, port io.ReadWriter) error {
 func (r *mockRun) finish() {
 	n := 0
 	for i, h := range r.m.s.Host {
-		if !r.consumed[i] && h.Kind == formats.EvCommand {
+		if !r.consumed[i] && h.Kind == at.EvCommand {
 			n++
 		}
 	}
@@ -327,7 +328,7 @@ func (r *mockRun) flush() error {
 		}
 		o := &r.m.s.Out[p.out]
 		switch {
-		case o.Kind == formats.EvURC && o.Name == "ready":
+		case o.Kind == at.EvURC && o.Name == "ready":
 			r.echo = true // the firmware boots with echo on
 			r.running = 0
 		case r.isFinal(p.out) && r.running > 0:
@@ -340,7 +341,7 @@ func (r *mockRun) flush() error {
 // isFinal reports whether output oi is its transaction's final result.
 func (r *mockRun) isFinal(oi int) bool {
 	o := &r.m.s.Out[oi]
-	if o.Tx < 0 || o.Kind != formats.EvResult {
+	if o.Tx < 0 || o.Kind != at.EvResult {
 		return false
 	}
 	resp := r.m.s.Txs[o.Tx].Response
@@ -363,7 +364,7 @@ func (r *mockRun) release(k int, t time.Time) {
 			due = due.Add(r.delayTx[o.Tx])
 		}
 		data := o.Raw
-		if o.Kind == formats.EvURC && o.Name == "+WS_DATA" {
+		if o.Kind == at.EvURC && o.Name == "+WS_DATA" {
 			data = r.corrupt(o)
 		}
 		r.push(due, data, oi)
@@ -442,7 +443,7 @@ func (r *mockRun) rawNext() int {
 		return -1
 	}
 	h := &r.m.s.Host[r.cur]
-	if h.Kind == formats.EvCommand && bytes.HasSuffix(h.Raw, []byte("\r\n")) {
+	if h.Kind == at.EvCommand && bytes.HasSuffix(h.Raw, []byte("\r\n")) {
 		return -1
 	}
 	return r.cur
@@ -452,7 +453,7 @@ func (r *mockRun) rawNext() int {
 // payload, garbage) when the live host did not send it: the device output
 // anchored to it ("busy p...") is dropped with it.
 func (r *mockRun) skipJunk() {
-	for r.cur < len(r.m.s.Host) && (r.consumed[r.cur] || r.m.s.Host[r.cur].Kind != formats.EvCommand) {
+	for r.cur < len(r.m.s.Host) && (r.consumed[r.cur] || r.m.s.Host[r.cur].Kind != at.EvCommand) {
 		if !r.consumed[r.cur] {
 			r.consumed[r.cur] = true
 			r.left--
@@ -469,7 +470,7 @@ func (r *mockRun) command(line []byte) {
 	body := line[:len(line)-2]
 	s := r.m.s
 	// Junk the capture has here (the CRLF a host added after a payload)?
-	if r.cur < len(s.Host) && !r.consumed[r.cur] && s.Host[r.cur].Kind != formats.EvCommand && bytes.Equal(s.Host[r.cur].Raw, line) {
+	if r.cur < len(s.Host) && !r.consumed[r.cur] && s.Host[r.cur].Kind != at.EvCommand && bytes.Equal(s.Host[r.cur].Raw, line) {
 		r.consume(r.cur, now)
 		return
 	}
@@ -480,7 +481,7 @@ func (r *mockRun) command(line []byte) {
 		k = r.cur
 	} else if r.m.r.AnyOrder {
 		for j := r.cur + 1; j < len(s.Host); j++ {
-			if !r.consumed[j] && s.Host[j].Kind == formats.EvCommand && r.m.r.CommandKey(trimCRLF(s.Host[j].Raw)) == key {
+			if !r.consumed[j] && s.Host[j].Kind == at.EvCommand && r.m.r.CommandKey(trimCRLF(s.Host[j].Raw)) == key {
 				k = j
 				break
 			}
@@ -520,7 +521,7 @@ func (r *mockRun) command(line []byte) {
 	}
 	if t.Prompt >= 0 && !r.dropTx[tx] {
 		n := t.Prompt
-		if c, err := formats.ParseCommand(body); err == nil {
+		if c, err := at.ParseCommand(body); err == nil {
 			if a := announced(c); a >= 0 {
 				n = a
 			}

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/atbridge/atbridge/formats"
+	"github.com/atbridge/atbridge/formats/at"
 )
 
 // Match says how strictly recorded and live traffic must agree.
@@ -394,16 +394,16 @@ func (r *Rules) CommandKey(line []byte) string {
 	if r.Match == Strict {
 		return string(line)
 	}
-	if c, err := formats.ParseCommand(line); err == nil && c.Type == formats.CmdSet && len(r.IgnoreParams[c.Name]) > 0 {
-		params := append([]formats.Param(nil), c.Params...)
+	if c, err := at.ParseCommand(line); err == nil && c.Type == at.CmdSet && len(r.IgnoreParams[c.Name]) > 0 {
+		params := append([]at.Param(nil), c.Params...)
 		for _, i := range r.IgnoreParams[c.Name] {
 			if i-1 < len(params) {
-				params[i-1] = formats.Param{Value: "*"}
+				params[i-1] = at.Param{Value: "*"}
 			}
 		}
 		cc := *c
 		cc.Params = params
-		line = formats.FormatCommand(&cc)
+		line = at.FormatCommand(&cc)
 	}
 	return r.apply(ScopeCommand, line)
 }
@@ -424,7 +424,7 @@ func (r *Rules) OutKey(o *OutItem) string {
 		sc = ScopeURC
 	}
 	switch {
-	case o.Kind == formats.EvURC && (o.Name == "+WS_DATA" || o.Name == "+IPD"):
+	case o.Kind == at.EvURC && (o.Name == "+WS_DATA" || o.Name == "+IPD"):
 		// "*" for the length: it follows the (masked) data.
 		return fmt.Sprintf("%s:%d,*,%s", o.Name, o.Link, r.apply(ScopeData, o.Data))
 	case o.Line != nil:
@@ -435,7 +435,7 @@ func (r *Rules) OutKey(o *OutItem) string {
 
 // ignoredURC reports whether an unsolicited output is left out.
 func (r *Rules) ignoredURC(o *OutItem) bool {
-	if o.Kind == formats.EvUnparsed {
+	if o.Kind == at.EvUnparsed {
 		return r.IgnoreURCs["unparsed"] || (r.Match == Lenient && !r.NoDefaults)
 	}
 	return r.IgnoreURCs[o.Name]

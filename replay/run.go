@@ -10,6 +10,7 @@ import (
 
 	"github.com/atbridge/atbridge/capture"
 	"github.com/atbridge/atbridge/formats"
+	"github.com/atbridge/atbridge/formats/at"
 )
 
 // Pacing says when Run sends the host's next input.
@@ -66,7 +67,7 @@ type runState struct {
 	opts  RunOptions
 	port  io.ReadWriter
 	start time.Time
-	dec   *formats.Decoder
+	dec   *at.Decoder
 	recs  []capture.Record
 	rd    *reader
 
@@ -84,7 +85,7 @@ type runState struct {
 // came back (ErrNoDevice, wrapping the port's error if it failed); a device
 // that answers differently, late or partly is the comparison's business. The pending Read is unblocked at the end as Mock.Serve does.
 func Run(ctx context.Context, port io.ReadWriter, s *Script, opts *RunOptions) (*Script, error) {
-	st := &runState{port: port, start: time.Now(), dec: formats.NewDecoder(&formats.DecoderOptions{Firmware: firmwareOf(s.Header)})}
+	st := &runState{port: port, start: time.Now(), dec: at.NewDecoder(&at.DecoderOptions{Firmware: firmwareOf(s.Header)})}
 	if opts != nil {
 		st.opts = *opts
 	}
@@ -111,12 +112,12 @@ func Run(ctx context.Context, port io.ReadWriter, s *Script, opts *RunOptions) (
 	for oi := range s.Out {
 		o := &s.Out[oi]
 		switch {
-		case o.Kind == formats.EvPrompt:
+		case o.Kind == at.EvPrompt:
 			promptBefore[o.Anchor+1]++
-		case o.Tx >= 0 && o.Kind == formats.EvResult && s.Txs[o.Tx].Result != "" &&
+		case o.Tx >= 0 && o.Kind == at.EvResult && s.Txs[o.Tx].Result != "" &&
 			s.Txs[o.Tx].Response[len(s.Txs[o.Tx].Response)-1] == oi:
 			doneBefore[o.Anchor+1]++
-		case o.Tx < 0 && o.Kind == formats.EvURC:
+		case o.Tx < 0 && o.Kind == at.EvURC:
 			urcBefore[o.Anchor+1]++
 			if o.Name == "ready" {
 				readyBefore[o.Anchor+1]++
@@ -145,7 +146,7 @@ func Run(ctx context.Context, port io.ReadWriter, s *Script, opts *RunOptions) (
 			})
 			st.waitUntil(ctx, time.Now().Add(st.opts.URCWait), func() bool { return st.urcs >= urcBefore[i] })
 		}
-		if st.opts.Pacing == Paced && h.Kind == formats.EvPayload && h.Tx >= 0 {
+		if st.opts.Pacing == Paced && h.Kind == at.EvPayload && h.Tx >= 0 {
 			st.waitUntil(ctx, time.Now().Add(st.opts.Timeout), func() bool { return st.prompts >= promptBefore[i] })
 		}
 		plus := string(h.Raw) == "+++"
@@ -209,14 +210,14 @@ func (st *runState) note(dir formats.Dir, b []byte) {
 	st.track(st.dec.Feed(r.Time, dir, b))
 }
 
-func (st *runState) track(evs []formats.Event) {
+func (st *runState) track(evs []at.Event) {
 	for _, e := range evs {
 		switch {
-		case e.Kind == formats.EvTransaction:
+		case e.Kind == at.EvTransaction:
 			st.done++
-		case e.Kind == formats.EvPrompt:
+		case e.Kind == at.EvPrompt:
 			st.prompts++
-		case e.Kind == formats.EvURC:
+		case e.Kind == at.EvURC:
 			st.urcs++
 			if e.Name == "ready" {
 				st.readies++

@@ -9,6 +9,7 @@ import (
 
 	"github.com/atbridge/atbridge/capture"
 	"github.com/atbridge/atbridge/formats"
+	"github.com/atbridge/atbridge/formats/at"
 )
 
 // Script is a capture decoded into what the engines play and compare: the
@@ -39,8 +40,8 @@ type Script struct {
 
 // HostItem is one input of the host app.
 type HostItem struct {
-	Kind formats.EventKind // EvCommand, EvPayload or EvUnparsed
-	Name string            // the command name, or for payloads the command they answer ("+WSSEND", "excess")
+	Kind at.EventKind // EvCommand, EvPayload or EvUnparsed
+	Name string       // the command name, or for payloads the command they answer ("+WSSEND", "excess")
 	Raw  []byte
 	// Time is when the item's last byte was recorded.
 	Time int64
@@ -52,7 +53,7 @@ type HostItem struct {
 
 // OutItem is one output of the device.
 type OutItem struct {
-	Kind formats.EventKind // EvResult, EvInfo, EvPrompt, EvURC or EvUnparsed
+	Kind at.EventKind // EvResult, EvInfo, EvPrompt, EvURC or EvUnparsed
 	Name string
 	Raw  []byte
 	Line []byte // the line without CRLF, or the +WS_DATA header
@@ -74,7 +75,7 @@ type OutItem struct {
 type Tx struct {
 	Index   int    // position in Script.Txs
 	Line    []byte // command line without CRLF
-	Cmd     *formats.Command
+	Cmd     *at.Command
 	Name    string // command name ("+WSSEND", "E0", "" for the bare AT)
 	Host    int    // index of the command line in Script.Host
 	Payload int    // index of the typed payload in Script.Host, -1 when none
@@ -154,8 +155,8 @@ type chunkMark struct {
 // records' Data is not retained.
 func FromRecords(h capture.Header, recs []capture.Record) (*Script, error) {
 	s := &Script{Header: h, EchoOn: true}
-	dec := formats.NewDecoder(&formats.DecoderOptions{Firmware: firmwareOf(h)})
-	var events []formats.Event
+	dec := at.NewDecoder(&at.DecoderOptions{Firmware: firmwareOf(h)})
+	var events []at.Event
 	var hostMarks, devMarks []chunkMark
 	var hostEnd, devEnd int64
 	for i := range recs {
@@ -184,14 +185,14 @@ func FromRecords(h capture.Header, recs []capture.Record) (*Script, error) {
 	return s, nil
 }
 
-func firmwareOf(h capture.Header) formats.Firmware {
+func firmwareOf(h capture.Header) at.Firmware {
 	switch h.Meta["firmware"] {
 	case "release":
-		return formats.FirmwareRelease
+		return at.FirmwareRelease
 	case "dev", "development":
-		return formats.FirmwareDevelopment
+		return at.FirmwareDevelopment
 	}
-	return formats.FirmwareAuto
+	return at.FirmwareAuto
 }
 
 // markAt returns the chunk mark holding stream offset off.
@@ -203,12 +204,12 @@ func markAt(m []chunkMark, off int64) chunkMark {
 	return m[i]
 }
 
-func (s *Script) build(events []formats.Event, hostMarks, devMarks []chunkMark) {
+func (s *Script) build(events []at.Event, hostMarks, devMarks []chunkMark) {
 	hostIdx := map[int64]int{} // event seq -> index in s.Host
 	outIdx := map[int64]int{}  // event seq -> index in s.Out
 	var echoes []int64
 	// Host items are in stream order when sorted by offset; so are outputs.
-	var hostEv, devEv []*formats.Event
+	var hostEv, devEv []*at.Event
 	for i := range events {
 		e := &events[i]
 		if !e.Kind.CarriesBytes() {
@@ -217,7 +218,7 @@ func (s *Script) build(events []formats.Event, hostMarks, devMarks []chunkMark) 
 		switch {
 		case e.Dir == formats.ToDevice:
 			hostEv = append(hostEv, e)
-		case e.Kind == formats.EvEcho:
+		case e.Kind == at.EvEcho:
 			echoes = append(echoes, e.Seq)
 		default:
 			devEv = append(devEv, e)
@@ -246,9 +247,9 @@ func (s *Script) build(events []formats.Event, hostMarks, devMarks []chunkMark) 
 	for _, seq := range echoes {
 		echoed[seq] = true
 	}
-	var txEv []*formats.Event
+	var txEv []*at.Event
 	for i := range events {
-		if events[i].Kind == formats.EvTransaction && events[i].Tx != nil {
+		if events[i].Kind == at.EvTransaction && events[i].Tx != nil {
 			txEv = append(txEv, &events[i])
 		}
 	}
@@ -268,7 +269,7 @@ func (s *Script) build(events []formats.Event, hostMarks, devMarks []chunkMark) 
 				continue
 			}
 			if pi, ok := hostIdx[seq]; ok {
-				if s.Host[pi].Kind == formats.EvPayload && s.Host[pi].Name != "excess" && tx.Payload < 0 {
+				if s.Host[pi].Kind == at.EvPayload && s.Host[pi].Name != "excess" && tx.Payload < 0 {
 					tx.Payload = pi
 					s.Host[pi].Tx = tx.Index
 				}
@@ -277,7 +278,7 @@ func (s *Script) build(events []formats.Event, hostMarks, devMarks []chunkMark) 
 			if oi, ok := outIdx[seq]; ok {
 				tx.Response = append(tx.Response, oi)
 				s.Out[oi].Tx = tx.Index
-				if s.Out[oi].Kind == formats.EvPrompt {
+				if s.Out[oi].Kind == at.EvPrompt {
 					tx.Prompt = announced(ft.Cmd)
 				}
 			}
@@ -313,7 +314,7 @@ func (s *Script) anchorResponse(tx *Tx) {
 	overlap := func(upTo int) bool {
 		for k := last + 1; k <= upTo && k < len(s.Host); k++ {
 			h := &s.Host[k]
-			if h.Kind == formats.EvCommand && bytes.HasSuffix(h.Raw, []byte("\r\n")) && (h.Tx < 0 || s.Txs[h.Tx].Result != "busy p...") {
+			if h.Kind == at.EvCommand && bytes.HasSuffix(h.Raw, []byte("\r\n")) && (h.Tx < 0 || s.Txs[h.Tx].Result != "busy p...") {
 				return false
 			}
 		}
@@ -334,18 +335,18 @@ func (s *Script) anchorResponse(tx *Tx) {
 				o.Anchor = tx.Host
 			}
 		}
-		prompted = prompted || o.Kind == formats.EvPrompt
+		prompted = prompted || o.Kind == at.EvPrompt
 	}
 }
 
 // announced returns the payload length a command announces after its ">"
-// prompt (every command in the decoder's table: formats.AnnouncedPayload),
+// prompt (every command in the decoder's table: at.AnnouncedPayload),
 // or -1.
-func announced(c *formats.Command) int {
+func announced(c *at.Command) int {
 	if c == nil {
 		return -1
 	}
-	n, ok := formats.AnnouncedPayload(c)
+	n, ok := at.AnnouncedPayload(c)
 	if !ok || n > 1<<24 {
 		return -1
 	}

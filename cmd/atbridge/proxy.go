@@ -13,7 +13,7 @@ import (
 
 	"github.com/atbridge/atbridge/bridge"
 	"github.com/atbridge/atbridge/capture"
-	"github.com/atbridge/atbridge/formats"
+	"github.com/atbridge/atbridge/formats/at"
 	"github.com/atbridge/atbridge/formats/view"
 )
 
@@ -384,7 +384,7 @@ func readMarkers(e *env, px *bridge.Proxy) func() {
 // shower's reorder window each time.
 type liveView struct {
 	s       *shower
-	dec     *formats.Decoder
+	dec     *at.Decoder
 	ch      chan capture.Record
 	skipped int // records not shown; only observe touches it
 	done    chan struct{}
@@ -406,7 +406,7 @@ func newLiveView(e *env, raw bool, h capture.Header) *liveView {
 		done: make(chan struct{}),
 	}
 	if !raw {
-		v.dec = formats.NewDecoder(decoderOptions(&h))
+		v.dec = at.NewDecoder(decoderOptions(&h))
 	}
 	v.s.header("(live)", &h)
 	go v.render()

@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	"github.com/atbridge/atbridge/capture"
-	"github.com/atbridge/atbridge/formats"
+	"github.com/atbridge/atbridge/formats/at"
 	"github.com/atbridge/atbridge/redact"
 )
 
@@ -45,7 +45,7 @@ func redactOptions(patterns, params []string) (*redact.Options, error) {
 		o.Rules.Patterns = append(o.Rules.Patterns, re)
 	}
 	if len(params) > 0 {
-		o.Rules.Params = append(append([]string(nil), formats.DefaultSecretParams...), params...)
+		o.Rules.Params = append(append([]string(nil), at.DefaultSecretParams...), params...)
 	}
 	return o, nil
 }

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/atbridge/atbridge/capture"
-	"github.com/atbridge/atbridge/formats"
+	"github.com/atbridge/atbridge/formats/at"
 	"github.com/atbridge/atbridge/internal/session"
 	"github.com/atbridge/atbridge/redact"
 	"github.com/atbridge/atbridge/replay"
@@ -93,9 +93,9 @@ func leakedN(b []byte, secrets []string, bg []byte, n int) []string {
 
 // eventShapes decodes records and describes each event without its bytes.
 func eventShapes(h capture.Header, recs []capture.Record) []string {
-	d := formats.NewDecoder(decoderOptions(&h))
+	d := at.NewDecoder(decoderOptions(&h))
 	var out []string
-	add := func(evs []formats.Event) {
+	add := func(evs []at.Event) {
 		for _, e := range evs {
 			s := fmt.Sprintf("%d %s %s %d+%d %q link=%d", e.Seq, e.Kind, e.Dir, e.Offset, len(e.Raw), e.Name, e.Link)
 			if e.Tx != nil {

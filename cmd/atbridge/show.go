@@ -15,6 +15,7 @@ import (
 
 	"github.com/atbridge/atbridge/capture"
 	"github.com/atbridge/atbridge/formats"
+	"github.com/atbridge/atbridge/formats/at"
 	"github.com/atbridge/atbridge/formats/view"
 )
 
@@ -186,9 +187,9 @@ func runShow(ctx context.Context, e *env, f *showFlags, args []string) int {
 	if !f.json {
 		s.header(path, &hdr)
 	}
-	var dec *formats.Decoder
+	var dec *at.Decoder
 	if !f.raw {
-		dec = formats.NewDecoder(decoderOptions(&hdr))
+		dec = at.NewDecoder(decoderOptions(&hdr))
 	}
 	var last int64
 	for {
@@ -243,13 +244,13 @@ func runShow(ctx context.Context, e *env, f *showFlags, args []string) int {
 // "echo" ("off" when ATE0 was sent before the recording began) and
 // "firmware" ("release" or "development"). Without them the decoder
 // assumes a freshly booted device of either firmware line.
-func decoderOptions(h *capture.Header) *formats.DecoderOptions {
-	o := &formats.DecoderOptions{EchoOff: h.Meta["echo"] == "off"}
+func decoderOptions(h *capture.Header) *at.DecoderOptions {
+	o := &at.DecoderOptions{EchoOff: h.Meta["echo"] == "off"}
 	switch h.Meta["firmware"] {
 	case "release":
-		o.Firmware = formats.FirmwareRelease
+		o.Firmware = at.FirmwareRelease
 	case "development":
-		o.Firmware = formats.FirmwareDevelopment
+		o.Firmware = at.FirmwareDevelopment
 	}
 	return o
 }
@@ -273,7 +274,7 @@ func (s *shower) wants(kind string, link int) bool {
 	return s.f.link < 0 || link == s.f.link
 }
 
-func (s *shower) events(evs []formats.Event) {
+func (s *shower) events(evs []at.Event) {
 	for i := range evs {
 		e := &evs[i]
 		if !s.wants(e.Kind.String(), e.Link) {

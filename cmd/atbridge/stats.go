@@ -16,6 +16,7 @@ import (
 
 	"github.com/atbridge/atbridge/capture"
 	"github.com/atbridge/atbridge/formats"
+	"github.com/atbridge/atbridge/formats/at"
 	"github.com/atbridge/atbridge/formats/view"
 )
 
@@ -128,12 +129,12 @@ func collectStats(ctx context.Context, path string) (*Stats, error) {
 	cmds := map[string]*CmdStats{}
 	fromAT, frames := map[int]*WSStats{}, map[int]*WSStats{}
 	hdr := r.Header()
-	dec := formats.NewDecoder(decoderOptions(&hdr))
-	onEvents := func(evs []formats.Event) {
+	dec := at.NewDecoder(decoderOptions(&hdr))
+	onEvents := func(evs []at.Event) {
 		for i := range evs {
 			ev := &evs[i]
 			switch ev.Kind {
-			case formats.EvTransaction:
+			case at.EvTransaction:
 				tx := ev.Tx
 				c := cmds[ev.Name]
 				if c == nil {
@@ -149,11 +150,11 @@ func collectStats(ctx context.Context, path string) (*Stats, error) {
 				c.Results[tx.Result]++
 				st.Results[tx.Result]++
 				c.latencies = append(c.latencies, tx.Latency)
-			case formats.EvURC:
+			case at.EvURC:
 				st.URCs[ev.Name]++
-			case formats.EvUnparsed:
+			case at.EvUnparsed:
 				st.Unparsed++
-			case formats.EvWSMessage:
+			case at.EvWSMessage:
 				// A piece with fin=0 is continued by the next one.
 				countWS(fromAT, ev.Link, ev.Dir, len(ev.Data), ev.Msg == nil || ev.Msg.Fin != 0)
 			}

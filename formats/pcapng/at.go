@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/atbridge/atbridge/formats"
+	"github.com/atbridge/atbridge/formats/at"
 )
 
 // Exported-PDU tags (Wireshark's wsutil/exported_pdu_tlvs.h).
@@ -65,14 +66,14 @@ const maxBlockLines = 64
 // with the Protocol column "atbridge" and a packet comment.
 type atView struct {
 	x     *Writer
-	dec   *formats.Decoder
-	block []*formats.Event // held response lines
+	dec   *at.Decoder
+	block []*at.Event // held response lines
 	size  int
 }
 
 func (a *atView) init(x *Writer) {
 	a.x = x
-	a.dec = formats.NewDecoder(x.opts.Decoder)
+	a.dec = at.NewDecoder(x.opts.Decoder)
 }
 
 func (a *atView) pdu(iface string, t int64, dissector, proto string, dir formats.Dir, data []byte, comment string) {
@@ -88,17 +89,17 @@ func (a *atView) pdu(iface string, t int64, dissector, proto string, dir formats
 }
 
 // unit writes the packets of one decoder event.
-func (a *atView) unit(ev *formats.Event) {
+func (a *atView) unit(ev *at.Event) {
 	if !ev.Kind.CarriesBytes() {
 		return
 	}
-	if ev.Kind == formats.EvInfo && len(a.block) < maxBlockLines && a.size+len(ev.Raw) <= 1<<16 {
+	if ev.Kind == at.EvInfo && len(a.block) < maxBlockLines && a.size+len(ev.Raw) <= 1<<16 {
 		e := *ev
 		a.block = append(a.block, &e)
 		a.size += len(ev.Raw)
 		return
 	}
-	if ev.Kind == formats.EvResult && len(a.block) > 0 {
+	if ev.Kind == at.EvResult && len(a.block) > 0 {
 		raw := make([]byte, 0, a.size+len(ev.Raw))
 		for _, b := range a.block {
 			raw = append(raw, b.Raw...)
@@ -110,11 +111,11 @@ func (a *atView) unit(ev *formats.Event) {
 	}
 	a.flushBlock()
 	switch ev.Kind {
-	case formats.EvCommand, formats.EvResult:
+	case at.EvCommand, at.EvResult:
 		a.pdu(ifAT, ev.Time, "at", "", ev.Dir, ev.Raw, errComment(ev.Err))
-	case formats.EvInfo:
+	case at.EvInfo:
 		a.pdu(ifAT, ev.Time, "at", "", ev.Dir, ev.Raw, "")
-	case formats.EvURC:
+	case at.EvURC:
 		if ev.Data == nil || !bytes.Contains(ev.Raw, ev.Line) {
 			a.pdu(ifAT, ev.Time, "at", "", ev.Dir, ev.Raw, errComment(ev.Err))
 			return
@@ -124,11 +125,11 @@ func (a *atView) unit(ev *formats.Event) {
 		hdr := ev.Raw[:bytes.Index(ev.Raw, ev.Line)+len(ev.Line)]
 		a.pdu(ifAT, ev.Time, "at", "", ev.Dir, hdr, errComment(ev.Err))
 		a.pdu(ifAT, ev.Time, "data", ev.Name+" data", ev.Dir, ev.Data, "")
-	case formats.EvEcho:
+	case at.EvEcho:
 		a.pdu(ifAT, ev.Time, "data-text-lines", "AT echo", ev.Dir, ev.Raw, "")
-	case formats.EvPrompt:
+	case at.EvPrompt:
 		a.pdu(ifAT, ev.Time, "data-text-lines", "AT prompt", ev.Dir, ev.Raw, "")
-	case formats.EvPayload:
+	case at.EvPayload:
 		c := ""
 		if ev.Err != nil {
 			what := ev.Name // "passthrough", "excess"
@@ -138,7 +139,7 @@ func (a *atView) unit(ev *formats.Event) {
 			c = fmt.Sprintf("%s: %v", what, ev.Err)
 		}
 		a.pdu(ifAT, ev.Time, "data", "AT payload", ev.Dir, ev.Raw, c)
-	case formats.EvUnparsed:
+	case at.EvUnparsed:
 		a.pdu(ifAT, ev.Time, "data", "AT unparsed", ev.Dir, ev.Raw, errComment(ev.Err))
 	}
 }
@@ -161,7 +162,7 @@ func errComment(err error) string {
 	if err == nil {
 		return ""
 	}
-	var pe *formats.ParseError
+	var pe *at.ParseError
 	if errors.As(err, &pe) {
 		return "does not parse: " + err.Error()
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/atbridge/atbridge/formats"
+	"github.com/atbridge/atbridge/formats/at"
 	"github.com/atbridge/atbridge/formats/ws"
 )
 
@@ -102,7 +103,7 @@ type Options struct {
 	// handshake). Until <= 0 means no end.
 	Since, Until int64
 	// Decoder configures the ESP-AT decoder of the AT and WebSocket views.
-	Decoder *formats.DecoderOptions
+	Decoder *at.DecoderOptions
 	// Frames says where WebSocket frames come from; default FramesAuto.
 	Frames FrameSource
 	// Ports describe the serial ports by their index in Chunk calls.
@@ -433,7 +434,7 @@ func (x *Writer) Event(t int64, ev Event) error {
 func (x *Writer) keepLink(l int) bool { return x.links == nil || x.links[l] }
 
 // decoded routes one decoder event to the AT and WebSocket views.
-func (x *Writer) decoded(ev *formats.Event) {
+func (x *Writer) decoded(ev *at.Event) {
 	if x.views&ViewAT != 0 && (x.links == nil || x.links[ev.Link]) {
 		x.at.unit(ev)
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/atbridge/atbridge/formats"
+	"github.com/atbridge/atbridge/formats/at"
 	"github.com/atbridge/atbridge/formats/pcapng"
 	"github.com/atbridge/atbridge/formats/ws"
 	"github.com/atbridge/atbridge/internal/session"
@@ -36,10 +37,10 @@ func loadSession(t testing.TB, name string) *session.Session {
 	return s
 }
 
-func sessionDecoderOptions(s *session.Session) *formats.DecoderOptions {
-	d := &formats.DecoderOptions{EchoOff: s.Meta["echo"] == "off"}
+func sessionDecoderOptions(s *session.Session) *at.DecoderOptions {
+	d := &at.DecoderOptions{EchoOff: s.Meta["echo"] == "off"}
 	if s.Meta["firmware"] == "release" {
-		d.Firmware = formats.FirmwareRelease
+		d.Firmware = at.FirmwareRelease
 	}
 	return d
 }
@@ -77,9 +78,9 @@ func exportSession(t testing.TB, s *session.Session, opts *pcapng.Options) []byt
 }
 
 // decodeSession runs the decoder alone, for the expected AT units and messages.
-func decodeSession(s *session.Session) []formats.Event {
-	d := formats.NewDecoder(sessionDecoderOptions(s))
-	var evs []formats.Event
+func decodeSession(s *session.Session) []at.Event {
+	d := at.NewDecoder(sessionDecoderOptions(s))
+	var evs []at.Event
 	for _, st := range s.Steps {
 		evs = append(evs, d.Feed(st.Time, st.Dir, st.Data)...)
 	}
@@ -167,7 +168,7 @@ func TestPcapngSessions(t *testing.T) {
 			evs := decodeSession(s)
 			var cmds [][]byte
 			for _, ev := range evs {
-				if ev.Kind == formats.EvCommand {
+				if ev.Kind == at.EvCommand {
 					cmds = append(cmds, ev.Raw)
 				}
 			}
@@ -218,11 +219,11 @@ func TestPcapngSessions(t *testing.T) {
 // checkWSMessages reassembles the ws-link flows and compares their data
 // frames, in order per direction, with the decoder's WSMessages (sent ones
 // only for AT+WSSEND).
-func checkWSMessages(t *testing.T, f *ngFile, evs []formats.Event) {
+func checkWSMessages(t *testing.T, f *ngFile, evs []at.Event) {
 	t.Helper()
 	var want [2][]string
 	for _, ev := range evs {
-		if ev.Kind != formats.EvWSMessage || ev.Msg == nil {
+		if ev.Kind != at.EvWSMessage || ev.Msg == nil {
 			continue
 		}
 		if ev.Msg.Dir == formats.ToServer {

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/atbridge/atbridge/formats"
+	"github.com/atbridge/atbridge/formats/at"
 	"github.com/atbridge/atbridge/formats/ws"
 	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
@@ -130,9 +131,9 @@ func (w *wsView) link(id int) *wsLink {
 
 // decoded follows the AT traffic: AT+WSOPEN parameters and AT+WSHEAD
 // headers always; link states and messages while frames are reconstructed.
-func (w *wsView) decoded(ev *formats.Event) {
+func (w *wsView) decoded(ev *at.Event) {
 	switch ev.Kind {
-	case formats.EvCommand:
+	case at.EvCommand:
 		if ev.Cmd == nil {
 			return
 		}
@@ -162,20 +163,20 @@ func (w *wsView) decoded(ev *formats.Event) {
 				w.headers = nil
 			}
 		}
-	case formats.EvPayload:
+	case at.EvPayload:
 		if ev.Name == "+WSHEAD" && ev.Err == nil && len(w.headers) < 64 {
 			k, v, ok := strings.Cut(string(ev.Data), ":")
 			if ok && len(ev.Data) <= 4096 {
 				w.headers = append([]string{cleanHeader(k) + ": " + cleanHeader(v)}, w.headers...)
 			}
 		}
-	case formats.EvURC:
+	case at.EvURC:
 		if ev.Link >= 0 && (ev.Name == "+WS_CLOSED" || ev.Name == "+WS_DISCONNECTED") {
 			if l := w.link(ev.Link); l != nil {
 				l.cause = ev.Name
 			}
 		}
-	case formats.EvLinkState:
+	case at.EvLinkState:
 		if w.recorded || ev.Link < 0 || !w.x.keepLink(ev.Link) {
 			return
 		}
@@ -183,7 +184,7 @@ func (w *wsView) decoded(ev *formats.Event) {
 		if l == nil {
 			return
 		}
-		if ev.State == formats.LinkConnected {
+		if ev.State == at.LinkConnected {
 			if l.flow != nil && l.flow.connected {
 				w.reset(l.flow, ev.Time, "connection replaced: a new +WS_CONNECTED came")
 				l.flow = nil
@@ -196,7 +197,7 @@ func (w *wsView) decoded(ev *formats.Event) {
 			return
 		}
 		if !l.flow.connected {
-			if ev.State == formats.LinkClosed {
+			if ev.State == at.LinkClosed {
 				w.reset(l.flow, ev.Time, "AT+WSOPEN failed: no connection")
 				l.flow, l.cause = nil, ""
 			}
@@ -211,7 +212,7 @@ func (w *wsView) decoded(ev *formats.Event) {
 			w.fin(l.flow, ev.Time, true, "link closed (AT+WSCLOSE or a device restart); frames of the closing handshake are not known")
 		}
 		l.flow, l.cause = nil, ""
-	case formats.EvWSMessage:
+	case at.EvWSMessage:
 		if w.recorded || ev.Msg == nil || !w.x.keepLink(ev.Link) {
 			return
 		}

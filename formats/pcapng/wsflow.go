@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/atbridge/atbridge/formats"
+	"github.com/atbridge/atbridge/formats/at"
 	"github.com/atbridge/atbridge/formats/ws"
 	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
@@ -278,7 +279,7 @@ func (w *wsView) owe(f *wsFlow, t int64, side int) {
 }
 
 // reconstructed writes a frame rebuilt from an AT+WSSEND or +WS_DATA.
-func (w *wsView) reconstructed(f *wsFlow, t int64, m *formats.WSMessage) {
+func (w *wsView) reconstructed(f *wsFlow, t int64, m *at.WSMessage) {
 	if !w.x.inWindow(t) {
 		return
 	}

@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/atbridge/atbridge/formats"
+	"github.com/atbridge/atbridge/formats/at"
 )
 
 // JSONEvent is the JSON Lines form of a decoded event, one object a line,
@@ -105,7 +106,7 @@ type JSONDamage struct {
 
 // NewJSONEvent returns the JSON form of e for a capture that started at
 // start.
-func NewJSONEvent(e *formats.Event, start time.Time) *JSONEvent {
+func NewJSONEvent(e *at.Event, start time.Time) *JSONEvent {
 	j := NewJSONBase(e.Time, start, e.Dir, e.Kind.String())
 	j.Name = e.Name
 	if e.Start != e.Time {
@@ -123,7 +124,7 @@ func NewJSONEvent(e *formats.Event, start time.Time) *JSONEvent {
 	if e.Data != nil {
 		j.SetData(e.Data)
 	}
-	if e.Kind == formats.EvUnparsed {
+	if e.Kind == at.EvUnparsed {
 		j.RawB64 = jsonPtr(base64.StdEncoding.EncodeToString(e.Raw))
 	}
 	if e.Cmd != nil {
@@ -152,7 +153,7 @@ func NewJSONEvent(e *formats.Event, start time.Time) *JSONEvent {
 		}
 		j.WS = ws
 	}
-	if e.Kind == formats.EvLinkState {
+	if e.Kind == at.EvLinkState {
 		j.State = e.State.String()
 	}
 	if e.Err != nil {

@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/atbridge/atbridge/formats"
+	"github.com/atbridge/atbridge/formats/at"
 )
 
 // The text rendering of decoded traffic, as "atbridge show" prints it: one
@@ -248,7 +249,7 @@ func PayloadText(b []byte, opts *TextOptions) (text string, dump bool) {
 
 // AppendText appends the text rendering of e: one line, plus a hex dump
 // block for a long payload or unparsed run.
-func AppendText(dst []byte, e *formats.Event, opts *TextOptions) []byte {
+func AppendText(dst []byte, e *at.Event, opts *TextOptions) []byte {
 	o := opts.withDefaults()
 	kind, text, colour := e.Kind.String(), "", ColourNone
 	var dump []byte
@@ -260,50 +261,50 @@ func AppendText(dst []byte, e *formats.Event, opts *TextOptions) []byte {
 		return text
 	}
 	switch e.Kind {
-	case formats.EvCommand:
+	case at.EvCommand:
 		colour = ColourCommand
 		text = lineText(e.Line)
 		if e.Cmd != nil && len(e.Cmd.Params) > 0 {
 			text += "  (" + e.Cmd.Type.String() + " " + paramsText(e.Cmd.Params) + ")"
 		}
-	case formats.EvEcho:
+	case at.EvEcho:
 		colour = ColourQuiet
 		text = lineText(e.Line)
 		if len(e.Line) == 0 {
 			text = QuoteText(e.Raw)
 		}
-	case formats.EvPayload:
+	case at.EvPayload:
 		text = e.Name + " " + payload(e.Data)
-	case formats.EvPrompt:
+	case at.EvPrompt:
 		text = ">"
-	case formats.EvResult:
+	case at.EvResult:
 		text = e.Name
 		colour = ColourGood
 		if e.Name != "OK" && e.Name != "SEND OK" {
 			colour = ColourProblem
 		}
-	case formats.EvInfo:
+	case at.EvInfo:
 		text = lineText(e.Line)
-	case formats.EvURC:
+	case at.EvURC:
 		colour = ColourNotice
 		text = lineText(e.Line)
 		if e.Data != nil {
 			text += " " + payload(e.Data)
 		}
-	case formats.EvUnparsed:
+	case at.EvUnparsed:
 		colour = ColourProblem
 		text = payload(e.Raw)
-	case formats.EvTransaction:
+	case at.EvTransaction:
 		kind = "tx"
 		text = txText(e.Tx)
 		if e.Tx != nil && (e.Tx.Result == "" || (e.Tx.Result != "OK" && e.Tx.Result != "SEND OK")) {
 			colour = ColourProblem
 		}
-	case formats.EvWSMessage:
+	case at.EvWSMessage:
 		kind = "ws"
 		colour = ColourNetwork
 		text = wsText(e) + " " + payload(e.Data)
-	case formats.EvLinkState:
+	case at.EvLinkState:
 		kind = "link"
 		text = fmt.Sprintf("link %d %s", e.Link, e.State)
 	default:
@@ -320,7 +321,7 @@ func AppendText(dst []byte, e *formats.Event, opts *TextOptions) []byte {
 	return dst
 }
 
-func paramsText(ps []formats.Param) string {
+func paramsText(ps []at.Param) string {
 	var b strings.Builder
 	for i, p := range ps {
 		if i > 0 {
@@ -338,7 +339,7 @@ func paramsText(ps []formats.Param) string {
 	return b.String()
 }
 
-func txText(tx *formats.Transaction) string {
+func txText(tx *at.Transaction) string {
 	if tx == nil {
 		return "?"
 	}
@@ -382,7 +383,7 @@ func OpcodeName(op int) string {
 	return fmt.Sprintf("opcode %d", op)
 }
 
-func wsText(e *formats.Event) string {
+func wsText(e *at.Event) string {
 	m := e.Msg
 	if m == nil {
 		return fmt.Sprintf("link %d", e.Link)

@@ -10,49 +10,50 @@ import (
 	"time"
 
 	"github.com/atbridge/atbridge/formats"
+	"github.com/atbridge/atbridge/formats/at"
 )
 
 func TestAppendText(t *testing.T) {
-	cmd, err := formats.ParseCommand([]byte("AT+WSSEND=0,4"))
+	cmd, err := at.ParseCommand([]byte("AT+WSSEND=0,4"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	bin := append(bytes.Repeat([]byte{0x00, 'A', '\r', '\n'}, 10), 0xff)
 	tests := []struct {
 		name string
-		e    formats.Event
+		e    at.Event
 		o    *TextOptions
 		want string
 	}{
-		{"command", formats.Event{Kind: formats.EvCommand, Dir: formats.ToDevice, Time: 2341000, Line: []byte("AT+WSSEND=0,4"), Cmd: cmd, Link: -1},
+		{"command", at.Event{Kind: at.EvCommand, Dir: formats.ToDevice, Time: 2341000, Line: []byte("AT+WSSEND=0,4"), Cmd: cmd, Link: -1},
 			nil, "+0.002341  host→dev   command  AT+WSSEND=0,4  (set 0, 4)\n"},
-		{"result in colour", formats.Event{Kind: formats.EvResult, Dir: formats.ToHost, Time: 1, Name: "OK", Link: -1},
+		{"result in colour", at.Event{Kind: at.EvResult, Dir: formats.ToHost, Time: 1, Name: "OK", Link: -1},
 			&TextOptions{Colour: true}, "+0.000000  dev→host   result   \x1b[32mOK\x1b[0m\n"},
-		{"error result", formats.Event{Kind: formats.EvResult, Dir: formats.ToHost, Time: 1_500_000_000, Name: "ERROR", Link: -1},
+		{"error result", at.Event{Kind: at.EvResult, Dir: formats.ToHost, Time: 1_500_000_000, Name: "ERROR", Link: -1},
 			&TextOptions{Colour: true}, "+1.500000  dev→host   result   \x1b[31mERROR\x1b[0m\n"},
-		{"short payload", formats.Event{Kind: formats.EvPayload, Dir: formats.ToDevice, Name: "+WSSEND", Data: []byte("te\x00t"), Link: 0},
+		{"short payload", at.Event{Kind: at.EvPayload, Dir: formats.ToDevice, Name: "+WSSEND", Data: []byte("te\x00t"), Link: 0},
 			nil, "+0.000000  host→dev   payload  +WSSEND 4 bytes (binary)\n" +
 				"                                0000  74 65 00 74                                       |te.t|\n"},
-		{"text payload", formats.Event{Kind: formats.EvPayload, Dir: formats.ToDevice, Name: "+WSSEND", Data: []byte("test\r\n"), Link: 0},
+		{"text payload", at.Event{Kind: at.EvPayload, Dir: formats.ToDevice, Name: "+WSSEND", Data: []byte("test\r\n"), Link: 0},
 			nil, "+0.000000  host→dev   payload  +WSSEND 6 bytes: \"test\\r\\n\"\n"},
-		{"long urc payload", formats.Event{Kind: formats.EvURC, Dir: formats.ToHost, Name: "+WS_DATA", Line: []byte("+WS_DATA:0,41,"), Data: bin, Link: 0},
+		{"long urc payload", at.Event{Kind: at.EvURC, Dir: formats.ToHost, Name: "+WS_DATA", Line: []byte("+WS_DATA:0,41,"), Data: bin, Link: 0},
 			nil, "+0.000000  dev→host   urc      +WS_DATA:0,41, 41 bytes (binary)\n" +
 				"                                0000  00 41 0d 0a 00 41 0d 0a  00 41 0d 0a 00 41 0d 0a  |.A...A...A...A..|\n" +
 				"                                0010  00 41 0d 0a 00 41 0d 0a  00 41 0d 0a 00 41 0d 0a  |.A...A...A...A..|\n" +
 				"                                0020  00 41 0d 0a 00 41 0d 0a  ff                       |.A...A...|\n"},
-		{"capped dump", formats.Event{Kind: formats.EvUnparsed, Dir: formats.ToHost, Raw: bin, Err: formats.ErrUnrecognized, Link: -1},
+		{"capped dump", at.Event{Kind: at.EvUnparsed, Dir: formats.ToHost, Raw: bin, Err: at.ErrUnrecognized, Link: -1},
 			&TextOptions{MaxDump: 16}, "+0.000000  dev→host   unparsed 41 bytes (binary)  [unrecognized bytes]\n" +
 				"                                0000  00 41 0d 0a 00 41 0d 0a  00 41 0d 0a 00 41 0d 0a  |.A...A...A...A..|\n" +
 				"                                ... 25 more bytes\n"},
-		{"transaction", formats.Event{Kind: formats.EvTransaction, Time: 3391000, Link: 0, Tx: &formats.Transaction{Line: []byte("AT+WSSEND=0,4"), Result: "SEND OK", Latency: 3391000, Unsolicited: []int64{7}}},
+		{"transaction", at.Event{Kind: at.EvTransaction, Time: 3391000, Link: 0, Tx: &at.Transaction{Line: []byte("AT+WSSEND=0,4"), Result: "SEND OK", Latency: 3391000, Unsolicited: []int64{7}}},
 			nil, "+0.003391             tx       AT+WSSEND=0,4 → SEND OK in 3.391ms (1 unsolicited meanwhile)\n"},
-		{"no result", formats.Event{Kind: formats.EvTransaction, Link: -1, Tx: &formats.Transaction{Line: []byte("AT"), Err: formats.ErrNoResult}, Err: formats.ErrNoResult},
+		{"no result", at.Event{Kind: at.EvTransaction, Link: -1, Tx: &at.Transaction{Line: []byte("AT"), Err: at.ErrNoResult}, Err: at.ErrNoResult},
 			nil, "+0.000000             tx       AT → no result  [no result before the end of the input]\n"},
-		{"ws message", formats.Event{Kind: formats.EvWSMessage, Dir: formats.ToClient, Link: 1, Data: []byte("hi"), Msg: &formats.WSMessage{Link: 1, Opcode: 2, Fin: 1, PayloadLen: -1, PayloadOffset: -1}},
+		{"ws message", at.Event{Kind: at.EvWSMessage, Dir: formats.ToClient, Link: 1, Data: []byte("hi"), Msg: &at.WSMessage{Link: 1, Opcode: 2, Fin: 1, PayloadLen: -1, PayloadOffset: -1}},
 			nil, "+0.000000  →client    ws       link 1 binary 2 bytes: \"hi\"\n"},
-		{"link state", formats.Event{Kind: formats.EvLinkState, Link: 2, State: formats.LinkReconnecting},
+		{"link state", at.Event{Kind: at.EvLinkState, Link: 2, State: at.LinkReconnecting},
 			nil, "+0.000000             link     link 2 reconnecting\n"},
-		{"unprintable line", formats.Event{Kind: formats.EvInfo, Dir: formats.ToHost, Line: []byte("AT version:\x01"), Link: -1},
+		{"unprintable line", at.Event{Kind: at.EvInfo, Dir: formats.ToHost, Line: []byte("AT version:\x01"), Link: -1},
 			nil, "+0.000000  dev→host   info     \"AT version:\\x01\"\n"},
 	}
 	for _, tt := range tests {
@@ -86,21 +87,21 @@ func TestRelTimeAndLatency(t *testing.T) {
 
 func TestJSONEvent(t *testing.T) {
 	start := time.Date(2026, 11, 25, 19, 0, 0, 0, time.UTC)
-	cmd, _ := formats.ParseCommand([]byte(`AT+WSOPEN=0,"ws://h/"`))
+	cmd, _ := at.ParseCommand([]byte(`AT+WSOPEN=0,"ws://h/"`))
 	tests := []struct {
 		name string
-		e    formats.Event
+		e    at.Event
 		want string
 	}{
-		{"command", formats.Event{Kind: formats.EvCommand, Dir: formats.ToDevice, Time: 1500, Start: 1000, Offset: 0, Name: "+WSOPEN", Line: []byte(`AT+WSOPEN=0,"ws://h/"`), Cmd: cmd, Link: 0},
+		{"command", at.Event{Kind: at.EvCommand, Dir: formats.ToDevice, Time: 1500, Start: 1000, Offset: 0, Name: "+WSOPEN", Line: []byte(`AT+WSOPEN=0,"ws://h/"`), Cmd: cmd, Link: 0},
 			`{"offset_ns":1500,"time":"2026-11-25T19:00:00.000001500Z","dir":"to_device","kind":"command","name":"+WSOPEN","start_ns":1000,"byte_offset":0,"line":"AT+WSOPEN=0,\"ws://h/\"","link":0,"command":{"type":"set","params":["0","ws://h/"]}}`},
-		{"binary urc", formats.Event{Kind: formats.EvURC, Dir: formats.ToHost, Offset: 9, Name: "+WS_DATA", Line: []byte("+WS_DATA:0,2,"), Data: []byte{0xff, 0x00}, Link: 0},
+		{"binary urc", at.Event{Kind: at.EvURC, Dir: formats.ToHost, Offset: 9, Name: "+WS_DATA", Line: []byte("+WS_DATA:0,2,"), Data: []byte{0xff, 0x00}, Link: 0},
 			`{"offset_ns":0,"time":"2026-11-25T19:00:00.000000000Z","dir":"to_host","kind":"urc","name":"+WS_DATA","byte_offset":9,"line":"+WS_DATA:0,2,","link":0,"data_b64":"/wA="}`},
-		{"ws message", formats.Event{Kind: formats.EvWSMessage, Dir: formats.ToServer, Offset: -1, Data: []byte("test"), Link: 0, Msg: &formats.WSMessage{Link: 0, Opcode: 1, Fin: 1, PayloadLen: -1, PayloadOffset: -1, Result: "SEND OK"}},
+		{"ws message", at.Event{Kind: at.EvWSMessage, Dir: formats.ToServer, Offset: -1, Data: []byte("test"), Link: 0, Msg: &at.WSMessage{Link: 0, Opcode: 1, Fin: 1, PayloadLen: -1, PayloadOffset: -1, Result: "SEND OK"}},
 			`{"offset_ns":0,"time":"2026-11-25T19:00:00.000000000Z","dir":"to_server","kind":"ws_message","link":0,"data":"test","data_b64":"dGVzdA==","ws":{"opcode":1,"fin":true,"result":"SEND OK"}}`},
-		{"unparsed", formats.Event{Kind: formats.EvUnparsed, Dir: formats.ToHost, Offset: 3, Raw: []byte{1, 2}, Link: -1, Err: formats.ErrUnrecognized},
+		{"unparsed", at.Event{Kind: at.EvUnparsed, Dir: formats.ToHost, Offset: 3, Raw: []byte{1, 2}, Link: -1, Err: at.ErrUnrecognized},
 			`{"offset_ns":0,"time":"2026-11-25T19:00:00.000000000Z","dir":"to_host","kind":"unparsed","byte_offset":3,"raw_b64":"AQI=","error":"unrecognized bytes"}`},
-		{"transaction", formats.Event{Kind: formats.EvTransaction, Offset: -1, Link: -1, Tx: &formats.Transaction{Line: []byte("AT"), Err: formats.ErrNoResult}, Err: errors.New("no result")},
+		{"transaction", at.Event{Kind: at.EvTransaction, Offset: -1, Link: -1, Tx: &at.Transaction{Line: []byte("AT"), Err: at.ErrNoResult}, Err: errors.New("no result")},
 			`{"offset_ns":0,"time":"2026-11-25T19:00:00.000000000Z","dir":"","kind":"transaction","tx":{"line":"AT","result":"","latency_ns":0},"error":"no result"}`},
 	}
 	for _, tt := range tests {
@@ -121,7 +122,7 @@ func FuzzRender(f *testing.F) {
 	f.Add([]byte("AT\r\n"), []byte("+WS_DATA:0,3,\xff\r\n\r\n\r\nOK\r\n"), []byte{})
 	start := time.Date(2026, 11, 25, 19, 0, 0, 0, time.UTC)
 	f.Fuzz(func(t *testing.T, host, dev, more []byte) {
-		d := formats.NewDecoder(nil)
+		d := at.NewDecoder(nil)
 		evs := d.Feed(1, formats.ToDevice, host)
 		evs = append(evs, d.Feed(2, formats.ToHost, dev)...)
 		evs = append(evs, d.Feed(3, formats.ToDevice, more)...)
@@ -162,7 +163,7 @@ func TestAppendHexDumpOffsets(t *testing.T) {
 }
 
 func BenchmarkAppendText(b *testing.B) {
-	e := &formats.Event{Kind: formats.EvURC, Dir: formats.ToHost, Name: "+WS_DATA", Line: []byte("+WS_DATA:0,1024,"), Data: bytes.Repeat([]byte{0, 1, 'a', 0xff}, 256), Link: 0}
+	e := &at.Event{Kind: at.EvURC, Dir: formats.ToHost, Name: "+WS_DATA", Line: []byte("+WS_DATA:0,1024,"), Data: bytes.Repeat([]byte{0, 1, 'a', 0xff}, 256), Link: 0}
 	var buf []byte
 	b.SetBytes(int64(len(e.Data)))
 	for b.Loop() {

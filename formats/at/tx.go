@@ -1,4 +1,6 @@
-package formats
+package at
+
+import "github.com/atbridge/atbridge/formats"
 
 // This file pairs commands with results and follows the device state the
 // results change: echo, AT+WSDATAFMT, AT+CIPMODE, WebSocket link states,
@@ -338,9 +340,9 @@ func (d *Decoder) finish(ts *txState, result string, seq int64, t int64, err err
 	}
 	if ts.ws && (ts.paid || ts.n == 0) && (result == "SEND OK" || result == "ERROR") {
 		m := &ts.alloc.msg
-		*m = WSMessage{Link: ts.link, Dir: ToServer, Opcode: ts.opcode, Fin: ts.fin, PayloadLen: -1, PayloadOffset: -1, Data: ts.wsData, Result: result}
+		*m = WSMessage{Link: ts.link, Dir: formats.ToServer, Opcode: ts.opcode, Fin: ts.fin, PayloadLen: -1, PayloadOffset: -1, Data: ts.wsData, Result: result}
 		e := d.derivedEvent(EvWSMessage, t)
-		e.Dir, e.Name, e.Link, e.Data, e.Msg = ToServer, "+WSSEND", ts.link, ts.wsData, m
+		e.Dir, e.Name, e.Link, e.Data, e.Msg = formats.ToServer, "+WSSEND", ts.link, ts.wsData, m
 	}
 	ts.done = true
 	e := d.derivedEvent(EvTransaction, t)

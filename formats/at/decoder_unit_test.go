@@ -1,4 +1,4 @@
-package formats_test
+package at_test
 
 import (
 	"bytes"
@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/atbridge/atbridge/formats"
+	"github.com/atbridge/atbridge/formats/at"
 	"github.com/atbridge/atbridge/internal/atcorpus"
 )
 
@@ -27,7 +28,7 @@ func scriptEvery(step int64, parts ...string) []chunk {
 	return cs
 }
 
-func kinds(evs []formats.Event) string {
+func kinds(evs []at.Event) string {
 	var b []string
 	for _, e := range evs {
 		s := e.Kind.String()
@@ -39,7 +40,7 @@ func kinds(evs []formats.Event) string {
 	return strings.Join(b, " ")
 }
 
-func find(evs []formats.Event, kind formats.EventKind, name string) *formats.Event {
+func find(evs []at.Event, kind at.EventKind, name string) *at.Event {
 	for i := range evs {
 		if evs[i].Kind == kind && (name == "" || evs[i].Name == name) {
 			return &evs[i]
@@ -51,7 +52,7 @@ func find(evs []formats.Event, kind formats.EventKind, name string) *formats.Eve
 func TestDecoderCases(t *testing.T) {
 	tests := []struct {
 		name  string
-		opts  *formats.DecoderOptions
+		opts  *at.DecoderOptions
 		parts []string
 		want  string // kinds and names, space separated
 	}{
@@ -61,25 +62,25 @@ func TestDecoderCases(t *testing.T) {
 		{"not AT when idle is a failed command", nil,
 			[]string{">hello\r\n", "<hello\r\n\r\nERROR\r\n"},
 			"command echo result:ERROR transaction"},
-		{"echo off option", &formats.DecoderOptions{EchoOff: true},
+		{"echo off option", &at.DecoderOptions{EchoOff: true},
 			[]string{">AT\r\n", "<\r\nOK\r\n"},
 			"command:AT result:OK transaction:AT"},
-		{"echo off option, device echoes anyway", &formats.DecoderOptions{EchoOff: true},
+		{"echo off option, device echoes anyway", &at.DecoderOptions{EchoOff: true},
 			[]string{">AT\r\n", "<AT\r\n\r\nOK\r\n"},
 			"command:AT echo:AT result:OK transaction:AT"},
-		{"host line too long", &formats.DecoderOptions{MaxLine: 8},
+		{"host line too long", &at.DecoderOptions{MaxLine: 8},
 			[]string{">AT+ABCDEFGH\r\n"},
 			"unparsed command transaction"},
-		{"device line too long", &formats.DecoderOptions{MaxResponseLine: 8},
+		{"device line too long", &at.DecoderOptions{MaxResponseLine: 8},
 			[]string{"<0123456789\r\n"},
 			"unparsed unparsed"},
-		{"WS_DATA over the limit is not held", &formats.DecoderOptions{MaxData: 16},
+		{"WS_DATA over the limit is not held", &at.DecoderOptions{MaxData: 16},
 			[]string{"<+WS_DATA:0,1099511627776,abc\r\n"},
 			"unparsed unparsed"},
-		{"WS_DATA length one over the limit", &formats.DecoderOptions{MaxData: 4},
+		{"WS_DATA length one over the limit", &at.DecoderOptions{MaxData: 4},
 			[]string{"<+WS_DATA:0,5,abcde\r\n"},
 			"unparsed unparsed"},
-		{"IPD over the limit", &formats.DecoderOptions{MaxData: 4},
+		{"IPD over the limit", &at.DecoderOptions{MaxData: 4},
 			[]string{"<\r\n+IPD,0,5:abcde"},
 			"unparsed unparsed"},
 		{"truncated WS_DATA at flush", nil,
@@ -97,16 +98,16 @@ func TestDecoderCases(t *testing.T) {
 		{"WSHEAD payload", nil,
 			[]string{">AT+WSHEAD=3\r\n", "<AT+WSHEAD=3\r\n\r\nOK\r\n\r\n>", ">a:b", "<\r\nOK\r\n"},
 			"command:+WSHEAD echo:+WSHEAD result:OK prompt:+WSHEAD payload:+WSHEAD result:OK transaction:+WSHEAD"},
-		{"release firmware prompts for length 0", &formats.DecoderOptions{Firmware: formats.FirmwareRelease},
+		{"release firmware prompts for length 0", &at.DecoderOptions{Firmware: at.FirmwareRelease},
 			[]string{">AT+WSSEND=0,0\r\n", "<AT+WSSEND=0,0\r\n\r\nOK\r\n\r\n>", "<\r\nSEND OK\r\n"},
 			"command:+WSSEND echo:+WSSEND result:OK prompt:+WSSEND result:SEND OK ws_message:+WSSEND transaction:+WSSEND"},
-		{"release firmware ignores WSDATAFMT", &formats.DecoderOptions{Firmware: formats.FirmwareRelease},
+		{"release firmware ignores WSDATAFMT", &at.DecoderOptions{Firmware: at.FirmwareRelease},
 			[]string{">AT+WSDATAFMT=0,0,63\r\n", "<\r\nOK\r\n", "<+WS_DATA:0,3,abc\r\n"},
 			"command:+WSDATAFMT result:OK transaction:+WSDATAFMT urc:+WS_DATA ws_message:+WS_DATA"},
-		{"initial data format option", &formats.DecoderOptions{DataFormat: [3]formats.WSDataFormat{{Level: 0, Mask: 63}}},
+		{"initial data format option", &at.DecoderOptions{DataFormat: [3]at.WSDataFormat{{Level: 0, Mask: 63}}},
 			[]string{"<+WS_DATA:0,2,1,3,0,3,abc\r\n"},
 			"urc:+WS_DATA ws_message:+WS_DATA"},
-		{"undelimited WS_DATA", &formats.DecoderOptions{DataFormat: [3]formats.WSDataFormat{{Level: 0, Mask: 33}}},
+		{"undelimited WS_DATA", &at.DecoderOptions{DataFormat: [3]at.WSDataFormat{{Level: 0, Mask: 33}}},
 			[]string{"<+WS_DATA:0,1,abc\r\n"},
 			"urc:+WS_DATA ws_message:+WS_DATA"},
 		{"stray prompt and stray results", nil,
@@ -124,7 +125,7 @@ func TestDecoderCases(t *testing.T) {
 		{"malformed WS URC", nil,
 			[]string{"<+WS_CONNECTED:7\r\n", "<+WS_DATA:9,1,a\r\n"},
 			"unparsed unparsed"},
-		{"passthrough data is capped", &formats.DecoderOptions{MaxData: 4},
+		{"passthrough data is capped", &at.DecoderOptions{MaxData: 4},
 			[]string{">AT+CIPMODE=1\r\n", "<\r\nOK\r\n", ">AT+CIPSEND\r\n", "<\r\nOK\r\n\r\n>", ">0123456789", "<abcdef"},
 			"command:+CIPMODE result:OK transaction:+CIPMODE command:+CIPSEND result:OK transaction:+CIPSEND prompt:+CIPSEND payload:passthrough payload:passthrough payload:passthrough payload:passthrough payload:passthrough"},
 		{"+++ without a pause is data", nil,
@@ -212,29 +213,29 @@ func TestDecoderPlusTiming(t *testing.T) {
 }
 
 func TestDecoderErrors(t *testing.T) {
-	evs := decodeAll(&formats.DecoderOptions{MaxData: 16}, script("<+WS_DATA:0,1099511627776,abc\r\n"))
-	if !errors.Is(evs[0].Err, formats.ErrDataTooLong) {
+	evs := decodeAll(&at.DecoderOptions{MaxData: 16}, script("<+WS_DATA:0,1099511627776,abc\r\n"))
+	if !errors.Is(evs[0].Err, at.ErrDataTooLong) {
 		t.Errorf("huge +WS_DATA: err %v", evs[0].Err)
 	}
 	evs = decodeAll(nil, script(">AT+GMR\r\n"))
-	if tx := evs[len(evs)-1].Tx; tx == nil || !errors.Is(tx.Err, formats.ErrNoResult) || tx.ResultSeq != -1 {
+	if tx := evs[len(evs)-1].Tx; tx == nil || !errors.Is(tx.Err, at.ErrNoResult) || tx.ResultSeq != -1 {
 		t.Errorf("unanswered command: %+v", evs[len(evs)-1])
 	}
 	evs = decodeAll(nil, script(">AT+X \r\n"))
-	var pe *formats.ParseError
+	var pe *at.ParseError
 	if !errors.As(evs[0].Err, &pe) || evs[0].Cmd != nil {
 		t.Errorf("bad command line: %+v", evs[0])
 	}
 	// <fin> is read on the development line only.
-	for _, fw := range []formats.Firmware{formats.FirmwareRelease, formats.FirmwareAuto} {
-		evs = decodeAll(&formats.DecoderOptions{Firmware: fw}, script(">AT+WSSEND=0,1,2,500,0\r\n", "<\r\nOK\r\n\r\n>", ">x", "<\r\nSEND OK\r\n"))
-		m := find(evs, formats.EvWSMessage, "").Msg
-		if want := map[formats.Firmware]int{formats.FirmwareRelease: 1, formats.FirmwareAuto: 0}[fw]; m.Fin != want || m.Opcode != 2 || m.Result != "SEND OK" {
+	for _, fw := range []at.Firmware{at.FirmwareRelease, at.FirmwareAuto} {
+		evs = decodeAll(&at.DecoderOptions{Firmware: fw}, script(">AT+WSSEND=0,1,2,500,0\r\n", "<\r\nOK\r\n\r\n>", ">x", "<\r\nSEND OK\r\n"))
+		m := find(evs, at.EvWSMessage, "").Msg
+		if want := map[at.Firmware]int{at.FirmwareRelease: 1, at.FirmwareAuto: 0}[fw]; m.Fin != want || m.Opcode != 2 || m.Result != "SEND OK" {
 			t.Errorf("firmware %d: message %+v, want fin %d", fw, m, want)
 		}
 	}
-	evs = decodeAll(&formats.DecoderOptions{DataFormat: [3]formats.WSDataFormat{{Mask: 33}}}, script("<+WS_DATA:0,1,abc\r\n"))
-	if !errors.Is(evs[0].Err, formats.ErrUndelimited) || string(evs[0].Data) != "abc" {
+	evs = decodeAll(&at.DecoderOptions{DataFormat: [3]at.WSDataFormat{{Mask: 33}}}, script("<+WS_DATA:0,1,abc\r\n"))
+	if !errors.Is(evs[0].Err, at.ErrUndelimited) || string(evs[0].Data) != "abc" {
 		t.Errorf("undelimited: %+v", evs[0])
 	}
 	if m := evs[1].Msg; m == nil || m.Opcode != 1 || m.Fin != -1 || string(m.Data) != "abc" {
@@ -249,20 +250,20 @@ func TestDecoderTransaction(t *testing.T) {
 		{30, formats.ToHost, []byte("+WS_DATA:1,1,x\r\n+WS_CONNECTED:0\r\n")},
 		{45, formats.ToHost, []byte("\r\nOK\r\n")},
 	})
-	tx := find(evs, formats.EvTransaction, "").Tx
+	tx := find(evs, at.EvTransaction, "").Tx
 	if tx.Result != "OK" || tx.Sent != 10 || tx.Done != 45 || tx.Latency != 35 || tx.Busy {
 		t.Errorf("transaction %+v", tx)
 	}
 	if len(tx.Unsolicited) != 2 || len(tx.Response) != 1 {
 		t.Fatalf("transaction lists: %+v", tx)
 	}
-	if e := evs[tx.Response[0]]; e.Kind != formats.EvEcho {
+	if e := evs[tx.Response[0]]; e.Kind != at.EvEcho {
 		t.Errorf("response %s", e.String())
 	}
 	if e := evs[tx.Unsolicited[1]]; e.Name != "+WS_CONNECTED" || e.Link != 0 {
 		t.Errorf("unsolicited %s", e.String())
 	}
-	if e := evs[tx.ResultSeq]; e.Kind != formats.EvResult || e.Time != 45 {
+	if e := evs[tx.ResultSeq]; e.Kind != at.EvResult || e.Time != 45 {
 		t.Errorf("result %s", e.String())
 	}
 	if e := evs[tx.CmdSeq]; e.Cmd == nil || e.Cmd.Name != "+WSOPEN" {
@@ -273,11 +274,11 @@ func TestDecoderTransaction(t *testing.T) {
 // TestDecoderBounded: a silent device and a host that keeps typing do not
 // make the decoder hold more and more.
 func TestDecoderBounded(t *testing.T) {
-	d := formats.NewDecoder(nil)
+	d := at.NewDecoder(nil)
 	var early int
 	for i := 0; i < 200; i++ {
 		for _, e := range d.Feed(int64(i), formats.ToDevice, []byte("AT\r\n")) {
-			if e.Kind == formats.EvTransaction && errors.Is(e.Tx.Err, formats.ErrNoResult) {
+			if e.Kind == at.EvTransaction && errors.Is(e.Tx.Err, at.ErrNoResult) {
 				early++
 			}
 		}
@@ -286,7 +287,7 @@ func TestDecoderBounded(t *testing.T) {
 		t.Errorf("%d commands given up before Flush, want %d", early, 200-64)
 	}
 	// Hostile device: a huge +WS_DATA announcement and an endless line.
-	d = formats.NewDecoder(&formats.DecoderOptions{MaxData: 1024, MaxResponseLine: 512})
+	d = at.NewDecoder(&at.DecoderOptions{MaxData: 1024, MaxResponseLine: 512})
 	evs := d.Feed(0, formats.ToHost, []byte("+WS_DATA:0,1099511627776,"))
 	junk := bytes.Repeat([]byte("x"), 100_000)
 	evs = append(evs, d.Feed(1, formats.ToHost, junk)...)
@@ -299,7 +300,7 @@ func TestDecoderBounded(t *testing.T) {
 }
 
 func TestDecoderIgnoresOtherDirections(t *testing.T) {
-	d := formats.NewDecoder(nil)
+	d := at.NewDecoder(nil)
 	if evs := d.Feed(0, formats.ToServer, []byte("AT\r\n")); evs != nil {
 		t.Errorf("ToServer chunk gave %v", evs)
 	}
@@ -309,16 +310,16 @@ func TestDecoderIgnoresOtherDirections(t *testing.T) {
 }
 
 func TestEventKindNames(t *testing.T) {
-	for k := formats.EvCommand; k <= formats.EvLinkState; k++ {
-		got, err := formats.ParseEventKind(k.String())
+	for k := at.EvCommand; k <= at.EvLinkState; k++ {
+		got, err := at.ParseEventKind(k.String())
 		if err != nil || got != k {
 			t.Errorf("ParseEventKind(%q) = %v, %v", k.String(), got, err)
 		}
 	}
-	if _, err := formats.ParseEventKind("nope"); err == nil {
+	if _, err := at.ParseEventKind("nope"); err == nil {
 		t.Error("ParseEventKind accepted nope")
 	}
-	if formats.EventKind(99).String() != "kind(99)" || formats.LinkState(9).String() != "linkstate(9)" {
+	if at.EventKind(99).String() != "kind(99)" || at.LinkState(9).String() != "linkstate(9)" {
 		t.Error("names of unknown values")
 	}
 }
@@ -335,14 +336,14 @@ func TestDecoderCorpus(t *testing.T) {
 	var txs, msgs int
 	for _, e := range evs {
 		switch e.Kind {
-		case formats.EvUnparsed:
+		case at.EvUnparsed:
 			t.Fatalf("unparsed: %s", e.String())
-		case formats.EvTransaction:
+		case at.EvTransaction:
 			txs++
 			if e.Tx.Result == "" {
 				t.Fatalf("unanswered: %s", e.String())
 			}
-		case formats.EvWSMessage:
+		case at.EvWSMessage:
 			msgs++
 		}
 	}

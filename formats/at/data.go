@@ -1,6 +1,10 @@
-package formats
+package at
 
-import "bytes"
+import (
+	"bytes"
+
+	"github.com/atbridge/atbridge/formats"
+)
 
 // This file decodes the device items that carry binary data: +WS_DATA in
 // every AT+WSDATAFMT form (esp-at.md §2.5, §3) and +IPD (§1.5).
@@ -150,10 +154,10 @@ func (d *Decoder) wsData(b []byte, lead int) match {
 	t, data := e.Time, e.Data
 	d.s.unsolicited(seq)
 	msg := d.newMsg()
-	msg.Link, msg.Dir, msg.Opcode, msg.Fin = int(link), ToClient, int(field[0]), int(field[1])
+	msg.Link, msg.Dir, msg.Opcode, msg.Fin = int(link), formats.ToClient, int(field[0]), int(field[1])
 	msg.PayloadLen, msg.PayloadOffset, msg.Data, msg.Result = field[2], field[3], data, ""
 	e = d.derivedEvent(EvWSMessage, t)
-	e.Dir, e.Name, e.Link, e.Data, e.Msg = ToClient, "+WS_DATA", int(link), data, msg
+	e.Dir, e.Name, e.Link, e.Data, e.Msg = formats.ToClient, "+WS_DATA", int(link), data, msg
 	return matchYes
 }
 

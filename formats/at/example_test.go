@@ -1,15 +1,16 @@
-package formats_test
+package at_test
 
 import (
 	"fmt"
 
 	"github.com/atbridge/atbridge/formats"
+	"github.com/atbridge/atbridge/formats/at"
 )
 
 // The seed exchange of esp-at.md section 5, fed as the chunks a proxy reads.
 func ExampleDecoder() {
-	d := formats.NewDecoder(nil)
-	var evs []formats.Event
+	d := at.NewDecoder(nil)
+	var evs []at.Event
 	feed := func(ms int64, dir formats.Dir, s string) {
 		evs = append(evs, d.Feed(ms*1e6, dir, []byte(s))...)
 	}
@@ -20,9 +21,9 @@ func ExampleDecoder() {
 	evs = append(evs, d.Flush()...)
 	for _, e := range evs {
 		switch e.Kind {
-		case formats.EvTransaction:
+		case at.EvTransaction:
 			fmt.Printf("%s %s -> %s in %d ms\n", e.Kind, e.Name, e.Tx.Result, e.Tx.Latency/1e6)
-		case formats.EvWSMessage:
+		case at.EvWSMessage:
 			fmt.Printf("%s %s link %d %q\n", e.Kind, e.Dir, e.Link, e.Data)
 		default:
 			fmt.Printf("%s %s %q\n", e.Kind, e.Dir, e.Raw)
@@ -44,16 +45,16 @@ func ExampleDecoder() {
 // Decode suits a scan that looks at each batch of events once: here,
 // counting results and WebSocket messages without keeping any event.
 func ExampleDecoder_Decode() {
-	d := formats.NewDecoder(nil)
+	d := at.NewDecoder(nil)
 	results := map[string]int{}
 	var msgs, size int
-	count := func(evs []formats.Event) {
+	count := func(evs []at.Event) {
 		for i := range evs {
 			e := &evs[i] // valid until the next Decode, Feed or Flush
 			switch e.Kind {
-			case formats.EvResult:
+			case at.EvResult:
 				results[e.Name]++ // strings may be kept
-			case formats.EvWSMessage:
+			case at.EvWSMessage:
 				msgs++
 				size += len(e.Data)
 			}

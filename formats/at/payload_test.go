@@ -1,10 +1,12 @@
-package formats
+package at
 
 import (
 	"bytes"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/atbridge/atbridge/formats"
 )
 
 // payloadExamples holds one command line per entry of payloadCommands,
@@ -57,10 +59,10 @@ func TestPayloadCommands(t *testing.T) {
 				data := "AT\r\n"[:4] + "x"
 				d := NewDecoder(&DecoderOptions{EchoOff: true})
 				var evs []Event
-				evs = append(evs, d.Feed(1, ToDevice, []byte(line+"\r\n"))...)
-				evs = append(evs, d.Feed(2, ToHost, []byte(prompt))...)
-				evs = append(evs, d.Feed(3, ToDevice, []byte(data+"AT+GMR\r\n"))...)
-				evs = append(evs, d.Feed(4, ToHost, []byte("\r\n"+res+"\r\n\r\nOK\r\n"))...)
+				evs = append(evs, d.Feed(1, formats.ToDevice, []byte(line+"\r\n"))...)
+				evs = append(evs, d.Feed(2, formats.ToHost, []byte(prompt))...)
+				evs = append(evs, d.Feed(3, formats.ToDevice, []byte(data+"AT+GMR\r\n"))...)
+				evs = append(evs, d.Feed(4, formats.ToHost, []byte("\r\n"+res+"\r\n\r\nOK\r\n"))...)
 				evs = append(evs, d.Flush()...)
 				var got []string
 				for _, e := range evs {
@@ -166,18 +168,18 @@ func TestCIPSENDEXEnd(t *testing.T) {
 		for _, step := range []int{1, 2, 100} {
 			d := NewDecoder(&DecoderOptions{EchoOff: true, MaxData: tt.max})
 			var evs []Event
-			evs = append(evs, d.Feed(1, ToDevice, []byte("AT+CIPSENDEX="+strconv.Itoa(tt.n)+"\r\n"))...)
-			evs = append(evs, d.Feed(2, ToHost, []byte("\r\nOK\r\n\r\n>"))...)
+			evs = append(evs, d.Feed(1, formats.ToDevice, []byte("AT+CIPSENDEX="+strconv.Itoa(tt.n)+"\r\n"))...)
+			evs = append(evs, d.Feed(2, formats.ToHost, []byte("\r\nOK\r\n\r\n>"))...)
 			for i := 0; i < len(tt.typed); i += step {
-				evs = append(evs, d.Feed(int64(3+i), ToDevice, []byte(tt.typed[i:min(i+step, len(tt.typed))]))...)
+				evs = append(evs, d.Feed(int64(3+i), formats.ToDevice, []byte(tt.typed[i:min(i+step, len(tt.typed))]))...)
 			}
-			evs = append(evs, d.Feed(1000, ToHost, []byte("\r\nSEND OK\r\n"))...)
+			evs = append(evs, d.Feed(1000, formats.ToHost, []byte("\r\nSEND OK\r\n"))...)
 			evs = append(evs, d.Flush()...)
 			var pay, rest []byte
 			for _, e := range evs {
 				if e.Kind == EvPayload && e.Name == "+CIPSENDEX" {
 					pay = append(pay, e.Data...)
-				} else if e.Kind.CarriesBytes() && e.Dir == ToDevice && e.Kind != EvCommand {
+				} else if e.Kind.CarriesBytes() && e.Dir == formats.ToDevice && e.Kind != EvCommand {
 					rest = append(rest, e.Raw...)
 				}
 			}

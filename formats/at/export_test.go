@@ -1,4 +1,4 @@
-package formats
+package at
 
 // SetSlabSize makes d's stream buffers start at n bytes instead of
 // slabSize, so that small tests make them fill up and be reused or replaced.

@@ -1,4 +1,4 @@
-package formats_test
+package at_test
 
 import (
 	"fmt"
@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/atbridge/atbridge/formats"
+	"github.com/atbridge/atbridge/formats/at"
 	"github.com/atbridge/atbridge/internal/atcorpus"
 )
 
@@ -63,7 +64,7 @@ func BenchmarkDecode(b *testing.B) {
 				b.ResetTimer()
 				cpu0 := cpuTime()
 				for b.Loop() {
-					d := formats.NewDecoder(nil)
+					d := at.NewDecoder(nil)
 					for _, ch := range c.chunks {
 						mode.call(d, ch.time, ch.dir, c.data[ch.off:ch.end:ch.end])
 					}
@@ -79,8 +80,8 @@ func BenchmarkDecode(b *testing.B) {
 
 var decodeModes = []struct {
 	name string
-	call func(d *formats.Decoder, t int64, dir formats.Dir, p []byte) []formats.Event
+	call func(d *at.Decoder, t int64, dir formats.Dir, p []byte) []at.Event
 }{
-	{"Feed", (*formats.Decoder).Feed},
-	{"Decode", (*formats.Decoder).Decode},
+	{"Feed", (*at.Decoder).Feed},
+	{"Decode", (*at.Decoder).Decode},
 }

@@ -1,4 +1,4 @@
-package formats_test
+package at_test
 
 import (
 	"fmt"
@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/atbridge/atbridge/formats"
+	"github.com/atbridge/atbridge/formats/at"
 	"github.com/atbridge/atbridge/internal/atcorpus"
 )
 
@@ -16,14 +16,14 @@ import (
 // events at once (they are valid until the next call), Feed's at the end
 // (they must have survived every later call). slab, when not 0, is the
 // stream buffers' starting size.
-func decodeMixed(opts *formats.DecoderOptions, cs []chunk, slab int, useDecode func(i int) bool) string {
-	d := formats.NewDecoder(opts)
+func decodeMixed(opts *at.DecoderOptions, cs []chunk, slab int, useDecode func(i int) bool) string {
+	d := at.NewDecoder(opts)
 	if slab > 0 {
-		formats.SetSlabSize(d, slab)
+		at.SetSlabSize(d, slab)
 	}
 	type part struct {
 		text string
-		evs  []formats.Event
+		evs  []at.Event
 	}
 	var parts []part
 	for i, c := range cs {
@@ -44,7 +44,7 @@ func decodeMixed(opts *formats.DecoderOptions, cs []chunk, slab int, useDecode f
 
 // renderFull is render plus what Event.String leaves out of transactions
 // and messages: the command line and parameters as typed, and the data.
-func renderFull(evs []formats.Event) string {
+func renderFull(evs []at.Event) string {
 	var b strings.Builder
 	for i := range evs {
 		e := &evs[i]
@@ -123,7 +123,7 @@ func TestDecodeCorpus(t *testing.T) {
 func TestDecodeReusesStorage(t *testing.T) {
 	cs := script(">AT+WSSEND=0,5\r\n", "<AT+WSSEND=0,5\r\n\r\nOK\r\n\r\n>", ">hello", "<\r\nSEND OK\r\n",
 		"<+WS_DATA:0,5,hello\r\n")
-	d := formats.NewDecoder(nil)
+	d := at.NewDecoder(nil)
 	run := func() {
 		for _, c := range cs {
 			d.Decode(c.t, c.dir, c.data)
@@ -140,15 +140,15 @@ func TestDecodeReusesStorage(t *testing.T) {
 
 // TestEventFields guards the decoder's reuse of storage: it writes each
 // of these fields of every Event it emits (emitBytes, derivedEvent in
-// atdecoder.go) and of every +WS_DATA WSMessage (wsData in atdata.go). A
+// decoder.go) and of every +WS_DATA WSMessage (wsData in data.go). A
 // new field must be added there, then here.
 func TestEventFields(t *testing.T) {
 	for _, tt := range []struct {
 		typ  reflect.Type
 		want string
 	}{
-		{reflect.TypeFor[formats.Event](), "Seq Kind Dir Time Start Offset Name Line Raw Link Data Cmd Tx Msg State Err"},
-		{reflect.TypeFor[formats.WSMessage](), "Link Dir Opcode Fin PayloadLen PayloadOffset Data Result"},
+		{reflect.TypeFor[at.Event](), "Seq Kind Dir Time Start Offset Name Line Raw Link Data Cmd Tx Msg State Err"},
+		{reflect.TypeFor[at.WSMessage](), "Link Dir Opcode Fin PayloadLen PayloadOffset Data Result"},
 	} {
 		var got []string
 		for i := range tt.typ.NumField() {

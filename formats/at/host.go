@@ -1,6 +1,10 @@
-package formats
+package at
 
-import "bytes"
+import (
+	"bytes"
+
+	"github.com/atbridge/atbridge/formats"
+)
 
 // This file decodes the host side (ToDevice): command lines, payloads after
 // a prompt, passthrough data and "+++".
@@ -38,7 +42,7 @@ type hostState struct {
 // hostRun notes a host chunk at time t (called before it is added).
 func (d *Decoder) hostRun(t int64) {
 	h := &d.h
-	if d.fed && d.lastDir == ToDevice && d.lastTime == t {
+	if d.fed && d.lastDir == formats.ToDevice && d.lastTime == t {
 		return
 	}
 	h.prevT, h.hasPrevRn = h.runT, h.hasRun

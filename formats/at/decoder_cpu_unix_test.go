@@ -1,6 +1,6 @@
 //go:build unix
 
-package formats_test
+package at_test
 
 import (
 	"syscall"

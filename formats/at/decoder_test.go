@@ -1,4 +1,4 @@
-package formats_test
+package at_test
 
 import (
 	"bytes"
@@ -10,13 +10,14 @@ import (
 	"testing"
 
 	"github.com/atbridge/atbridge/formats"
+	"github.com/atbridge/atbridge/formats/at"
 	"github.com/atbridge/atbridge/internal/session"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
 
 // sessionsDir holds the project's golden scenarios.
-const sessionsDir = "../testdata/sessions"
+const sessionsDir = "../../testdata/sessions"
 
 type namedSession struct {
 	name string
@@ -40,13 +41,13 @@ func loadSessions(t testing.TB) []namedSession {
 	return out
 }
 
-func sessionOptions(s *session.Session) *formats.DecoderOptions {
-	o := &formats.DecoderOptions{EchoOff: s.Meta["echo"] == "off"}
+func sessionOptions(s *session.Session) *at.DecoderOptions {
+	o := &at.DecoderOptions{EchoOff: s.Meta["echo"] == "off"}
 	switch s.Meta["firmware"] {
 	case "release":
-		o.Firmware = formats.FirmwareRelease
+		o.Firmware = at.FirmwareRelease
 	case "development":
-		o.Firmware = formats.FirmwareDevelopment
+		o.Firmware = at.FirmwareDevelopment
 	}
 	return o
 }
@@ -66,16 +67,16 @@ func sessionChunks(s *session.Session) []chunk {
 	return cs
 }
 
-func decodeAll(opts *formats.DecoderOptions, cs []chunk) []formats.Event {
-	d := formats.NewDecoder(opts)
-	var evs []formats.Event
+func decodeAll(opts *at.DecoderOptions, cs []chunk) []at.Event {
+	d := at.NewDecoder(opts)
+	var evs []at.Event
 	for _, c := range cs {
 		evs = append(evs, d.Feed(c.t, c.dir, c.data)...)
 	}
 	return append(evs, d.Flush()...)
 }
 
-func render(evs []formats.Event) string {
+func render(evs []at.Event) string {
 	var b strings.Builder
 	for i := range evs {
 		b.WriteString(evs[i].String())
@@ -85,7 +86,7 @@ func render(evs []formats.Event) string {
 }
 
 // TestDecoderGolden decodes every golden session and compares the events
-// with formats/testdata/<session>.golden (go test ./formats/ -update).
+// with formats/at/testdata/<session>.golden (go test ./formats/at -update).
 func TestDecoderGolden(t *testing.T) {
 	for _, ns := range loadSessions(t) {
 		t.Run(ns.name, func(t *testing.T) {
@@ -128,7 +129,7 @@ func lineDiff(want, got string) string {
 
 // checkCoverage verifies that the byte-carrying events of each direction
 // tile its stream exactly, and that Seq numbers run without gaps.
-func checkCoverage(t testing.TB, evs []formats.Event, cs []chunk) {
+func checkCoverage(t testing.TB, evs []at.Event, cs []chunk) {
 	t.Helper()
 	var want [2]bytes.Buffer
 	for _, c := range cs {

@@ -1,10 +1,12 @@
-package formats
+package at
 
 import (
 	"errors"
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/atbridge/atbridge/formats"
 )
 
 // EventKind says what a decoded Event is.
@@ -132,7 +134,7 @@ type Event struct {
 	// Dir is ToDevice or ToHost for byte-carrying events, ToServer (AT+WSSEND)
 	// or ToClient (+WS_DATA) for EvWSMessage, DirNone for EvTransaction and
 	// EvLinkState.
-	Dir Dir
+	Dir formats.Dir
 	// Time is the time of the chunk holding the event's last byte; Start the
 	// time of the chunk holding its first. Derived events take the time of
 	// the event that caused them.
@@ -210,7 +212,7 @@ type Transaction struct {
 type WSMessage struct {
 	Link int
 	// Dir is ToServer for AT+WSSEND, ToClient for +WS_DATA.
-	Dir Dir
+	Dir formats.Dir
 	// Opcode is the frame opcode: from AT+WSSEND's third parameter (default
 	// 1, text), or from +WS_DATA when the AT+WSDATAFMT mask has bit 0.
 	Opcode int
@@ -232,7 +234,7 @@ type WSMessage struct {
 func (e *Event) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%d %s %s", e.Seq, fmtTime(e.Time), e.Kind)
-	if e.Dir != DirNone {
+	if e.Dir != formats.DirNone {
 		fmt.Fprintf(&b, " %s", e.Dir)
 	}
 	if e.Offset >= 0 {

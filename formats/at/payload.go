@@ -1,4 +1,4 @@
-package formats
+package at
 
 // This file is the one place that says which commands take raw data after
 // the device's ">" prompt: how long the data is, how it ends, and what the

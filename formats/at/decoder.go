@@ -1,4 +1,6 @@
-package formats
+package at
+
+import "github.com/atbridge/atbridge/formats"
 
 // Firmware selects which ESP-AT line the decoder expects (esp-at.md §0,
 // "Version split").
@@ -121,7 +123,7 @@ type Decoder struct {
 	devWait   devWait
 
 	// Last Feed, to close passthrough runs when the direction or time changes.
-	lastDir  Dir
+	lastDir  formats.Dir
 	lastTime int64
 	fed      bool
 
@@ -132,8 +134,8 @@ type Decoder struct {
 // NewDecoder returns a decoder for a fresh pair of streams (offsets from 0).
 func NewDecoder(opts *DecoderOptions) *Decoder {
 	d := &Decoder{opts: opts.withDefaults(), names: nameCache{}}
-	d.host.dir, d.host.slab = ToDevice, slabSize
-	d.dev.dir, d.dev.slab = ToHost, slabSize
+	d.host.dir, d.host.slab = formats.ToDevice, slabSize
+	d.dev.dir, d.dev.slab = formats.ToHost, slabSize
 	d.s.reset(d)
 	return d
 }
@@ -142,7 +144,7 @@ func NewDecoder(opts *DecoderOptions) *Decoder {
 // host to ESP32; ToHost: ESP32 to host) and returns the events it settles,
 // in order. Chunks of other directions are ignored. The returned slice and
 // everything in it belong to the caller; p is not retained.
-func (d *Decoder) Feed(t int64, dir Dir, p []byte) []Event {
+func (d *Decoder) Feed(t int64, dir formats.Dir, p []byte) []Event {
 	d.begin(false)
 	return d.feed(t, dir, p)
 }
@@ -158,24 +160,24 @@ func (d *Decoder) Feed(t int64, dir Dir, p []byte) []Event {
 // Decode allocates far less than Feed, which makes it the faster way to
 // scan a capture; the events themselves do not depend on which of the two
 // is called, and the two may be mixed on one Decoder.
-func (d *Decoder) Decode(t int64, dir Dir, p []byte) []Event {
+func (d *Decoder) Decode(t int64, dir formats.Dir, p []byte) []Event {
 	d.begin(true)
 	return d.feed(t, dir, p)
 }
 
-func (d *Decoder) feed(t int64, dir Dir, p []byte) []Event {
+func (d *Decoder) feed(t int64, dir formats.Dir, p []byte) []Event {
 	if !dir.Serial() || len(p) == 0 {
 		return nil
 	}
 	if d.fed && (dir != d.lastDir || t != d.lastTime) {
 		d.closeRuns()
-		d.settlePlus(t-d.h.plusT >= guardTime, dir == ToDevice)
+		d.settlePlus(t-d.h.plusT >= guardTime, dir == formats.ToDevice)
 	}
-	if dir == ToDevice {
+	if dir == formats.ToDevice {
 		d.hostRun(t)
 	}
 	d.fed, d.lastDir, d.lastTime = true, dir, t
-	if dir == ToDevice {
+	if dir == formats.ToDevice {
 		d.devWait.need = 0
 		d.host.add(t, p, d.reuse, d.s.relocate)
 		d.runHost()
@@ -342,7 +344,7 @@ func (d *Decoder) emitBytes(s *stream, n int, kind EventKind, name string, link 
 func (d *Decoder) derivedEvent(k EventKind, t int64) *Event {
 	e, old := d.slot()
 	if old {
-		e.Dir, e.Name, e.Line, e.Raw, e.Data, e.Err = DirNone, "", nil, nil, nil, nil
+		e.Dir, e.Name, e.Line, e.Raw, e.Data, e.Err = formats.DirNone, "", nil, nil, nil, nil
 		e.Cmd, e.Tx, e.Msg, e.State = nil, nil, nil, 0
 	}
 	e.Seq, e.Kind, e.Time, e.Start, e.Offset, e.Link = d.seq, k, t, t, -1, -1
@@ -357,9 +359,9 @@ func (d *Decoder) closeRuns() {
 		return
 	}
 	switch d.lastDir {
-	case ToDevice:
+	case formats.ToDevice:
 		d.closeHostRun()
-	case ToHost:
+	case formats.ToHost:
 		if n := len(d.dev.pending()); n > 0 {
 			d.emitBytes(&d.dev, n, EvPayload, "passthrough", -1, nil)
 		}
@@ -377,7 +379,7 @@ type mark struct{ off, t int64 }
 // one is left to the events that refer to it. A buffer only Decode handed
 // out is instead reused in place (its bytes were valid until the next call).
 type stream struct {
-	dir   Dir
+	dir   formats.Dir
 	buf   []byte // pending bytes are buf[r:]
 	r     int
 	base  int64 // stream offset of buf[r]

@@ -1,9 +1,10 @@
-package formats_test
+package at_test
 
 import (
 	"testing"
 
 	"github.com/atbridge/atbridge/formats"
+	"github.com/atbridge/atbridge/formats/at"
 )
 
 // Fuzz input encoding: a control byte c, then (c>>1)%32+1 data bytes; bit 0
@@ -76,7 +77,7 @@ func FuzzDecoder(f *testing.F) {
 	f.Add([]byte("\x1fAT+WSDATAFMT=0,1,63\r\n\x1d\r\nOK\r\n\x3f+WS_DATA:0,1,0,9999999999,0,"), true)
 	f.Fuzz(func(t *testing.T, in []byte, echoOff bool) {
 		cs := fuzzChunks(in)
-		opts := &formats.DecoderOptions{EchoOff: echoOff, MaxData: 64, MaxLine: 40, MaxResponseLine: 48}
+		opts := &at.DecoderOptions{EchoOff: echoOff, MaxData: 64, MaxLine: 40, MaxResponseLine: 48}
 		evs := decodeAll(opts, cs)
 		checkCoverage(t, evs, cs)
 		want := render(evs)
