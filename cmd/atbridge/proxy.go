@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/atbridge/atbridge/analysis"
 	"github.com/atbridge/atbridge/bridge"
 	"github.com/atbridge/atbridge/capture"
 	"github.com/atbridge/atbridge/formats/at"
@@ -406,7 +407,7 @@ func newLiveView(e *env, raw bool, h capture.Header) *liveView {
 		done: make(chan struct{}),
 	}
 	if !raw {
-		v.dec = at.NewDecoder(decoderOptions(&h))
+		v.dec = at.NewDecoder(analysis.DecoderOptions(&h))
 	}
 	v.s.header("(live)", &h)
 	go v.render()

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/atbridge/atbridge/analysis"
 	"github.com/atbridge/atbridge/capture"
 	"github.com/atbridge/atbridge/formats/at"
 	"github.com/atbridge/atbridge/internal/session"
@@ -93,7 +94,7 @@ func leakedN(b []byte, secrets []string, bg []byte, n int) []string {
 
 // eventShapes decodes records and describes each event without its bytes.
 func eventShapes(h capture.Header, recs []capture.Record) []string {
-	d := at.NewDecoder(decoderOptions(&h))
+	d := at.NewDecoder(analysis.DecoderOptions(&h))
 	var out []string
 	add := func(evs []at.Event) {
 		for _, e := range evs {

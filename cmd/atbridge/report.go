@@ -17,8 +17,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/atbridge/atbridge/analysis"
 	"github.com/atbridge/atbridge/capture"
-	"github.com/atbridge/atbridge/formats"
 	"github.com/atbridge/atbridge/formats/view"
 	"github.com/atbridge/atbridge/internal/report"
 )
@@ -88,7 +88,7 @@ func runReport(ctx context.Context, e *env, args []string, out string) int {
 }
 
 // buildReport gathers a report: the numbers from the stats engine
-// (collectStats), the transcript from show's JSON output (runShow), so the
+// (analysis.ReadFile), the transcript from show's JSON output (runShow), so the
 // page says exactly what "atbridge stats" and "atbridge show --json" say.
 func buildReport(ctx context.Context, path string) (*report.Page, error) {
 	r, err := capture.Open(path, nil)
@@ -97,7 +97,7 @@ func buildReport(ctx context.Context, path string) (*report.Page, error) {
 	}
 	hdr := r.Header()
 	r.Close()
-	st, err := collectStats(ctx, path)
+	st, err := analysis.ReadFile(ctx, path)
 	if err != nil {
 		return nil, err
 	}
@@ -175,84 +175,15 @@ func buildReport(ctx context.Context, path string) (*report.Page, error) {
 	}
 	sort.Slice(spans, func(a, b int) bool { return spans[a].From < spans[b].From })
 
-	p.Cards, p.Facts = summary(st, &hdr, firmware)
+	p.Cards, p.Facts = analysis.Summary(st, &hdr, firmware)
 	var lat []report.CmdLatency
 	for _, c := range st.Commands {
-		lat = append(lat, report.CmdLatency{Name: c.Name, Latencies: c.latencies})
+		lat = append(lat, report.CmdLatency{Name: c.Name, Latencies: c.Latencies})
 	}
 	p.Timeline = report.TimelineSVG(data)
 	p.Links = report.LinksSVG(spans, st.DurationNS)
 	p.Latency = report.LatencySVG(lat)
 	return p, nil
-}
-
-// summary makes the summary cards and facts from the stats and header.
-func summary(st *Stats, hdr *capture.Header, firmware []string) ([]report.Card, []report.Fact) {
-	txs, cmds := 0, 0
-	for _, c := range st.Commands {
-		txs += c.Count
-		cmds++
-	}
-	ws := [2]int{}
-	for _, l := range st.WSFromAT {
-		ws[0] += l.ToServer
-		ws[1] += l.ToClient
-	}
-	frames := 0
-	for _, l := range st.WSFrames {
-		frames += l.ToServer + l.ToClient
-	}
-	urcs := 0
-	for _, n := range st.URCs {
-		urcs += n
-	}
-	errs := st.Results["ERROR"] + st.Results["SEND FAIL"]
-	card := func(label string, v any, bad bool) report.Card {
-		return report.Card{Label: label, Value: fmt.Sprint(v), Bad: bad}
-	}
-	cards := []report.Card{
-		card("duration", time.Duration(st.DurationNS).Round(time.Millisecond), false),
-		card("records", st.Records, false),
-		card("transactions", txs, false),
-		card("distinct commands", cmds, false),
-		card("OK", st.Results["OK"]+st.Results["SEND OK"], false),
-		card("ERROR / SEND FAIL", errs, errs > 0),
-		card("busy p...", st.Results["busy p..."], st.Results["busy p..."] > 0),
-		card("without result", st.NoResult, st.NoResult > 0),
-		card("unparsed runs", st.Unparsed, st.Unparsed > 0),
-		card("unsolicited", urcs, false),
-		card("WebSocket messages → server", ws[0], false),
-		card("WebSocket messages → client", ws[1], false),
-		card("frames recorded", frames, false),
-		card("lost bytes", st.LostBytes, st.LostBytes > 0),
-		card("damaged regions", len(st.Damage), len(st.Damage) > 0),
-	}
-	facts := []report.Fact{{Key: "file", Value: st.File}, {Key: "start", Value: st.Start.UTC().Format(time.RFC3339Nano)}, {Key: "written by", Value: orUnknown(hdr.Tool)}}
-	for i, p := range hdr.Ports {
-		facts = append(facts, report.Fact{Key: fmt.Sprintf("port %d", i), Value: fmt.Sprintf("%s (%s), %s", p.Name, p.Role, p.Line)})
-	}
-	for _, d := range []formats.Dir{formats.ToDevice, formats.ToHost} {
-		if ds := st.Directions[d.String()]; ds != nil {
-			facts = append(facts, report.Fact{Key: view.DirLabel(d), Value: fmt.Sprintf("%d bytes in %d chunks", ds.Bytes, ds.Chunks)})
-		}
-	}
-	fw := "unknown (no AT+GMR in the capture)"
-	if len(firmware) > 0 {
-		fw = strings.Join(firmware, " · ")
-	}
-	facts = append(facts, report.Fact{Key: "firmware (AT+GMR)", Value: fw})
-	keys := make([]string, 0, len(hdr.Meta))
-	for k := range hdr.Meta {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		facts = append(facts, report.Fact{Key: k, Value: hdr.Meta[k]})
-	}
-	for _, d := range st.Damage {
-		facts = append(facts, report.Fact{Key: "damage", Value: d})
-	}
-	return cards, facts
 }
 
 // rowText is what a transcript row says, and its problem flags.

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/atbridge/atbridge/analysis"
 	"github.com/atbridge/atbridge/capture"
 	"github.com/atbridge/atbridge/formats"
 	"github.com/atbridge/atbridge/internal/atcorpus"
@@ -71,7 +72,7 @@ func TestReportPages(t *testing.T) {
 			if !strings.Contains(page, `content="default-src 'none'`) {
 				t.Error("no Content-Security-Policy forbidding fetches")
 			}
-			st, err := collectStats(context.Background(), f)
+			st, err := analysis.ReadFile(context.Background(), f)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -175,7 +176,7 @@ func TestReportInBrowser(t *testing.T) {
 	t.Chdir("../..")
 	out, page := writeReport(t, "testdata/secrets.atcap")
 	rows := len(pageData(t, page)["rows"].(map[string]any)["t"].([]any))
-	st, err := collectStats(context.Background(), "testdata/secrets.atcap")
+	st, err := analysis.ReadFile(context.Background(), "testdata/secrets.atcap")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -253,7 +254,7 @@ func TestReportLargeInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	out, page := writeReport(t, path)
-	st, err := collectStats(context.Background(), path)
+	st, err := analysis.ReadFile(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/atbridge/atbridge/analysis"
 	"github.com/atbridge/atbridge/capture"
 	"github.com/atbridge/atbridge/formats"
 	"github.com/atbridge/atbridge/formats/at"
@@ -189,7 +190,7 @@ func runShow(ctx context.Context, e *env, f *showFlags, args []string) int {
 	}
 	var dec *at.Decoder
 	if !f.raw {
-		dec = at.NewDecoder(decoderOptions(&hdr))
+		dec = at.NewDecoder(analysis.DecoderOptions(&hdr))
 	}
 	var last int64
 	for {
@@ -238,21 +239,6 @@ func runShow(ctx context.Context, e *env, f *showFlags, args []string) int {
 		return exitProblem
 	}
 	return exitOK
-}
-
-// decoderOptions reads how the traffic starts from the capture's metadata:
-// "echo" ("off" when ATE0 was sent before the recording began) and
-// "firmware" ("release" or "development"). Without them the decoder
-// assumes a freshly booted device of either firmware line.
-func decoderOptions(h *capture.Header) *at.DecoderOptions {
-	o := &at.DecoderOptions{EchoOff: h.Meta["echo"] == "off"}
-	switch h.Meta["firmware"] {
-	case "release":
-		o.Firmware = at.FirmwareRelease
-	case "development":
-		o.Firmware = at.FirmwareDevelopment
-	}
-	return o
 }
 
 // header prints what the capture is, as comment lines.

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/atbridge/atbridge/analysis"
 	"github.com/atbridge/atbridge/capture"
 	"github.com/atbridge/atbridge/formats"
 )
@@ -18,14 +19,14 @@ func TestStats(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d", code)
 	}
-	var st Stats
+	var st analysis.Stats
 	if err := json.Unmarshal([]byte(out), &st); err != nil {
 		t.Fatal(err)
 	}
 	if st.DurationNS != 2_001_000_000 || st.Directions["to_device"].Chunks != 4 || st.LostBytes != 12 || len(st.Damage) != 0 {
 		t.Errorf("stats = %s", out)
 	}
-	var send *CmdStats
+	var send *analysis.CmdStats
 	for _, c := range st.Commands {
 		if c.Name == "+WSSEND" {
 			send = c
@@ -41,19 +42,6 @@ func TestStats(t *testing.T) {
 	for _, w := range []string{"duration", "+WSSEND", "SEND OK 1", "lost bytes  12 in 1 events", "damage      none"} {
 		if !strings.Contains(text, w) {
 			t.Errorf("text stats lack %q:\n%s", w, text)
-		}
-	}
-}
-
-func TestPercentile(t *testing.T) {
-	v := []int64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}
-	for _, c := range []struct {
-		v    []int64
-		p    int
-		want int64
-	}{{nil, 50, 0}, {[]int64{7}, 95, 7}, {v, 50, 5}, {v, 95, 10}, {v, 90, 9}, {v, 100, 10}, {v, 1, 1}} {
-		if got := percentile(c.v, c.p); got != c.want {
-			t.Errorf("percentile(%v, %d) = %d, want %d", c.v, c.p, got, c.want)
 		}
 	}
 }
@@ -75,11 +63,11 @@ func TestStatsFragmentedFrames(t *testing.T) {
 		t.Fatal(err)
 	}
 	out, _, code := execCLI(t, "", "stats", "--json", path)
-	var st Stats
+	var st analysis.Stats
 	if err := json.Unmarshal([]byte(out), &st); code != exitOK || err != nil {
 		t.Fatalf("exit %d: %v", code, err)
 	}
-	if len(st.WSFrames) != 1 || *st.WSFrames[0] != (WSStats{Link: 2, ToServer: 1, ToServerBytes: 5}) {
+	if len(st.WSFrames) != 1 || *st.WSFrames[0] != (analysis.WSStats{Link: 2, ToServer: 1, ToServerBytes: 5}) {
 		t.Errorf("frames = %s", out)
 	}
 }

@@ -15,6 +15,8 @@ import (
 	"encoding/json"
 	"html/template"
 	"io"
+
+	"github.com/atbridge/atbridge/analysis"
 )
 
 //go:embed report.html
@@ -28,23 +30,14 @@ var pageJS string
 
 var page = template.Must(template.New("report").Parse(pageHTML))
 
-// Card is one summary number.
-type Card struct {
-	Label, Value string
-	Bad          bool // highlighted as a problem (errors, lost bytes)
-}
-
-// Fact is one row of the summary table.
-type Fact struct{ Key, Value string }
-
 // Problem is an error, loss or damage listed in the problems section.
 type Problem struct{ Time, Text string }
 
 // Page is everything a report shows.
 type Page struct {
 	File, Start, Tool string
-	Cards             []Card
-	Facts             []Fact
+	Cards             []analysis.Card
+	Facts             []analysis.Fact
 	Problems          []Problem
 	MoreProblems      int // problems beyond those listed
 	// Timeline, Links and Latency are inline SVG from TimelineSVG,

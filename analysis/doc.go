@@ -1,0 +1,15 @@
+// Package analysis turns a recorded session into numbers: per-command
+// counts, results and latencies, errors and unparsed runs, unsolicited
+// messages, WebSocket messages per link (from AT and from recorded frames),
+// lost bytes and damage (Stats), and the summary that a report shows
+// (Summary). "atbridge stats" and "atbridge report" print what it computes;
+// a Go program or a live view in a browser can compute the same without
+// copying the CLI.
+//
+// A Collector is fed capture records one at a time, so it serves a file
+// (ReadFile) and a live recording alike.
+//
+// It reads capture records and decoded events, so it may import capture
+// and the packages under formats; it never imports bridge, replay, redact
+// or cmd, and starts no goroutines.
+package analysis

@@ -1,0 +1,250 @@
+package analysis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/atbridge/atbridge/capture"
+	"github.com/atbridge/atbridge/formats"
+	"github.com/atbridge/atbridge/formats/at"
+)
+
+// Stats is what "atbridge stats" reports; its JSON form is the --json
+// output.
+type Stats struct {
+	File       string               `json:"file"`
+	Start      time.Time            `json:"start"`
+	DurationNS int64                `json:"duration_ns"`
+	Records    int64                `json:"records"`
+	Directions map[string]*DirStats `json:"directions"` // by formats.Dir name
+	Commands   []*CmdStats          `json:"commands"`   // by name
+	Results    map[string]int       `json:"results"`    // final results by text: OK, ERROR, busy p...
+	NoResult   int                  `json:"no_result"`  // commands that never got a final result
+	Unparsed   int                  `json:"unparsed"`   // runs of bytes the decoder could not place
+	URCs       map[string]int       `json:"urcs"`       // unsolicited messages by name
+	// WSFromAT counts WebSocket messages seen through AT+WSSEND and +WS_DATA;
+	// WSFrames counts frames recorded on the network side. Both by link.
+	WSFromAT   []*WSStats `json:"ws_from_at"`
+	WSFrames   []*WSStats `json:"ws_frames"`
+	LostEvents int        `json:"lost_events"` // bytes_lost events
+	LostBytes  int64      `json:"lost_bytes"`
+	Damage     []string   `json:"damage"` // one line per damaged region
+}
+
+// DirStats counts the traffic of one direction.
+type DirStats struct {
+	Bytes  int64 `json:"bytes"`
+	Chunks int64 `json:"chunks"`
+}
+
+// CmdStats summarises the transactions of one command.
+type CmdStats struct {
+	Name         string         `json:"name"`
+	Count        int            `json:"count"`
+	Results      map[string]int `json:"results"`
+	LatencyP50NS int64          `json:"latency_p50_ns"`
+	LatencyP95NS int64          `json:"latency_p95_ns"`
+	LatencyMaxNS int64          `json:"latency_max_ns"`
+	// Latencies are the latencies of the transactions that got a result,
+	// sorted; they are left out of the JSON form.
+	Latencies []int64 `json:"-"`
+}
+
+// WSStats counts the WebSocket messages of one link and their payload
+// bytes. A message sent in several frames (or +WS_DATA pieces) counts once.
+type WSStats struct {
+	Link          int   `json:"link"`
+	ToServer      int   `json:"to_server"`
+	ToServerBytes int64 `json:"to_server_bytes"`
+	ToClient      int   `json:"to_client"`
+	ToClientBytes int64 `json:"to_client_bytes"`
+}
+
+// A Collector computes the Stats of one recording from its records, given
+// in file order. It decodes the serial chunks itself. The zero value is
+// not usable; a Collector is not safe for concurrent use.
+type Collector struct {
+	st             *Stats
+	dec            *at.Decoder
+	cmds           map[string]*CmdStats
+	fromAT, frames map[int]*WSStats
+}
+
+// NewCollector returns a Collector for the recording named file (as the
+// Stats will show it) with header h.
+func NewCollector(file string, h capture.Header) *Collector {
+	return &Collector{
+		st: &Stats{
+			File: file, Start: h.Start, Directions: map[string]*DirStats{},
+			Results: map[string]int{}, URCs: map[string]int{}, Damage: []string{},
+			Commands: []*CmdStats{}, WSFromAT: []*WSStats{}, WSFrames: []*WSStats{},
+		},
+		dec:    at.NewDecoder(DecoderOptions(&h)),
+		cmds:   map[string]*CmdStats{},
+		fromAT: map[int]*WSStats{},
+		frames: map[int]*WSStats{},
+	}
+}
+
+// Add counts one record. It keeps nothing of rec's storage, so rec may be
+// reused for the next record (as capture.Reader.NextInto does).
+func (c *Collector) Add(rec *capture.Record) {
+	st := c.st
+	st.Records++
+	st.DurationNS = max(st.DurationNS, rec.Time)
+	switch rec.Kind {
+	case capture.KindChunk:
+		ds := st.Directions[rec.Dir.String()]
+		if ds == nil {
+			ds = &DirStats{}
+			st.Directions[rec.Dir.String()] = ds
+		}
+		ds.Bytes += int64(len(rec.Data))
+		ds.Chunks++
+		// Decode reuses its storage: safe because the events are counted
+		// and let go before the next call, and what is kept (names,
+		// results) are strings, which are never reused.
+		c.events(c.dec.Decode(rec.Time, rec.Dir, rec.Data))
+	case capture.KindFrame:
+		if rec.Frame.Opcode < 8 { // data frames; control frames are not messages
+			countWS(c.frames, int(rec.Frame.Link), rec.Dir, int(rec.Frame.Length), rec.Frame.Fin)
+		}
+	case capture.KindEvent:
+		if rec.Event.Type == capture.EvBytesLost {
+			st.LostEvents++
+			st.LostBytes += rec.Event.Count
+		}
+	}
+}
+
+// Damaged notes a damaged region of the file: what the decoder holds is
+// settled first, as the bytes after the gap do not continue it.
+func (c *Collector) Damaged(d *capture.DamageError) {
+	c.events(c.dec.Flush())
+	c.st.Damage = append(c.st.Damage, d.Error())
+}
+
+// Finish settles what the decoder still holds and returns the Stats, with
+// commands sorted by name and links by number. Call it once, after the
+// last Add.
+func (c *Collector) Finish() *Stats {
+	st := c.st
+	c.events(c.dec.Flush())
+	for _, cs := range c.cmds {
+		slices.Sort(cs.Latencies)
+		cs.LatencyP50NS, cs.LatencyP95NS = percentile(cs.Latencies, 50), percentile(cs.Latencies, 95)
+		if n := len(cs.Latencies); n > 0 {
+			cs.LatencyMaxNS = cs.Latencies[n-1]
+		}
+		st.Commands = append(st.Commands, cs)
+	}
+	sort.Slice(st.Commands, func(i, j int) bool { return st.Commands[i].Name < st.Commands[j].Name })
+	st.WSFromAT, st.WSFrames = sortedWS(c.fromAT), sortedWS(c.frames)
+	return st
+}
+
+func (c *Collector) events(evs []at.Event) {
+	st := c.st
+	for i := range evs {
+		ev := &evs[i]
+		switch ev.Kind {
+		case at.EvTransaction:
+			tx := ev.Tx
+			cs := c.cmds[ev.Name]
+			if cs == nil {
+				cs = &CmdStats{Name: ev.Name, Results: map[string]int{}}
+				c.cmds[ev.Name] = cs
+			}
+			cs.Count++
+			if tx.Result == "" {
+				st.NoResult++
+				cs.Results["(none)"]++
+				continue
+			}
+			cs.Results[tx.Result]++
+			st.Results[tx.Result]++
+			cs.Latencies = append(cs.Latencies, tx.Latency)
+		case at.EvURC:
+			st.URCs[ev.Name]++
+		case at.EvUnparsed:
+			st.Unparsed++
+		case at.EvWSMessage:
+			// A piece with fin=0 is continued by the next one.
+			countWS(c.fromAT, ev.Link, ev.Dir, len(ev.Data), ev.Msg == nil || ev.Msg.Fin != 0)
+		}
+	}
+}
+
+// ReadFile computes the Stats of the capture at path. Damaged regions are
+// listed in Stats.Damage, not returned as errors; it stops with ctx's
+// error when ctx is done.
+func ReadFile(ctx context.Context, path string) (*Stats, error) {
+	r, err := capture.Open(path, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	c := NewCollector(path, r.Header())
+	var rec capture.Record
+	for {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		err := r.NextInto(&rec)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		var d *capture.DamageError
+		if errors.As(err, &d) {
+			c.Damaged(d)
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		c.Add(&rec)
+	}
+	return c.Finish(), nil
+}
+
+// countWS adds n payload bytes of link's traffic in direction d, and one
+// message when last is set (the final piece or frame of a message).
+func countWS(m map[int]*WSStats, link int, d formats.Dir, n int, last bool) {
+	w := m[link]
+	if w == nil {
+		w = &WSStats{Link: link}
+		m[link] = w
+	}
+	msgs, bytes := &w.ToClient, &w.ToClientBytes
+	if d == formats.ToServer {
+		msgs, bytes = &w.ToServer, &w.ToServerBytes
+	}
+	*bytes += int64(n)
+	if last {
+		*msgs++
+	}
+}
+
+func sortedWS(m map[int]*WSStats) []*WSStats {
+	out := []*WSStats{}
+	for _, w := range m {
+		out = append(out, w)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Link < out[j].Link })
+	return out
+}
+
+// percentile returns the nearest-rank p-th percentile of sorted v (0 when
+// empty).
+func percentile(v []int64, p int) int64 {
+	if len(v) == 0 {
+		return 0
+	}
+	i := (len(v)*p + 99) / 100
+	return v[max(i-1, 0)]
+}
