@@ -44,6 +44,7 @@ type mockFlags struct {
 	seed   uint64
 	cmp    compareFlags
 	redact liveRedact
+	force  bool
 }
 
 func setupMock(fs *flag.FlagSet) func(context.Context, *env, []string) int {
@@ -52,6 +53,7 @@ func setupMock(fs *flag.FlagSet) func(context.Context, *env, []string) int {
 	fs.StringVar(&f.timing, "timing", "recorded", "recorded (as captured), fast, or scale=N (recorded delays times N)")
 	fs.StringVar(&f.write, "w", "", "record the mock session to this .atcap file")
 	f.redact.register(fs)
+	registerForce(fs, &f.force)
 	fs.Var(&f.faults, "fault", "inject a fault, as in a rules file after \"fault\" (repeatable), e.g. 'delay AT+GMR 2s'")
 	fs.DurationVar(&f.linger, "linger", time.Second, "after the capture is played, keep answering (with misses) this long")
 	fs.Uint64Var(&f.seed, "seed", 1, "seed for fault chances (p=) and garbage bytes")
@@ -93,6 +95,9 @@ func runMock(ctx context.Context, e *env, file string, f *mockFlags) int {
 	if err != nil {
 		return fail("%v", err)
 	}
+	if err := refuseExisting(f.write, f.force); err != nil {
+		return fail("%v", err)
+	}
 	port, err := bridge.OpenPort(ctx, f.port, nil)
 	if err != nil {
 		return fail("%v", err)
@@ -100,13 +105,18 @@ func runMock(ctx context.Context, e *env, file string, f *mockFlags) int {
 	defer port.Close()
 	opts := &replay.MockOptions{Rules: rules, Timing: timing, Log: e.stderr, Linger: f.linger, Seed: f.seed}
 	var rec *capture.Writer
+	var out *output
 	if f.write != "" {
-		rec, err = capture.Create(f.write, capture.Header{
+		if out, err = createOutput(f.write, f.force); err != nil {
+			return fail("%v", err)
+		}
+		rec, err = capture.Create(out.Name(), capture.Header{
 			Tool:  "atbridge " + toolVersion(),
 			Ports: []capture.PortInfo{{Name: f.port, Role: "host", Line: port.Line()}},
 			Meta:  f.redact.meta(map[string]string{"command": "mock", "source": file, "firmware": script.Header.Meta["firmware"]}),
 		}, nil)
 		if err != nil {
+			out.Abort()
 			return fail("%v", err)
 		}
 		opts.Clock = rec.Now
@@ -129,6 +139,10 @@ func runMock(ctx context.Context, e *env, file string, f *mockFlags) int {
 		_ = f.redact.close()
 		if err := rec.Close(); err != nil {
 			fmt.Fprintf(e.stderr, "atbridge mock: closing %s: %v\n", f.write, err)
+			code = exitFailure
+		}
+		if err := out.Commit(); err != nil {
+			fmt.Fprintf(e.stderr, "atbridge mock: %v\n", err)
 			code = exitFailure
 		}
 	}

@@ -101,6 +101,8 @@ type recordFlags struct {
 	redact liveRedact
 	// wait: wait for ports that are not there yet instead of failing.
 	wait bool
+	// force: replace an existing -w file (see output.go).
+	force bool
 }
 
 func (r *recordFlags) register(fs *flag.FlagSet) {
@@ -112,6 +114,7 @@ func (r *recordFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&r.queue, "queue", bridge.DefaultQueueBytes>>20, "MiB of traffic that may wait for the disk; beyond it data is still forwarded but recorded as lost")
 	fs.BoolVar(&r.wait, "wait", false, "wait for a port that is not there yet (a board not plugged in yet), trying every 500 ms, instead of failing")
 	r.redact.register(fs)
+	registerForce(fs, &r.force)
 }
 
 type tapFlags struct {
@@ -262,9 +265,38 @@ func runRecording(ctx context.Context, e *env, name string, opts *bridge.ProxyOp
 	if opts.Host != "" {
 		hdr.Ports = []capture.PortInfo{{Name: opts.Host, Role: "host", Line: line}, {Name: opts.Device, Role: "device", Line: line}}
 	}
-	rec, err := bridge.CreateSplit(rf.write, hdr, split)
+	if err := refuseExisting(rf.pcapng, rf.force); err != nil {
+		return fail("--pcapng: %v", err)
+	}
+	// Split parts are written in place; a single file goes through the
+	// overwrite rule (a temporary name until the end when it replaces one).
+	path := rf.write
+	var out *output
+	if split.Size > 0 || split.Every > 0 {
+		if err := refuseExisting(splitFirst(rf.write), rf.force); err != nil {
+			return fail("%v", err)
+		}
+	} else {
+		var err error
+		if out, err = createOutput(rf.write, rf.force); err != nil {
+			return fail("%v", err)
+		}
+		path = out.Name()
+	}
+	rec, err := bridge.CreateSplit(path, hdr, split)
 	if err != nil {
+		if out != nil {
+			out.Abort()
+		}
 		return fail("%v", err)
+	}
+	// files are the names the user will see (the temporary name renamed).
+	files := func() []string {
+		fs := rec.Files()
+		if out != nil && len(fs) == 1 {
+			return []string{rf.write}
+		}
+		return fs
 	}
 	opts.Recorder = rec
 	if rf.redact.on {
@@ -285,6 +317,9 @@ func runRecording(ctx context.Context, e *env, name string, opts *bridge.ProxyOp
 				view.close()
 			}
 			rec.Close()
+			for _, f := range rec.Files() {
+				os.Remove(f)
+			}
 			return fail("%v", err)
 		}
 		defer live.Close()
@@ -332,19 +367,25 @@ func runRecording(ctx context.Context, e *env, name string, opts *bridge.ProxyOp
 		fmt.Fprintf(e.stderr, "atbridge %s: closing the capture: %v\n", name, err)
 		code = exitFailure
 	}
+	if out != nil {
+		if err := out.Commit(); err != nil {
+			fmt.Fprintf(e.stderr, "atbridge %s: %v (the new recording is in %s)\n", name, err, out.Name())
+			code = exitFailure
+		}
+	}
 	if runErr != nil {
 		fmt.Fprintf(e.stderr, "atbridge %s: %v\n", name, runErr)
 		code = exitFailure
 	}
 	st := px.Stats()
-	files := rec.Files()
+	names := files()
 	fmt.Fprintf(e.stderr, "atbridge %s: %d bytes to the device, %d to the host; %d records in %s\n",
-		name, st.ToDevice, st.ToHost, st.Queue.Records, strings.Join(files, ", "))
+		name, st.ToDevice, st.ToHost, st.Queue.Records, strings.Join(names, ", "))
 	if st.Queue.LostBytes > 0 {
 		fmt.Fprintf(e.stderr, "atbridge %s: %d bytes were forwarded but not recorded (the disk fell behind; bytes_lost events mark where)\n", name, st.Queue.LostBytes)
 	}
 	if code == exitOK {
-		fmt.Fprintf(e.stderr, "next: atbridge show %s    atbridge stats %s\n", files[0], files[0])
+		fmt.Fprintf(e.stderr, "next: atbridge show %s    atbridge stats %s\n", names[0], names[0])
 	}
 	return code
 }

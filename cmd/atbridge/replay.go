@@ -136,19 +136,31 @@ func runReplay(ctx context.Context, e *env, file string, f *replayFlags) int {
 	if err != nil {
 		return fail("%v", err)
 	}
+	if err := refuseExisting(f.write, f.cmp.force); err != nil {
+		return fail("%v", err)
+	}
+	if err := refuseExisting(f.cmp.junit, f.cmp.force); err != nil {
+		return fail("--junit: %v", err)
+	}
 	dev, stop, err := openDevice(ctx, f, rules)
 	if err != nil {
 		return fail("%v", err)
 	}
 	var rec *capture.Writer
+	var out *output
 	if f.write != "" {
-		rec, err = capture.Create(f.write, capture.Header{
+		if out, err = createOutput(f.write, f.cmp.force); err != nil {
+			stop()
+			return fail("%v", err)
+		}
+		rec, err = capture.Create(out.Name(), capture.Header{
 			Tool:  "atbridge " + toolVersion(),
 			Ports: []capture.PortInfo{{Name: f.device, Role: "device"}},
 			Meta:  map[string]string{"command": "replay", "source": file, "firmware": script.Header.Meta["firmware"]},
 		}, nil)
 		if err != nil {
 			stop()
+			out.Abort()
 			return fail("%v", err)
 		}
 		opts.Clock = rec.Now
@@ -164,6 +176,9 @@ func runReplay(ctx context.Context, e *env, file string, f *replayFlags) int {
 	if rec != nil {
 		if err := rec.Close(); err != nil {
 			return fail("closing %s: %v", f.write, err)
+		}
+		if err := out.Commit(); err != nil {
+			return fail("%v", err)
 		}
 	}
 	if runErr != nil {
