@@ -41,10 +41,12 @@ type mockFlags struct {
 	write  string
 	faults multiFlag
 	linger time.Duration
-	seed   uint64
-	cmp    compareFlags
-	redact liveRedact
-	force  bool
+	// missTimeout: after a miss, stop once the host is silent this long.
+	missTimeout time.Duration
+	seed        uint64
+	cmp         compareFlags
+	redact      liveRedact
+	force       bool
 }
 
 func setupMock(fs *flag.FlagSet) func(context.Context, *env, []string) int {
@@ -56,6 +58,7 @@ func setupMock(fs *flag.FlagSet) func(context.Context, *env, []string) int {
 	registerForce(fs, &f.force)
 	fs.Var(&f.faults, "fault", "inject a fault, as in a rules file after \"fault\" (repeatable), e.g. 'delay AT+GMR 2s'")
 	fs.DurationVar(&f.linger, "linger", time.Second, "after the capture is played, keep answering (with misses) this long")
+	fs.DurationVar(&f.missTimeout, "miss-timeout", replay.DefaultMissTimeout, "after a miss, stop (exit 1) once the host has sent nothing for this long; 0 waits for Ctrl-C")
 	fs.Uint64Var(&f.seed, "seed", 1, "seed for fault chances (p=) and garbage bytes")
 	fs.StringVar(&f.cmp.match, "match", "", "strict (byte-exact command lines and payloads) or lenient (the rules; default)")
 	fs.StringVar(&f.cmp.rules, "rules", "", "rules file (docs/match-rules.md)")
@@ -103,7 +106,10 @@ func runMock(ctx context.Context, e *env, file string, f *mockFlags) int {
 		return fail("%v", err)
 	}
 	defer port.Close()
-	opts := &replay.MockOptions{Rules: rules, Timing: timing, Log: e.stderr, Linger: f.linger, Seed: f.seed}
+	opts := &replay.MockOptions{Rules: rules, Timing: timing, Log: e.stderr, Linger: f.linger, Seed: f.seed, MissTimeout: f.missTimeout}
+	if f.missTimeout <= 0 {
+		opts.MissTimeout = -1
+	}
 	var rec *capture.Writer
 	var out *output
 	if f.write != "" {
