@@ -47,11 +47,13 @@ type mockFlags struct {
 	cmp         compareFlags
 	redact      liveRedact
 	force       bool
+	line        lineFlags
 }
 
 func setupMock(fs *flag.FlagSet) func(context.Context, *env, []string) int {
 	var f mockFlags
 	fs.StringVar(&f.port, "port", "", "where the host app connects: pty:PATH or a serial device such as /dev/ttyUSB0")
+	f.line.register(fs, "--port", "an AT+UART_CUR from the host app changes it after the recorded OK")
 	fs.StringVar(&f.timing, "timing", "recorded", "recorded (as captured), fast, or scale=N (recorded delays times N)")
 	fs.StringVar(&f.write, "w", "", "record the mock session to this .atcap file")
 	f.redact.register(fs)
@@ -81,6 +83,10 @@ func runMock(ctx context.Context, e *env, file string, f *mockFlags) int {
 	if f.port == "" {
 		return fail("--port is required, e.g. --port pty:/tmp/esp")
 	}
+	line, err := f.line.settings()
+	if err != nil {
+		return fail("%v", err)
+	}
 	timing, err := replay.ParseTiming(f.timing)
 	if err != nil {
 		return fail("--timing: %v", err)
@@ -101,7 +107,7 @@ func runMock(ctx context.Context, e *env, file string, f *mockFlags) int {
 	if err := refuseExisting(f.write, f.force); err != nil {
 		return fail("%v", err)
 	}
-	port, err := bridge.OpenPort(ctx, f.port, nil)
+	port, err := openFollowed(ctx, e.stderr, "mock", f.port, line, false)
 	if err != nil {
 		return fail("%v", err)
 	}
@@ -126,10 +132,11 @@ func runMock(ctx context.Context, e *env, file string, f *mockFlags) int {
 			return fail("%v", err)
 		}
 		opts.Clock = rec.Now
+		port.rec = rec
 		sink := f.redact.wrap(rec, rec.Header())
 		opts.Record = func(r *capture.Record) { _ = sink.Write(r) }
 	}
-	fmt.Fprintf(e.stderr, "atbridge mock: playing %s (%d transactions, %s) on %s, %s timing\n", file, len(script.Txs), time.Duration(script.Duration).Round(time.Millisecond), f.port, timing)
+	fmt.Fprintf(e.stderr, "atbridge mock: playing %s (%d transactions, %s) on %s at %s, %s timing\n", file, len(script.Txs), time.Duration(script.Duration).Round(time.Millisecond), f.port, port.Line(), timing)
 	m := replay.NewMock(script, opts)
 	serveErr := m.Serve(ctx, port)
 	m.WriteSummary(e.stderr)

@@ -50,12 +50,14 @@ type lineFlags struct {
 	rtscts   bool
 }
 
-func (l *lineFlags) register(fs *flag.FlagSet) {
-	fs.IntVar(&l.baud, "baud", bridge.DefaultBaud, "baud rate of both ports (AT+UART_CUR and a pty host app's termios change it later)")
+// register adds the line flags; where names the ports they set ("both
+// ports", "--port") and later says what changes them afterwards.
+func (l *lineFlags) register(fs *flag.FlagSet, where, later string) {
+	fs.IntVar(&l.baud, "baud", bridge.DefaultBaud, "baud rate of "+where+" ("+later+")")
 	fs.IntVar(&l.dataBits, "databits", 8, "data bits: 5, 6, 7 or 8")
 	fs.StringVar(&l.parity, "parity", "N", "parity: N, E, O, M or S")
 	fs.StringVar(&l.stopBits, "stopbits", "1", "stop bits: 1, 1.5 or 2")
-	fs.BoolVar(&l.rtscts, "rtscts", false, "RTS/CTS hardware flow control on both ports")
+	fs.BoolVar(&l.rtscts, "rtscts", false, "RTS/CTS hardware flow control on "+where)
 }
 
 func (l *lineFlags) settings() (capture.LineSettings, error) {
@@ -190,7 +192,7 @@ func setupProxy(fs *flag.FlagSet) func(context.Context, *env, []string) int {
 	f := &proxyFlags{}
 	fs.StringVar(&f.host, "host", "", "the host app's side: pty:PATH (a virtual serial port for a PC program), a serial device, or tcp:HOST:PORT")
 	fs.StringVar(&f.device, "device", "", "the ESP32's side: a serial device (/dev/ttyUSB0), tcp:HOST:PORT (ser2net, esp-link), pty:PATH, or emulate")
-	f.line.register(fs)
+	f.line.register(fs, "both ports", "AT+UART_CUR and a pty host app's termios change it later")
 	f.rec.register(fs)
 	f.tap.register(fs)
 	fs.StringVar(&f.emu.firmware, "firmware", "release", "with --device emulate: release or dev firmware")

@@ -21,7 +21,7 @@ func init() {
 			var rec recordFlags
 			fs.StringVar(&hostRx, "host-rx", "", "the adapter that hears the host's TX line (recorded as host -> device)")
 			fs.StringVar(&devRx, "device-rx", "", "the adapter that hears the ESP32's TX line (recorded as device -> host)")
-			line.register(fs)
+			line.register(fs, "both adapters", "an AT+UART_CUR the device answers OK changes it later")
 			rec.register(fs)
 			return func(ctx context.Context, e *env, args []string) int {
 				if len(args) > 0 {
