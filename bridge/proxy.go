@@ -151,12 +151,14 @@ func OpenProxy(ctx context.Context, opts *ProxyOptions) (_ *Proxy, err error) {
 		}
 		hp, err := open("host", o.Host)
 		if err != nil {
-			return nil, fmt.Errorf("proxy: host side: %w", err)
+			// No "proxy:" prefix: the caller (atbridge proxy or sniff)
+			// says what it ran.
+			return nil, fmt.Errorf("host side: %w", err)
 		}
 		p.host.set(hp)
 		if o.Device == EmulateSpec {
 			if o.Sniff {
-				return nil, errors.New("proxy: sniff cannot use the emulator as a device")
+				return nil, errors.New("device side: sniff cannot listen to the emulator (it is not a wire)")
 			}
 			a, b := memPair(EmulateSpec, o.Line)
 			p.dev.set(a)
@@ -164,7 +166,7 @@ func OpenProxy(ctx context.Context, opts *ProxyOptions) (_ *Proxy, err error) {
 		} else {
 			dp, err := open("device", o.Device)
 			if err != nil {
-				return nil, fmt.Errorf("proxy: device side: %w", err)
+				return nil, fmt.Errorf("device side: %w", err)
 			}
 			p.dev.set(dp)
 		}

@@ -63,7 +63,7 @@ func setupEmulate(fs *flag.FlagSet) func(context.Context, *env, []string) int {
 	fs.DurationVar(&f.reconnect, "reconnect-interval", 10*time.Second, "wait between automatic WebSocket reconnects (the firmware waits 10s)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "emulator log on stderr: debug, info, warn or error")
 	fs.StringVar(&f.write, "w", "", "record the serial traffic, WebSocket frames and link events to this .atcap file")
-	fs.StringVar(&f.pcapng, "pcapng", "", pcapngFlagUsage)
+	fs.StringVar(&f.pcapng, "pcapng", "", pcapngFlagUsage("emulate"))
 	f.redact.register(fs)
 	registerForce(fs, &f.force)
 	return func(ctx context.Context, e *env, args []string) int {
@@ -170,6 +170,7 @@ func runEmulate(ctx context.Context, e *env, f *emulateFlags) int {
 			return fail("%v", err)
 		}
 		defer live.Close()
+		live.alone = rec == nil
 		if opts.Clock == nil {
 			opts.Clock = live.Now
 		}

@@ -282,6 +282,7 @@ func extcapProxyRun(ctx context.Context, e *env, f *extcapFlags) int {
 		}
 		return fail("%v", err)
 	}
+	out.alone = file == nil
 	opts.Recorder, opts.Observe = rec, out.Observe
 	px, err := bridge.OpenProxy(ctx, opts)
 	if err != nil {

@@ -107,13 +107,18 @@ type recordFlags struct {
 	force bool
 }
 
-func (r *recordFlags) register(fs *flag.FlagSet) {
+// register adds the recording flags of command (proxy or sniff).
+func (r *recordFlags) register(fs *flag.FlagSet, command string) {
 	fs.StringVar(&r.write, "w", "", "write the capture to this .atcap file (required)")
 	fs.StringVar(&r.split, "split", "", "start a new file by size (100MB, 512KiB) or time (10m, 1h): FILE-001.atcap, FILE-002.atcap, ...")
-	fs.BoolVar(&r.quiet, "quiet", false, "no live view on stdout")
+	fs.BoolVar(&r.quiet, "quiet", false, "no live view on stdout (line settings changes are still reported on stderr)")
 	fs.BoolVar(&r.raw, "raw", false, "live view shows the records as recorded (chunks in hex) instead of decoding them")
-	fs.StringVar(&r.pcapng, "pcapng", "", pcapngFlagUsage)
-	fs.IntVar(&r.queue, "queue", bridge.DefaultQueueBytes>>20, "MiB of traffic that may wait for the disk; beyond it data is still forwarded but recorded as lost")
+	fs.StringVar(&r.pcapng, "pcapng", "", pcapngFlagUsage(command))
+	queue := "MiB of traffic that may wait for the disk; beyond it data is still forwarded but recorded as lost"
+	if command == "sniff" {
+		queue = "MiB of traffic that may wait for the disk; beyond it the adapters are still read but the bytes are recorded as lost"
+	}
+	fs.IntVar(&r.queue, "queue", bridge.DefaultQueueBytes>>20, queue)
 	fs.BoolVar(&r.wait, "wait", false, "wait for a port that is not there yet (a board not plugged in yet), trying every 500 ms, instead of failing")
 	r.redact.register(fs)
 	registerForce(fs, &r.force)
@@ -193,7 +198,7 @@ func setupProxy(fs *flag.FlagSet) func(context.Context, *env, []string) int {
 	fs.StringVar(&f.host, "host", "", "the host app's side: pty:PATH (a virtual serial port for a PC program), a serial device, or tcp:HOST:PORT")
 	fs.StringVar(&f.device, "device", "", "the ESP32's side: a serial device (/dev/ttyUSB0), tcp:HOST:PORT (ser2net, esp-link), pty:PATH, or emulate")
 	f.line.register(fs, "both ports", "AT+UART_CUR and a pty host app's termios change it later")
-	f.rec.register(fs)
+	f.rec.register(fs, "proxy")
 	f.tap.register(fs)
 	fs.StringVar(&f.emu.firmware, "firmware", "release", "with --device emulate: release or dev firmware")
 	fs.StringVar(&f.emu.pki, "pki", "", "with --device emulate: PKI folder for AT+WSCFG auth modes (see atbridge emulate --help)")
@@ -311,6 +316,10 @@ func runRecording(ctx context.Context, e *env, name string, opts *bridge.ProxyOp
 	if !rf.quiet {
 		view = newLiveView(e, rf.raw, rec.Header())
 		opts.Observe = view.observe
+	} else {
+		// Without the live view, a baud change must still be seen: a
+		// sniffer left at the old speed records garbage.
+		opts.Observe = lineReporter(e, name, rec.Header())
 	}
 	if rf.pcapng != "" {
 		live, err := openPcapngOut(e, name, rf.pcapng, rec.Header())
@@ -390,6 +399,21 @@ func runRecording(ctx context.Context, e *env, name string, opts *bridge.ProxyOp
 		fmt.Fprintf(e.stderr, "next: atbridge show %s    atbridge stats %s\n", names[0], names[0])
 	}
 	return code
+}
+
+// lineReporter returns an Observe hook that prints each line settings
+// change on stderr, for --quiet.
+func lineReporter(e *env, name string, h capture.Header) func(*capture.Record) {
+	return func(r *capture.Record) {
+		if r.Kind != capture.KindEvent || r.Event.Type != capture.EvLineSettings {
+			return
+		}
+		port := fmt.Sprintf("port %d", r.Port)
+		if int(r.Port) < len(h.Ports) {
+			port = h.Ports[r.Port].Name
+		}
+		fmt.Fprintf(e.stderr, "atbridge %s: %s now at %s (%s)\n", name, port, r.Event.Line, r.Event.Text)
+	}
 }
 
 // readMarkers turns lines typed on a terminal stdin into markers. The
