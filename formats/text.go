@@ -1,6 +1,7 @@
 package formats
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -346,6 +347,8 @@ func txText(tx *Transaction) string {
 	}
 	if tx.Result != "" {
 		s += fmt.Sprintf(" → %s in %s", tx.Result, latencyText(tx.Latency))
+	} else if errors.Is(tx.Err, ErrDeviceAbsent) {
+		s += " → not delivered: device absent"
 	} else {
 		s += " → no result"
 	}
