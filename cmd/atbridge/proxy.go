@@ -391,7 +391,13 @@ func runRecording(ctx context.Context, e *env, name string, opts *bridge.ProxyOp
 	st := px.Stats()
 	names := files()
 	fmt.Fprintf(e.stderr, "atbridge %s: %d bytes to the device, %d to the host; %d records in %s\n",
-		name, st.ToDevice, st.ToHost, st.Queue.Records, strings.Join(names, ", "))
+		name, st.ToDevice-st.NotDeliveredToDevice, st.ToHost-st.NotDeliveredToHost, st.Queue.Records, strings.Join(names, ", "))
+	if st.NotDeliveredToDevice > 0 {
+		fmt.Fprintf(e.stderr, "atbridge %s: %d bytes from the host were not delivered: the device was absent (not_delivered events mark them; the commands end as \"device absent\")\n", name, st.NotDeliveredToDevice)
+	}
+	if st.NotDeliveredToHost > 0 {
+		fmt.Fprintf(e.stderr, "atbridge %s: %d bytes from the device were not delivered: the host side was absent (not_delivered events mark them)\n", name, st.NotDeliveredToHost)
+	}
 	if st.Queue.LostBytes > 0 {
 		fmt.Fprintf(e.stderr, "atbridge %s: %d bytes were forwarded but not recorded (the disk fell behind; bytes_lost events mark where)\n", name, st.Queue.LostBytes)
 	}

@@ -222,6 +222,8 @@ func summary(st *Stats, hdr *capture.Header, firmware []string) ([]report.Card, 
 		card("ERROR / SEND FAIL", errs, errs > 0),
 		card("busy p...", st.Results["busy p..."], st.Results["busy p..."] > 0),
 		card("without result", st.NoResult, st.NoResult > 0),
+		card("sent while the device was absent", st.DeviceAbsent, st.DeviceAbsent > 0),
+		card("bytes not delivered", st.NotDelivered["to_device"]+st.NotDelivered["to_host"], st.NotDelivered["to_device"]+st.NotDelivered["to_host"] > 0),
 		card("unparsed runs", st.Unparsed, st.Unparsed > 0),
 		card("unsolicited", urcs, false),
 		card("WebSocket messages → server", ws[0], false),
@@ -332,7 +334,7 @@ func rowText(j *formats.JSONEvent) (string, int) {
 		if j.Event == "bytes_lost" {
 			flags |= report.FlagLost
 		}
-		if j.Event == "port_lost" {
+		if j.Event == "port_lost" || j.Event == "not_delivered" {
 			flags |= report.FlagError
 		}
 	case "damage":

@@ -50,8 +50,14 @@ type Stats struct {
 	Commands   []*CmdStats          `json:"commands"`   // by name
 	Results    map[string]int       `json:"results"`    // final results by text: OK, ERROR, busy p...
 	NoResult   int                  `json:"no_result"`  // commands that never got a final result
-	Unparsed   int                  `json:"unparsed"`   // runs of bytes the decoder could not place
-	URCs       map[string]int       `json:"urcs"`       // unsolicited messages by name
+	// DeviceAbsent: commands that ended without a result because the
+	// device side was gone (not counted in NoResult).
+	DeviceAbsent int `json:"device_absent"`
+	// NotDelivered: bytes recorded but never delivered (the other side was
+	// absent), by direction ("to_device", "to_host").
+	NotDelivered map[string]int64 `json:"not_delivered"`
+	Unparsed     int              `json:"unparsed"` // runs of bytes the decoder could not place
+	URCs         map[string]int   `json:"urcs"`     // unsolicited messages by name
 	// WSFromAT counts WebSocket messages seen through AT+WSSEND and +WS_DATA;
 	// WSFrames counts frames recorded on the network side. Both by link.
 	WSFromAT   []*WSStats `json:"ws_from_at"`
@@ -121,7 +127,7 @@ func collectStats(ctx context.Context, path string) (*Stats, error) {
 	defer r.Close()
 	st := &Stats{
 		File: path, Start: r.Header().Start, Directions: map[string]*DirStats{},
-		Results: map[string]int{}, URCs: map[string]int{}, Damage: []string{},
+		Results: map[string]int{}, URCs: map[string]int{}, Damage: []string{}, NotDelivered: map[string]int64{},
 		Commands: []*CmdStats{}, WSFromAT: []*WSStats{}, WSFrames: []*WSStats{},
 	}
 	cmds := map[string]*CmdStats{}
@@ -140,6 +146,11 @@ func collectStats(ctx context.Context, path string) (*Stats, error) {
 					cmds[ev.Name] = c
 				}
 				c.Count++
+				if tx.Result == "" && errors.Is(tx.Err, formats.ErrDeviceAbsent) {
+					st.DeviceAbsent++
+					c.Results["(device absent)"]++
+					continue
+				}
 				if tx.Result == "" {
 					st.NoResult++
 					c.Results["(none)"]++
@@ -199,6 +210,12 @@ func collectStats(ctx context.Context, path string) (*Stats, error) {
 			if rec.Event.Type == capture.EvBytesLost {
 				st.LostEvents++
 				st.LostBytes += rec.Event.Count
+			}
+			if rec.Event.Type == capture.EvNotDelivered {
+				st.NotDelivered[rec.Dir.String()] += rec.Event.Count
+				if rec.Dir == formats.ToDevice {
+					onEvents(dec.DeviceAbsent(rec.Time))
+				}
 			}
 		}
 	}
@@ -265,6 +282,10 @@ func (st *Stats) writeText(out io.Writer) {
 		}
 		fmt.Fprintf(w, "  %s\t%d\t%d\n", formats.DirLabel(d), ds.Bytes, ds.Chunks)
 	}
+	// Shown only when there are any, so that ordinary sessions read as before.
+	if nd, nh := st.NotDelivered[formats.ToDevice.String()], st.NotDelivered[formats.ToHost.String()]; nd+nh > 0 {
+		fmt.Fprintf(w, "  not delivered\t%d to the device, %d to the host (recorded while the other side was absent)\n", nd, nh)
+	}
 	if len(st.Commands) > 0 {
 		fmt.Fprintf(w, "\ncommand\tcount\tp50\tp95\tmax\tresults\n")
 		for _, c := range st.Commands {
@@ -276,7 +297,11 @@ func (st *Stats) writeText(out io.Writer) {
 		}
 	}
 	errs := st.Results["ERROR"] + st.Results["SEND FAIL"]
-	fmt.Fprintf(w, "\nerrors\t%d ERROR/SEND FAIL, %d busy p..., %d without result, %d unparsed runs\n", errs, st.Results["busy p..."], st.NoResult, st.Unparsed)
+	absent := ""
+	if st.DeviceAbsent > 0 {
+		absent = fmt.Sprintf(", %d sent while the device was absent", st.DeviceAbsent)
+	}
+	fmt.Fprintf(w, "\nerrors\t%d ERROR/SEND FAIL, %d busy p..., %d without result%s, %d unparsed runs\n", errs, st.Results["busy p..."], st.NoResult, absent, st.Unparsed)
 	if len(st.URCs) > 0 {
 		fmt.Fprintf(w, "unsolicited\t%s\n", countsText(st.URCs))
 	}
