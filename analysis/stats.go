@@ -25,8 +25,14 @@ type Stats struct {
 	Commands   []*CmdStats          `json:"commands"`   // by name
 	Results    map[string]int       `json:"results"`    // final results by text: OK, ERROR, busy p...
 	NoResult   int                  `json:"no_result"`  // commands that never got a final result
-	Unparsed   int                  `json:"unparsed"`   // runs of bytes the decoder could not place
-	URCs       map[string]int       `json:"urcs"`       // unsolicited messages by name
+	// DeviceAbsent: commands that ended without a result because the
+	// device side was gone (not counted in NoResult).
+	DeviceAbsent int `json:"device_absent"`
+	// NotDelivered: bytes recorded but never delivered (the other side was
+	// absent), by direction ("to_device", "to_host").
+	NotDelivered map[string]int64 `json:"not_delivered"`
+	Unparsed     int              `json:"unparsed"` // runs of bytes the decoder could not place
+	URCs         map[string]int   `json:"urcs"`     // unsolicited messages by name
 	// WSFromAT counts WebSocket messages seen through AT+WSSEND and +WS_DATA;
 	// WSFrames counts frames recorded on the network side. Both by link.
 	WSFromAT   []*WSStats `json:"ws_from_at"`
@@ -81,7 +87,7 @@ func NewCollector(file string, h capture.Header) *Collector {
 	return &Collector{
 		st: &Stats{
 			File: file, Start: h.Start, Directions: map[string]*DirStats{},
-			Results: map[string]int{}, URCs: map[string]int{}, Damage: []string{},
+			Results: map[string]int{}, URCs: map[string]int{}, Damage: []string{}, NotDelivered: map[string]int64{},
 			Commands: []*CmdStats{}, WSFromAT: []*WSStats{}, WSFrames: []*WSStats{},
 		},
 		dec:    at.NewDecoder(DecoderOptions(&h)),
@@ -118,6 +124,12 @@ func (c *Collector) Add(rec *capture.Record) {
 		if rec.Event.Type == capture.EvBytesLost {
 			st.LostEvents++
 			st.LostBytes += rec.Event.Count
+		}
+		if rec.Event.Type == capture.EvNotDelivered {
+			st.NotDelivered[rec.Dir.String()] += rec.Event.Count
+			if rec.Dir == formats.ToDevice {
+				c.events(c.dec.DeviceAbsent(rec.Time))
+			}
 		}
 	}
 }
@@ -161,6 +173,11 @@ func (c *Collector) events(evs []at.Event) {
 				c.cmds[ev.Name] = cs
 			}
 			cs.Count++
+			if tx.Result == "" && errors.Is(tx.Err, at.ErrDeviceAbsent) {
+				st.DeviceAbsent++
+				cs.Results["(device absent)"]++
+				continue
+			}
 			if tx.Result == "" {
 				st.NoResult++
 				cs.Results["(none)"]++

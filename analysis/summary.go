@@ -56,6 +56,8 @@ func Summary(st *Stats, hdr *capture.Header, firmware []string) ([]Card, []Fact)
 		card("ERROR / SEND FAIL", errs, errs > 0),
 		card("busy p...", st.Results["busy p..."], st.Results["busy p..."] > 0),
 		card("without result", st.NoResult, st.NoResult > 0),
+		card("sent while the device was absent", st.DeviceAbsent, st.DeviceAbsent > 0),
+		card("bytes not delivered", st.NotDelivered["to_device"]+st.NotDelivered["to_host"], st.NotDelivered["to_device"]+st.NotDelivered["to_host"] > 0),
 		card("unparsed runs", st.Unparsed, st.Unparsed > 0),
 		card("unsolicited", urcs, false),
 		card("WebSocket messages → server", ws[0], false),

@@ -91,7 +91,10 @@ type Proxy struct {
 	wg     sync.WaitGroup // reopeners, watchers, taps
 
 	toDevice, toHost atomic.Int64 // bytes forwarded (or, sniffing, read)
-	inLoop           atomic.Bool  // pumpBoth's loop is forwarding (for tests)
+	// undelivered counts bytes read for an absent side, by the side they
+	// were read from: [0] host (to the device), [1] device (to the host).
+	undelivered [2]atomic.Int64
+	inLoop      atomic.Bool // pumpBoth's loop is forwarding (for tests)
 
 	ran       atomic.Bool
 	closeOnce sync.Once
@@ -101,7 +104,11 @@ type Proxy struct {
 type ProxyStats struct {
 	ToDevice int64 // bytes read from the host side
 	ToHost   int64 // bytes read from the device side
-	Queue    QueueStats
+	// NotDeliveredToDevice and NotDeliveredToHost are the bytes of ToDevice
+	// and ToHost that were read and recorded but never written, because
+	// the other side was absent (EvNotDelivered events mark them).
+	NotDeliveredToDevice, NotDeliveredToHost int64
+	Queue                                    QueueStats
 }
 
 // OpenProxy opens the ports and the tap listeners, so a host app can open
@@ -151,12 +158,14 @@ func OpenProxy(ctx context.Context, opts *ProxyOptions) (_ *Proxy, err error) {
 		}
 		hp, err := open("host", o.Host)
 		if err != nil {
-			return nil, fmt.Errorf("proxy: host side: %w", err)
+			// No "proxy:" prefix: the caller (atbridge proxy or sniff)
+			// says what it ran.
+			return nil, fmt.Errorf("host side: %w", err)
 		}
 		p.host.set(hp)
 		if o.Device == EmulateSpec {
 			if o.Sniff {
-				return nil, errors.New("proxy: sniff cannot use the emulator as a device")
+				return nil, errors.New("device side: sniff cannot listen to the emulator (it is not a wire)")
 			}
 			a, b := memPair(EmulateSpec, o.Line)
 			p.dev.set(a)
@@ -164,7 +173,7 @@ func OpenProxy(ctx context.Context, opts *ProxyOptions) (_ *Proxy, err error) {
 		} else {
 			dp, err := open("device", o.Device)
 			if err != nil {
-				return nil, fmt.Errorf("proxy: device side: %w", err)
+				return nil, fmt.Errorf("device side: %w", err)
 			}
 			p.dev.set(dp)
 		}
@@ -212,7 +221,8 @@ func (p *Proxy) Note(text string) {
 
 // Stats returns the traffic so far.
 func (p *Proxy) Stats() ProxyStats {
-	return ProxyStats{ToDevice: p.toDevice.Load(), ToHost: p.toHost.Load(), Queue: p.q.snapshot()}
+	return ProxyStats{ToDevice: p.toDevice.Load(), ToHost: p.toHost.Load(),
+		NotDeliveredToDevice: p.undelivered[0].Load(), NotDeliveredToHost: p.undelivered[1].Load(), Queue: p.q.snapshot()}
 }
 
 // Run forwards and records until ctx ends or a side fails for good (the

@@ -196,7 +196,9 @@ func (p *Proxy) pump(ctx context.Context, from, to *side, count interface{ Add(i
 			p.q.chunk(p.q.now(), from.idx, from.readDir, b)
 			count.Add(int64(n))
 			if !p.opts.Sniff {
-				p.forward(to, b)
+				if w := p.forward(to, b); w < len(b) {
+					p.notDelivered(from, to, len(b)-w)
+				}
 			}
 			if l, why, ok := p.uart.feed(from.readDir, b); ok {
 				// The OK has gone out at the old settings: switch now.
@@ -217,20 +219,23 @@ func (p *Proxy) pump(ctx context.Context, from, to *side, count interface{ Add(i
 	}
 }
 
-// forward writes b to the side's port, all of it.
-func (p *Proxy) forward(to *side, b []byte) {
+// forward writes b to the side's port, all of it, and returns how much
+// was written: less than len(b) when the side is absent or is lost.
+func (p *Proxy) forward(to *side, b []byte) int {
 	dst := to.current()
 	if dst == nil {
-		return
+		return 0
 	}
-	for len(b) > 0 {
-		n, err := dst.Write(b)
+	w := 0
+	for w < len(b) {
+		n, err := dst.Write(b[w:])
+		w += n
 		if err != nil {
 			if p.runCtx.Err() == nil && !errors.Is(err, ErrPortClosed) {
 				to.lost(dst, err)
 			}
-			return
+			return w
 		}
-		b = b[n:]
 	}
+	return w
 }

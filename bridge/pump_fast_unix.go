@@ -103,8 +103,15 @@ func (p *Proxy) pumpBoth(ctx context.Context) (done bool, err error) {
 	// What was read for the side that is still there goes on before the
 	// pumps start reading.
 	for _, dr := range dirs {
-		if len(dr.pending) > 0 && dr.to != ex.end {
-			p.forward(dr.to.s, dr.pending)
+		if len(dr.pending) == 0 {
+			continue
+		}
+		w := 0
+		if dr.to != ex.end {
+			w = p.forward(dr.to.s, dr.pending)
+		}
+		if w < len(dr.pending) {
+			p.notDelivered(dr.from.s, dr.to.s, len(dr.pending)-w)
 		}
 	}
 	switch {

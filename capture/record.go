@@ -87,6 +87,11 @@ const (
 	EvMarker       EventType = 10 // Text: what the user typed
 	EvNote         EventType = 11 // Text: free-form annotation by the tool (e.g. "emulator restarted")
 	EvSplit        EventType = 12 // Text: name of the previous or next file of a split recording
+	// EvNotDelivered follows the chunk(s) it is about: Port, Dir as the
+	// chunk's; Count: how many of the bytes just recorded in Dir never
+	// reached the other side because it was absent (unplugged, not yet
+	// reopened); Text: which side ("device absent").
+	EvNotDelivered EventType = 13
 )
 
 var eventNames = map[EventType]string{
@@ -102,6 +107,7 @@ var eventNames = map[EventType]string{
 	EvMarker:       "marker",
 	EvNote:         "note",
 	EvSplit:        "split",
+	EvNotDelivered: "not_delivered",
 }
 
 func (t EventType) String() string {

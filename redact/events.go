@@ -105,6 +105,9 @@ func (r *Redactor) byteEvent(e *at.Event) {
 		var found []at.Secret
 		if e.Cmd != nil {
 			found = r.command(e.Seq, e.Offset, e.Cmd)
+		} else {
+			// A command line that does not parse may still carry a token.
+			found = rules.TextSecrets(e.Raw)
 		}
 		all := r.add(e, append(found, tail...), false)
 		r.logTyped(e, all)
@@ -131,7 +134,8 @@ func (r *Redactor) byteEvent(e *at.Event) {
 		r.add(e, found, tail == nil)
 	case at.EvUnparsed:
 		if e.Dir == formats.ToDevice {
-			all := r.add(e, tail, false)
+			// A host line that does not parse may still carry a token.
+			all := r.add(e, append(tail, rules.TextSecrets(e.Raw)...), false)
 			r.logTyped(e, all)
 			return
 		}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -37,9 +38,19 @@ type MockOptions struct {
 	// Linger keeps Serve answering (every command is then a miss) this
 	// long after the script is done; zero returns at once.
 	Linger time.Duration
+	// MissTimeout ends a Serve that has missed and not finished the script
+	// once the host has sent nothing for this long (counted from the later
+	// of the last miss and the last input, and only when no output is
+	// waiting): a host that went off script will not bring it back, and a
+	// mock waiting for it would hang a CI job. Zero means
+	// DefaultMissTimeout; negative means wait for ctx, as before.
+	MissTimeout time.Duration
 	// Seed seeds the generator behind fault chances and garbage bytes.
 	Seed uint64
 }
+
+// DefaultMissTimeout is MockOptions.MissTimeout's default.
+const DefaultMissTimeout = 3 * time.Second
 
 // MockStats is what a Mock did.
 type MockStats struct {
@@ -51,6 +62,10 @@ type MockStats struct {
 	// start of Serve (zero when the script did not finish).
 	Done     time.Duration
 	Finished bool
+	// GaveUp is how long the host had been silent after a miss when Serve
+	// stopped waiting for the rest of the script (MissTimeout); zero when
+	// it did not.
+	GaveUp time.Duration
 	// MaxLate is the largest delay between an output's deadline and the
 	// start of its write: the mock's own scheduling error, whatever the
 	// host does. It is measured before the write, so a host that is slow
@@ -125,6 +140,15 @@ func (m *Mock) WriteSummary(w io.Writer) {
 	for _, x := range st.Misses {
 		fmt.Fprintf(w, "  %s\n", x)
 	}
+	if st.GaveUp > 0 && len(st.Misses) > 0 {
+		// The first miss is where the host left the capture.
+		first := st.Misses[0]
+		fmt.Fprintf(w, "mock: stopped: the host sent nothing for %s after the last miss; it left the capture with %s", st.GaveUp.Round(time.Millisecond), strconv.Quote(first.Got))
+		if first.ClosestN > 0 {
+			fmt.Fprintf(w, ", closest recorded command %s (#%d)", strconv.Quote(first.Closest), first.ClosestN)
+		}
+		fmt.Fprintln(w)
+	}
 }
 
 // mockWriteHook, when set (by tests only), is called after each scheduled
@@ -189,6 +213,9 @@ type mockRun struct {
 	maxLate  time.Duration
 	maxWrite time.Duration
 	err      error
+	// lastMiss is when the latest miss or, after one, input happened;
+	// zero before the first miss.
+	lastMiss time.Time
 }
 
 // Serve runs the mock on port until the script is done (every recorded
@@ -215,9 +242,24 @@ func (m *Mock) Serve(ctx context.Context, port io.ReadWriter) error {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	var lingerUntil time.Time
+	missTimeout := m.opts.MissTimeout
+	if missTimeout == 0 {
+		missTimeout = DefaultMissTimeout
+	}
 	for {
 		if err := r.flush(); err != nil {
 			return err
+		}
+		giveUp := time.Time{} // when a mock that missed stops waiting
+		if r.left > 0 && !r.lastMiss.IsZero() && missTimeout > 0 && len(r.q) == 0 {
+			giveUp = r.lastMiss.Add(missTimeout)
+			if !time.Now().Before(giveUp) {
+				m.mu.Lock()
+				m.stats.GaveUp = time.Since(r.lastMiss)
+				m.mu.Unlock()
+				r.finish()
+				return nil
+			}
 		}
 		if r.left == 0 && len(r.q) == 0 {
 			if lingerUntil.IsZero() {
@@ -236,6 +278,8 @@ func (m *Mock) Serve(ctx context.Context, port io.ReadWriter) error {
 			next = time.Until(r.q[0].due)
 		} else if !lingerUntil.IsZero() {
 			next = time.Until(lingerUntil)
+		} else if !giveUp.IsZero() {
+			next = time.Until(giveUp)
 		}
 		timer.Reset(max(next, 0))
 		select {
@@ -249,6 +293,9 @@ func (m *Mock) Serve(ctx context.Context, port io.ReadWriter) error {
 					return nil
 				}
 				return fmt.Errorf("mock: reading the port: %w", c.err)
+			}
+			if !r.lastMiss.IsZero() {
+				r.lastMiss = time.Now()
 			}
 			r.input(c.b)
 			if r.err != nil {

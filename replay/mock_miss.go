@@ -49,6 +49,7 @@ func (r *mockRun) missAt(x Miss, now time.Time) {
 	if c := closestCommand(r.m.s, []byte(x.Got)); c >= 0 && x.What == "command" {
 		x.Closest, x.ClosestN = string(r.m.s.Txs[c].Line), c+1
 	}
+	r.lastMiss = time.Now()
 	r.m.mu.Lock()
 	r.m.stats.Misses = append(r.m.stats.Misses, x)
 	r.m.mu.Unlock()

@@ -32,12 +32,13 @@ func init() {
 		setup: func(fs *flag.FlagSet) func(context.Context, *env, []string) int {
 			out := fs.String("w", "demo.atcap", "where to write the capture (a .pcapng export goes next to it)")
 			quiet := fs.Bool("quiet", false, "print only the summary and the next commands, not the transcript and stats")
+			force := fs.Bool("force", false, "replace the capture and its .pcapng if they exist (each stays whole until the new one is complete)")
 			return func(ctx context.Context, e *env, args []string) int {
 				if len(args) > 0 {
 					fmt.Fprintf(e.stderr, "atbridge demo: unexpected argument %q\n", args[0])
 					return exitFailure
 				}
-				return runDemo(ctx, e, *out, *quiet)
+				return runDemo(ctx, e, *out, *quiet, *force)
 			}
 		},
 	})
@@ -75,10 +76,16 @@ func demoScript(uri string) []demoStep {
 	}
 }
 
-func runDemo(ctx context.Context, e *env, out string, quiet bool) int {
+func runDemo(ctx context.Context, e *env, out string, quiet, force bool) int {
 	fail := func(format string, a ...any) int {
 		fmt.Fprintf(e.stderr, "atbridge demo: "+format+"\n", a...)
 		return exitFailure
+	}
+	pcap := strings.TrimSuffix(out, filepath.Ext(out)) + ".pcapng"
+	for _, p := range []string{out, pcap} {
+		if err := refuseExisting(p, force); err != nil {
+			return fail("%v", err)
+		}
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
@@ -96,12 +103,17 @@ func runDemo(ctx context.Context, e *env, out string, quiet bool) int {
 	defer os.RemoveAll(dir)
 	hostLink := filepath.Join(dir, "host")
 
-	rec, err := capture.Create(out, capture.Header{
+	dst, err := createOutput(out, force)
+	if err != nil {
+		return fail("%v", err)
+	}
+	rec, err := capture.Create(dst.Name(), capture.Header{
 		Tool:  "atbridge " + toolVersion(),
 		Ports: []capture.PortInfo{{Name: "pty:" + hostLink, Role: "host"}, {Name: bridge.EmulateSpec, Role: "device"}},
 		Meta:  map[string]string{"command": "demo", "notes": "atbridge demo: scripted host app, in-process emulator, local echo server at " + echo.url},
 	}, nil)
 	if err != nil {
+		dst.Abort()
 		return fail("%v", err)
 	}
 	px, err := bridge.OpenProxy(ctx, &bridge.ProxyOptions{
@@ -112,6 +124,7 @@ func runDemo(ctx context.Context, e *env, out string, quiet bool) int {
 	})
 	if err != nil {
 		rec.Close()
+		dst.Abort()
 		return fail("%v", err)
 	}
 	fmt.Fprintf(e.stderr, "atbridge demo: host app <-> %s (pty) <-> proxy <-> emulated ESP32 <-> ws echo server %s\n", hostLink, echo.url)
@@ -125,6 +138,9 @@ func runDemo(ctx context.Context, e *env, out string, quiet bool) int {
 		scriptErr = err
 	}
 	if err := rec.Close(); err != nil && scriptErr == nil {
+		scriptErr = err
+	}
+	if err := dst.Commit(); err != nil && scriptErr == nil {
 		scriptErr = err
 	}
 	if scriptErr != nil {
@@ -141,12 +157,11 @@ func runDemo(ctx context.Context, e *env, out string, quiet bool) int {
 			return code
 		}
 	}
-	pcap := strings.TrimSuffix(out, filepath.Ext(out)) + ".pcapng"
 	exported := false
 	if _, ok := commands["export"]; ok {
 		var msg bytes.Buffer
 		quietEnv := &env{stdin: e.stdin, stdout: &msg, stderr: &msg, getenv: e.getenv}
-		if run(ctx, []string{"export", "--force", out, "-o", pcap}, quietEnv) == exitOK {
+		if run(ctx, []string{"export", "--force=" + fmt.Sprint(force), out, "-o", pcap}, quietEnv) == exitOK {
 			exported = true
 		} else {
 			fmt.Fprintf(e.stderr, "atbridge demo: export to %s failed: %s", pcap, msg.String())

@@ -4,7 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"os"
+	"io"
 	"path/filepath"
 
 	"github.com/atbridge/atbridge/replay"
@@ -35,6 +35,7 @@ type compareFlags struct {
 	json        bool
 	junit       string
 	maxSlowdown string
+	force       bool // replace an existing --junit file (and replay's -w)
 }
 
 func (c *compareFlags) register(fs *flag.FlagSet) {
@@ -44,6 +45,7 @@ func (c *compareFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&c.json, "json", false, "print the report as JSON instead of text")
 	fs.StringVar(&c.junit, "junit", "", "also write the report as JUnit XML to this file (one test case per transaction)")
 	fs.StringVar(&c.maxSlowdown, "max-slowdown", "", "fail transactions slower than the original by this factor, e.g. 2x")
+	registerForce(fs, &c.force)
 }
 
 // loadRules builds the rules from the file and the flags (flags win).
@@ -95,12 +97,9 @@ func (c *compareFlags) report(e *env, rep *replay.Report, suite string) int {
 		return exitFailure
 	}
 	if c.junit != "" {
-		f, err := os.Create(c.junit)
+		out, err := createOutput(c.junit, c.force)
 		if err == nil {
-			err = rep.WriteJUnit(f, suite)
-			if cerr := f.Close(); err == nil {
-				err = cerr
-			}
+			err = writeOutput(out, func(w io.Writer) error { return rep.WriteJUnit(w, suite) })
 		}
 		if err != nil {
 			fmt.Fprintf(e.stderr, "atbridge %s: --junit: %v\n", suite, err)
@@ -125,6 +124,10 @@ func setupDiff(fs *flag.FlagSet) func(context.Context, *env, []string) int {
 		rules, err := c.loadRules()
 		if err != nil {
 			fmt.Fprintf(e.stderr, "atbridge diff: %v\n", err)
+			return exitFailure
+		}
+		if err := refuseExisting(c.junit, c.force); err != nil {
+			fmt.Fprintf(e.stderr, "atbridge diff: --junit: %v\n", err)
 			return exitFailure
 		}
 		a, err := replay.Load(pos[0])

@@ -48,6 +48,7 @@ type emulateFlags struct {
 	write     string
 	pcapng    string
 	redact    liveRedact
+	force     bool
 }
 
 func setupEmulate(fs *flag.FlagSet) func(context.Context, *env, []string) int {
@@ -62,8 +63,9 @@ func setupEmulate(fs *flag.FlagSet) func(context.Context, *env, []string) int {
 	fs.DurationVar(&f.reconnect, "reconnect-interval", 10*time.Second, "wait between automatic WebSocket reconnects (the firmware waits 10s)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "emulator log on stderr: debug, info, warn or error")
 	fs.StringVar(&f.write, "w", "", "record the serial traffic, WebSocket frames and link events to this .atcap file")
-	fs.StringVar(&f.pcapng, "pcapng", "", pcapngFlagUsage)
+	fs.StringVar(&f.pcapng, "pcapng", "", pcapngFlagUsage("emulate"))
 	f.redact.register(fs)
+	registerForce(fs, &f.force)
 	return func(ctx context.Context, e *env, args []string) int {
 		if len(args) > 0 {
 			fmt.Fprintf(e.stderr, "atbridge emulate: unexpected argument %q (the port is given with --port)\n", args[0])
@@ -105,6 +107,12 @@ func runEmulate(ctx context.Context, e *env, f *emulateFlags) int {
 	default:
 		return fail("--flow must be none, rtscts or xonxoff")
 	}
+	if err := refuseExisting(f.write, f.force); err != nil {
+		return fail("%v", err)
+	}
+	if err := refuseExisting(f.pcapng, f.force); err != nil {
+		return fail("--pcapng: %v", err)
+	}
 	port, err := bridge.OpenPort(ctx, f.port, &bridge.PortOptions{Line: line})
 	if err != nil {
 		return fail("%v", err)
@@ -121,13 +129,18 @@ func runEmulate(ctx context.Context, e *env, f *emulateFlags) int {
 		Log:               logger,
 	}
 	var rec *capture.Writer
+	var out *output
 	if f.write != "" {
-		rec, err = capture.Create(f.write, capture.Header{
+		if out, err = createOutput(f.write, f.force); err != nil {
+			return fail("%v", err)
+		}
+		rec, err = capture.Create(out.Name(), capture.Header{
 			Tool:  "atbridge " + toolVersion(),
 			Ports: []capture.PortInfo{{Name: f.port, Role: "host", Line: port.Line()}},
 			Meta:  f.redact.meta(map[string]string{"command": "emulate", "firmware": fw.String()}),
 		}, nil)
 		if err != nil {
+			out.Abort()
 			return fail("%v", err)
 		}
 		opts.Clock = rec.Now
@@ -150,9 +163,14 @@ func runEmulate(ctx context.Context, e *env, f *emulateFlags) int {
 		}
 		live, err := openPcapngOut(e, "emulate", f.pcapng, h)
 		if err != nil {
+			if rec != nil {
+				rec.Close()
+				out.Abort()
+			}
 			return fail("%v", err)
 		}
 		defer live.Close()
+		live.alone = rec == nil
 		if opts.Clock == nil {
 			opts.Clock = live.Now
 		}
@@ -187,6 +205,10 @@ func runEmulate(ctx context.Context, e *env, f *emulateFlags) int {
 		_ = rec.WriteEvent(rec.Now(), capture.Event{Type: capture.EvPortClosed})
 		if err := rec.Close(); err != nil {
 			fmt.Fprintf(e.stderr, "atbridge emulate: closing %s: %v\n", f.write, err)
+			code = exitFailure
+		}
+		if err := out.Commit(); err != nil {
+			fmt.Fprintf(e.stderr, "atbridge emulate: %v\n", err)
 			code = exitFailure
 		}
 	}

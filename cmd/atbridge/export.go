@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 
@@ -73,7 +72,7 @@ func setupExport(fs *flag.FlagSet) func(context.Context, *env, []string) int {
 	fs.Var(&f.links, "link", "only this WebSocket link (repeat or comma-separate for several); drops the raw view")
 	fs.StringVar(&f.since, "since", "", "leave out packets before this time: a duration from the start (1.5s, 2m) or an RFC 3339 time")
 	fs.StringVar(&f.until, "until", "", "leave out packets after this time: a duration from the start or an RFC 3339 time")
-	fs.BoolVar(&f.force, "force", false, "overwrite OUT if it exists")
+	registerForce(fs, &f.force)
 	return func(ctx context.Context, e *env, args []string) int {
 		return runExport(ctx, e, f, args)
 	}
@@ -128,10 +127,8 @@ func runExport(ctx context.Context, e *env, f *exportFlags, args []string) int {
 		return fail("%v", err)
 	}
 	opts.Links = f.links
-	if f.out != "-" && !f.force {
-		if _, err := os.Stat(f.out); err == nil {
-			return fail("%s exists; pass --force to overwrite it", f.out)
-		}
+	if err := refuseExisting(f.out, f.force); err != nil {
+		return fail("%v", err)
 	}
 	onBlock, bar := fileProgress(e, args[0], "exporting")
 	r, err := capture.Open(args[0], &capture.ReaderOptions{Progress: onBlock})

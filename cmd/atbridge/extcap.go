@@ -46,7 +46,7 @@ type extcapFlags struct {
 	// Configuration of the interfaces (what --extcap-config declares).
 	host, device, port, firmware, write, file string
 	baud                                      int
-	pace                                      bool
+	pace, force                               bool
 }
 
 func setupExtcap(fs *flag.FlagSet) func(context.Context, *env, []string) int {
@@ -67,6 +67,7 @@ func setupExtcap(fs *flag.FlagSet) func(context.Context, *env, []string) int {
 	fs.StringVar(&f.firmware, "firmware", "release", "emulator firmware: release or dev")
 	fs.IntVar(&f.baud, "baud", bridge.DefaultBaud, "baud rate of serial ports")
 	fs.StringVar(&f.write, "write", "", "also record to this .atcap file")
+	fs.BoolVar(&f.force, "force", false, "replace the --write file if it exists")
 	fs.StringVar(&f.file, "file", "", "atbridge-file: the .atcap capture to play")
 	fs.BoolVar(&f.pace, "pace", false, "atbridge-file: play at the recorded pace instead of all at once")
 	return func(ctx context.Context, e *env, args []string) int {
@@ -104,10 +105,12 @@ func extcapConfig(iface string) (string, error) {
 		arg(2, "baud", "Baud rate", "unsigned", fmt.Sprintf("{default=%d}{range=50,16000000}", bridge.DefaultBaud))
 		firmware(3)
 		arg(4, "write", "Also record to (.atcap)", "fileselect", "{mustexist=false}{tooltip=optional: keep the capture for atbridge show, replay and export}")
+		arg(5, "force", "Replace that file if it exists", "boolflag", "{default=false}")
 	case extcapEmulate:
 		arg(0, "port", "Serial port for the host app", "string", "{required=true}{default=pty:/tmp/esp}{tooltip=pty:PATH (a virtual serial port) or a serial device}")
 		firmware(1)
 		arg(2, "write", "Also record to (.atcap)", "fileselect", "{mustexist=false}")
+		arg(3, "force", "Replace that file if it exists", "boolflag", "{default=false}")
 	case extcapFile:
 		arg(0, "file", "Capture file (.atcap)", "fileselect", "{required=true}{mustexist=true}")
 		arg(1, "pace", "Play at the recorded pace", "boolflag", "{default=false}")
@@ -258,9 +261,15 @@ func extcapProxyRun(ctx context.Context, e *env, f *extcapFlags) int {
 	}
 	var rec bridge.Recorder = discardRecorder{hdr.Start}
 	var file *capture.Writer
+	var dst *output
 	if f.write != "" {
-		w, err := capture.Create(f.write, hdr, nil)
+		var err error
+		if dst, err = createOutput(f.write, f.force); err != nil {
+			return fail("%v", err)
+		}
+		w, err := capture.Create(dst.Name(), hdr, nil)
 		if err != nil {
+			dst.Abort()
 			return fail("%v", err)
 		}
 		file, rec, hdr = w, w, w.Header()
@@ -269,15 +278,18 @@ func extcapProxyRun(ctx context.Context, e *env, f *extcapFlags) int {
 	if err != nil {
 		if file != nil {
 			file.Close()
+			dst.Abort()
 		}
 		return fail("%v", err)
 	}
+	out.alone = file == nil
 	opts.Recorder, opts.Observe = rec, out.Observe
 	px, err := bridge.OpenProxy(ctx, opts)
 	if err != nil {
 		out.Close()
 		if file != nil {
 			file.Close()
+			dst.Abort()
 		}
 		return fail("%v", err)
 	}
@@ -289,6 +301,10 @@ func extcapProxyRun(ctx context.Context, e *env, f *extcapFlags) int {
 	}
 	if file != nil {
 		if err := file.Close(); err != nil {
+			fmt.Fprintf(e.stderr, "atbridge extcap: %v\n", err)
+			code = exitFailure
+		}
+		if err := dst.Commit(); err != nil {
 			fmt.Fprintf(e.stderr, "atbridge extcap: %v\n", err)
 			code = exitFailure
 		}

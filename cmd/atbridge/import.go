@@ -43,7 +43,7 @@ func setupImport(fs *flag.FlagSet) func(context.Context, *env, []string) int {
 	fs.StringVar(&f.host, "host", "left", "which of socat's two addresses is the host app: left or right; the other is the ESP32")
 	fs.StringVar(&f.tz, "tz", "Local", "time zone the dump's clock times are in (socat writes local time): Local, UTC or a name like Europe/Berlin")
 	fs.StringVar(&f.unit, "time-unit", "auto", "how to read nine-digit fractions of a second: auto, us (socat 1.7) or ns")
-	fs.BoolVar(&f.force, "force", false, "overwrite OUT if it exists")
+	registerForce(fs, &f.force)
 	return func(ctx context.Context, e *env, args []string) int {
 		return runImport(ctx, e, f, args)
 	}
@@ -80,10 +80,8 @@ func runImport(ctx context.Context, e *env, f *importFlags, args []string) int {
 	default:
 		return fail("--time-unit must be auto, us or ns, not %q", f.unit)
 	}
-	if !f.force {
-		if _, err := os.Stat(f.out); err == nil {
-			return fail("%s exists; pass --force to overwrite it", f.out)
-		}
+	if err := refuseExisting(f.out, f.force); err != nil {
+		return fail("%v", err)
 	}
 
 	name := args[0]

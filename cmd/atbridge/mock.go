@@ -41,19 +41,26 @@ type mockFlags struct {
 	write  string
 	faults multiFlag
 	linger time.Duration
-	seed   uint64
-	cmp    compareFlags
-	redact liveRedact
+	// missTimeout: after a miss, stop once the host is silent this long.
+	missTimeout time.Duration
+	seed        uint64
+	cmp         compareFlags
+	redact      liveRedact
+	force       bool
+	line        lineFlags
 }
 
 func setupMock(fs *flag.FlagSet) func(context.Context, *env, []string) int {
 	var f mockFlags
 	fs.StringVar(&f.port, "port", "", "where the host app connects: pty:PATH or a serial device such as /dev/ttyUSB0")
+	f.line.register(fs, "--port", "an AT+UART_CUR from the host app changes it after the recorded OK")
 	fs.StringVar(&f.timing, "timing", "recorded", "recorded (as captured), fast, or scale=N (recorded delays times N)")
 	fs.StringVar(&f.write, "w", "", "record the mock session to this .atcap file")
 	f.redact.register(fs)
+	registerForce(fs, &f.force)
 	fs.Var(&f.faults, "fault", "inject a fault, as in a rules file after \"fault\" (repeatable), e.g. 'delay AT+GMR 2s'")
 	fs.DurationVar(&f.linger, "linger", time.Second, "after the capture is played, keep answering (with misses) this long")
+	fs.DurationVar(&f.missTimeout, "miss-timeout", replay.DefaultMissTimeout, "after a miss, stop (exit 1) once the host has sent nothing for this long; 0 waits for Ctrl-C")
 	fs.Uint64Var(&f.seed, "seed", 1, "seed for fault chances (p=) and garbage bytes")
 	fs.StringVar(&f.cmp.match, "match", "", "strict (byte-exact command lines and payloads) or lenient (the rules; default)")
 	fs.StringVar(&f.cmp.rules, "rules", "", "rules file (docs/match-rules.md)")
@@ -76,6 +83,10 @@ func runMock(ctx context.Context, e *env, file string, f *mockFlags) int {
 	if f.port == "" {
 		return fail("--port is required, e.g. --port pty:/tmp/esp")
 	}
+	line, err := f.line.settings()
+	if err != nil {
+		return fail("%v", err)
+	}
 	timing, err := replay.ParseTiming(f.timing)
 	if err != nil {
 		return fail("--timing: %v", err)
@@ -93,27 +104,39 @@ func runMock(ctx context.Context, e *env, file string, f *mockFlags) int {
 	if err != nil {
 		return fail("%v", err)
 	}
-	port, err := bridge.OpenPort(ctx, f.port, nil)
+	if err := refuseExisting(f.write, f.force); err != nil {
+		return fail("%v", err)
+	}
+	port, err := openFollowed(ctx, e.stderr, "mock", f.port, line, false)
 	if err != nil {
 		return fail("%v", err)
 	}
 	defer port.Close()
-	opts := &replay.MockOptions{Rules: rules, Timing: timing, Log: e.stderr, Linger: f.linger, Seed: f.seed}
+	opts := &replay.MockOptions{Rules: rules, Timing: timing, Log: e.stderr, Linger: f.linger, Seed: f.seed, MissTimeout: f.missTimeout}
+	if f.missTimeout <= 0 {
+		opts.MissTimeout = -1
+	}
 	var rec *capture.Writer
+	var out *output
 	if f.write != "" {
-		rec, err = capture.Create(f.write, capture.Header{
+		if out, err = createOutput(f.write, f.force); err != nil {
+			return fail("%v", err)
+		}
+		rec, err = capture.Create(out.Name(), capture.Header{
 			Tool:  "atbridge " + toolVersion(),
 			Ports: []capture.PortInfo{{Name: f.port, Role: "host", Line: port.Line()}},
 			Meta:  f.redact.meta(map[string]string{"command": "mock", "source": file, "firmware": script.Header.Meta["firmware"]}),
 		}, nil)
 		if err != nil {
+			out.Abort()
 			return fail("%v", err)
 		}
 		opts.Clock = rec.Now
+		port.rec = rec
 		sink := f.redact.wrap(rec, rec.Header())
 		opts.Record = func(r *capture.Record) { _ = sink.Write(r) }
 	}
-	fmt.Fprintf(e.stderr, "atbridge mock: playing %s (%d transactions, %s) on %s, %s timing\n", file, len(script.Txs), time.Duration(script.Duration).Round(time.Millisecond), f.port, timing)
+	fmt.Fprintf(e.stderr, "atbridge mock: playing %s (%d transactions, %s) on %s at %s, %s timing\n", file, len(script.Txs), time.Duration(script.Duration).Round(time.Millisecond), f.port, port.Line(), timing)
 	m := replay.NewMock(script, opts)
 	serveErr := m.Serve(ctx, port)
 	m.WriteSummary(e.stderr)
@@ -129,6 +152,10 @@ func runMock(ctx context.Context, e *env, file string, f *mockFlags) int {
 		_ = f.redact.close()
 		if err := rec.Close(); err != nil {
 			fmt.Fprintf(e.stderr, "atbridge mock: closing %s: %v\n", f.write, err)
+			code = exitFailure
+		}
+		if err := out.Commit(); err != nil {
+			fmt.Fprintf(e.stderr, "atbridge mock: %v\n", err)
 			code = exitFailure
 		}
 	}

@@ -14,9 +14,11 @@ import (
 	"github.com/atbridge/atbridge/capture"
 )
 
-// pcapngFlagUsage is the help of the --pcapng flag of proxy, sniff and
-// emulate.
-const pcapngFlagUsage = "also stream the session live as pcapng to this file or FIFO, or - for stdout: atbridge proxy ... --pcapng - | wireshark -k -i -"
+// pcapngFlagUsage is the help of the --pcapng flag of command (proxy,
+// sniff or emulate).
+func pcapngFlagUsage(command string) string {
+	return "also stream the session live as pcapng to this file or FIFO, or - for stdout: atbridge " + command + " ... --pcapng - | wireshark -k -i -"
+}
 
 // pcapngOut streams the records of a running recording (proxy, sniff,
 // emulate) as pcapng, packet by packet, for Wireshark to show live. It
@@ -26,8 +28,11 @@ const pcapngFlagUsage = "also stream the session live as pcapng to this file or 
 // ends the stream, never the recording. Observe is safe for concurrent
 // use.
 type pcapngOut struct {
-	feed   *capture.PcapFeed
-	file   *os.File // nil for stdout
+	feed *capture.PcapFeed
+	file *os.File // nil for stdout
+	// alone says the stream is the only record of the session (extcap or
+	// emulate without a capture file), for the message when it stops.
+	alone  bool
 	stderr io.Writer
 	cmd    string
 	start  time.Time
@@ -83,7 +88,11 @@ func (p *pcapngOut) Now() int64 { return int64(time.Since(p.start)) }
 func (p *pcapngOut) Observe(r *capture.Record) {
 	if err := p.feed.Write(r); err != nil {
 		p.once.Do(func() {
-			fmt.Fprintf(p.stderr, "atbridge %s: live pcapng stopped (the recording goes on): %v\n", p.cmd, err)
+			if p.alone {
+				fmt.Fprintf(p.stderr, "atbridge %s: live pcapng stopped: %v; nothing is recorded from here on (no capture file was given)\n", p.cmd, err)
+				return
+			}
+			fmt.Fprintf(p.stderr, "atbridge %s: live pcapng stopped (the capture file goes on recording): %v\n", p.cmd, err)
 		})
 	}
 }

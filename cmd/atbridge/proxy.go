@@ -52,12 +52,14 @@ type lineFlags struct {
 	rtscts   bool
 }
 
-func (l *lineFlags) register(fs *flag.FlagSet) {
-	fs.IntVar(&l.baud, "baud", bridge.DefaultBaud, "baud rate of both ports (AT+UART_CUR and a pty host app's termios change it later)")
+// register adds the line flags; where names the ports they set ("both
+// ports", "--port") and later says what changes them afterwards.
+func (l *lineFlags) register(fs *flag.FlagSet, where, later string) {
+	fs.IntVar(&l.baud, "baud", bridge.DefaultBaud, "baud rate of "+where+" ("+later+")")
 	fs.IntVar(&l.dataBits, "databits", 8, "data bits: 5, 6, 7 or 8")
 	fs.StringVar(&l.parity, "parity", "N", "parity: N, E, O, M or S")
 	fs.StringVar(&l.stopBits, "stopbits", "1", "stop bits: 1, 1.5 or 2")
-	fs.BoolVar(&l.rtscts, "rtscts", false, "RTS/CTS hardware flow control on both ports")
+	fs.BoolVar(&l.rtscts, "rtscts", false, "RTS/CTS hardware flow control on "+where)
 }
 
 func (l *lineFlags) settings() (capture.LineSettings, error) {
@@ -103,17 +105,25 @@ type recordFlags struct {
 	redact liveRedact
 	// wait: wait for ports that are not there yet instead of failing.
 	wait bool
+	// force: replace an existing -w file (see output.go).
+	force bool
 }
 
-func (r *recordFlags) register(fs *flag.FlagSet) {
+// register adds the recording flags of command (proxy or sniff).
+func (r *recordFlags) register(fs *flag.FlagSet, command string) {
 	fs.StringVar(&r.write, "w", "", "write the capture to this .atcap file (required)")
 	fs.StringVar(&r.split, "split", "", "start a new file by size (100MB, 512KiB) or time (10m, 1h): FILE-001.atcap, FILE-002.atcap, ...")
-	fs.BoolVar(&r.quiet, "quiet", false, "no live view on stdout")
+	fs.BoolVar(&r.quiet, "quiet", false, "no live view on stdout (line settings changes are still reported on stderr)")
 	fs.BoolVar(&r.raw, "raw", false, "live view shows the records as recorded (chunks in hex) instead of decoding them")
-	fs.StringVar(&r.pcapng, "pcapng", "", pcapngFlagUsage)
-	fs.IntVar(&r.queue, "queue", bridge.DefaultQueueBytes>>20, "MiB of traffic that may wait for the disk; beyond it data is still forwarded but recorded as lost")
+	fs.StringVar(&r.pcapng, "pcapng", "", pcapngFlagUsage(command))
+	queue := "MiB of traffic that may wait for the disk; beyond it data is still forwarded but recorded as lost"
+	if command == "sniff" {
+		queue = "MiB of traffic that may wait for the disk; beyond it the adapters are still read but the bytes are recorded as lost"
+	}
+	fs.IntVar(&r.queue, "queue", bridge.DefaultQueueBytes>>20, queue)
 	fs.BoolVar(&r.wait, "wait", false, "wait for a port that is not there yet (a board not plugged in yet), trying every 500 ms, instead of failing")
 	r.redact.register(fs)
+	registerForce(fs, &r.force)
 }
 
 type tapFlags struct {
@@ -189,8 +199,8 @@ func setupProxy(fs *flag.FlagSet) func(context.Context, *env, []string) int {
 	f := &proxyFlags{}
 	fs.StringVar(&f.host, "host", "", "the host app's side: pty:PATH (a virtual serial port for a PC program), a serial device, or tcp:HOST:PORT")
 	fs.StringVar(&f.device, "device", "", "the ESP32's side: a serial device (/dev/ttyUSB0), tcp:HOST:PORT (ser2net, esp-link), pty:PATH, or emulate")
-	f.line.register(fs)
-	f.rec.register(fs)
+	f.line.register(fs, "both ports", "AT+UART_CUR and a pty host app's termios change it later")
+	f.rec.register(fs, "proxy")
 	f.tap.register(fs)
 	fs.StringVar(&f.emu.firmware, "firmware", "release", "with --device emulate: release or dev firmware")
 	fs.StringVar(&f.emu.pki, "pki", "", "with --device emulate: PKI folder for AT+WSCFG auth modes (see atbridge emulate --help)")
@@ -264,9 +274,38 @@ func runRecording(ctx context.Context, e *env, name string, opts *bridge.ProxyOp
 	if opts.Host != "" {
 		hdr.Ports = []capture.PortInfo{{Name: opts.Host, Role: "host", Line: line}, {Name: opts.Device, Role: "device", Line: line}}
 	}
-	rec, err := bridge.CreateSplit(rf.write, hdr, split)
+	if err := refuseExisting(rf.pcapng, rf.force); err != nil {
+		return fail("--pcapng: %v", err)
+	}
+	// Split parts are written in place; a single file goes through the
+	// overwrite rule (a temporary name until the end when it replaces one).
+	path := rf.write
+	var out *output
+	if split.Size > 0 || split.Every > 0 {
+		if err := refuseExisting(splitFirst(rf.write), rf.force); err != nil {
+			return fail("%v", err)
+		}
+	} else {
+		var err error
+		if out, err = createOutput(rf.write, rf.force); err != nil {
+			return fail("%v", err)
+		}
+		path = out.Name()
+	}
+	rec, err := bridge.CreateSplit(path, hdr, split)
 	if err != nil {
+		if out != nil {
+			out.Abort()
+		}
 		return fail("%v", err)
+	}
+	// files are the names the user will see (the temporary name renamed).
+	files := func() []string {
+		fs := rec.Files()
+		if out != nil && len(fs) == 1 {
+			return []string{rf.write}
+		}
+		return fs
 	}
 	opts.Recorder = rec
 	if rf.redact.on {
@@ -279,6 +318,10 @@ func runRecording(ctx context.Context, e *env, name string, opts *bridge.ProxyOp
 	if !rf.quiet {
 		view = newLiveView(e, rf.raw, rec.Header())
 		opts.Observe = view.observe
+	} else {
+		// Without the live view, a baud change must still be seen: a
+		// sniffer left at the old speed records garbage.
+		opts.Observe = lineReporter(e, name, rec.Header())
 	}
 	if rf.pcapng != "" {
 		live, err := openPcapngOut(e, name, rf.pcapng, rec.Header())
@@ -287,6 +330,9 @@ func runRecording(ctx context.Context, e *env, name string, opts *bridge.ProxyOp
 				view.close()
 			}
 			rec.Close()
+			for _, f := range rec.Files() {
+				os.Remove(f)
+			}
 			return fail("%v", err)
 		}
 		defer live.Close()
@@ -334,21 +380,48 @@ func runRecording(ctx context.Context, e *env, name string, opts *bridge.ProxyOp
 		fmt.Fprintf(e.stderr, "atbridge %s: closing the capture: %v\n", name, err)
 		code = exitFailure
 	}
+	if out != nil {
+		if err := out.Commit(); err != nil {
+			fmt.Fprintf(e.stderr, "atbridge %s: %v (the new recording is in %s)\n", name, err, out.Name())
+			code = exitFailure
+		}
+	}
 	if runErr != nil {
 		fmt.Fprintf(e.stderr, "atbridge %s: %v\n", name, runErr)
 		code = exitFailure
 	}
 	st := px.Stats()
-	files := rec.Files()
+	names := files()
 	fmt.Fprintf(e.stderr, "atbridge %s: %d bytes to the device, %d to the host; %d records in %s\n",
-		name, st.ToDevice, st.ToHost, st.Queue.Records, strings.Join(files, ", "))
+		name, st.ToDevice-st.NotDeliveredToDevice, st.ToHost-st.NotDeliveredToHost, st.Queue.Records, strings.Join(names, ", "))
+	if st.NotDeliveredToDevice > 0 {
+		fmt.Fprintf(e.stderr, "atbridge %s: %d bytes from the host were not delivered: the device was absent (not_delivered events mark them; the commands end as \"device absent\")\n", name, st.NotDeliveredToDevice)
+	}
+	if st.NotDeliveredToHost > 0 {
+		fmt.Fprintf(e.stderr, "atbridge %s: %d bytes from the device were not delivered: the host side was absent (not_delivered events mark them)\n", name, st.NotDeliveredToHost)
+	}
 	if st.Queue.LostBytes > 0 {
 		fmt.Fprintf(e.stderr, "atbridge %s: %d bytes were forwarded but not recorded (the disk fell behind; bytes_lost events mark where)\n", name, st.Queue.LostBytes)
 	}
 	if code == exitOK {
-		fmt.Fprintf(e.stderr, "next: atbridge show %s    atbridge stats %s\n", files[0], files[0])
+		fmt.Fprintf(e.stderr, "next: atbridge show %s    atbridge stats %s\n", names[0], names[0])
 	}
 	return code
+}
+
+// lineReporter returns an Observe hook that prints each line settings
+// change on stderr, for --quiet.
+func lineReporter(e *env, name string, h capture.Header) func(*capture.Record) {
+	return func(r *capture.Record) {
+		if r.Kind != capture.KindEvent || r.Event.Type != capture.EvLineSettings {
+			return
+		}
+		port := fmt.Sprintf("port %d", r.Port)
+		if int(r.Port) < len(h.Ports) {
+			port = h.Ports[r.Port].Name
+		}
+		fmt.Fprintf(e.stderr, "atbridge %s: %s now at %s (%s)\n", name, port, r.Event.Line, r.Event.Text)
+	}
 }
 
 // readMarkers turns lines typed on a terminal stdin into markers. The

@@ -32,6 +32,7 @@ type redactFlags struct {
 	check    bool
 	patterns multiFlag
 	params   multiFlag
+	force    bool
 }
 
 // redactOptions turns the --pattern and --param flags into rules.
@@ -56,6 +57,7 @@ func setupRedact(fs *flag.FlagSet) func(context.Context, *env, []string) int {
 	fs.BoolVar(&f.check, "check", false, "list what would be redacted (rule, record, offset, length) without writing")
 	fs.Var(&f.patterns, "pattern", "REGEX: also redact every match, anywhere (repeatable)")
 	fs.Var(&f.params, "param", "NAME: also treat this URI/form/JSON parameter name as a secret (repeatable)")
+	registerForce(fs, &f.force)
 	return func(ctx context.Context, e *env, args []string) int {
 		return runRedact(ctx, e, f, args)
 	}
@@ -98,6 +100,9 @@ func runRedact(ctx context.Context, e *env, f *redactFlags, args []string) int {
 	}
 	if sameFile(in, f.out) {
 		return fail("-o must name a new file, not the input")
+	}
+	if err := refuseExisting(f.out, f.force); err != nil {
+		return fail("%v", err)
 	}
 	res, err := redact.File(ctx, in, f.out, opts)
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"os"
 
 	"github.com/atbridge/atbridge/capture"
 )
@@ -19,7 +18,7 @@ func init() {
   atbridge show fixed.atcap`,
 		setup: func(fs *flag.FlagSet) func(context.Context, *env, []string) int {
 			out := fs.String("o", "", "clean capture file to write (required; must differ from FILE)")
-			force := fs.Bool("force", false, "overwrite OUT if it exists")
+			force := fs.Bool("force", false, forceUsage)
 			return func(ctx context.Context, e *env, args []string) int {
 				args, code, err := interspersed(e, fs, args)
 				if err != nil {
@@ -46,10 +45,8 @@ func runRepair(ctx context.Context, e *env, args []string, out string, force boo
 		return fail("-o OUT is required: repair never changes FILE itself")
 	}
 	src := args[0]
-	if !force {
-		if _, err := os.Stat(out); err == nil {
-			return fail("%s exists; pass --force to overwrite it", out)
-		}
+	if err := refuseExisting(out, force); err != nil {
+		return fail("%v", err)
 	}
 	var bar *progress
 	rep, err := capture.Repair(src, out, &capture.RepairOptions{Context: ctx, Progress: func(done, total int64) {

@@ -41,6 +41,7 @@ type replayFlags struct {
 	write    string
 	firmware string
 	cmp      compareFlags
+	line     lineFlags
 }
 
 func setupReplay(fs *flag.FlagSet) func(context.Context, *env, []string) int {
@@ -50,6 +51,7 @@ func setupReplay(fs *flag.FlagSet) func(context.Context, *env, []string) int {
 	fs.DurationVar(&f.timeout, "timeout", 5*time.Second, "how long to wait for each final result or prompt")
 	fs.StringVar(&f.write, "w", "", "record the run to this .atcap file")
 	fs.StringVar(&f.firmware, "firmware", "release", "with --device emulate: release or dev")
+	f.line.register(fs, "--device", "an AT+UART_CUR in the capture changes it after the device's OK; not used by emulate and mock:")
 	f.cmp.register(fs)
 	return func(ctx context.Context, e *env, args []string) int {
 		pos := args
@@ -63,12 +65,12 @@ func setupReplay(fs *flag.FlagSet) func(context.Context, *env, []string) int {
 
 // openDevice returns the device to replay to and a stop func that ends
 // whatever runs behind it (emulator, mock) and waits for it.
-func openDevice(ctx context.Context, f *replayFlags, rules *replay.Rules) (io.ReadWriter, func() error, error) {
+func openDevice(ctx context.Context, e *env, f *replayFlags, line capture.LineSettings, rules *replay.Rules) (io.ReadWriter, *followedPort, func() error, error) {
 	switch {
 	case f.device == "emulate":
 		fw, err := bridge.ParseFirmware(f.firmware)
 		if err != nil {
-			return nil, nil, fmt.Errorf("--firmware: %w", err)
+			return nil, nil, nil, fmt.Errorf("--firmware: %w", err)
 		}
 		return inProcess(ctx, func(ctx context.Context, c net.Conn) error {
 			return bridge.NewEmulator(&bridge.EmulatorOptions{Firmware: fw, Version: "atbridge " + toolVersion()}).Serve(ctx, c)
@@ -76,22 +78,22 @@ func openDevice(ctx context.Context, f *replayFlags, rules *replay.Rules) (io.Re
 	case strings.HasPrefix(f.device, "mock:"):
 		s, err := replay.Load(strings.TrimPrefix(f.device, "mock:"))
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		return inProcess(ctx, func(ctx context.Context, c net.Conn) error {
 			return replay.NewMock(s, &replay.MockOptions{Rules: rules}).Serve(ctx, c)
 		})
 	}
-	p, err := bridge.OpenPort(ctx, f.device, nil)
+	p, err := openFollowed(ctx, e.stderr, "replay", f.device, line, true)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return p, p.Close, nil
+	return p, p, p.Close, nil
 }
 
 // inProcess runs serve on one end of an in-memory pipe and returns the
 // other end.
-func inProcess(ctx context.Context, serve func(context.Context, net.Conn) error) (io.ReadWriter, func() error, error) {
+func inProcess(ctx context.Context, serve func(context.Context, net.Conn) error) (io.ReadWriter, *followedPort, func() error, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	a, b := net.Pipe()
 	var wg sync.WaitGroup
@@ -101,13 +103,22 @@ func inProcess(ctx context.Context, serve func(context.Context, net.Conn) error)
 		defer wg.Done()
 		err = serve(ctx, a)
 	}()
-	return b, func() error {
+	return b, nil, func() error {
 		cancel()
 		b.Close()
 		a.Close()
 		wg.Wait()
 		return err
 	}, nil
+}
+
+// devLine is the device port's line settings, zero for an in-process
+// device.
+func devLine(fp *followedPort) capture.LineSettings {
+	if fp == nil {
+		return capture.LineSettings{}
+	}
+	return fp.Line()
 }
 
 func runReplay(ctx context.Context, e *env, file string, f *replayFlags) int {
@@ -128,6 +139,10 @@ func runReplay(ctx context.Context, e *env, file string, f *replayFlags) int {
 		}
 		opts.Pacing, opts.Timing = replay.Paced, t
 	}
+	line, err := f.line.settings()
+	if err != nil {
+		return fail("%v", err)
+	}
 	rules, err := f.cmp.loadRules()
 	if err != nil {
 		return fail("%v", err)
@@ -136,23 +151,38 @@ func runReplay(ctx context.Context, e *env, file string, f *replayFlags) int {
 	if err != nil {
 		return fail("%v", err)
 	}
-	dev, stop, err := openDevice(ctx, f, rules)
+	if err := refuseExisting(f.write, f.cmp.force); err != nil {
+		return fail("%v", err)
+	}
+	if err := refuseExisting(f.cmp.junit, f.cmp.force); err != nil {
+		return fail("--junit: %v", err)
+	}
+	dev, fp, stop, err := openDevice(ctx, e, f, line, rules)
 	if err != nil {
 		return fail("%v", err)
 	}
 	var rec *capture.Writer
+	var out *output
 	if f.write != "" {
-		rec, err = capture.Create(f.write, capture.Header{
+		if out, err = createOutput(f.write, f.cmp.force); err != nil {
+			stop()
+			return fail("%v", err)
+		}
+		rec, err = capture.Create(out.Name(), capture.Header{
 			Tool:  "atbridge " + toolVersion(),
-			Ports: []capture.PortInfo{{Name: f.device, Role: "device"}},
+			Ports: []capture.PortInfo{{Name: f.device, Role: "device", Line: devLine(fp)}},
 			Meta:  map[string]string{"command": "replay", "source": file, "firmware": script.Header.Meta["firmware"]},
 		}, nil)
 		if err != nil {
 			stop()
+			out.Abort()
 			return fail("%v", err)
 		}
 		opts.Clock = rec.Now
 		opts.Record = func(r *capture.Record) { _ = rec.Write(r) }
+		if fp != nil {
+			fp.rec = rec
+		}
 	}
 	bar := newCountProgress(e, int64(len(script.Host)), "replaying")
 	if bar != nil {
@@ -164,6 +194,9 @@ func runReplay(ctx context.Context, e *env, file string, f *replayFlags) int {
 	if rec != nil {
 		if err := rec.Close(); err != nil {
 			return fail("closing %s: %v", f.write, err)
+		}
+		if err := out.Commit(); err != nil {
+			return fail("%v", err)
 		}
 	}
 	if runErr != nil {

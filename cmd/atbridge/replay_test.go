@@ -220,7 +220,7 @@ func TestMockReplayDiffRoundTrip(t *testing.T) {
 
 	for _, dev := range []string{"emulate", "mock:" + rec} {
 		t.Run("replay against "+strings.SplitN(dev, ":", 2)[0], func(t *testing.T) {
-			out, errOut, code := execCLI(t, "", "replay", rec, "--device", dev, "-w", filepath.Join(dir, "run.atcap"))
+			out, errOut, code := execCLI(t, "", "replay", rec, "--device", dev, "-w", filepath.Join(dir, "run-"+strings.SplitN(dev, ":", 2)[0]+".atcap"))
 			if code != exitOK {
 				t.Fatalf("replay exited %d:\n%s\n%s", code, out, errOut)
 			}

@@ -27,14 +27,15 @@ func init() {
 	register(&command{
 		name:    "report",
 		summary: "Write one self-contained HTML page about a capture: summary, timeline, links, latencies, searchable transcript",
-		usage:   "atbridge report FILE.atcap -o report.html",
+		usage:   "atbridge report FILE.atcap -o report.html [--force]",
 		examples: `  atbridge report session.atcap -o report.html
   # share a capture safely: redact first, then report
   atbridge redact session.atcap -o shared.atcap && atbridge report shared.atcap -o shared.html`,
 		setup: func(fs *flag.FlagSet) func(context.Context, *env, []string) int {
 			out := fs.String("o", "", "write the HTML page here")
+			force := fs.Bool("force", false, forceUsage)
 			return func(ctx context.Context, e *env, args []string) int {
-				return runReport(ctx, e, args, *out)
+				return runReport(ctx, e, args, *out, *force)
 			}
 		},
 	})
@@ -46,7 +47,7 @@ const maxRowText = 400
 // maxProblems bounds the problems listed in their own section.
 const maxProblems = 200
 
-func runReport(ctx context.Context, e *env, args []string, out string) int {
+func runReport(ctx context.Context, e *env, args []string, out string, force bool) int {
 	fail := func(format string, a ...any) int {
 		fmt.Fprintf(e.stderr, "atbridge report: "+format+"\n", a...)
 		if ctx.Err() != nil {
@@ -59,6 +60,9 @@ func runReport(ctx context.Context, e *env, args []string, out string) int {
 	}
 	if out == "" {
 		return fail("-o report.html is required")
+	}
+	if err := refuseExisting(out, force); err != nil {
+		return fail("%v", err)
 	}
 	p, err := buildReport(ctx, args[0])
 	if err != nil {
@@ -260,7 +264,7 @@ func rowText(j *view.JSONEvent) (string, int) {
 		if j.Event == "bytes_lost" {
 			flags |= report.FlagLost
 		}
-		if j.Event == "port_lost" {
+		if j.Event == "port_lost" || j.Event == "not_delivered" {
 			flags |= report.FlagError
 		}
 	case "damage":

@@ -226,6 +226,9 @@ func runShow(ctx context.Context, e *env, f *showFlags, args []string) int {
 			continue
 		}
 		s.record(rec)
+		if dec != nil && deviceAbsent(rec) {
+			s.events(dec.DeviceAbsent(rec.Time))
+		}
 	}
 	if dec != nil {
 		s.events(dec.Flush())
@@ -350,6 +353,12 @@ func recordText(dst []byte, r *capture.Record, o *view.TextOptions) []byte {
 	return view.AppendTextLine(dst, r.Time, r.Dir, r.Kind.String(), fmt.Sprintf("%d bytes", len(r.Data)), view.ColourNone, o)
 }
 
+// deviceAbsent reports whether r says host bytes did not reach the device:
+// the transactions they started end as "device absent".
+func deviceAbsent(r *capture.Record) bool {
+	return r.Kind == capture.KindEvent && r.Event.Type == capture.EvNotDelivered && r.Dir == formats.ToDevice
+}
+
 // eventText says what a recorded event reports, and in which colour.
 func eventText(r *capture.Record) (string, string) {
 	ev := r.Event
@@ -364,6 +373,8 @@ func eventText(r *capture.Record) (string, string) {
 		return fmt.Sprintf("line_settings: port %d now %s (by %s)", r.Port, ev.Line, ev.Text), view.ColourNotice
 	case capture.EvControlLines:
 		return fmt.Sprintf("control_lines: port %d %s", r.Port, ev.Control), view.ColourQuiet
+	case capture.EvNotDelivered:
+		return fmt.Sprintf("NOT DELIVERED: %d bytes %s on port %d were recorded but never reached the other side (%s)", ev.Count, view.DirLabel(r.Dir), r.Port, ev.Text), view.ColourProblem
 	case capture.EvBytesLost:
 		text := fmt.Sprintf("BYTES LOST: %d bytes %s on port %d were forwarded but not recorded", ev.Count, view.DirLabel(r.Dir), r.Port)
 		if ev.Text != "" {

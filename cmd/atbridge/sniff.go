@@ -14,15 +14,20 @@ func init() {
 		summary: "Record a host <-> ESP32 UART passively through two receive-only adapters (Y-cable); nothing is ever sent",
 		usage:   "atbridge sniff --host-rx PORT --device-rx PORT -w FILE.atcap [flags]",
 		examples: `  # adapter 0's RX on the host's TX line, adapter 1's RX on the ESP32's TX line
-  atbridge sniff --host-rx /dev/ttyUSB0 --device-rx /dev/ttyUSB1 --baud 115200 -w bench.atcap`,
+  atbridge sniff --host-rx /dev/ttyUSB0 --device-rx /dev/ttyUSB1 --baud 115200 -w bench.atcap
+
+  # a 921600 bench, watched live in Wireshark while it records
+  atbridge sniff --host-rx /dev/ttyUSB0 --device-rx /dev/ttyUSB1 --baud 921600 -w bench.atcap --pcapng - | wireshark -k -i -
+
+Both adapters follow an AT+UART_CUR the device answers OK, as the ESP32 and its host do.`,
 		setup: func(fs *flag.FlagSet) func(context.Context, *env, []string) int {
 			var hostRx, devRx string
 			var line lineFlags
 			var rec recordFlags
 			fs.StringVar(&hostRx, "host-rx", "", "the adapter that hears the host's TX line (recorded as host -> device)")
 			fs.StringVar(&devRx, "device-rx", "", "the adapter that hears the ESP32's TX line (recorded as device -> host)")
-			line.register(fs)
-			rec.register(fs)
+			line.register(fs, "both adapters", "an AT+UART_CUR the device answers OK changes it later")
+			rec.register(fs, "sniff")
 			return func(ctx context.Context, e *env, args []string) int {
 				if len(args) > 0 {
 					fmt.Fprintf(e.stderr, "atbridge sniff: unexpected argument %q\n", args[0])

@@ -76,6 +76,10 @@ func writeStatsText(out io.Writer, st *analysis.Stats) {
 		}
 		fmt.Fprintf(w, "  %s\t%d\t%d\n", view.DirLabel(d), ds.Bytes, ds.Chunks)
 	}
+	// Shown only when there are any, so that ordinary sessions read as before.
+	if nd, nh := st.NotDelivered[formats.ToDevice.String()], st.NotDelivered[formats.ToHost.String()]; nd+nh > 0 {
+		fmt.Fprintf(w, "  not delivered\t%d to the device, %d to the host (recorded while the other side was absent)\n", nd, nh)
+	}
 	if len(st.Commands) > 0 {
 		fmt.Fprintf(w, "\ncommand\tcount\tp50\tp95\tmax\tresults\n")
 		for _, c := range st.Commands {
@@ -87,7 +91,11 @@ func writeStatsText(out io.Writer, st *analysis.Stats) {
 		}
 	}
 	errs := st.Results["ERROR"] + st.Results["SEND FAIL"]
-	fmt.Fprintf(w, "\nerrors\t%d ERROR/SEND FAIL, %d busy p..., %d without result, %d unparsed runs\n", errs, st.Results["busy p..."], st.NoResult, st.Unparsed)
+	absent := ""
+	if st.DeviceAbsent > 0 {
+		absent = fmt.Sprintf(", %d sent while the device was absent", st.DeviceAbsent)
+	}
+	fmt.Fprintf(w, "\nerrors\t%d ERROR/SEND FAIL, %d busy p..., %d without result%s, %d unparsed runs\n", errs, st.Results["busy p..."], st.NoResult, absent, st.Unparsed)
 	if len(st.URCs) > 0 {
 		fmt.Fprintf(w, "unsolicited\t%s\n", countsText(st.URCs))
 	}

@@ -13,18 +13,21 @@ func init() {
 	register(&command{
 		name:    "verify",
 		summary: "Check a capture file for damage",
-		usage:   "atbridge verify FILE",
+		usage:   "atbridge verify [--json] FILE",
 		examples: `  # exit 0 and one OK line for a whole file
   atbridge verify session.atcap
   # check every capture in a folder, stopping at the first damaged one
-  for f in *.atcap; do atbridge verify "$f" || break; done`,
+  for f in *.atcap; do atbridge verify "$f" || break; done
+  # the same as one JSON object, for CI
+  atbridge verify --json session.atcap | jq .ok`,
 		setup: func(fs *flag.FlagSet) func(context.Context, *env, []string) int {
+			asJSON := fs.Bool("json", false, "print the result as one JSON object (schema in the README) instead of text")
 			return func(ctx context.Context, e *env, args []string) int {
 				args, code, err := interspersed(e, fs, args)
 				if err != nil {
 					return code
 				}
-				return runVerify(ctx, e, args)
+				return runVerify(ctx, e, args, *asJSON)
 			}
 		},
 	})
@@ -33,7 +36,7 @@ func init() {
 // runVerify prints one line for a whole file (exit 0), or one line per
 // problem and a hint (exit 1); a file it cannot read as a capture at all is
 // exit 2; Ctrl-C stops it with exit 130.
-func runVerify(ctx context.Context, e *env, args []string) int {
+func runVerify(ctx context.Context, e *env, args []string, asJSON bool) int {
 	if len(args) != 1 {
 		fmt.Fprintf(e.stderr, "atbridge verify: want one capture FILE, got %d arguments; see atbridge verify --help\n", len(args))
 		return exitFailure
@@ -58,6 +61,9 @@ func runVerify(ctx context.Context, e *env, args []string) int {
 		}
 		fmt.Fprintf(e.stderr, "atbridge verify: %v%s\n", err, hint)
 		return exitFailure
+	}
+	if asJSON {
+		return writeVerifyJSON(e, path, rep)
 	}
 	if rep.OK() {
 		fmt.Fprintf(e.stdout, "%s: OK: %d records, %d bytes, format v%d, written by %s\n", path, rep.Records, rep.Size, rep.Header.Version, orUnknown(rep.Header.Tool))

@@ -114,6 +114,9 @@ var (
 	// ErrRestarted: the device restarted ("ready") before the command got a
 	// final result, or while a payload was being typed.
 	ErrRestarted = errors.New("device restarted")
+	// ErrDeviceAbsent: the device side was gone (unplugged) when the
+	// command was sent or before its result came; see Decoder.DeviceAbsent.
+	ErrDeviceAbsent = errors.New("device absent")
 )
 
 // Event is one item decoded from ESP-AT serial traffic.
@@ -202,7 +205,7 @@ type Transaction struct {
 	// response. At most 1024 are listed; Dropped counts the rest.
 	Unsolicited []int64
 	Dropped     int
-	// Err is ErrNoResult or ErrRestarted when Result is "".
+	// Err is ErrNoResult, ErrRestarted or ErrDeviceAbsent when Result is "".
 	Err error
 }
 

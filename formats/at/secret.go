@@ -153,7 +153,8 @@ func ReadsSecret(c *Command) bool {
 }
 
 // CommandSecrets returns the secrets in a parsed command line, as ranges of
-// c.Line.
+// c.Line: the parameters the command's syntax makes secret, and the
+// TextSecrets of every quoted parameter.
 func (r *SecretRules) CommandSecrets(c *Command) []Secret {
 	var out []Secret
 	if c == nil {
@@ -191,11 +192,19 @@ func (r *SecretRules) CommandSecrets(c *Command) []Secret {
 				out = append(out, r.quotedSub(c.Params[i], HeaderSecrets([]byte(c.Params[i].Value), "http-header"))...)
 			}
 		}
-		// A URL in any quoted parameter: user:pass@ and token parameters.
+		// Any quoted parameter of any command: a URL's user:pass@ and token
+		// parameters, and the token rules of free data (an Authorization
+		// header, "Bearer ...", token=...), since a host may type a token
+		// inline where the firmware expects it after a prompt; the device
+		// answers ERROR, but the token was on the wire all the same.
 		for _, p := range c.Params {
-			if p.Quoted && strings.Contains(p.Value, "://") {
+			if !p.Quoted {
+				continue
+			}
+			if strings.Contains(p.Value, "://") {
 				out = append(out, r.quotedSub(p, r.URISecrets([]byte(p.Value)))...)
 			}
+			out = append(out, r.quotedSub(p, r.TextSecrets([]byte(p.Value)))...)
 		}
 	}
 	return dedupe(out)

@@ -3,6 +3,7 @@ package view
 import (
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"time"
 	"unicode/utf8"
 
@@ -78,11 +79,14 @@ type JSONCommand struct {
 
 // JSONTx is a command with its final result.
 type JSONTx struct {
-	Line        string `json:"line"`
-	Result      string `json:"result"` // "" when there was none
-	LatencyNS   int64  `json:"latency_ns"`
-	Busy        bool   `json:"busy,omitempty"`
-	Unsolicited int    `json:"unsolicited,omitempty"`
+	Line   string `json:"line"`
+	Result string `json:"result"` // "" when there was none
+	// Absent is set when there was no result because the command never
+	// reached the device (at.ErrDeviceAbsent).
+	Absent      bool  `json:"device_absent,omitempty"`
+	LatencyNS   int64 `json:"latency_ns"`
+	Busy        bool  `json:"busy,omitempty"`
+	Unsolicited int   `json:"unsolicited,omitempty"`
 }
 
 // JSONWS describes a WebSocket message or frame. Values the traffic does not
@@ -135,7 +139,7 @@ func NewJSONEvent(e *at.Event, start time.Time) *JSONEvent {
 		j.Command = c
 	}
 	if tx := e.Tx; tx != nil {
-		j.Tx = &JSONTx{Line: string(tx.Line), Result: tx.Result, LatencyNS: tx.Latency, Busy: tx.Busy, Unsolicited: len(tx.Unsolicited) + tx.Dropped}
+		j.Tx = &JSONTx{Line: string(tx.Line), Result: tx.Result, Absent: errors.Is(tx.Err, at.ErrDeviceAbsent), LatencyNS: tx.Latency, Busy: tx.Busy, Unsolicited: len(tx.Unsolicited) + tx.Dropped}
 	}
 	if m := e.Msg; m != nil {
 		ws := &JSONWS{Result: m.Result}

@@ -1,6 +1,7 @@
 package view
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -349,6 +350,8 @@ func txText(tx *at.Transaction) string {
 	}
 	if tx.Result != "" {
 		s += fmt.Sprintf(" → %s in %s", tx.Result, latencyText(tx.Latency))
+	} else if errors.Is(tx.Err, at.ErrDeviceAbsent) {
+		s += " → not delivered: device absent"
 	} else {
 		s += " → no result"
 	}
