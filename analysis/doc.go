@@ -7,9 +7,12 @@
 // copying the CLI.
 //
 // A Collector is fed capture records one at a time, so it serves a file
-// (ReadFile) and a live recording alike.
+// (ReadFile) and a live recording alike. Live is the model of a live view
+// (the terminal's today, a browser's tomorrow): it follows a recording
+// through a bounded queue that never holds up the recorder, decodes it, and
+// hands events and records to the view, saying what it had to skip.
 //
 // It reads capture records and decoded events, so it may import capture
 // and the packages under formats; it never imports bridge, replay, redact
-// or cmd, and starts no goroutines.
+// or cmd, and starts no goroutines (Live.Run runs on the caller's).
 package analysis

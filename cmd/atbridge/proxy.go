@@ -450,22 +450,17 @@ func readMarkers(e *env, px *bridge.Proxy) func() {
 	}
 }
 
-// liveView prints records as "atbridge show" does (the same shower and
-// decoder), decoded unless raw. It has its own goroutine and a bounded
-// queue of its own: a terminal that is slow or paused (Ctrl-S) makes the
-// live view skip records, and says so, but never holds up the recording
-// (let alone the line). Output is written out every 100 ms, emptying the
-// shower's reorder window each time.
+// liveView prints what an analysis.Live follows as "atbridge show" does
+// (the same shower), decoded unless raw. The Live's bounded queue means a
+// terminal that is slow or paused (Ctrl-S) makes the view skip records,
+// and say so, but never holds up the recording (let alone the line).
+// Output is written out every 100 ms, emptying the shower's reorder window
+// each time.
 type liveView struct {
-	s       *shower
-	dec     *at.Decoder
-	ch      chan capture.Record
-	skipped int // records not shown; only observe touches it
-	done    chan struct{}
+	s    *shower
+	live *analysis.Live
+	done chan struct{}
 }
-
-// liveQueue is how many records the live view may fall behind.
-const liveQueue = 8192
 
 func newLiveView(e *env, raw bool, h capture.Header) *liveView {
 	v := &liveView{
@@ -476,74 +471,30 @@ func newLiveView(e *env, raw bool, h capture.Header) *liveView {
 			text:  view.TextOptions{Colour: e.useColour(e.stdout)},
 			until: 1<<63 - 1,
 		},
-		ch:   make(chan capture.Record, liveQueue),
+		live: analysis.NewLive(h, &analysis.LiveOptions{Raw: raw, Viewer: "terminal"}),
 		done: make(chan struct{}),
 	}
-	if !raw {
-		v.dec = at.NewDecoder(analysis.DecoderOptions(&h))
-	}
 	v.s.header("(live)", &h)
-	go v.render()
+	go func() {
+		defer close(v.done)
+		v.live.Run(v)
+	}()
 	return v
 }
 
-// observe is the proxy's Observe hook: it queues a copy of r, or counts it
-// as skipped when the terminal is behind.
-func (v *liveView) observe(r *capture.Record) {
-	if v.skipped > 0 {
-		// Tell the renderer how many went missing before this one.
-		note := capture.Record{Kind: capture.KindEvent, Time: r.Time, Event: capture.Event{Type: capture.EvNote,
-			Text: fmt.Sprintf("live view: %d records not shown (the terminal was too slow); the capture has them", v.skipped)}}
-		select {
-		case v.ch <- note:
-			v.skipped = 0
-		default:
-			v.skipped++
-			return
-		}
-	}
-	c := *r
-	c.Data = append([]byte(nil), r.Data...)
-	select {
-	case v.ch <- c:
-	default:
-		v.skipped++
-	}
-}
+// observe is the proxy's Observe hook.
+func (v *liveView) observe(r *capture.Record) { v.live.Observe(r) }
 
-func (v *liveView) render() {
-	defer close(v.done)
-	t := time.NewTicker(100 * time.Millisecond)
-	defer t.Stop()
-	for {
-		select {
-		case r, ok := <-v.ch:
-			if !ok {
-				if v.dec != nil {
-					v.s.events(v.dec.Flush())
-				}
-				v.s.drain(-1)
-				v.s.out.Flush()
-				return
-			}
-			if v.dec != nil && r.Kind == capture.KindChunk {
-				v.s.events(v.dec.Feed(r.Time, r.Dir, r.Data))
-			} else {
-				v.s.record(&r)
-			}
-		case <-t.C:
-			v.s.drain(-1)
-			v.s.out.Flush()
-		}
-	}
+// Events, Record and Tick make liveView the Live's sink.
+func (v *liveView) Events(evs []at.Event)    { v.s.events(evs) }
+func (v *liveView) Record(r *capture.Record) { v.s.record(r) }
+func (v *liveView) Tick() {
+	v.s.drain(-1)
+	v.s.out.Flush()
 }
 
 // close shows what is queued and stops; observe must not be called after.
 func (v *liveView) close() {
-	if v.skipped > 0 {
-		v.ch <- capture.Record{Kind: capture.KindEvent, Event: capture.Event{Type: capture.EvNote,
-			Text: fmt.Sprintf("live view: %d records not shown at the end (the terminal was too slow); the capture has them", v.skipped)}}
-	}
-	close(v.ch)
+	v.live.Close()
 	<-v.done
 }
