@@ -66,7 +66,7 @@ func NewLive(h capture.Header, o *LiveOptions) *Live {
 		l.tick = 100 * time.Millisecond
 	}
 	if !o.Raw {
-		l.dec = at.NewDecoder(DecoderOptions(&h))
+		l.dec = at.NewDecoder(h.DecoderOptions())
 	}
 	return l
 }

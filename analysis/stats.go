@@ -90,7 +90,7 @@ func NewCollector(file string, h capture.Header) *Collector {
 			Results: map[string]int{}, URCs: map[string]int{}, Damage: []string{}, NotDelivered: map[string]int64{},
 			Commands: []*CmdStats{}, WSFromAT: []*WSStats{}, WSFrames: []*WSStats{},
 		},
-		dec:    at.NewDecoder(DecoderOptions(&h)),
+		dec:    at.NewDecoder(h.DecoderOptions()),
 		cmds:   map[string]*CmdStats{},
 		fromAT: map[int]*WSStats{},
 		frames: map[int]*WSStats{},

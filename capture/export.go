@@ -9,7 +9,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/atbridge/atbridge/formats/at"
 	"github.com/atbridge/atbridge/formats/pcapng"
 	"github.com/atbridge/atbridge/formats/ws"
 )
@@ -49,14 +48,7 @@ func PcapOptions(h Header, base *pcapng.Options) pcapng.Options {
 	}
 	o.Comment = strings.Join(c, "\n")
 	if o.Decoder == nil {
-		d := at.DecoderOptions{EchoOff: strings.EqualFold(h.Meta["echo"], "off")}
-		switch strings.ToLower(h.Meta["firmware"]) {
-		case "release":
-			d.Firmware = at.FirmwareRelease
-		case "dev", "development":
-			d.Firmware = at.FirmwareDevelopment
-		}
-		o.Decoder = &d
+		o.Decoder = h.DecoderOptions()
 	}
 	return o
 }

@@ -82,7 +82,7 @@ func TestWriter(t *testing.T) {
 	h, recs := sessionRecords(t, "../testdata/sessions/secrets.txt")
 	want := runAll(h, recs, &Options{})
 	var sink recordSink
-	w := NewWriter(&sink, &Options{Decoder: DecoderOptions(&h)})
+	w := NewWriter(&sink, &Options{Decoder: h.DecoderOptions()})
 	var mu sync.Mutex
 	for i := range recs {
 		mu.Lock()

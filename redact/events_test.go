@@ -74,7 +74,7 @@ func TestRedactAfterCutPayload(t *testing.T) {
 				}
 				recs = append(recs, rec)
 			}
-			r := New(&Options{Decoder: DecoderOptions(&h)})
+			r := New(&Options{Decoder: h.DecoderOptions()})
 			var out []capture.Record
 			for i := range recs {
 				out = append(out, r.Add(&recs[i])...)

@@ -9,21 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/atbridge/atbridge/capture"
-	"github.com/atbridge/atbridge/formats/at"
 )
-
-// DecoderOptions reads how a capture's traffic starts from its metadata
-// ("echo" off, "firmware" release or development), as atbridge show does.
-func DecoderOptions(h *capture.Header) *at.DecoderOptions {
-	o := &at.DecoderOptions{EchoOff: h.Meta["echo"] == "off"}
-	switch h.Meta["firmware"] {
-	case "release":
-		o.Firmware = at.FirmwareRelease
-	case "development":
-		o.Firmware = at.FirmwareDevelopment
-	}
-	return o
-}
 
 // Result says what a File or Check run found.
 type Result struct {
@@ -47,7 +33,7 @@ func pass(ctx context.Context, in string, opts *Options, out func(*capture.Recor
 		o = *opts
 	}
 	if o.Decoder == nil {
-		o.Decoder = DecoderOptions(&h)
+		o.Decoder = h.DecoderOptions()
 	}
 	r := New(&o)
 	emit := func(recs []capture.Record) error {

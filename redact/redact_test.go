@@ -65,7 +65,7 @@ func sessionRecords(t testing.TB, path string) (capture.Header, []capture.Record
 
 func runAll(h capture.Header, recs []capture.Record, o *Options) []capture.Record {
 	if o.Decoder == nil {
-		o.Decoder = DecoderOptions(&h)
+		o.Decoder = h.DecoderOptions()
 	}
 	r := New(o)
 	var out []capture.Record
@@ -78,7 +78,7 @@ func runAll(h capture.Header, recs []capture.Record, o *Options) []capture.Recor
 // decodeShape decodes records and describes every event without its bytes:
 // what the redacted capture must keep.
 func decodeShape(h capture.Header, recs []capture.Record) []string {
-	d := at.NewDecoder(DecoderOptions(&h))
+	d := at.NewDecoder(h.DecoderOptions())
 	var out []string
 	add := func(evs []at.Event) {
 		for _, e := range evs {

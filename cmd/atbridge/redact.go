@@ -160,7 +160,7 @@ func (l *liveRedact) wrap(next redact.Sink, h capture.Header) redact.Sink {
 	if !l.on {
 		return next
 	}
-	l.w = redact.NewWriter(next, &redact.Options{Decoder: redact.DecoderOptions(&h)})
+	l.w = redact.NewWriter(next, &redact.Options{Decoder: h.DecoderOptions()})
 	return l.w
 }
 

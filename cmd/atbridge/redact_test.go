@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/atbridge/atbridge/analysis"
 	"github.com/atbridge/atbridge/capture"
 	"github.com/atbridge/atbridge/formats/at"
 	"github.com/atbridge/atbridge/internal/session"
@@ -94,7 +93,7 @@ func leakedN(b []byte, secrets []string, bg []byte, n int) []string {
 
 // eventShapes decodes records and describes each event without its bytes.
 func eventShapes(h capture.Header, recs []capture.Record) []string {
-	d := at.NewDecoder(analysis.DecoderOptions(&h))
+	d := at.NewDecoder(h.DecoderOptions())
 	var out []string
 	add := func(evs []at.Event) {
 		for _, e := range evs {

@@ -13,7 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/atbridge/atbridge/analysis"
 	"github.com/atbridge/atbridge/capture"
 	"github.com/atbridge/atbridge/formats"
 	"github.com/atbridge/atbridge/formats/at"
@@ -190,7 +189,7 @@ func runShow(ctx context.Context, e *env, f *showFlags, args []string) int {
 	}
 	var dec *at.Decoder
 	if !f.raw {
-		dec = at.NewDecoder(analysis.DecoderOptions(&hdr))
+		dec = at.NewDecoder(hdr.DecoderOptions())
 	}
 	var last int64
 	for {
