@@ -67,4 +67,8 @@
 // enforces limits (ReaderOptions) on every declared size, since a capture
 // attached to a bug report is untrusted. Files are created with mode 0600:
 // they can hold Wi-Fi passwords.
+//
+// It imports only the codecs under formats (for the export driver and the
+// decoder settings a header implies), never bridge, replay, redact or
+// analysis.
 package capture

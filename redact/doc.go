@@ -20,4 +20,7 @@
 // live recorder wrapped in a Writer lags a little behind the traffic; Flush
 // and Close release everything. The rules and what is not covered are in
 // docs/redaction.md.
+//
+// It imports capture and the codecs under formats; never bridge, replay
+// or analysis.
 package redact

@@ -3,6 +3,10 @@
 //
 // Run "atbridge help" for the list of commands and "atbridge help COMMAND"
 // (or "atbridge COMMAND --help") for each one's flags and examples.
+//
+// It parses flags, wires the packages together and prints; what it
+// computes lives in the packages it imports (bridge, replay, redact,
+// analysis, capture, formats).
 package main
 
 import (

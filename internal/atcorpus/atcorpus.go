@@ -55,6 +55,8 @@
 // USB frames (or latency timer periods, where longer) for a read on the
 // adapter's side, whose times that grid quantises. For independent X and Y, H(X+Y) >= max(H(X), H(Y)), so the
 // sum over reads is a floor: the true information is larger.
+//
+// It imports formats only (the direction type).
 package atcorpus
 
 import (

@@ -8,6 +8,9 @@
 // the rows in view, so captures of tens of thousands of transactions stay
 // responsive. Captured bytes reach the page only as JSON strings and
 // textContent, never as markup.
+//
+// It imports analysis for the model it renders; it reads no files and
+// opens no ports.
 package report
 
 import (

@@ -16,6 +16,9 @@
 // decrease. "@key value" lines set metadata (Session.Meta): "firmware"
 // (release or development) and "echo" (on or off at the start) are the ones
 // the tests read; "title" says what the scenario shows.
+//
+// It imports capture and formats; tests of every layer above formats use
+// it.
 package session
 
 import (

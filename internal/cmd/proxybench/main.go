@@ -20,6 +20,8 @@
 // holds exactly what crossed in both directions with no byte lost.
 // -duration sets the length of the throughput run (60s for the saturation
 // run). Output is a markdown table.
+//
+// It imports bridge, capture and formats, as the CLI does.
 package main
 
 import (
