@@ -82,7 +82,7 @@ type EmulatorOptions struct {
 	// every WebSocket frame sent or received and link events. It is called
 	// from several goroutines, one call at a time, with records whose Time
 	// comes from Clock; the record and its Data are only valid during the
-	// call. Serial chunks use Port capture.PortHost (the host app's side of
+	// call. Serial chunks use port.Port capture.PortHost (the host app's side of
 	// the emulated UART); Dir ToDevice is what the host typed.
 	Record func(*capture.Record)
 	// Clock gives Record's timestamps (capture.Writer.Now); nil means
@@ -176,7 +176,7 @@ func NewEmulator(opts *EmulatorOptions) *Emulator {
 	return e
 }
 
-// lineSetter is what a Port offers to change the UART settings.
+// lineSetter is what a port.Port offers to change the UART settings.
 type lineSetter interface {
 	SetLine(capture.LineSettings) error
 }

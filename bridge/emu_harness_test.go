@@ -9,17 +9,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/atbridge/atbridge/bridge/port"
 	"github.com/atbridge/atbridge/formats"
 	"github.com/atbridge/atbridge/internal/session"
 )
 
 // emuHost is the host app's side of an emulator under test: it writes to
-// and reads from the slave side of a real pty opened through OpenPort. It
+// and reads from the slave side of a real pty opened through port.Open. It
 // forgets what it consumed (long benchmarks) unless keep is set.
 type emuHost struct {
 	*hostApp
 	em   *Emulator
-	port Port
+	port port.Port
 }
 
 // testLogger sends the emulator's log lines to t.Log.
@@ -50,9 +51,9 @@ func startEmu(t testing.TB, opts *EmulatorOptions) *emuHost {
 	}
 	link := filepath.Join(t.TempDir(), "esp")
 	ctx, cancel := context.WithCancel(context.Background())
-	p, err := OpenPort(ctx, "pty:"+link, nil)
+	p, err := port.Open(ctx, "pty:"+link, nil)
 	if err != nil {
-		t.Fatalf("OpenPort: %v", err)
+		t.Fatalf("port.Open: %v", err)
 	}
 	em := NewEmulator(opts)
 	served := make(chan error, 1)

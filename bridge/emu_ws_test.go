@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/atbridge/atbridge/bridge/port"
 	"github.com/atbridge/atbridge/formats"
 )
 
@@ -497,7 +498,7 @@ func TestEmuExternalHostApp(t *testing.T) {
 	srv := newCoderEchoServer(t, nil)
 	link := filepath.Join(t.TempDir(), "esp")
 	ctx, cancel := context.WithCancel(context.Background())
-	p, err := OpenPort(ctx, "pty:"+link, nil)
+	p, err := port.Open(ctx, "pty:"+link, nil)
 	must(t, err)
 	em := NewEmulator(&EmulatorOptions{Log: testLogger(t)})
 	served := make(chan error, 1)

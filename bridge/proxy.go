@@ -9,12 +9,13 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/atbridge/atbridge/bridge/port"
 	"github.com/atbridge/atbridge/capture"
 	"github.com/atbridge/atbridge/formats"
 )
 
 // ProxyOptions configure a Proxy. Host and Device name the two serial ports
-// as OpenPort spells them; Device may also be EmulateSpec. Recorder is
+// as port.Open spells them; Device may also be EmulateSpec. Recorder is
 // required; every other zero field means its default.
 type ProxyOptions struct {
 	// Host is the host app's side: "pty:PATH" for a PC host app, or a
@@ -48,7 +49,7 @@ type ProxyOptions struct {
 	Wait    bool
 	Waiting func(role, spec string, err error)
 	// LinePoll is how often a pty: host port's termios is read; zero means
-	// DefaultLinePoll.
+	// port.DefaultLinePoll.
 	LinePoll time.Duration
 	// ControlPoll is how often the host port's modem lines are read to
 	// mirror DTR and RTS to the device; zero means 20 ms.
@@ -124,7 +125,7 @@ func OpenProxy(ctx context.Context, opts *ProxyOptions) (_ *Proxy, err error) {
 	if o.ControlPoll <= 0 {
 		o.ControlPoll = 20 * time.Millisecond
 	}
-	o.Line = lineDefaults(o.Line)
+	o.Line = port.LineDefaults(o.Line)
 	p := &Proxy{opts: o, log: o.Log}
 	if p.log == nil {
 		p.log = slog.New(slog.DiscardHandler)
@@ -136,18 +137,18 @@ func OpenProxy(ctx context.Context, opts *ProxyOptions) (_ *Proxy, err error) {
 		}
 	}()
 	if o.Host != "" {
-		popts := PortOptions{Line: o.Line, ReadOnly: o.Sniff, LinePoll: o.LinePoll, RetryInterval: o.RetryInterval}
+		popts := port.Options{Line: o.Line, ReadOnly: o.Sniff, LinePoll: o.LinePoll, RetryInterval: o.RetryInterval}
 		p.host = &side{px: p, idx: capture.PortHost, spec: o.Host, role: "host", readDir: formats.ToDevice, opts: popts, reopen: true}
 		p.dev = &side{px: p, idx: capture.PortDevice, spec: o.Device, role: "device", readDir: formats.ToHost, opts: popts, reopen: o.Device != EmulateSpec}
-		open := func(role, spec string) (Port, error) {
-			pt, err := OpenPort(ctx, spec, &popts)
-			if err == nil || !o.Wait || !retryOpen(ctx, err) {
+		open := func(role, spec string) (port.Port, error) {
+			pt, err := port.Open(ctx, spec, &popts)
+			if err == nil || !o.Wait || !port.Retryable(err) || ctx.Err() != nil {
 				return pt, err
 			}
 			if o.Waiting != nil {
 				o.Waiting(role, spec, err)
 			}
-			return ReopenPort(ctx, spec, &popts)
+			return port.Reopen(ctx, spec, &popts)
 		}
 		hp, err := open("host", o.Host)
 		if err != nil {
@@ -351,8 +352,8 @@ func (p *Proxy) setLine(l capture.LineSettings, why string, except *side) {
 
 // watchPort starts what follows a freshly opened port: for a pty: host, the
 // host app's termios changes, mirrored to the device.
-func (p *Proxy) watchPort(s *side, pt Port) {
-	ln, ok := pt.(LineNotifier)
+func (p *Proxy) watchPort(s *side, pt port.Port) {
+	ln, ok := pt.(port.LineNotifier)
 	if !ok || s != p.host {
 		return
 	}
@@ -361,7 +362,7 @@ func (p *Proxy) watchPort(s *side, pt Port) {
 	go func() {
 		defer p.wg.Done()
 		for l := range ch {
-			l = lineDefaults(l)
+			l = port.LineDefaults(l)
 			s.mu.Lock()
 			same := s.line == l
 			s.line = l

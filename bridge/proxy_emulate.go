@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/atbridge/atbridge/bridge/port"
 	"github.com/atbridge/atbridge/capture"
 )
 
@@ -27,12 +28,12 @@ type memPort struct {
 	once sync.Once
 }
 
-var _ Port = (*memPort)(nil)
+var _ port.Port = (*memPort)(nil)
 
 // memPair returns the two ends of an in-memory line.
 func memPair(name string, l capture.LineSettings) (*memPort, *memPort) {
 	a, b := net.Pipe()
-	l = lineDefaults(l)
+	l = port.LineDefaults(l)
 	return &memPort{c: a, name: name, line: l}, &memPort{c: b, name: name, line: l}
 }
 
@@ -47,7 +48,7 @@ func (m *memPort) Line() capture.LineSettings {
 func (m *memPort) SetLine(l capture.LineSettings) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.line = lineDefaults(l)
+	m.line = port.LineDefaults(l)
 	return nil
 }
 
@@ -69,9 +70,9 @@ func (m *memPort) wrap(op string, err error) error {
 	case err == nil:
 		return nil
 	case errors.Is(err, io.ErrClosedPipe):
-		return fmt.Errorf("%s %s: %w", op, m.name, ErrPortClosed)
+		return fmt.Errorf("%s %s: %w", op, m.name, port.ErrClosed)
 	case errors.Is(err, io.EOF):
-		return fmt.Errorf("%s %s: %w (the emulator stopped): %w", op, m.name, ErrPortLost, io.EOF)
+		return fmt.Errorf("%s %s: %w (the emulator stopped): %w", op, m.name, port.ErrLost, io.EOF)
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		return err
 	}

@@ -11,8 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/atbridge/atbridge/bridge/port"
 	"github.com/atbridge/atbridge/capture"
 	"github.com/atbridge/atbridge/formats"
+	"github.com/atbridge/atbridge/internal/rig"
 )
 
 // gateRecorder blocks every Write until the gate opens: a disk that has
@@ -209,7 +211,7 @@ func TestParseSplit(t *testing.T) {
 func TestProxyDiskStuck(t *testing.T) {
 	dir := t.TempDir()
 	devLink := filepath.Join(dir, "dev")
-	dev, err := OpenPort(context.Background(), "pty:"+devLink, nil)
+	dev, err := port.Open(context.Background(), "pty:"+devLink, nil)
 	must(t, err)
 	echoed := make(chan struct{})
 	go func() {
@@ -231,7 +233,7 @@ func TestProxyDiskStuck(t *testing.T) {
 	defer f.Close()
 	data := bytes.Repeat([]byte("0123456789abcdef"), 64<<10/16)
 	go func() { _, _ = f.Write(data) }()
-	if got := mustReadN(t, f, len(data)); !bytes.Equal(got, data) {
+	if got := rig.ReadN(t, f, len(data)); !bytes.Equal(got, data) {
 		t.Fatal("echo differs while the disk is stuck")
 	}
 	close(g.gate)

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/atbridge/atbridge/bridge/port"
 	"github.com/atbridge/atbridge/capture"
 	"github.com/atbridge/atbridge/formats"
 )
@@ -42,7 +43,7 @@ type proxyRig struct {
 
 // rigEmu is one emulator run on the device pty.
 type rigEmu struct {
-	port   Port
+	port   port.Port
 	sink   *recordSink
 	cancel context.CancelFunc
 	done   chan error
@@ -50,12 +51,12 @@ type rigEmu struct {
 
 func startRigEmu(t *testing.T, link string, opts *EmulatorOptions) *rigEmu {
 	t.Helper()
-	p, err := OpenPort(context.Background(), "pty:"+link, nil)
+	p, err := port.Open(context.Background(), "pty:"+link, nil)
 	must(t, err)
 	return serveRigEmu(t, p, opts)
 }
 
-func serveRigEmu(t *testing.T, p Port, opts *EmulatorOptions) *rigEmu {
+func serveRigEmu(t *testing.T, p port.Port, opts *EmulatorOptions) *rigEmu {
 	var o EmulatorOptions
 	if opts != nil {
 		o = *opts
@@ -107,7 +108,7 @@ func startProxyRig(t *testing.T, ro *rigOptions) *proxyRig {
 	dir := t.TempDir()
 	r := &proxyRig{t: t, dir: dir, devLink: filepath.Join(dir, "dev"), capPath: filepath.Join(dir, "rec.atcap")}
 	r.evCond = sync.NewCond(&r.evMu)
-	devPort, err := OpenPort(context.Background(), "pty:"+r.devLink, nil)
+	devPort, err := port.Open(context.Background(), "pty:"+r.devLink, nil)
 	must(t, err)
 	o := ro.proxy
 	o.Host = "pty:" + filepath.Join(dir, "host")

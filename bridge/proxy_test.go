@@ -10,8 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/atbridge/atbridge/bridge/port"
 	"github.com/atbridge/atbridge/capture"
 	"github.com/atbridge/atbridge/formats"
+	"github.com/atbridge/atbridge/internal/rig"
 )
 
 // TestProxyEndToEnd plays the seed scenario through host app <-> pty <->
@@ -91,7 +93,7 @@ func TestProxyDeviceUnplug(t *testing.T) {
 		}
 	}
 
-	p, err := OpenPort(context.Background(), "pty:"+r.devLink, nil)
+	p, err := port.Open(context.Background(), "pty:"+r.devLink, nil)
 	must(t, err)
 	r.waitEvent(capture.EvPortReopened, capture.PortDevice, 1)
 	first := r.emu
@@ -148,7 +150,7 @@ func TestProxyFollowsUARTCur(t *testing.T) {
 	r.host.cmd("AT+UART_CUR=115200,9,1,0,0", "\r\nERROR\r\n")
 
 	// The host app changes its termios (as a program calling tcsetattr).
-	client, err := OpenPort(context.Background(), filepath.Join(r.dir, "host"), &PortOptions{Line: capture.LineSettings{Baud: 921600, Flow: capture.FlowRTSCTS}})
+	client, err := port.Open(context.Background(), filepath.Join(r.dir, "host"), &port.Options{Line: capture.LineSettings{Baud: 921600, Flow: capture.FlowRTSCTS}})
 	must(t, err)
 	defer client.Close()
 	l57 := capture.LineSettings{Baud: 57600, DataBits: 8, Parity: capture.ParityEven, StopBits: capture.Stop1}
@@ -258,7 +260,7 @@ func TestProxyFullDuplexSaturation(t *testing.T) {
 func TestProxyHostSerialUnplug(t *testing.T) {
 	dir := t.TempDir()
 	hostDev := filepath.Join(dir, "hostuart")
-	hostApp, err := OpenPort(context.Background(), "pty:"+hostDev, nil)
+	hostApp, err := port.Open(context.Background(), "pty:"+hostDev, nil)
 	must(t, err)
 	path := filepath.Join(dir, "h.atcap")
 	w, err := capture.Create(path, capture.Header{Tool: "test"}, nil)
@@ -273,23 +275,23 @@ func TestProxyHostSerialUnplug(t *testing.T) {
 		cancel()
 		<-done
 	}()
-	if got := mustReadN(t, hostApp, len("\r\nready\r\n")); string(got) != "\r\nready\r\n" {
+	if got := rig.ReadN(t, hostApp, len("\r\nready\r\n")); string(got) != "\r\nready\r\n" {
 		t.Fatalf("banner %q", got)
 	}
 	_, err = hostApp.Write([]byte("AT\r\n"))
 	must(t, err)
-	if got := mustReadN(t, hostApp, len("AT\r\n\r\nOK\r\n")); string(got) != "AT\r\n\r\nOK\r\n" {
+	if got := rig.ReadN(t, hostApp, len("AT\r\n\r\nOK\r\n")); string(got) != "AT\r\n\r\nOK\r\n" {
 		t.Fatalf("got %q", got)
 	}
 	hostApp.Close() // unplugged
 	waitFor(t, func() bool { return px.host.current() == nil })
-	hostApp, err = OpenPort(context.Background(), "pty:"+hostDev, nil)
+	hostApp, err = port.Open(context.Background(), "pty:"+hostDev, nil)
 	must(t, err)
 	defer hostApp.Close()
 	waitFor(t, func() bool { return px.host.current() != nil })
 	_, err = hostApp.Write([]byte("AT\r\n"))
 	must(t, err)
-	if got := mustReadN(t, hostApp, len("AT\r\n\r\nOK\r\n")); string(got) != "AT\r\n\r\nOK\r\n" {
+	if got := rig.ReadN(t, hostApp, len("AT\r\n\r\nOK\r\n")); string(got) != "AT\r\n\r\nOK\r\n" {
 		t.Fatalf("after replug: got %q", got)
 	}
 	cancel()

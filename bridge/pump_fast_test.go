@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/atbridge/atbridge/bridge/port"
 	"github.com/atbridge/atbridge/capture"
 	"github.com/atbridge/atbridge/formats"
 )
@@ -29,7 +30,7 @@ func TestProxyFastPathHandsOver(t *testing.T) {
 			t.Fatal("the polling loop did not stop after the device was lost")
 		}
 	}
-	p, err := OpenPort(context.Background(), "pty:"+r.devLink, nil)
+	p, err := port.Open(context.Background(), "pty:"+r.devLink, nil)
 	must(t, err)
 	r.waitEvent(capture.EvPortReopened, capture.PortDevice, 1)
 	r.emu = serveRigEmu(t, p, nil)
@@ -45,18 +46,18 @@ func TestProxyFastPathHandsOver(t *testing.T) {
 // has arrived, never waits, and loses nothing.
 func TestReadMoreTakesWhatIsThere(t *testing.T) {
 	link := t.TempDir() + "/p"
-	pt, err := OpenPort(context.Background(), "pty:"+link, nil)
+	pt, err := port.Open(context.Background(), "pty:"+link, nil)
 	must(t, err)
 	defer pt.Close()
-	cl, err := OpenPort(context.Background(), link, nil)
+	cl, err := port.Open(context.Background(), link, nil)
 	must(t, err)
 	defer cl.Close()
-	fp := pt.(fdPort)
+	fp := pt.(port.Descriptor)
 	buf := make([]byte, 64<<10)
 	take := func() int {
 		var n int
 		start := time.Now()
-		must(t, fp.fdIO().hold(func(fd, _ int) { n = readMore(fd, buf, nil) }))
+		must(t, fp.HoldFD(func(fd, _ int) { n = readMore(fd, buf, nil) }))
 		if d := time.Since(start); d > time.Second {
 			t.Fatalf("readMore waited %v", d)
 		}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/atbridge/atbridge/capture"
 	"github.com/atbridge/atbridge/formats"
+	"github.com/atbridge/atbridge/internal/rig"
 )
 
 // startTap runs a taps-only proxy recording to a file; stop ends it and
@@ -217,7 +218,7 @@ func TestTapKeepsForwardingGarbage(t *testing.T) {
 	must(t, err)
 	msg := []byte("GET / HTTP/1.1\r\n\r\n\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff" + strings.Repeat("garbage", 1000))
 	go func() { _, _ = c.Write(msg) }()
-	got := mustReadN(t, c, len(msg))
+	got := rig.ReadN(t, c, len(msg))
 	c.Close()
 	if !bytes.Equal(got, msg) {
 		t.Fatal("bytes changed in flight")

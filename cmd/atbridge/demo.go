@@ -18,6 +18,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/atbridge/atbridge/bridge"
+	"github.com/atbridge/atbridge/bridge/port"
 	"github.com/atbridge/atbridge/capture"
 )
 
@@ -183,15 +184,15 @@ func runDemo(ctx context.Context, e *env, out string, quiet bool) int {
 // port, as a PC program would, and plays the steps, putting a marker in the
 // capture before each.
 func playDemo(ctx context.Context, link string, steps []demoStep, px *bridge.Proxy) error {
-	port, err := bridge.OpenPort(ctx, link, nil)
+	pt, err := port.Open(ctx, link, nil)
 	if err != nil {
 		return fmt.Errorf("host app: %w", err)
 	}
-	h := &demoHost{port: port, more: make(chan struct{}, 1)}
+	h := &demoHost{port: pt, more: make(chan struct{}, 1)}
 	h.wg.Add(1)
 	go h.read()
 	defer func() {
-		port.Close()
+		pt.Close()
 		h.wg.Wait()
 	}()
 	for _, s := range steps {
@@ -199,7 +200,7 @@ func playDemo(ctx context.Context, link string, steps []demoStep, px *bridge.Pro
 			px.Mark("the host app opens a WebSocket to the echo server")
 		}
 		if s.send != "" {
-			if _, err := port.Write([]byte(s.send)); err != nil {
+			if _, err := pt.Write([]byte(s.send)); err != nil {
 				return fmt.Errorf("host app: %w", err)
 			}
 		}
@@ -212,7 +213,7 @@ func playDemo(ctx context.Context, link string, steps []demoStep, px *bridge.Pro
 
 // demoHost collects what the host app reads.
 type demoHost struct {
-	port bridge.Port
+	port port.Port
 	wg   sync.WaitGroup
 	mu   sync.Mutex
 	buf  []byte

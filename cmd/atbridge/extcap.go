@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/atbridge/atbridge/bridge"
+	"github.com/atbridge/atbridge/bridge/port"
 	"github.com/atbridge/atbridge/capture"
 )
 
@@ -65,7 +66,7 @@ func setupExtcap(fs *flag.FlagSet) func(context.Context, *env, []string) int {
 	fs.StringVar(&f.device, "device", "", "atbridge-proxy: the ESP32's side (serial device, tcp:HOST:PORT, pty:PATH or emulate)")
 	fs.StringVar(&f.port, "port", "pty:/tmp/esp", "atbridge-emulate: where the host app connects")
 	fs.StringVar(&f.firmware, "firmware", "release", "emulator firmware: release or dev")
-	fs.IntVar(&f.baud, "baud", bridge.DefaultBaud, "baud rate of serial ports")
+	fs.IntVar(&f.baud, "baud", port.DefaultBaud, "baud rate of serial ports")
 	fs.StringVar(&f.write, "write", "", "also record to this .atcap file")
 	fs.StringVar(&f.file, "file", "", "atbridge-file: the .atcap capture to play")
 	fs.BoolVar(&f.pace, "pace", false, "atbridge-file: play at the recorded pace instead of all at once")
@@ -101,7 +102,7 @@ func extcapConfig(iface string) (string, error) {
 	case extcapProxy:
 		arg(0, "host", "Host app side", "string", "{required=true}{tooltip=pty:PATH for a PC host app, a serial device such as /dev/ttyUSB0, or tcp:HOST:PORT}{default=pty:/tmp/esp}")
 		arg(1, "device", "ESP32 side", "string", "{required=true}{tooltip=a serial device such as /dev/ttyUSB1, tcp:HOST:PORT, pty:PATH, or emulate}{default=emulate}")
-		arg(2, "baud", "Baud rate", "unsigned", fmt.Sprintf("{default=%d}{range=50,16000000}", bridge.DefaultBaud))
+		arg(2, "baud", "Baud rate", "unsigned", fmt.Sprintf("{default=%d}{range=50,16000000}", port.DefaultBaud))
 		firmware(3)
 		arg(4, "write", "Also record to (.atcap)", "fileselect", "{mustexist=false}{tooltip=optional: keep the capture for atbridge show, replay and export}")
 	case extcapEmulate:

@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/atbridge/atbridge/bridge"
+	"github.com/atbridge/atbridge/bridge/port"
 	"github.com/atbridge/atbridge/capture"
 	"github.com/atbridge/atbridge/replay"
 )
@@ -93,17 +93,17 @@ func runMock(ctx context.Context, e *env, file string, f *mockFlags) int {
 	if err != nil {
 		return fail("%v", err)
 	}
-	port, err := bridge.OpenPort(ctx, f.port, nil)
+	pt, err := port.Open(ctx, f.port, nil)
 	if err != nil {
 		return fail("%v", err)
 	}
-	defer port.Close()
+	defer pt.Close()
 	opts := &replay.MockOptions{Rules: rules, Timing: timing, Log: e.stderr, Linger: f.linger, Seed: f.seed}
 	var rec *capture.Writer
 	if f.write != "" {
 		rec, err = capture.Create(f.write, capture.Header{
 			Tool:  "atbridge " + toolVersion(),
-			Ports: []capture.PortInfo{{Name: f.port, Role: "host", Line: port.Line()}},
+			Ports: []capture.PortInfo{{Name: f.port, Role: "host", Line: pt.Line()}},
 			Meta:  f.redact.meta(map[string]string{"command": "mock", "source": file, "firmware": script.Header.Meta["firmware"]}),
 		}, nil)
 		if err != nil {
@@ -115,13 +115,13 @@ func runMock(ctx context.Context, e *env, file string, f *mockFlags) int {
 	}
 	fmt.Fprintf(e.stderr, "atbridge mock: playing %s (%d transactions, %s) on %s, %s timing\n", file, len(script.Txs), time.Duration(script.Duration).Round(time.Millisecond), f.port, timing)
 	m := replay.NewMock(script, opts)
-	serveErr := m.Serve(ctx, port)
+	serveErr := m.Serve(ctx, pt)
 	m.WriteSummary(e.stderr)
 	code := exitOK
 	if st := m.Stats(); len(st.Misses) > 0 || st.Unplayed > 0 {
 		code = exitProblem
 	}
-	if serveErr != nil && !errors.Is(serveErr, bridge.ErrPortClosed) {
+	if serveErr != nil && !errors.Is(serveErr, port.ErrClosed) {
 		fmt.Fprintf(e.stderr, "atbridge mock: %v\n", serveErr)
 		code = exitFailure
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/atbridge/atbridge/bridge"
+	"github.com/atbridge/atbridge/bridge/port"
 	"github.com/atbridge/atbridge/capture"
 	"github.com/atbridge/atbridge/formats"
 )
@@ -51,7 +52,7 @@ type lineFlags struct {
 }
 
 func (l *lineFlags) register(fs *flag.FlagSet) {
-	fs.IntVar(&l.baud, "baud", bridge.DefaultBaud, "baud rate of both ports (AT+UART_CUR and a pty host app's termios change it later)")
+	fs.IntVar(&l.baud, "baud", port.DefaultBaud, "baud rate of both ports (AT+UART_CUR and a pty host app's termios change it later)")
 	fs.IntVar(&l.dataBits, "databits", 8, "data bits: 5, 6, 7 or 8")
 	fs.StringVar(&l.parity, "parity", "N", "parity: N, E, O, M or S")
 	fs.StringVar(&l.stopBits, "stopbits", "1", "stop bits: 1, 1.5 or 2")

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/atbridge/atbridge/bridge"
+	"github.com/atbridge/atbridge/bridge/port"
 	"github.com/atbridge/atbridge/capture"
 	"github.com/atbridge/atbridge/replay"
 )
@@ -82,7 +83,7 @@ func openDevice(ctx context.Context, f *replayFlags, rules *replay.Rules) (io.Re
 			return replay.NewMock(s, &replay.MockOptions{Rules: rules}).Serve(ctx, c)
 		})
 	}
-	p, err := bridge.OpenPort(ctx, f.device, nil)
+	p, err := port.Open(ctx, f.device, nil)
 	if err != nil {
 		return nil, nil, err
 	}

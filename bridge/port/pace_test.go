@@ -1,4 +1,4 @@
-package bridge
+package port
 
 import (
 	"bytes"
@@ -100,13 +100,13 @@ func TestPacedWriterCloseInterruptsWrite(t *testing.T) {
 	pw.Close()
 	select {
 	case err := <-done:
-		if !errors.Is(err, ErrPortClosed) {
-			t.Fatalf("write: %v, want ErrPortClosed", err)
+		if !errors.Is(err, ErrClosed) {
+			t.Fatalf("write: %v, want ErrClosed", err)
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("Close did not interrupt Write")
 	}
-	if _, err := pw.Write([]byte("x")); !errors.Is(err, ErrPortClosed) {
+	if _, err := pw.Write([]byte("x")); !errors.Is(err, ErrClosed) {
 		t.Fatalf("write after close: %v", err)
 	}
 }

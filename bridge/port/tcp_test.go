@@ -1,4 +1,4 @@
-package bridge
+package port
 
 import (
 	"bytes"
@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/atbridge/atbridge/capture"
+	"github.com/atbridge/atbridge/internal/rig"
 )
 
 // serialServer is a stand-in for ser2net in raw mode: it accepts one
@@ -45,7 +46,7 @@ func serialServer(t *testing.T) (addr string, conns <-chan net.Conn) {
 func TestTCPPort(t *testing.T) {
 	addr, conns := serialServer(t)
 	line := capture.LineSettings{Baud: 921600}
-	p, err := OpenPort(context.Background(), "tcp:"+addr, &PortOptions{Line: line})
+	p, err := Open(context.Background(), "tcp:"+addr, &Options{Line: line})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,20 +57,20 @@ func TestTCPPort(t *testing.T) {
 	if p.Name() != "tcp:"+addr {
 		t.Errorf("Name() = %q", p.Name())
 	}
-	if want := lineDefaults(line); p.Line() != want {
+	if want := LineDefaults(line); p.Line() != want {
 		t.Errorf("Line() = %s, want %s", p.Line(), want)
 	}
-	want := allByteValues()
+	want := rig.AllBytes()
 	if _, err := p.Write(want); err != nil {
 		t.Fatal(err)
 	}
-	if got := mustReadN(t, srv, len(want)); !bytes.Equal(got, want) {
+	if got := rig.ReadN(t, srv, len(want)); !bytes.Equal(got, want) {
 		t.Fatal("port to server: bytes changed")
 	}
 	if _, err := srv.Write(want); err != nil {
 		t.Fatal(err)
 	}
-	if got := mustReadN(t, p, len(want)); !bytes.Equal(got, want) {
+	if got := rig.ReadN(t, p, len(want)); !bytes.Equal(got, want) {
 		t.Fatal("server to port: bytes changed")
 	}
 	// Settings are remembered, nothing goes to the server.
@@ -87,14 +88,14 @@ func TestTCPPort(t *testing.T) {
 
 	// The server hanging up is the device lost.
 	srv.Close()
-	if _, err := p.Read(make([]byte, 1)); !errors.Is(err, ErrPortLost) {
-		t.Fatalf("read after server hang-up: %v, want ErrPortLost", err)
+	if _, err := p.Read(make([]byte, 1)); !errors.Is(err, ErrLost) {
+		t.Fatalf("read after server hang-up: %v, want ErrLost", err)
 	}
 }
 
 func TestTCPPortCloseUnblocksRead(t *testing.T) {
 	addr, conns := serialServer(t)
-	p, err := OpenPort(context.Background(), "tcp:"+addr, nil)
+	p, err := Open(context.Background(), "tcp:"+addr, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,8 +111,8 @@ func TestTCPPortCloseUnblocksRead(t *testing.T) {
 	p.Close()
 	select {
 	case err := <-done:
-		if !errors.Is(err, ErrPortClosed) {
-			t.Fatalf("read: %v, want ErrPortClosed", err)
+		if !errors.Is(err, ErrClosed) {
+			t.Fatalf("read: %v, want ErrClosed", err)
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("Close did not unblock Read")
@@ -130,7 +131,7 @@ func TestTCPPortRefused(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	_, err = OpenPort(context.Background(), "tcp:"+addr, nil)
+	_, err = Open(context.Background(), "tcp:"+addr, nil)
 	if err == nil || !strings.Contains(err.Error(), "is the serial server running") {
 		t.Fatalf("error %v does not say what to check", err)
 	}
@@ -138,7 +139,7 @@ func TestTCPPortRefused(t *testing.T) {
 
 func TestTCPPortReadOnly(t *testing.T) {
 	addr, conns := serialServer(t)
-	p, err := OpenPort(context.Background(), "tcp:"+addr, &PortOptions{ReadOnly: true})
+	p, err := Open(context.Background(), "tcp:"+addr, &Options{ReadOnly: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +150,7 @@ func TestTCPPortReadOnly(t *testing.T) {
 	}
 }
 
-func TestReopenPort(t *testing.T) {
+func TestReopen(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -163,7 +164,7 @@ func TestReopenPort(t *testing.T) {
 	}
 	res := make(chan result, 1)
 	go func() {
-		p, err := ReopenPort(context.Background(), "tcp:"+addr, &PortOptions{RetryInterval: 10 * time.Millisecond})
+		p, err := Reopen(context.Background(), "tcp:"+addr, &Options{RetryInterval: 10 * time.Millisecond})
 		res <- result{p, err}
 	}()
 	time.Sleep(50 * time.Millisecond) // a few refused attempts
@@ -179,22 +180,22 @@ func TestReopenPort(t *testing.T) {
 		}
 		r.p.Close()
 	case <-time.After(10 * time.Second):
-		t.Fatal("ReopenPort did not connect after the server came back")
+		t.Fatal("Reopen did not connect after the server came back")
 	}
 
 	// Errors that waiting cannot fix end it at once; ctx ends the rest.
-	if _, err := ReopenPort(context.Background(), "tcp:nowhere", nil); err == nil {
+	if _, err := Reopen(context.Background(), "tcp:nowhere", nil); err == nil {
 		t.Error("bad spec: no error")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	ln.Close()
-	if _, err := ReopenPort(ctx, "tcp:"+addr, &PortOptions{RetryInterval: 5 * time.Millisecond}); !errors.Is(err, context.DeadlineExceeded) {
+	if _, err := Reopen(ctx, "tcp:"+addr, &Options{RetryInterval: 5 * time.Millisecond}); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("reopen until deadline: %v, want DeadlineExceeded", err)
 	}
 }
 
-func TestOpenPortBadLine(t *testing.T) {
+func TestOpenBadLine(t *testing.T) {
 	for _, l := range []capture.LineSettings{
 		{Baud: -1},
 		{Baud: 9600, DataBits: 9},
@@ -202,7 +203,7 @@ func TestOpenPortBadLine(t *testing.T) {
 		{Baud: 9600, StopBits: 7},
 		{Baud: 9600, Flow: 9},
 	} {
-		_, err := OpenPort(context.Background(), "tcp:127.0.0.1:1", &PortOptions{Line: l})
+		_, err := Open(context.Background(), "tcp:127.0.0.1:1", &Options{Line: l})
 		if err == nil || !strings.Contains(err.Error(), "invalid line settings") {
 			t.Errorf("%+v: %v, want invalid line settings", l, err)
 		}

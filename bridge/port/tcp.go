@@ -1,4 +1,4 @@
-package bridge
+package port
 
 import (
 	"context"
@@ -30,8 +30,8 @@ type tcpPort struct {
 
 var _ Port = (*tcpPort)(nil)
 
-// openTCP implements OpenPort for "tcp:HOST:PORT".
-func openTCP(ctx context.Context, spec, addr string, o PortOptions) (Port, error) {
+// openTCP implements Open for "tcp:HOST:PORT".
+func openTCP(ctx context.Context, spec, addr string, o Options) (Port, error) {
 	if _, _, err := net.SplitHostPort(addr); err != nil {
 		return nil, permanentError{fmt.Errorf("open %s: want tcp:HOST:PORT: %w", spec, err)}
 	}
@@ -58,7 +58,7 @@ func (p *tcpPort) SetLine(l capture.LineSettings) error {
 }
 
 // Read reads from the serial server. The server closing the connection is
-// ErrPortLost; Close unblocks a Read with ErrPortClosed.
+// ErrLost; Close unblocks a Read with ErrClosed.
 func (p *tcpPort) Read(b []byte) (int, error) {
 	n, err := p.conn.Read(b)
 	if err != nil {
@@ -82,9 +82,9 @@ func (p *tcpPort) Write(b []byte) (int, error) {
 func (p *tcpPort) ioError(op string, err error) error {
 	switch {
 	case p.closed.Load() || errors.Is(err, net.ErrClosed):
-		return fmt.Errorf("%s %s: %w", op, p.name, ErrPortClosed)
+		return fmt.Errorf("%s %s: %w", op, p.name, ErrClosed)
 	case errors.Is(err, io.EOF), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
-		return fmt.Errorf("%s %s: %w (the serial server closed the connection): %w", op, p.name, ErrPortLost, err)
+		return fmt.Errorf("%s %s: %w (the serial server closed the connection): %w", op, p.name, ErrLost, err)
 	}
 	return fmt.Errorf("%s %s: %w", op, p.name, err)
 }

@@ -1,6 +1,6 @@
 //go:build linux || darwin
 
-package bridge
+package port
 
 import (
 	"errors"
@@ -28,7 +28,7 @@ import (
 // reads or the port is closed.
 //
 // The host app's termios changes are found by reading the slave's termios
-// every PortOptions.LinePoll. Packet mode with EXTPROC would report them as
+// every Options.LinePoll. Packet mode with EXTPROC would report them as
 // they happen, but EXTPROC makes the line discipline skip the host app's
 // input processing (ICRNL and the like), so a cooked-mode host app would
 // see other bytes than on a real port.
@@ -58,8 +58,8 @@ var (
 	_ LineNotifier = (*ptyPort)(nil)
 )
 
-// openPty implements OpenPort for "pty:PATH".
-func openPty(spec, link string, o PortOptions) (_ Port, err error) {
+// openPty implements Open for "pty:PATH".
+func openPty(spec, link string, o Options) (_ Port, err error) {
 	if err := checkLinkPath(spec, link); err != nil {
 		return nil, err
 	}
@@ -240,7 +240,7 @@ func (p *ptyPort) notify(l capture.LineSettings) {
 // Name returns the spec as the user wrote it, e.g. "pty:/tmp/esp".
 func (p *ptyPort) Name() string { return p.name }
 
-// Line returns the settings in force: those set by OpenPort or SetLine, or
+// Line returns the settings in force: those set by Open or SetLine, or
 // the host app's latest termios, whichever came last. On Linux the data bits
 // of the host app's settings always read as 8 (see framingFromTermios).
 func (p *ptyPort) Line() capture.LineSettings {
@@ -252,12 +252,12 @@ func (p *ptyPort) Line() capture.LineSettings {
 // SetLine sets the slave's termios (raw mode, speed, framing), so a host app
 // reading them back sees l. It is not reported on LineChanges.
 func (p *ptyPort) SetLine(l capture.LineSettings) error {
-	l = lineDefaults(l)
-	if err := validateLine(l); err != nil {
+	l = LineDefaults(l)
+	if err := CheckLine(l); err != nil {
 		return fmt.Errorf("set line %s: %w", p.name, err)
 	}
 	if p.closed.Load() {
-		return fmt.Errorf("set line %s: %w", p.name, ErrPortClosed)
+		return fmt.Errorf("set line %s: %w", p.name, ErrClosed)
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -277,7 +277,7 @@ func (p *ptyPort) SetLine(l capture.LineSettings) error {
 }
 
 // LineChanges implements LineNotifier: it reports the host app's termios
-// changes, polled every PortOptions.LinePoll.
+// changes, polled every Options.LinePoll.
 func (p *ptyPort) LineChanges() <-chan capture.LineSettings { return p.changes }
 
 // Read reads what the host app wrote. It waits across the host app closing
@@ -303,12 +303,13 @@ func (p *ptyPort) Write(b []byte) (int, error) {
 	return n, nil
 }
 
-// fdIO implements fdPort: the forwarding loop's access to the descriptor.
-func (p *ptyPort) fdIO() *directFD { return p.master }
+// HoldFD implements Descriptor.
+func (p *ptyPort) HoldFD(fn func(fd, wake int)) error { return p.master.hold(fn) }
 
-// ioErr implements fdPort: it maps an error of the forwarding loop's op
-// ("read", "write") as Read and Write do.
-func (p *ptyPort) ioErr(op string, err error) error { return ioError(op, p.name, err, p.closed.Load()) }
+// FDError implements Descriptor.
+func (p *ptyPort) FDError(op string, err error) error {
+	return ioError(op, p.name, err, p.closed.Load())
+}
 
 // Close removes the link (if it still points at our pty), closes both
 // sides and waits for the termios watcher. It is idempotent.

@@ -1,6 +1,6 @@
 //go:build linux || darwin
 
-package bridge
+package port
 
 import (
 	"bytes"
@@ -18,19 +18,20 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/atbridge/atbridge/capture"
+	"github.com/atbridge/atbridge/internal/rig"
 )
 
 // openPtyPair opens a pty: port in a temporary directory and a client on its
-// link through OpenPort, the code a real /dev/ttyUSB0 goes through.
-func openPtyPair(t testing.TB, opts *PortOptions) (host, client Port, link string) {
+// link through Open, the code a real /dev/ttyUSB0 goes through.
+func openPtyPair(t testing.TB, opts *Options) (host, client Port, link string) {
 	t.Helper()
 	link = filepath.Join(t.TempDir(), "esp")
-	host, err := OpenPort(context.Background(), "pty:"+link, opts)
+	host, err := Open(context.Background(), "pty:"+link, opts)
 	if err != nil {
 		t.Fatalf("open pty: %v", err)
 	}
 	t.Cleanup(func() { host.Close() })
-	client, err = OpenPort(context.Background(), link, nil)
+	client, err = Open(context.Background(), link, nil)
 	if err != nil {
 		t.Fatalf("open client: %v", err)
 	}
@@ -40,7 +41,7 @@ func openPtyPair(t testing.TB, opts *PortOptions) (host, client Port, link strin
 
 func TestPtyAllByteValuesBothWays(t *testing.T) {
 	host, client, _ := openPtyPair(t, nil)
-	want := allByteValues()
+	want := rig.AllBytes()
 	for _, dir := range []struct {
 		name string
 		w    io.Writer
@@ -50,7 +51,7 @@ func TestPtyAllByteValuesBothWays(t *testing.T) {
 			if _, err := dir.w.Write(want); err != nil {
 				t.Fatal(err)
 			}
-			if got := mustReadN(t, dir.r, len(want)); !bytes.Equal(got, want) {
+			if got := rig.ReadN(t, dir.r, len(want)); !bytes.Equal(got, want) {
 				t.Fatalf("bytes changed on the way:\n got %x\nwant %x", got, want)
 			}
 		})
@@ -86,7 +87,7 @@ func TestPtyLargeTransfersBothWaysAtOnce(t *testing.T) {
 			errs <- err
 		}
 	})
-	gotDown := mustReadN(t, client, size)
+	gotDown := rig.ReadN(t, client, size)
 	wg.Wait()
 	close(errs)
 	for err := range errs {
@@ -106,7 +107,7 @@ func TestPtyLink(t *testing.T) {
 	if err := os.Symlink("/dev/pts/nonexistent-stale", link); err != nil {
 		t.Fatal(err)
 	}
-	p, err := OpenPort(context.Background(), "pty:"+link, nil)
+	p, err := Open(context.Background(), "pty:"+link, nil)
 	if err != nil {
 		t.Fatalf("stale link not replaced: %v", err)
 	}
@@ -137,21 +138,21 @@ func TestPtyClientReopens(t *testing.T) {
 		if _, err := client.Write(msg); err != nil {
 			t.Fatal(err)
 		}
-		if got := mustReadN(t, host, len(msg)); !bytes.Equal(got, msg) {
+		if got := rig.ReadN(t, host, len(msg)); !bytes.Equal(got, msg) {
 			t.Fatalf("round %d: port read %q, want %q", round, got, msg)
 		}
 		reply := []byte("OK\r\n")
 		if _, err := host.Write(reply); err != nil {
 			t.Fatalf("round %d: port write: %v", round, err)
 		}
-		if got := mustReadN(t, client, len(reply)); !bytes.Equal(got, reply) {
+		if got := rig.ReadN(t, client, len(reply)); !bytes.Equal(got, reply) {
 			t.Fatalf("round %d: host app read %q", round, got)
 		}
 		if err := client.Close(); err != nil {
 			t.Fatal(err)
 		}
 		var err error
-		if client, err = OpenPort(context.Background(), link, nil); err != nil {
+		if client, err = Open(context.Background(), link, nil); err != nil {
 			t.Fatalf("round %d: reopen: %v", round, err)
 		}
 	}
@@ -169,7 +170,7 @@ func TestPtyClientReopens(t *testing.T) {
 	case <-time.After(200 * time.Millisecond):
 	}
 	host.Close()
-	if err := <-done; !errors.Is(err, ErrPortClosed) {
+	if err := <-done; !errors.Is(err, ErrClosed) {
 		t.Fatalf("read after close: %v", err)
 	}
 }
@@ -277,7 +278,7 @@ func termiosOfLink(t *testing.T, link string) capture.LineSettings {
 
 // Closing the pty: port is, for the host app, the adapter unplugged: its
 
-// blocked Read fails with ErrPortLost, and so do later Writes.
+// blocked Read fails with ErrLost, and so do later Writes.
 
 // Through a real pty: the host app sees the paced bytes exactly.
 
@@ -288,7 +289,7 @@ func TestPacedWriterThroughPty(t *testing.T) {
 	host, client, _ := openPtyPair(t, nil)
 	line := capture.LineSettings{Baud: 19200, DataBits: 8, Parity: capture.ParityNone, StopBits: capture.Stop1}
 	pw := NewPacedWriter(host, func() capture.LineSettings { return line })
-	data := allByteValues()
+	data := rig.AllBytes()
 	data = append(append(data, data...), data...)
 	data = append(data, data[:192]...) // 960 bytes: 0.5 s at 19200
 	start := time.Now()
@@ -297,7 +298,7 @@ func TestPacedWriterThroughPty(t *testing.T) {
 		_, err := pw.Write(data)
 		errc <- err
 	}()
-	got := mustReadN(t, client, len(data))
+	got := rig.ReadN(t, client, len(data))
 	if err := <-errc; err != nil {
 		t.Fatal(err)
 	}
@@ -315,7 +316,7 @@ func TestPacedWriterThroughPty(t *testing.T) {
 
 func TestPtySlaveStartsRaw(t *testing.T) {
 	link := filepath.Join(t.TempDir(), "esp")
-	host, err := OpenPort(context.Background(), "pty:"+link, nil)
+	host, err := Open(context.Background(), "pty:"+link, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -354,7 +355,7 @@ func TestPtySlaveStartsRaw(t *testing.T) {
 	if _, err := f.Write([]byte("AT\r\n")); err != nil {
 		t.Fatal(err)
 	}
-	if got := mustReadN(t, host, 4); string(got) != "AT\r\n" {
+	if got := rig.ReadN(t, host, 4); string(got) != "AT\r\n" {
 		t.Fatalf("port read %q", got)
 	}
 	if err := f.SetReadDeadline(time.Now().Add(100 * time.Millisecond)); err != nil {
@@ -367,7 +368,7 @@ func TestPtySlaveStartsRaw(t *testing.T) {
 
 // Unplug and replug, played with ptys: the device side goes away, the
 
-// serial port reports ErrPortLost, ReopenPort waits (the path is gone:
+// serial port reports ErrLost, Reopen waits (the path is gone:
 
 // ENOENT) and succeeds once the device is back.
 

@@ -1,4 +1,4 @@
-package bridge
+package rig
 
 import (
 	"io"
@@ -6,9 +6,9 @@ import (
 	"time"
 )
 
-// mustReadN reads n bytes from r, failing the test after 10 s so a bug
-// hangs no test run. Call it from the test's goroutine only.
-func mustReadN(t testing.TB, r io.Reader, n int) []byte {
+// ReadN reads n bytes from r, failing the test after 10 s so a bug hangs no
+// test run. Call it from the test's goroutine only.
+func ReadN(t testing.TB, r io.Reader, n int) []byte {
 	t.Helper()
 	got := make([]byte, n)
 	done := make(chan error, 1)
@@ -27,7 +27,9 @@ func mustReadN(t testing.TB, r io.Reader, n int) []byte {
 	return got
 }
 
-func allByteValues() []byte {
+// AllBytes returns the 256 byte values in order, for tests that a path is
+// 8-bit clean.
+func AllBytes() []byte {
 	b := make([]byte, 256)
 	for i := range b {
 		b[i] = byte(i)

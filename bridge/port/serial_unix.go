@@ -1,6 +1,6 @@
 //go:build linux || darwin
 
-package bridge
+package port
 
 import (
 	"errors"
@@ -38,14 +38,14 @@ type serialPort struct {
 }
 
 var (
-	_ Port        = (*serialPort)(nil)
-	_ ControlPort = (*serialPort)(nil)
+	_ Port       = (*serialPort)(nil)
+	_ Controller = (*serialPort)(nil)
 )
 
-// openSerial implements OpenPort for real serial devices: it opens path
+// openSerial implements Open for real serial devices: it opens path
 // exclusively (TIOCEXCL, like go.bug.st/serial: a second opener gets EBUSY),
 // in raw mode with o.Line applied.
-func openSerial(spec, path string, o PortOptions) (Port, error) {
+func openSerial(spec, path string, o Options) (Port, error) {
 	fd, err := unix.Open(path, unix.O_RDWR|unix.O_NOCTTY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, openError(spec, path, err)
@@ -153,16 +153,15 @@ func (p *serialPort) Write(b []byte) (int, error) {
 	return n, nil
 }
 
-// fdIO implements fdPort: the forwarding loop's access to the descriptor.
-func (p *serialPort) fdIO() *directFD { return p.direct }
+// HoldFD implements Descriptor.
+func (p *serialPort) HoldFD(fn func(fd, wake int)) error { return p.direct.hold(fn) }
 
-// ioErr implements fdPort: it maps an error of the forwarding loop's op
-// ("read", "write") as Read and Write do.
-func (p *serialPort) ioErr(op string, err error) error {
+// FDError implements Descriptor.
+func (p *serialPort) FDError(op string, err error) error {
 	return ioError(op, p.name, err, p.closed.Load())
 }
 
-// SetControl implements ControlPort.
+// SetControl implements Controller.
 func (p *serialPort) SetControl(c capture.ControlLines) error {
 	if p.readOnly {
 		return fmt.Errorf("set control %s: %w", p.name, ErrReadOnly)
@@ -173,7 +172,7 @@ func (p *serialPort) SetControl(c capture.ControlLines) error {
 	return nil
 }
 
-// Control implements ControlPort.
+// Control implements Controller.
 func (p *serialPort) Control() (capture.ControlLines, error) {
 	var m int
 	err := withFd(p.f, func(fd int) (err error) {

@@ -1,6 +1,6 @@
 //go:build linux || darwin
 
-package bridge
+package port
 
 import (
 	"errors"
@@ -27,14 +27,14 @@ func withFd(f *os.File, fn func(fd int) error) error {
 }
 
 // ioError maps an error from reading or writing a tty to the package's
-// sentinels: the file closed under us means ErrPortClosed; a hang-up (EOF)
-// or EIO, ENXIO, ENODEV mean the device went away, ErrPortLost.
+// sentinels: the file closed under us means ErrClosed; a hang-up (EOF)
+// or EIO, ENXIO, ENODEV mean the device went away, ErrLost.
 func ioError(op, name string, err error, closed bool) error {
 	switch {
 	case closed || errors.Is(err, fs.ErrClosed):
-		return fmt.Errorf("%s %s: %w", op, name, ErrPortClosed)
+		return fmt.Errorf("%s %s: %w", op, name, ErrClosed)
 	case errors.Is(err, io.EOF), errors.Is(err, unix.EIO), errors.Is(err, unix.ENXIO), errors.Is(err, unix.ENODEV):
-		return fmt.Errorf("%s %s: %w (device gone: unplugged?): %w", op, name, ErrPortLost, err)
+		return fmt.Errorf("%s %s: %w (device gone: unplugged?): %w", op, name, ErrLost, err)
 	}
 	return fmt.Errorf("%s %s: %w", op, name, err)
 }

@@ -1,4 +1,4 @@
-package bridge
+package port
 
 import (
 	"fmt"
@@ -15,7 +15,7 @@ type portLine struct {
 	line capture.LineSettings
 }
 
-// Line returns the settings last given to OpenPort or applied by SetLine.
+// Line returns the settings last given to Open or applied by SetLine.
 func (pl *portLine) Line() capture.LineSettings {
 	pl.mu.Lock()
 	defer pl.mu.Unlock()
@@ -27,8 +27,8 @@ func (pl *portLine) Line() capture.LineSettings {
 // under the lock, so concurrent SetLines leave the last applied settings
 // remembered; its error is returned as it is.
 func (pl *portLine) set(name string, l capture.LineSettings, apply func(capture.LineSettings) error) error {
-	l = lineDefaults(l)
-	if err := validateLine(l); err != nil {
+	l = LineDefaults(l)
+	if err := CheckLine(l); err != nil {
 		return fmt.Errorf("set line %s: %w", name, err)
 	}
 	pl.mu.Lock()

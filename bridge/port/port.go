@@ -1,4 +1,4 @@
-package bridge
+package port
 
 import (
 	"io"
@@ -11,7 +11,7 @@ import (
 //
 // Read and Write may be called from different goroutines at once. Close is
 // idempotent and unblocks a Read in progress, which then returns an error
-// wrapping io.EOF or ErrPortClosed.
+// wrapping io.EOF or ErrClosed.
 type Port interface {
 	io.ReadWriteCloser
 	// Name is the user's spelling of the port, e.g. "pty:/tmp/esp".

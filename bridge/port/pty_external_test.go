@@ -1,6 +1,6 @@
 //go:build linux || darwin
 
-package bridge
+package port
 
 import (
 	"bytes"
@@ -15,6 +15,7 @@ import (
 	"go.bug.st/serial"
 
 	"github.com/atbridge/atbridge/capture"
+	"github.com/atbridge/atbridge/internal/rig"
 )
 
 // needProgram skips when name is missing, except under CI=true.
@@ -61,7 +62,7 @@ os.close(fd)
 	wantLine := capture.LineSettings{Baud: 19200, DataBits: 8, Parity: capture.ParityOdd, StopBits: capture.Stop1, Flow: capture.FlowRTSCTS}
 	waitLineChange(t, host.(LineNotifier).LineChanges(), wantLine)
 	cmdBytes := []byte("AT+GMR\r\n\x00\xff")
-	if got := mustReadN(t, host, len(cmdBytes)); !bytes.Equal(got, cmdBytes) {
+	if got := rig.ReadN(t, host, len(cmdBytes)); !bytes.Equal(got, cmdBytes) {
 		t.Fatalf("port read %q, want %q", got, cmdBytes)
 	}
 	if _, err := host.Write([]byte("OK\r\n\x11\x13")); err != nil { // XON/XOFF bytes too
@@ -93,7 +94,7 @@ func TestPtySocatReopens(t *testing.T) {
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("socat: %v: %s", err, out)
 		}
-		if got := mustReadN(t, host, len(msg)); string(got) != msg {
+		if got := rig.ReadN(t, host, len(msg)); string(got) != msg {
 			t.Fatalf("port read %q, want %q", got, msg)
 		}
 	}
@@ -120,16 +121,16 @@ func TestPtyGoSerialHostApp(t *testing.T) {
 	if _, err := sp.Write([]byte("AT\r\n")); err != nil {
 		t.Fatal(err)
 	}
-	if got := mustReadN(t, host, 4); string(got) != "AT\r\n" {
+	if got := rig.ReadN(t, host, 4); string(got) != "AT\r\n" {
 		t.Fatalf("port read %q", got)
 	}
 }
 
 func TestControlLinesOnPty(t *testing.T) {
 	_, client, link := openPtyPair(t, nil)
-	cp, ok := client.(ControlPort)
+	cp, ok := client.(Controller)
 	if !ok {
-		t.Fatal("serial port is not a ControlPort")
+		t.Fatal("serial port is not a Controller")
 	}
 	if _, err := cp.Control(); !errors.Is(err, ErrNotSupported) {
 		t.Errorf("Control on a pty: %v, want ErrNotSupported", err)
@@ -140,7 +141,7 @@ func TestControlLinesOnPty(t *testing.T) {
 	client.Close()
 	// Asking for initial DTR/RTS on a device without them is not an error.
 	lines := capture.LineDTR
-	p, err := OpenPort(context.Background(), link, &PortOptions{Control: &lines})
+	p, err := Open(context.Background(), link, &Options{Control: &lines})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package bridge
+package port
 
 import (
 	"fmt"
@@ -16,7 +16,7 @@ func CharTime(l capture.LineSettings) time.Duration {
 	if l.Baud <= 0 {
 		return 0
 	}
-	l = lineDefaults(l)
+	l = LineDefaults(l)
 	half := 2 * (1 + int64(l.DataBits)) // in half bits
 	if l.Parity != capture.ParityNone {
 		half += 2
@@ -66,13 +66,13 @@ func NewPacedWriter(w io.Writer, line func() capture.LineSettings) *PacedWriter 
 
 // Write writes p to the underlying writer at the line's pace, returning
 // once the last byte is written. After Close, or when Close interrupts it,
-// it returns an error wrapping ErrPortClosed.
+// it returns an error wrapping ErrClosed.
 func (pw *PacedWriter) Write(p []byte) (int, error) {
 	written := 0
 	for written < len(p) {
 		select {
 		case <-pw.stop:
-			return written, fmt.Errorf("paced write: %w", ErrPortClosed)
+			return written, fmt.Errorf("paced write: %w", ErrClosed)
 		default:
 		}
 		l := pw.line()
@@ -122,7 +122,7 @@ func (pw *PacedWriter) sleepUntil(t time.Time) error {
 		return nil
 	case <-pw.stop:
 		pw.timer.Stop()
-		return fmt.Errorf("paced write: %w", ErrPortClosed)
+		return fmt.Errorf("paced write: %w", ErrClosed)
 	}
 }
 

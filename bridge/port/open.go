@@ -1,4 +1,4 @@
-package bridge
+package port
 
 import (
 	"context"
@@ -10,8 +10,8 @@ import (
 	"github.com/atbridge/atbridge/capture"
 )
 
-// PortOptions tune OpenPort. A nil *PortOptions means all defaults.
-type PortOptions struct {
+// Options tune Open. A nil *Options means all defaults.
+type Options struct {
 	// Line is applied when the port opens. Zero fields take the defaults:
 	// Baud 115200, DataBits 8, Parity N, StopBits 1, Flow none; so the zero
 	// value means "115200 8N1", ESP-AT's factory setting.
@@ -34,12 +34,12 @@ type PortOptions struct {
 	// report changes on LineChanges. Default 50 ms.
 	LinePoll time.Duration
 
-	// RetryInterval is how long ReopenPort waits between attempts.
+	// RetryInterval is how long Reopen waits between attempts.
 	// Default 250 ms.
 	RetryInterval time.Duration
 }
 
-// Defaults for PortOptions fields left zero.
+// Defaults for Options fields left zero.
 const (
 	DefaultBaud          = 115200
 	DefaultLinePoll      = 50 * time.Millisecond
@@ -57,9 +57,9 @@ type LineNotifier interface {
 	LineChanges() <-chan capture.LineSettings
 }
 
-// ControlPort is implemented by real serial ports, whose modem control lines
+// Controller is implemented by real serial ports, whose modem control lines
 // can be driven and read.
-type ControlPort interface {
+type Controller interface {
 	// SetControl raises or drops DTR and RTS as given by the LineDTR and
 	// LineRTS bits; other bits are ignored.
 	SetControl(capture.ControlLines) error
@@ -96,7 +96,7 @@ func parseSpec(spec string) (portKind, string, error) {
 	return kind, target, nil
 }
 
-// OpenPort opens the port named by spec:
+// Open opens the port named by spec:
 //
 //   - "pty:PATH" creates a pseudo-terminal in raw mode and a symlink at PATH
 //     to its slave side, for a host app to open as it would /dev/ttyUSB0.
@@ -107,9 +107,9 @@ func parseSpec(spec string) (portKind, string, error) {
 //     serial device with opts.Line applied.
 //
 // ctx bounds the opening only (the TCP dial); the port outlives it. The
-// returned port may also implement LineNotifier (pty:) and ControlPort
+// returned port may also implement LineNotifier (pty:) and Controller
 // (real serial ports). Errors name the port and say what to try next.
-func OpenPort(ctx context.Context, spec string, opts *PortOptions) (Port, error) {
+func Open(ctx context.Context, spec string, opts *Options) (Port, error) {
 	o := withDefaults(opts)
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("open %s: %w", spec, err)
@@ -118,7 +118,7 @@ func OpenPort(ctx context.Context, spec string, opts *PortOptions) (Port, error)
 	if err != nil {
 		return nil, err
 	}
-	if err := validateLine(o.Line); err != nil {
+	if err := CheckLine(o.Line); err != nil {
 		return nil, fmt.Errorf("open %s: %w", spec, err)
 	}
 	switch kind {
@@ -130,15 +130,15 @@ func OpenPort(ctx context.Context, spec string, opts *PortOptions) (Port, error)
 	return openSerial(spec, target, o)
 }
 
-// ReopenPort opens spec again after ErrPortLost, trying every
+// Reopen opens spec again after ErrLost, trying every
 // opts.RetryInterval until it succeeds or ctx ends: a replugged USB adapter
 // takes a moment to reappear and get its permissions. It gives up at once on
 // errors that waiting cannot fix (bad settings, unsupported platform, a
 // regular file in the way of a pty link).
-func ReopenPort(ctx context.Context, spec string, opts *PortOptions) (Port, error) {
+func Reopen(ctx context.Context, spec string, opts *Options) (Port, error) {
 	o := withDefaults(opts)
 	for {
-		p, err := OpenPort(ctx, spec, opts)
+		p, err := Open(ctx, spec, opts)
 		if err == nil {
 			return p, nil
 		}
@@ -156,13 +156,20 @@ func ReopenPort(ctx context.Context, spec string, opts *PortOptions) (Port, erro
 // retryOpen says whether an open that failed with err is worth trying
 // again: not when waiting cannot fix it or ctx has ended.
 func retryOpen(ctx context.Context, err error) bool {
-	return !errors.Is(err, ErrNotSupported) && !errors.Is(err, errPermanent) && ctx.Err() == nil
+	return Retryable(err) && ctx.Err() == nil
+}
+
+// Retryable says whether Reopen would try again after an Open that failed
+// with err: false for errors that waiting cannot fix (bad settings, an
+// unsupported platform, a regular file in the way of a pty link).
+func Retryable(err error) bool {
+	return !errors.Is(err, ErrNotSupported) && !errors.Is(err, errPermanent)
 }
 
 // errPermanent marks open errors that retrying cannot fix.
 var errPermanent = errors.New("permanent")
 
-// permanentError wraps err so that ReopenPort stops retrying, without
+// permanentError wraps err so that Reopen stops retrying, without
 // changing its message.
 type permanentError struct{ err error }
 
@@ -171,12 +178,12 @@ func (e permanentError) Unwrap() []error {
 	return []error{e.err, errPermanent}
 }
 
-func withDefaults(opts *PortOptions) PortOptions {
-	var o PortOptions
+func withDefaults(opts *Options) Options {
+	var o Options
 	if opts != nil {
 		o = *opts
 	}
-	o.Line = lineDefaults(o.Line)
+	o.Line = LineDefaults(o.Line)
 	if o.LinePoll <= 0 {
 		o.LinePoll = DefaultLinePoll
 	}
@@ -186,8 +193,9 @@ func withDefaults(opts *PortOptions) PortOptions {
 	return o
 }
 
-// lineDefaults fills zero fields of l with 115200 8N1, no flow control.
-func lineDefaults(l capture.LineSettings) capture.LineSettings {
+// LineDefaults returns l with its zero fields filled in: 115200 8N1, no
+// flow control, as Open applies them.
+func LineDefaults(l capture.LineSettings) capture.LineSettings {
 	if l.Baud == 0 {
 		l.Baud = DefaultBaud
 	}
@@ -203,8 +211,9 @@ func lineDefaults(l capture.LineSettings) capture.LineSettings {
 	return l
 }
 
-// validateLine checks settings after lineDefaults.
-func validateLine(l capture.LineSettings) error {
+// CheckLine checks settings after LineDefaults, as Open and SetLine do; the
+// error says which field is out of range.
+func CheckLine(l capture.LineSettings) error {
 	bad := func(format string, a ...any) error {
 		return permanentError{fmt.Errorf("invalid line settings %s: "+format, append([]any{l}, a...)...)}
 	}

@@ -1,6 +1,6 @@
 //go:build linux || darwin
 
-package bridge
+package port
 
 import (
 	"fmt"

@@ -1,6 +1,6 @@
 //go:build linux || darwin
 
-package bridge
+package port
 
 import (
 	"errors"
@@ -17,8 +17,8 @@ import (
 // directFD does a port's I/O with poll(2) on [descriptor, wake pipe] and
 // non-blocking reads and writes, outside the runtime poller: the
 // descriptor is never in the runtime's epoll set, so the proxy's
-// forwarding loop (pump_fast_unix.go) can wait on it without every byte
-// that arrives also waking the netpoller.
+// forwarding loop (package bridge, through Descriptor) can wait on it
+// without every byte that arrives also waking the netpoller.
 //
 // Reads and writes go through package syscall, as os.File's do, so that
 // the race detector sees the same happens-before edge from a write to the
@@ -167,3 +167,24 @@ func (d *directFD) do(events int16, sys func(fd int) (int, error)) (n int, err e
 	}
 	return n, err
 }
+
+// Descriptor is implemented, on Linux and macOS, by the ports whose I/O runs
+// on a descriptor outside the runtime poller (serial devices and pty:
+// ports), so that a forwarding loop can wait on two of them with one
+// poll(2) instead of one goroutine each (the proxy's fast path).
+type Descriptor interface {
+	Port
+	// HoldFD runs fn with the port's descriptor, non-blocking, and the read
+	// end of its wake pipe, which becomes readable when Close is called; both
+	// stay valid until fn returns. Once the port is closed it fails with
+	// fs.ErrClosed.
+	HoldFD(fn func(fd, wake int)) error
+	// FDError maps an error of op ("read", "write") on the descriptor as
+	// Read and Write do: ErrClosed after Close, ErrLost on a hang-up.
+	FDError(op string, err error) error
+}
+
+var (
+	_ Descriptor = (*ptyPort)(nil)
+	_ Descriptor = (*serialPort)(nil)
+)

@@ -1,6 +1,6 @@
 //go:build linux || darwin
 
-package bridge_test
+package port_test
 
 import (
 	"context"
@@ -9,14 +9,14 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/atbridge/atbridge/bridge"
+	"github.com/atbridge/atbridge/bridge/port"
 	"github.com/atbridge/atbridge/capture"
 )
 
 // A pty: port stands in for the ESP32's USB serial adapter: the host app
-// opens the link like /dev/ttyUSB0 (here through OpenPort too), and what it
+// opens the link like /dev/ttyUSB0 (here through Open too), and what it
 // writes arrives byte for byte.
-func ExampleOpenPort() {
+func ExampleOpen() {
 	dir, err := os.MkdirTemp("", "atbridge-example")
 	if err != nil {
 		fmt.Println(err)
@@ -26,14 +26,14 @@ func ExampleOpenPort() {
 	link := filepath.Join(dir, "esp")
 
 	ctx := context.Background()
-	esp, err := bridge.OpenPort(ctx, "pty:"+link, nil) // 115200 8N1 by default
+	esp, err := port.Open(ctx, "pty:"+link, nil) // 115200 8N1 by default
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
 	defer esp.Close()
 
-	app, err := bridge.OpenPort(ctx, link, &bridge.PortOptions{
+	app, err := port.Open(ctx, link, &port.Options{
 		Line: capture.LineSettings{Baud: 921600},
 	})
 	if err != nil {
@@ -46,7 +46,7 @@ func ExampleOpenPort() {
 	buf := make([]byte, 8)
 	io.ReadFull(esp, buf)
 	fmt.Printf("%q\n", buf)
-	fmt.Println(<-esp.(bridge.LineNotifier).LineChanges())
+	fmt.Println(<-esp.(port.LineNotifier).LineChanges())
 	// Output:
 	// "AT+GMR\r\n"
 	// 921600 8N1

@@ -1,6 +1,6 @@
 //go:build linux || darwin
 
-package bridge
+package port
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/atbridge/atbridge/capture"
+	"github.com/atbridge/atbridge/internal/rig"
 )
 
 // Serial port tests run against the host app's side of a pty: port, opened
@@ -19,7 +20,7 @@ import (
 
 func TestCloseUnblocksRead(t *testing.T) {
 	onEachSide(t, func(t *testing.T, p Port) {
-		expectReadEnds(t, p, ErrPortClosed, "close", func() {
+		expectReadEnds(t, p, ErrClosed, "close", func() {
 			if err := p.Close(); err != nil {
 				t.Fatalf("close: %v", err)
 			}
@@ -49,7 +50,7 @@ func TestOpenErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.spec, func(t *testing.T) {
-			p, err := OpenPort(context.Background(), tt.spec, nil)
+			p, err := Open(context.Background(), tt.spec, nil)
 			if err == nil {
 				p.Close()
 				t.Fatal("no error")
@@ -64,19 +65,19 @@ func TestOpenErrors(t *testing.T) {
 	if b, _ := os.ReadFile(regular); string(b) != "keep me" {
 		t.Fatalf("regular file changed: %q", b)
 	}
-	_, err := OpenPort(context.Background(), filepath.Join(dir, "ttyUSB9"), nil)
+	_, err := Open(context.Background(), filepath.Join(dir, "ttyUSB9"), nil)
 	if !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("missing device error %v does not wrap ErrNotExist", err)
 	}
 }
 
 func TestReadOnly(t *testing.T) {
-	host, client, link := openPtyPair(t, &PortOptions{ReadOnly: true})
+	host, client, link := openPtyPair(t, &Options{ReadOnly: true})
 	if _, err := host.Write([]byte("x")); !errors.Is(err, ErrReadOnly) {
 		t.Fatalf("pty write: %v, want ErrReadOnly", err)
 	}
 	client.Close()
-	ro, err := OpenPort(context.Background(), link, &PortOptions{ReadOnly: true})
+	ro, err := Open(context.Background(), link, &Options{ReadOnly: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +85,7 @@ func TestReadOnly(t *testing.T) {
 	if _, err := ro.Write([]byte("x")); !errors.Is(err, ErrReadOnly) {
 		t.Fatalf("serial write: %v, want ErrReadOnly", err)
 	}
-	if err := ro.(ControlPort).SetControl(capture.LineDTR); !errors.Is(err, ErrReadOnly) {
+	if err := ro.(Controller).SetControl(capture.LineDTR); !errors.Is(err, ErrReadOnly) {
 		t.Fatalf("serial SetControl: %v, want ErrReadOnly", err)
 	}
 	if err := ro.SetLine(capture.LineSettings{Baud: 9600}); err != nil {
@@ -94,14 +95,14 @@ func TestReadOnly(t *testing.T) {
 
 func TestSerialPortLostWhenPtyGoes(t *testing.T) {
 	host, client, _ := openPtyPair(t, nil)
-	expectReadEnds(t, client, ErrPortLost, "the pty went away", func() { host.Close() })
+	expectReadEnds(t, client, ErrLost, "the pty went away", func() { host.Close() })
 }
 
 func TestSerialReopenAfterLoss(t *testing.T) {
 	host, client, link := openPtyPair(t, nil)
 	host.Close()
-	if _, err := client.Read(make([]byte, 1)); !errors.Is(err, ErrPortLost) {
-		t.Fatalf("read: %v, want ErrPortLost", err)
+	if _, err := client.Read(make([]byte, 1)); !errors.Is(err, ErrLost) {
+		t.Fatalf("read: %v, want ErrLost", err)
 	}
 	client.Close()
 
@@ -111,11 +112,11 @@ func TestSerialReopenAfterLoss(t *testing.T) {
 	}
 	res := make(chan result, 1)
 	go func() {
-		p, err := ReopenPort(context.Background(), link, &PortOptions{RetryInterval: 10 * time.Millisecond})
+		p, err := Reopen(context.Background(), link, &Options{RetryInterval: 10 * time.Millisecond})
 		res <- result{p, err}
 	}()
 	time.Sleep(50 * time.Millisecond)
-	host2, err := OpenPort(context.Background(), "pty:"+link, nil)
+	host2, err := Open(context.Background(), "pty:"+link, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,11 +130,11 @@ func TestSerialReopenAfterLoss(t *testing.T) {
 		if _, err := r.p.Write([]byte("AT\r\n")); err != nil {
 			t.Fatal(err)
 		}
-		if got := mustReadN(t, host2, 4); string(got) != "AT\r\n" {
+		if got := rig.ReadN(t, host2, 4); string(got) != "AT\r\n" {
 			t.Fatalf("read %q after reopen", got)
 		}
 	case <-time.After(10 * time.Second):
-		t.Fatal("ReopenPort did not return after the device came back")
+		t.Fatal("Reopen did not return after the device came back")
 	}
 }
 
@@ -150,7 +151,7 @@ func TestCloseUnblocksWrite(t *testing.T) {
 		case <-time.After(100 * time.Millisecond):
 		}
 		p.Close()
-		expectErrSoon(t, done, ErrPortClosed, "write", "Close")
+		expectErrSoon(t, done, ErrClosed, "write", "Close")
 	})
 }
 

@@ -1,6 +1,6 @@
 //go:build !linux && !darwin
 
-package bridge
+package port
 
 import (
 	"errors"
@@ -32,8 +32,8 @@ type serialPort struct {
 }
 
 var (
-	_ Port        = (*serialPort)(nil)
-	_ ControlPort = (*serialPort)(nil)
+	_ Port       = (*serialPort)(nil)
+	_ Controller = (*serialPort)(nil)
 )
 
 func toMode(l capture.LineSettings) (*serial.Mode, error) {
@@ -60,8 +60,8 @@ func toMode(l capture.LineSettings) (*serial.Mode, error) {
 	return m, nil
 }
 
-// openSerial implements OpenPort for real serial devices.
-func openSerial(spec, path string, o PortOptions) (Port, error) {
+// openSerial implements Open for real serial devices.
+func openSerial(spec, path string, o Options) (Port, error) {
 	mode, err := toMode(o.Line)
 	if err != nil {
 		return nil, permanentError{fmt.Errorf("open %s: %w", spec, err)}
@@ -136,14 +136,14 @@ func (p *serialPort) ioError(op string, err error) error {
 	var pe *serial.PortError
 	switch {
 	case p.closed.Load():
-		return fmt.Errorf("%s %s: %w", op, p.name, ErrPortClosed)
+		return fmt.Errorf("%s %s: %w", op, p.name, ErrClosed)
 	case errors.As(err, &pe) && pe.Code() == serial.PortClosed:
-		return fmt.Errorf("%s %s: %w (device gone: unplugged?): %w", op, p.name, ErrPortLost, err)
+		return fmt.Errorf("%s %s: %w (device gone: unplugged?): %w", op, p.name, ErrLost, err)
 	}
 	return fmt.Errorf("%s %s: %w", op, p.name, err)
 }
 
-// SetControl implements ControlPort.
+// SetControl implements Controller.
 func (p *serialPort) SetControl(c capture.ControlLines) error {
 	if p.readOnly {
 		return fmt.Errorf("set control %s: %w", p.name, ErrReadOnly)
@@ -160,7 +160,7 @@ func (p *serialPort) SetControl(c capture.ControlLines) error {
 	return nil
 }
 
-// Control implements ControlPort: DTR and RTS as last driven, the rest as
+// Control implements Controller: DTR and RTS as last driven, the rest as
 // read from the device.
 func (p *serialPort) Control() (capture.ControlLines, error) {
 	bits, err := p.sp.GetModemStatusBits()
