@@ -54,9 +54,9 @@ type ProxyOptions struct {
 	// ControlPoll is how often the host port's modem lines are read to
 	// mirror DTR and RTS to the device; zero means 20 ms.
 	ControlPoll time.Duration
-	// Emulator configures the in-process emulator when Device is
-	// EmulateSpec. Its Record and Clock fields are set by the proxy.
-	Emulator *EmulatorOptions
+	// Emulator is the in-process device run when Device is EmulateSpec
+	// (required then): cmd/atbridge passes an *esp.Options.
+	Emulator DeviceEmulator
 	// Taps are WebSocket taps recorded into the same capture.
 	Taps []TapConfig
 	// Log receives one line per port event; nil discards.
@@ -83,7 +83,6 @@ type Proxy struct {
 	uart uartWatch
 
 	host, dev *side
-	emu       *Emulator
 	emuPort   *memPort
 	taps      []*tapListener
 	links     atomic.Uint32 // tap connection numbers
@@ -158,6 +157,9 @@ func OpenProxy(ctx context.Context, opts *ProxyOptions) (_ *Proxy, err error) {
 		if o.Device == EmulateSpec {
 			if o.Sniff {
 				return nil, errors.New("proxy: sniff cannot use the emulator as a device")
+			}
+			if o.Emulator == nil {
+				return nil, errors.New("proxy: device " + EmulateSpec + " needs ProxyOptions.Emulator")
 			}
 			a, b := memPair(EmulateSpec, o.Line)
 			p.dev.set(a)
@@ -287,22 +289,16 @@ func (p *Proxy) Run(ctx context.Context) error {
 // capture; its serial chunks and line events would repeat the proxy's own,
 // so they are left out.
 func (p *Proxy) startEmulator(ctx context.Context) {
-	var eo EmulatorOptions
-	if p.opts.Emulator != nil {
-		eo = *p.opts.Emulator
-	}
-	eo.Clock = p.q.now
-	eo.Record = func(r *capture.Record) {
+	record := func(r *capture.Record) {
 		if r.Kind == capture.KindChunk || (r.Kind == capture.KindEvent && r.Event.Type == capture.EvLineSettings) {
 			return
 		}
 		p.q.push(*r, true)
 	}
-	p.emu = NewEmulator(&eo)
 	p.wg.Add(1)
 	go func() {
 		defer p.wg.Done()
-		err := p.emu.Serve(ctx, p.emuPort)
+		err := p.opts.Emulator.Emulate(ctx, p.emuPort, p.q.now, record)
 		p.emuPort.Close()
 		if err != nil && ctx.Err() == nil {
 			p.log.Warn("emulator stopped", "err", err)

@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +16,16 @@ import (
 
 // EmulateSpec is the device spec that runs the emulator in-process.
 const EmulateSpec = "emulate"
+
+// DeviceEmulator is the in-process device a Proxy runs when its Device is
+// EmulateSpec: *esp.Options implements it. Package bridge does not import
+// the emulator; cmd/atbridge hands it over.
+type DeviceEmulator interface {
+	// Emulate runs a freshly booted device on dev until ctx ends or reading
+	// dev fails. Its records carry times from clock and go to record, which
+	// may be called from several goroutines, one call at a time.
+	Emulate(ctx context.Context, dev io.ReadWriter, clock func() int64, record func(*capture.Record)) error
+}
 
 // memPort is one end of an in-memory serial line (net.Pipe): the proxy's
 // device side when the device is the in-process emulator. Line settings are

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/atbridge/atbridge/bridge/esp"
+
 	"github.com/coder/websocket"
 
 	"github.com/atbridge/atbridge/bridge"
@@ -109,7 +111,7 @@ func runDemo(ctx context.Context, e *env, out string, quiet bool) int {
 		Host:     "pty:" + hostLink,
 		Device:   bridge.EmulateSpec,
 		Recorder: rec,
-		Emulator: &bridge.EmulatorOptions{Version: "atbridge " + toolVersion(), RestartDelay: 50 * time.Millisecond},
+		Emulator: &esp.Options{Version: "atbridge " + toolVersion(), RestartDelay: 50 * time.Millisecond},
 	})
 	if err != nil {
 		rec.Close()

@@ -9,7 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/atbridge/atbridge/bridge"
+	"github.com/atbridge/atbridge/bridge/esp"
+
 	"github.com/atbridge/atbridge/bridge/port"
 	"github.com/atbridge/atbridge/capture"
 )
@@ -82,7 +83,7 @@ func runEmulate(ctx context.Context, e *env, f *emulateFlags) int {
 	if f.port == "" {
 		return fail("--port is required, e.g. --port pty:/tmp/esp")
 	}
-	fw, err := bridge.ParseFirmware(f.firmware)
+	fw, err := esp.ParseFirmware(f.firmware)
 	if err != nil {
 		return fail("--firmware: %v", err)
 	}
@@ -113,7 +114,7 @@ func runEmulate(ctx context.Context, e *env, f *emulateFlags) int {
 	defer pt.Close()
 
 	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
-	opts := &bridge.EmulatorOptions{
+	opts := &esp.Options{
 		Firmware:          fw,
 		PKIDir:            f.pki,
 		CWJAPFail:         f.cwjapFail,
@@ -173,7 +174,7 @@ func runEmulate(ctx context.Context, e *env, f *emulateFlags) int {
 	} else {
 		fmt.Fprintf(e.stderr, "atbridge emulate: ESP32 (%s firmware) on %s at %s\n", fw, f.port, pt.Line())
 	}
-	em := bridge.NewEmulator(opts)
+	em := esp.New(opts)
 	serveErr := em.Serve(ctx, dev)
 	if paced != nil {
 		paced.Close()

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/atbridge/atbridge/bridge/esp"
+
 	"github.com/atbridge/atbridge/bridge"
 	"github.com/atbridge/atbridge/bridge/port"
 	"github.com/atbridge/atbridge/capture"
@@ -245,11 +247,11 @@ func extcapProxyRun(ctx context.Context, e *env, f *extcapFlags) int {
 	}
 	opts.Line = capture.LineSettings{Baud: f.baud, DataBits: 8, Parity: capture.ParityNone, StopBits: capture.Stop1}
 	if opts.Device == bridge.EmulateSpec {
-		fw, err := bridge.ParseFirmware(f.firmware)
+		fw, err := esp.ParseFirmware(f.firmware)
 		if err != nil {
 			return fail("--firmware: %v", err)
 		}
-		opts.Emulator = &bridge.EmulatorOptions{Firmware: fw, Version: "atbridge " + toolVersion()}
+		opts.Emulator = &esp.Options{Firmware: fw, Version: "atbridge " + toolVersion()}
 	}
 	hdr := capture.Header{
 		Tool:  "atbridge " + toolVersion(),

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/atbridge/atbridge/bridge/esp"
+
 	"github.com/atbridge/atbridge/bridge"
 	"github.com/atbridge/atbridge/bridge/port"
 	"github.com/atbridge/atbridge/capture"
@@ -222,14 +224,14 @@ func runProxy(ctx context.Context, e *env, f *proxyFlags) int {
 	}
 	opts := &bridge.ProxyOptions{Host: f.host, Device: f.device, Line: line, Taps: taps}
 	if f.device == bridge.EmulateSpec {
-		fw, err := bridge.ParseFirmware(f.emu.firmware)
+		fw, err := esp.ParseFirmware(f.emu.firmware)
 		if err != nil {
 			return fail("--firmware: %v", err)
 		}
 		if f.emu.cwjapFail < 0 || f.emu.cwjapFail > 4 {
 			return fail("--cwjap-fail must be 0..4")
 		}
-		opts.Emulator = &bridge.EmulatorOptions{Firmware: fw, PKIDir: f.emu.pki, CWJAPFail: f.emu.cwjapFail,
+		opts.Emulator = &esp.Options{Firmware: fw, PKIDir: f.emu.pki, CWJAPFail: f.emu.cwjapFail,
 			ReconnectInterval: f.emu.reconnect, Version: "atbridge " + toolVersion()}
 	}
 	return runRecording(ctx, e, "proxy", opts, &f.rec, line)

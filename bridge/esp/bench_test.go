@@ -1,4 +1,4 @@
-package bridge
+package esp
 
 import (
 	"bytes"
@@ -11,6 +11,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/atbridge/atbridge/formats"
+	"github.com/atbridge/atbridge/internal/rig"
 )
 
 // BenchmarkWSRoundTrip measures one WebSocket round trip of a 64-byte
@@ -18,39 +19,39 @@ import (
 // sees it (AT+WSSEND, prompt, payload, SEND OK and +WS_DATA over a pty), and
 // by a direct coder/websocket client, in the same run.
 func BenchmarkWSRoundTrip(b *testing.B) {
-	srv := newCoderEchoServer(b, nil)
+	srv := rig.NewWSEchoServer(b, nil)
 	payload := strings.Repeat("x", 64)
 	b.Run("emulator", func(b *testing.B) {
-		h := startEmu(b, &EmulatorOptions{Log: slog.New(slog.DiscardHandler)})
-		h.send("ATE0\r\n")
-		h.expect("ATE0\r\n\r\nOK\r\n")
-		h.send(`AT+CWJAP="ap","password"` + "\r\n")
-		h.expect("WIFI CONNECTED\r\nWIFI GOT IP\r\n\r\nOK\r\n")
-		h.send(fmt.Sprintf("AT+WSOPEN=0,%q\r\n", srv.URL))
-		h.expect("+WS_CONNECTED:0\r\n\r\nOK\r\n")
+		h := startEmu(b, &Options{Log: slog.New(slog.DiscardHandler)})
+		h.Send("ATE0\r\n")
+		h.Expect("ATE0\r\n\r\nOK\r\n")
+		h.Send(`AT+CWJAP="ap","password"` + "\r\n")
+		h.Expect("WIFI CONNECTED\r\nWIFI GOT IP\r\n\r\nOK\r\n")
+		h.Send(fmt.Sprintf("AT+WSOPEN=0,%q\r\n", srv.URL))
+		h.Expect("+WS_CONNECTED:0\r\n\r\nOK\r\n")
 		cmd := fmt.Sprintf("AT+WSSEND=0,%d\r\n", len(payload))
 		data := fmt.Sprintf("+WS_DATA:0,%d,%s\r\n", len(payload), payload)
 		b.SetBytes(int64(len(payload)))
 		b.ResetTimer()
 		for i := 0; i < b.N; i++ {
-			h.send(cmd)
-			h.expect("\r\nOK\r\n\r\n>")
-			h.send(payload)
-			h.expectAnyOrder("\r\nSEND OK\r\n", data)
+			h.Send(cmd)
+			h.Expect("\r\nOK\r\n\r\n>")
+			h.Send(payload)
+			h.ExpectAnyOrder("\r\nSEND OK\r\n", data)
 		}
 	})
 	b.Run("direct", func(b *testing.B) {
 		ctx := context.Background()
 		c, _, err := websocket.Dial(ctx, srv.URL, nil)
-		must(b, err)
+		rig.Must(b, err)
 		defer c.CloseNow()
 		msg := []byte(payload)
 		b.SetBytes(int64(len(payload)))
 		b.ResetTimer()
 		for i := 0; i < b.N; i++ {
-			must(b, c.Write(ctx, websocket.MessageText, msg))
+			rig.Must(b, c.Write(ctx, websocket.MessageText, msg))
 			_, got, err := c.Read(ctx)
-			must(b, err)
+			rig.Must(b, err)
 			if !bytes.Equal(got, msg) {
 				b.Fatalf("echo %q", got)
 			}
@@ -65,36 +66,36 @@ func BenchmarkWSDataThroughput(b *testing.B) {
 	const size = 1024
 	frame := bytes.Repeat([]byte{0xA5}, size)
 	start := make(chan int, 1)
-	srv := newRawServer(b, func(c *rawConn) {
+	srv := rig.NewRawWSServer(b, func(c *rig.RawConn) {
 		n, ok := <-start
 		if !ok {
 			return
 		}
 		for i := 0; i < n; i++ {
-			if c.writeFrame(formats.WSBinary, true, frame) != nil {
+			if c.WriteFrame(formats.WSBinary, true, frame) != nil {
 				return
 			}
 		}
 		for {
-			if _, err := c.readFrame(); err != nil {
+			if _, err := c.ReadFrame(); err != nil {
 				return
 			}
 		}
 	})
 	defer close(start)
-	h := startEmu(b, &EmulatorOptions{Log: slog.New(slog.DiscardHandler)})
-	h.send("ATE0\r\n")
-	h.expect("ATE0\r\n\r\nOK\r\n")
-	h.send(`AT+CWJAP="ap","password"` + "\r\n")
-	h.expect("WIFI CONNECTED\r\nWIFI GOT IP\r\n\r\nOK\r\n")
-	h.send(fmt.Sprintf("AT+WSOPEN=0,%q\r\n", srv.URL))
-	h.expect("+WS_CONNECTED:0\r\n\r\nOK\r\n")
+	h := startEmu(b, &Options{Log: slog.New(slog.DiscardHandler)})
+	h.Send("ATE0\r\n")
+	h.Expect("ATE0\r\n\r\nOK\r\n")
+	h.Send(`AT+CWJAP="ap","password"` + "\r\n")
+	h.Expect("WIFI CONNECTED\r\nWIFI GOT IP\r\n\r\nOK\r\n")
+	h.Send(fmt.Sprintf("AT+WSOPEN=0,%q\r\n", srv.URL))
+	h.Expect("+WS_CONNECTED:0\r\n\r\nOK\r\n")
 	line := len(fmt.Sprintf("+WS_DATA:0,%d,", size)) + size + 2
 	b.SetBytes(size)
 	b.ResetTimer()
 	start <- b.N
-	h.drain(b.N * line)
+	h.Drain(b.N * line)
 	b.StopTimer()
-	h.send("AT+WSCLOSE=0\r\n")
-	h.expect("\r\nOK\r\n")
+	h.Send("AT+WSCLOSE=0\r\n")
+	h.Expect("\r\nOK\r\n")
 }

@@ -1,4 +1,4 @@
-package bridge
+package esp
 
 import (
 	"context"
@@ -8,6 +8,8 @@ import (
 	"os"
 	"testing"
 	"time"
+
+	"github.com/atbridge/atbridge/internal/rig"
 )
 
 // pipePort is an in-memory serial line made of two os.Pipes.
@@ -39,12 +41,12 @@ func FuzzEmulatorInput(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, in []byte, cut uint8) {
 		hr, ew, err := os.Pipe()
-		must(t, err)
+		rig.Must(t, err)
 		er, hw, err := os.Pipe()
-		must(t, err)
+		rig.Must(t, err)
 		defer hr.Close()
 		defer er.Close()
-		em := NewEmulator(&EmulatorOptions{Log: slog.New(slog.DiscardHandler), RestartDelay: time.Millisecond, Firmware: Firmware(cut & 1)})
+		em := New(&Options{Log: slog.New(slog.DiscardHandler), RestartDelay: time.Millisecond, Firmware: Firmware(cut & 1)})
 		em.dialFilter = func(string) error { return errors.New("fuzzing: no network") }
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()

@@ -1,4 +1,4 @@
-package bridge
+package esp
 
 import (
 	"fmt"
@@ -8,69 +8,50 @@ import (
 
 	"github.com/atbridge/atbridge/capture"
 	"github.com/atbridge/atbridge/formats"
+	"github.com/atbridge/atbridge/internal/rig"
 )
 
-// recordSink keeps copies of what the emulator records.
-type recordSink struct {
-	mu   sync.Mutex
-	recs []capture.Record
-}
-
-func (s *recordSink) add(r *capture.Record) {
-	c := *r
-	c.Data = append([]byte(nil), r.Data...)
-	s.mu.Lock()
-	s.recs = append(s.recs, c)
-	s.mu.Unlock()
-}
-
-func (s *recordSink) all() []capture.Record {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]capture.Record(nil), s.recs...)
-}
-
 func TestEmuRecording(t *testing.T) {
-	frames := newFrameLog()
-	srv := newRawServer(t, func(c *rawConn) {
-		f, err := c.readFrame()
+	frames := rig.NewFrameLog()
+	srv := rig.NewRawWSServer(t, func(c *rig.RawConn) {
+		f, err := c.ReadFrame()
 		if err != nil {
 			return
 		}
-		frames.add(f)
-		_ = c.writeFrame(formats.WSPing, true, []byte("p"))
-		_ = c.writeFrame(formats.WSBinary, true, f.payload)
-		_ = c.writeFrame(formats.WSClose, true, []byte{0x03, 0xE9, 'g', 'o'})
+		frames.Add(f)
+		_ = c.WriteFrame(formats.WSPing, true, []byte("p"))
+		_ = c.WriteFrame(formats.WSBinary, true, f.Payload)
+		_ = c.WriteFrame(formats.WSClose, true, []byte{0x03, 0xE9, 'g', 'o'})
 		for {
-			if _, err := c.readFrame(); err != nil {
+			if _, err := c.ReadFrame(); err != nil {
 				return
 			}
 		}
 	})
-	sink := &recordSink{}
+	sink := &rig.Records{}
 	var clock int64
 	var cmu sync.Mutex
-	h := startEmu(t, &EmulatorOptions{Record: sink.add, Clock: func() int64 {
+	h := startEmu(t, &Options{Record: sink.Add, Clock: func() int64 {
 		cmu.Lock()
 		defer cmu.Unlock()
 		clock++
 		return clock
 	}})
-	h.keep = true
+	h.Keep = true
 	joinWiFi(h)
-	h.cmd(fmt.Sprintf("AT+WSOPEN=1,%q", srv.URL), "+WS_CONNECTED:1\r\n\r\nOK\r\n")
-	h.cmd("AT+WSSEND=1,3", "\r\nOK\r\n\r\n>")
-	h.send("abc")
-	h.expectAnyOrder("\r\nSEND OK\r\n", "+WS_DATA:1,3,abc\r\n", "+WS_CLOSED:1\r\n")
-	frames.wait(t, 1)
+	h.Cmd(fmt.Sprintf("AT+WSOPEN=1,%q", srv.URL), "+WS_CONNECTED:1\r\n\r\nOK\r\n")
+	h.Cmd("AT+WSSEND=1,3", "\r\nOK\r\n\r\n>")
+	h.Send("abc")
+	h.ExpectAnyOrder("\r\nSEND OK\r\n", "+WS_DATA:1,3,abc\r\n", "+WS_CLOSED:1\r\n")
+	frames.Wait(t, 1)
 	// Wait for the close reply to be recorded.
-	deadline := time.Now().Add(expectTimeout)
+	deadline := time.Now().Add(rig.Timeout)
 	var recs []capture.Record
 	var toHost, toDev []byte
 	var fr []string
 	var evs []string
 	for {
-		recs = sink.all()
+		recs = sink.All()
 		toHost, toDev, fr, evs = nil, nil, nil, nil
 		for _, r := range recs {
 			switch r.Kind {
@@ -89,9 +70,7 @@ func TestEmuRecording(t *testing.T) {
 				evs = append(evs, fmt.Sprintf("%v %d %d %s", r.Event.Type, r.Event.Link, r.Event.Code, r.Event.Text))
 			}
 		}
-		h.mu.Lock()
-		seenLen := len(h.buf)
-		h.mu.Unlock()
+		seenLen := len(h.Received())
 		if len(fr) >= 6 && len(evs) >= 3 && len(toHost) >= seenLen || time.Now().After(deadline) {
 			break
 		}
@@ -115,9 +94,7 @@ func TestEmuRecording(t *testing.T) {
 	if want := "AT+CWJAP=\"ap\",\"password\"\r\n" + fmt.Sprintf("AT+WSOPEN=1,%q\r\n", srv.URL) + "AT+WSSEND=1,3\r\nabc"; string(toDev) != want {
 		t.Errorf("recorded host input %q, want %q", toDev, want)
 	}
-	h.mu.Lock()
-	seen := string(h.buf)
-	h.mu.Unlock()
+	seen := string(h.Received())
 	if string(toHost) != seen {
 		t.Errorf("recorded output\n%q\nhost saw\n%q", toHost, seen)
 	}
@@ -130,11 +107,11 @@ func TestEmuRecording(t *testing.T) {
 
 func TestEmuUARTCur(t *testing.T) {
 	h := startEmu(t, nil)
-	h.cmd("AT+UART_CUR?", "+UART_CUR:115200,8,1,0,0\r\n\r\nOK\r\n")
-	h.cmd("AT+UART_CUR=921600,8,1,0,3", "\r\nOK\r\n")
-	h.cmd("AT+UART_CUR?", "+UART_CUR:921600,8,1,0,3\r\n\r\nOK\r\n")
+	h.Cmd("AT+UART_CUR?", "+UART_CUR:115200,8,1,0,0\r\n\r\nOK\r\n")
+	h.Cmd("AT+UART_CUR=921600,8,1,0,3", "\r\nOK\r\n")
+	h.Cmd("AT+UART_CUR?", "+UART_CUR:921600,8,1,0,3\r\n\r\nOK\r\n")
 	want := capture.LineSettings{Baud: 921600, DataBits: 8, Parity: capture.ParityNone, StopBits: capture.Stop1, Flow: capture.FlowRTSCTS}
-	deadline := time.Now().Add(expectTimeout)
+	deadline := time.Now().Add(rig.Timeout)
 	for h.port.Line() != want {
 		if time.Now().After(deadline) {
 			t.Fatalf("port line = %v, want %v", h.port.Line(), want)
@@ -142,8 +119,8 @@ func TestEmuUARTCur(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	for _, bad := range []string{"AT+UART_CUR=79,8,1,0,0", "AT+UART_CUR=115200,9,1,0,0", "AT+UART_CUR=115200,8,4,0,0", "AT+UART_CUR=115200,8,1,3,0", "AT+UART_CUR=115200,8,1,0"} {
-		h.cmd(bad, "\r\nERROR\r\n")
+		h.Cmd(bad, "\r\nERROR\r\n")
 	}
-	h.cmd("AT+UART_DEF=115200,8,1,2,0", "\r\nOK\r\n")
-	h.cmd("AT+UART_DEF?", "+UART_DEF:115200,8,1,2,0\r\n\r\nOK\r\n")
+	h.Cmd("AT+UART_DEF=115200,8,1,2,0", "\r\nOK\r\n")
+	h.Cmd("AT+UART_DEF?", "+UART_DEF:115200,8,1,2,0\r\n\r\nOK\r\n")
 }

@@ -1,4 +1,4 @@
-package bridge
+package esp
 
 import (
 	"fmt"
@@ -24,7 +24,7 @@ type emuState struct {
 	wscfg   [wsLinks]*wsConfig
 	headers []wsHeader // newest first
 	datafmt [wsLinks]dataFmt
-	tcp     tcpSettings // AT+CIPMUX, AT+CIPMODE, AT+CIPDINFO (emu_tcp.go)
+	tcp     tcpSettings // AT+CIPMUX, AT+CIPMODE, AT+CIPDINFO (tcp.go)
 }
 
 func defaultState() emuState {
@@ -223,7 +223,7 @@ func cmdSysmsgQuery(c *call) result {
 }
 
 // cmdSysmsgSet stores the value. The TCP links honour it (bit 0 +QUITT,
-// bit 1 +LINK_CONN, bit 2 CLOSED in passthrough; emu_tcp.go); WebSocket
+// bit 1 +LINK_CONN, bit 2 CLOSED in passthrough; tcp.go); WebSocket
 // URCs ignore it (esp-at.md §1.6).
 func cmdSysmsgSet(c *call) result {
 	v, ok := c.intParams(1)

@@ -1,8 +1,7 @@
-package bridge
+package esp
 
 import (
 	"context"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/atbridge/atbridge/bridge/port"
 	"github.com/atbridge/atbridge/formats"
+	"github.com/atbridge/atbridge/internal/rig"
 	"github.com/atbridge/atbridge/internal/session"
 )
 
@@ -18,33 +18,21 @@ import (
 // and reads from the slave side of a real pty opened through port.Open. It
 // forgets what it consumed (long benchmarks) unless keep is set.
 type emuHost struct {
-	*hostApp
+	*rig.HostApp
+	t    testing.TB
 	em   *Emulator
 	port port.Port
 }
 
-// testLogger sends the emulator's log lines to t.Log.
-func testLogger(t testing.TB) *slog.Logger {
-	return slog.New(slog.NewTextHandler(tLogWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
-
-type tLogWriter struct{ t testing.TB }
-
-func (w tLogWriter) Write(b []byte) (int, error) {
-	w.t.Helper()
-	w.t.Log(strings.TrimRight(string(b), "\n"))
-	return len(b), nil
-}
-
 // startEmu runs an emulator on a fresh pty: port and connects a host to it.
 // It consumes the boot banner.
-func startEmu(t testing.TB, opts *EmulatorOptions) *emuHost {
+func startEmu(t testing.TB, opts *Options) *emuHost {
 	t.Helper()
 	if opts == nil {
-		opts = &EmulatorOptions{}
+		opts = &Options{}
 	}
 	if opts.Log == nil {
-		opts.Log = testLogger(t)
+		opts.Log = rig.Logger(t)
 	}
 	if opts.RestartDelay == 0 {
 		opts.RestartDelay = 20 * time.Millisecond
@@ -55,7 +43,7 @@ func startEmu(t testing.TB, opts *EmulatorOptions) *emuHost {
 	if err != nil {
 		t.Fatalf("port.Open: %v", err)
 	}
-	em := NewEmulator(opts)
+	em := New(opts)
 	served := make(chan error, 1)
 	go func() { served <- em.Serve(ctx, p) }()
 	f, err := os.OpenFile(link, os.O_RDWR, 0)
@@ -65,17 +53,17 @@ func startEmu(t testing.TB, opts *EmulatorOptions) *emuHost {
 		p.Close()
 		t.Fatalf("opening the pty link: %v", err)
 	}
-	h := &emuHost{hostApp: newHostApp(t, f), em: em, port: p}
-	h.keep = false
+	h := &emuHost{HostApp: rig.NewHostApp(t, f), t: t, em: em, port: p}
+	h.Keep = false
 	t.Cleanup(func() {
 		cancel()
 		if err := <-served; err != nil {
 			t.Errorf("Serve: %v", err)
 		}
 		p.Close()
-		h.close()
+		h.Close()
 	})
-	h.expect("\r\nready\r\n")
+	h.Expect("\r\nready\r\n")
 	return h
 }
 
@@ -86,16 +74,16 @@ func startEmu(t testing.TB, opts *EmulatorOptions) *emuHost {
 // its chunks may arrive in any order. "@firmware" picks the firmware;
 // "@echo off" is refused (the board boots with echo on). vars replaces text
 // in every step, e.g. a golden's server address with a test server's.
-func runSession(t *testing.T, path string, vars map[string]string, opts *EmulatorOptions) {
+func runSession(t *testing.T, path string, vars map[string]string, opts *Options) {
 	t.Helper()
 	s, err := session.ParseFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if s.Meta["echo"] == "off" {
-		t.Fatalf("%s: sessions must start with echo on, as the board boots", path)
+		t.Fatalf("%s: sessions rig.Must start with echo on, as the board boots", path)
 	}
-	o := EmulatorOptions{}
+	o := Options{}
 	if opts != nil {
 		o = *opts
 	}
@@ -131,28 +119,20 @@ func runSession(t *testing.T, path string, vars map[string]string, opts *Emulato
 			}
 		}
 		if urc && len(run) <= 6 {
-			h.expectAnyOrder(run...)
+			h.ExpectAnyOrder(run...)
 		} else {
-			h.expect(all)
+			h.Expect(all)
 		}
 		run = nil
 	}
 	for _, st := range steps {
 		if st.Dir == formats.ToDevice {
 			flush()
-			h.send(subst(st.Data))
+			h.Send(subst(st.Data))
 		} else {
 			run = append(run, subst(st.Data))
 		}
 	}
 	flush()
-	h.expectQuiet(50 * time.Millisecond)
-}
-
-// must is a tiny helper for setup steps.
-func must(t testing.TB, err error) {
-	t.Helper()
-	if err != nil {
-		t.Fatal(err)
-	}
+	h.ExpectQuiet(50 * time.Millisecond)
 }

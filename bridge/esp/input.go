@@ -1,4 +1,4 @@
-package bridge
+package esp
 
 import (
 	"bytes"
@@ -33,7 +33,7 @@ type promptReq struct {
 //     to CRLF, then the line goes to the executor and the state becomes busy;
 //   - prompt mode: bytes fill the pending prompt exactly, never echoed;
 //   - passthrough (AT+CIPMODE=1 and AT+CIPSEND): bytes go to the TCP link
-//     as data, "+++" alone leaves (emu_tcp.go);
+//     as data, "+++" alone leaves (tcp.go);
 //   - busy: the rest of the chunk is answered with "busy p..." and dropped,
 //     unless it contains "AT+RST\r\n", which forces a restart.
 func (e *Emulator) feed(p []byte) {

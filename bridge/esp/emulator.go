@@ -1,4 +1,4 @@
-package bridge
+package esp
 
 import (
 	"context"
@@ -45,9 +45,9 @@ func ParseFirmware(s string) (Firmware, error) {
 	return FirmwareRelease, fmt.Errorf("unknown firmware %q (want release or dev)", s)
 }
 
-// EmulatorOptions configures an Emulator. A nil *EmulatorOptions means all
+// Options configures an Emulator. A nil *Options means all
 // defaults.
-type EmulatorOptions struct {
+type Options struct {
 	// Firmware is the command set to emulate; the zero value is
 	// FirmwareRelease.
 	Firmware Firmware
@@ -82,7 +82,7 @@ type EmulatorOptions struct {
 	// every WebSocket frame sent or received and link events. It is called
 	// from several goroutines, one call at a time, with records whose Time
 	// comes from Clock; the record and its Data are only valid during the
-	// call. Serial chunks use port.Port capture.PortHost (the host app's side of
+	// call. Serial chunks use Port capture.PortHost (the host app's side of
 	// the emulated UART); Dir ToDevice is what the host typed.
 	Record func(*capture.Record)
 	// Clock gives Record's timestamps (capture.Writer.Now); nil means
@@ -94,7 +94,7 @@ type EmulatorOptions struct {
 // client commands. It answers AT commands on a serial-like stream byte for
 // byte as the firmware does (docs: esp-at.md), while its WebSocket and TCP
 // links are real connections to the servers the host names in AT+WSOPEN and
-// AT+CIPSTART (emu_tcp.go).
+// AT+CIPSTART (tcp.go).
 //
 // WebSocket client: the emulator speaks RFC 6455 frames itself (formats'
 // WSHeader codec over net.Conn or tls.Conn, see wsclient.go) instead of
@@ -109,7 +109,7 @@ type EmulatorOptions struct {
 // values; an AP joined earlier is kept, as the firmware keeps it in flash).
 // Its methods are safe for concurrent use.
 type Emulator struct {
-	opts EmulatorOptions
+	opts Options
 	log  *slog.Logger
 
 	outMu   sync.Mutex // serialises writes to the port and their records
@@ -142,13 +142,13 @@ type Emulator struct {
 	// links and their owner goroutines
 	links   [wsLinks]*wsLink
 	linkWG  sync.WaitGroup
-	tcp     [tcpLinks]*tcpLink // AT+CIPSTART links (emu_tcp.go)
+	tcp     [tcpLinks]*tcpLink // AT+CIPSTART links (tcp.go)
 	tcpWG   sync.WaitGroup
 	asyncWG sync.WaitGroup // +TIME_UPDATED and similar delayed URCs
 }
 
-// NewEmulator returns an Emulator in the state of a freshly flashed board.
-func NewEmulator(opts *EmulatorOptions) *Emulator {
+// New returns an Emulator in the state of a freshly flashed board.
+func New(opts *Options) *Emulator {
 	e := &Emulator{}
 	if opts != nil {
 		e.opts = *opts
@@ -331,4 +331,18 @@ func (e *Emulator) uptime() time.Duration {
 	e.outMu.Lock()
 	defer e.outMu.Unlock()
 	return time.Since(e.start)
+}
+
+// Emulate runs a freshly booted emulator with options o (nil means all
+// defaults) on dev until ctx ends or reading dev fails, as Serve does, with
+// o's Clock and Record replaced by clock and record. It lets a proxy run the
+// emulator as its device (bridge.ProxyOptions.Emulator) without importing
+// this package.
+func (o *Options) Emulate(ctx context.Context, dev io.ReadWriter, clock func() int64, record func(*capture.Record)) error {
+	var eo Options
+	if o != nil {
+		eo = *o
+	}
+	eo.Clock, eo.Record = clock, record
+	return New(&eo).Serve(ctx, dev)
 }

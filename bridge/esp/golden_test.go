@@ -1,4 +1,4 @@
-package bridge
+package esp
 
 import (
 	"net"
@@ -7,9 +7,10 @@ import (
 	"time"
 
 	"github.com/atbridge/atbridge/formats"
+	"github.com/atbridge/atbridge/internal/rig"
 )
 
-// The shared golden sessions (../testdata/sessions) replayed against the
+// The shared golden sessions (../../testdata/sessions) replayed against the
 // emulator, with their server addresses mapped to test servers that behave
 // as each scenario needs. Sessions whose server pushes frames at set times
 // (ws-data, wsdatafmt, reconnect) or that show boot noise are not replayed
@@ -23,17 +24,17 @@ const emuGMR = "AT version:5.0.1.0(3258eee - ESP32 - Mar  9 2026 12:00:00)\r\nSD
 
 // frameEcho is a raw handler that sends every frame back as it came,
 // close frames included (then it stops).
-func frameEcho(c *rawConn) {
+func frameEcho(c *rig.RawConn) {
 	for {
-		f, err := c.readFrame()
+		f, err := c.ReadFrame()
 		if err != nil {
 			return
 		}
-		if f.h.Opcode == formats.WSPing {
-			_ = c.writeFrame(formats.WSPong, true, f.payload)
+		if f.Header.Opcode == formats.WSPing {
+			_ = c.WriteFrame(formats.WSPong, true, f.Payload)
 			continue
 		}
-		if c.writeFrame(f.h.Opcode, f.h.Fin, f.payload) != nil || f.h.Opcode == formats.WSClose {
+		if c.WriteFrame(f.Header.Opcode, f.Header.Fin, f.Payload) != nil || f.Header.Opcode == formats.WSClose {
 			return
 		}
 	}
@@ -42,7 +43,7 @@ func frameEcho(c *rawConn) {
 // silentListener accepts TCP connections and never answers them.
 func silentListener(t *testing.T) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	must(t, err)
+	rig.Must(t, err)
 	var mu sync.Mutex
 	var conns []net.Conn
 	done := make(chan struct{})
@@ -73,7 +74,7 @@ func silentListener(t *testing.T) string {
 // closedAddr is a loopback address nobody listens on.
 func closedAddr(t *testing.T) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	must(t, err)
+	rig.Must(t, err)
 	a := ln.Addr().String()
 	ln.Close()
 	return a
@@ -82,45 +83,45 @@ func closedAddr(t *testing.T) string {
 func TestEmuGoldenSessions(t *testing.T) {
 	const a8765, a8766, a8767, a250 = "192.168.200.249:8765", "192.168.200.249:8766", "192.168.200.249:8767", "192.168.200.250:8765"
 	t.Run("errors", func(t *testing.T) {
-		srv := newRawServer(t, frameEcho)
-		runSession(t, "../testdata/sessions/errors.session", map[string]string{a8765: hostPort(srv.URL), a250: closedAddr(t)}, nil)
+		srv := rig.NewRawWSServer(t, frameEcho)
+		runSession(t, "../../testdata/sessions/errors.session", map[string]string{a8765: hostPort(srv.URL), a250: closedAddr(t)}, nil)
 	})
 	t.Run("config", func(t *testing.T) {
-		srv := newCoderEchoServer(t, nil)
-		runSession(t, "../testdata/sessions/config.session", map[string]string{a8765: hostPort(srv.URL), goldenGMR: emuGMR}, nil)
-		if h := srv.lastHeader(); h.Get("Authorization") != "Basic dXNlcjpwYXNz" || h.Get("Sec-WebSocket-Protocol") != "chat" {
+		srv := rig.NewWSEchoServer(t, nil)
+		runSession(t, "../../testdata/sessions/config.session", map[string]string{a8765: hostPort(srv.URL), goldenGMR: emuGMR}, nil)
+		if h := srv.LastHeader(); h.Get("Authorization") != "Basic dXNlcjpwYXNz" || h.Get("Sec-WebSocket-Protocol") != "chat" {
 			t.Errorf("server saw %v", h)
 		}
 	})
 	t.Run("ate0", func(t *testing.T) {
-		srv := newRawServer(t, frameEcho)
-		runSession(t, "../testdata/sessions/ate0.session", map[string]string{a8765: hostPort(srv.URL), goldenGMR: emuGMR}, nil)
+		srv := rig.NewRawWSServer(t, frameEcho)
+		runSession(t, "../../testdata/sessions/ate0.session", map[string]string{a8765: hostPort(srv.URL), goldenGMR: emuGMR}, nil)
 	})
 	t.Run("busy", func(t *testing.T) {
 		// The handshake waits so that the "AT" typed during AT+WSOPEN finds
 		// the command busy; link 1's server never answers, so AT+RST typed
 		// during that AT+WSOPEN forces a restart.
-		srv := newRawServer(t, frameEcho)
-		srv.handshakeDelay.Store(int64(300 * time.Millisecond))
-		runSession(t, "../testdata/sessions/busy.session", map[string]string{a8765: hostPort(srv.URL), a8767: silentListener(t)}, nil)
+		srv := rig.NewRawWSServer(t, frameEcho)
+		srv.HandshakeDelay.Store(int64(300 * time.Millisecond))
+		runSession(t, "../../testdata/sessions/busy.session", map[string]string{a8765: hostPort(srv.URL), a8767: silentListener(t)}, nil)
 	})
 	t.Run("server-close", func(t *testing.T) {
 		var n sync.Mutex
 		first := true
-		srv := newRawServer(t, func(c *rawConn) {
+		srv := rig.NewRawWSServer(t, func(c *rig.RawConn) {
 			n.Lock()
 			f := first
 			first = false
 			n.Unlock()
 			if f {
 				time.Sleep(50 * time.Millisecond) // after the OK of AT+WSOPEN
-				_ = c.writeFrame(formats.WSText, true, []byte("bye"))
-				_ = c.writeFrame(formats.WSClose, true, []byte{0x03, 0xE8})
-				_, _ = c.readFrame() // the emulator's close reply
+				_ = c.WriteFrame(formats.WSText, true, []byte("bye"))
+				_ = c.WriteFrame(formats.WSClose, true, []byte{0x03, 0xE8})
+				_, _ = c.ReadFrame() // the emulator's close reply
 				return
 			}
 			frameEcho(c)
 		})
-		runSession(t, "../testdata/sessions/server-close.session", map[string]string{a8765: hostPort(srv.URL), a8766: "unused"}, nil)
+		runSession(t, "../../testdata/sessions/server-close.session", map[string]string{a8765: hostPort(srv.URL), a8766: "unused"}, nil)
 	})
 }

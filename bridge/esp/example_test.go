@@ -1,4 +1,4 @@
-package bridge_test
+package esp_test
 
 import (
 	"bytes"
@@ -7,7 +7,7 @@ import (
 	"io"
 	"os"
 
-	"github.com/atbridge/atbridge/bridge"
+	"github.com/atbridge/atbridge/bridge/esp"
 )
 
 // pipeLine is an in-memory serial line for the example: the emulator reads
@@ -37,7 +37,7 @@ func ExampleEmulator() {
 	hostR, devW, _ := os.Pipe() // device -> host
 	devR, hostW, _ := os.Pipe() // host -> device
 	ctx, cancel := context.WithCancel(context.Background())
-	em := bridge.NewEmulator(nil)
+	em := esp.New(nil)
 	done := make(chan error, 1)
 	go func() { done <- em.Serve(ctx, pipeLine{devR, devW}) }()
 

@@ -1,4 +1,4 @@
-package bridge
+package rig
 
 import (
 	"bufio"
@@ -26,9 +26,9 @@ import (
 	"github.com/atbridge/atbridge/formats"
 )
 
-// coderEchoServer is a WebSocket echo server on coder/websocket: every
+// WSEchoServer is a WebSocket echo server on coder/websocket: every
 // message comes back with its type. It remembers each handshake's headers.
-type coderEchoServer struct {
+type WSEchoServer struct {
 	URL string
 	srv *httptest.Server
 
@@ -36,8 +36,10 @@ type coderEchoServer struct {
 	headers []http.Header
 }
 
-func newCoderEchoServer(t testing.TB, tlsCfg *tls.Config) *coderEchoServer {
-	s := &coderEchoServer{}
+// NewWSEchoServer starts one on 127.0.0.1, with TLS when tlsCfg is not
+// nil, offering the subprotocol "chat"; the test's end stops it.
+func NewWSEchoServer(t testing.TB, tlsCfg *tls.Config) *WSEchoServer {
+	s := &WSEchoServer{}
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		s.headers = append(s.headers, r.Header.Clone())
@@ -76,7 +78,8 @@ func newCoderEchoServer(t testing.TB, tlsCfg *tls.Config) *coderEchoServer {
 	return s
 }
 
-func (s *coderEchoServer) lastHeader() http.Header {
+// LastHeader returns the last handshake's request headers (nil before any).
+func (s *WSEchoServer) LastHeader() http.Header {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if len(s.headers) == 0 {
@@ -85,9 +88,9 @@ func (s *coderEchoServer) lastHeader() http.Header {
 	return s.headers[len(s.headers)-1]
 }
 
-// pythonEchoServer starts testdata/ws_echo_server.py on Debian's
+// PythonWSEcho starts rig's testdata/ws_echo_server.py on Debian's
 // python3-websockets. It skips when that is missing, unless CI=true.
-func pythonEchoServer(t *testing.T, args ...string) string {
+func PythonWSEcho(t *testing.T, args ...string) string {
 	t.Helper()
 	py := "/usr/bin/python3"
 	if err := exec.Command(py, "-c", "import websockets").Run(); err != nil {
@@ -96,11 +99,11 @@ func pythonEchoServer(t *testing.T, args ...string) string {
 		}
 		t.Skipf("python3-websockets not available: %v", err)
 	}
-	cmd := exec.Command(py, append([]string{"testdata/ws_echo_server.py"}, args...)...)
+	cmd := exec.Command(py, append([]string{Testdata("ws_echo_server.py")}, args...)...)
 	out, err := cmd.StdoutPipe()
-	must(t, err)
-	cmd.Stderr = tLogWriter{t}
-	must(t, cmd.Start())
+	Must(t, err)
+	cmd.Stderr = LogWriter{t}
+	Must(t, cmd.Start())
 	done := make(chan struct{})
 	t.Cleanup(func() {
 		_ = cmd.Process.Kill()
@@ -122,23 +125,24 @@ func pythonEchoServer(t *testing.T, args ...string) string {
 	return strings.TrimSpace(line) // "ws://127.0.0.1:PORT" or wss://
 }
 
-// rawFrame is one frame as the raw server read it (payload unmasked).
-type rawFrame struct {
-	h       formats.WSHeader
-	payload []byte
+// RawFrame is one frame as the raw server read it (payload unmasked).
+type RawFrame struct {
+	Header  formats.WSHeader
+	Payload []byte
 }
 
-// rawConn is the server side of one connection of a rawServer.
-type rawConn struct {
+// RawConn is the server side of one connection of a RawWSServer.
+type RawConn struct {
 	c  net.Conn
 	br *bufio.Reader
 	mu sync.Mutex
 }
 
-func (r *rawConn) readFrame() (rawFrame, error) {
+// ReadFrame reads the next frame and unmasks its payload.
+func (r *RawConn) ReadFrame() (RawFrame, error) {
 	var b [14]byte
 	if _, err := io.ReadFull(r.br, b[:2]); err != nil {
-		return rawFrame{}, err
+		return RawFrame{}, err
 	}
 	n := 2
 	switch b[1] & 0x7F {
@@ -151,23 +155,24 @@ func (r *rawConn) readFrame() (rawFrame, error) {
 		n += 4
 	}
 	if _, err := io.ReadFull(r.br, b[2:n]); err != nil {
-		return rawFrame{}, err
+		return RawFrame{}, err
 	}
 	h, _, err := formats.ParseWSHeader(b[:n])
 	if err != nil {
-		return rawFrame{}, err
+		return RawFrame{}, err
 	}
 	p := make([]byte, h.Length)
 	if _, err := io.ReadFull(r.br, p); err != nil {
-		return rawFrame{}, err
+		return RawFrame{}, err
 	}
 	if h.Masked {
 		formats.MaskWS(h.MaskKey, 0, p)
 	}
-	return rawFrame{h, p}, nil
+	return RawFrame{Header: h, Payload: p}, nil
 }
 
-func (r *rawConn) writeFrame(op uint8, fin bool, p []byte) error {
+// WriteFrame writes one unmasked frame; it is safe for concurrent use.
+func (r *RawConn) WriteFrame(op uint8, fin bool, p []byte) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	b := formats.AppendWSHeader(nil, formats.WSHeader{Fin: fin, Opcode: op, Length: uint64(len(p))})
@@ -175,69 +180,22 @@ func (r *rawConn) writeFrame(op uint8, fin bool, p []byte) error {
 	return err
 }
 
-// connServer accepts TCP connections on 127.0.0.1, keeps them in accept
-// order and runs a handler on each; Close (at the test's end) stops
-// accepting, drops every connection and waits for the handlers.
-type connServer struct {
-	ln net.Listener
-	wg sync.WaitGroup
-
-	mu    sync.Mutex
-	conns []net.Conn
-}
-
-func startConnServer(t testing.TB, network string, handle func(net.Conn)) *connServer {
-	ln, err := net.Listen(network, "127.0.0.1:0")
-	must(t, err)
-	s := &connServer{ln: ln}
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			s.mu.Lock()
-			s.conns = append(s.conns, c)
-			s.mu.Unlock()
-			s.wg.Add(1)
-			go func() {
-				defer s.wg.Done()
-				handle(c)
-			}()
-		}
-	}()
-	t.Cleanup(s.Close)
-	return s
-}
-
-// Close stops accepting, drops every connection and waits.
-func (s *connServer) Close() {
-	s.ln.Close()
-	s.mu.Lock()
-	for _, c := range s.conns {
-		c.Close()
-	}
-	s.mu.Unlock()
-	s.wg.Wait()
-}
-
-// rawServer is a frame-level WebSocket server for tests that must see or
+// RawWSServer is a frame-level WebSocket server for tests that must see or
 // make exact frames: each accepted connection is handed to handle after
 // the handshake; the connection closes when handle returns.
-type rawServer struct {
-	*connServer
+type RawWSServer struct {
+	*ConnServer
 	URL string
-	// handshakeDelay (nanoseconds) holds every handshake back.
-	handshakeDelay atomic.Int64
+	// HandshakeDelay (nanoseconds) holds every handshake back.
+	HandshakeDelay atomic.Int64
 }
 
-func newRawServer(t testing.TB, handle func(*rawConn)) *rawServer {
-	s := &rawServer{}
-	s.connServer = startConnServer(t, "tcp", func(c net.Conn) {
+// NewRawWSServer starts one on 127.0.0.1; the test's end stops it.
+func NewRawWSServer(t testing.TB, handle func(*RawConn)) *RawWSServer {
+	s := &RawWSServer{}
+	s.ConnServer = StartConnServer(t, "tcp", func(c net.Conn) {
 		defer c.Close()
-		time.Sleep(time.Duration(s.handshakeDelay.Load()))
+		time.Sleep(time.Duration(s.HandshakeDelay.Load()))
 		rc, err := rawHandshake(c)
 		if err != nil {
 			return
@@ -248,7 +206,7 @@ func newRawServer(t testing.TB, handle func(*rawConn)) *rawServer {
 	return s
 }
 
-func rawHandshake(c net.Conn) (*rawConn, error) {
+func rawHandshake(c net.Conn) (*RawConn, error) {
 	br := bufio.NewReader(c)
 	req, err := http.ReadRequest(br)
 	if err != nil {
@@ -263,34 +221,43 @@ func rawHandshake(c net.Conn) (*rawConn, error) {
 	if _, err := io.WriteString(c, resp); err != nil {
 		return nil, err
 	}
-	return &rawConn{c: c, br: br}, nil
+	return &RawConn{c: c, br: br}, nil
 }
 
-// frameLog collects frames a raw handler saw, for assertions.
-type frameLog struct {
+// FrameLog collects frames a raw handler saw, for assertions.
+type FrameLog struct {
 	mu     sync.Mutex
-	frames []rawFrame
+	frames []RawFrame
 	more   chan struct{}
 }
 
-func newFrameLog() *frameLog { return &frameLog{more: make(chan struct{}, 1024)} }
+// Len returns how many frames were seen so far.
+func (l *FrameLog) Len() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.frames)
+}
 
-func (l *frameLog) add(f rawFrame) {
+// NewFrameLog returns an empty log.
+func NewFrameLog() *FrameLog { return &FrameLog{more: make(chan struct{}, 1024)} }
+
+// Add appends f; handlers call it from any goroutine.
+func (l *FrameLog) Add(f RawFrame) {
 	l.mu.Lock()
 	l.frames = append(l.frames, f)
 	l.mu.Unlock()
 	l.more <- struct{}{}
 }
 
-// wait returns once n frames were seen (or fails after expectTimeout).
-func (l *frameLog) wait(t *testing.T, n int) []rawFrame {
+// Wait returns once n frames were seen (or fails after Timeout).
+func (l *FrameLog) Wait(t *testing.T, n int) []RawFrame {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), expectTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), Timeout)
 	defer cancel()
 	for {
 		l.mu.Lock()
 		if len(l.frames) >= n {
-			fs := append([]rawFrame(nil), l.frames...)
+			fs := append([]RawFrame(nil), l.frames...)
 			l.mu.Unlock()
 			return fs
 		}
@@ -301,4 +268,32 @@ func (l *frameLog) wait(t *testing.T, n int) []rawFrame {
 			t.Fatalf("saw %d frames, want %d", len(l.frames), n)
 		}
 	}
+}
+
+// ClosingWSServer is a coder/websocket server that echoes one message, pings
+// the client, then closes with 1001 "bye".
+func ClosingWSServer(t *testing.T) string {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.CloseNow()
+		ctx := r.Context()
+		typ, data, err := c.Read(ctx)
+		if err != nil {
+			return
+		}
+		if c.Write(ctx, typ, data) != nil {
+			return
+		}
+		ctx = c.CloseRead(ctx)
+		if c.Ping(ctx) != nil {
+			return
+		}
+		_ = c.Close(websocket.StatusGoingAway, "bye")
+	})
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return "ws://" + srv.Listener.Addr().String()
 }

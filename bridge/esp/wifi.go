@@ -1,9 +1,9 @@
-package bridge
+package esp
 
 import "fmt"
 
 // Simulated Wi-Fi: nothing is scanned or joined; AT+CWJAP succeeds unless
-// EmulatorOptions.CWJAPFail is set or the password is wrongPassword, and the
+// Options.CWJAPFail is set or the password is wrongPassword, and the
 // station gets the fixed address below.
 const (
 	wrongPassword = "wrong-password"

@@ -1,4 +1,4 @@
-package bridge
+package rig
 
 import (
 	"crypto/ecdsa"
@@ -15,13 +15,13 @@ import (
 	"time"
 )
 
-// testPKI is a PKI shaped like the seed's mutual TLS: the server's CA and
+// PKI is a PKI shaped like the seed's mutual TLS: the server's CA and
 // the client's CA are different roots. Dir is laid out as ESP-AT's raw_data
 // (--pki): client cert/key #0 signed by the client CA, CA #0 the server's
 // root, CA #1 an unrelated root. The server certificate names only
 // "esp-server.invalid", so a check of the host name (which the board does
 // not make) would fail.
-type testPKI struct {
+type PKI struct {
 	Dir          string
 	ServerTLS    *tls.Config // requires a client cert from the client CA
 	ServerCert   string      // PEM files for the python server
@@ -38,7 +38,7 @@ type certKey struct {
 func newCert(t *testing.T, tmpl *x509.Certificate, parent *certKey) *certKey {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	must(t, err)
+	Must(t, err)
 	tmpl.SerialNumber = big.NewInt(time.Now().UnixNano())
 	tmpl.NotBefore = time.Now().Add(-time.Hour)
 	tmpl.NotAfter = time.Now().Add(24 * time.Hour)
@@ -47,9 +47,9 @@ func newCert(t *testing.T, tmpl *x509.Certificate, parent *certKey) *certKey {
 		signer, parentCert = parent.key, parent.cert
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, parentCert, &key.PublicKey, signer)
-	must(t, err)
+	Must(t, err)
 	c, err := x509.ParseCertificate(der)
-	must(t, err)
+	Must(t, err)
 	return &certKey{cert: c, der: der, key: key}
 }
 
@@ -60,17 +60,18 @@ func newCA(t *testing.T, name string) *certKey {
 
 func writePEM(t *testing.T, path, typ string, der []byte) {
 	t.Helper()
-	must(t, os.MkdirAll(filepath.Dir(path), 0o755))
-	must(t, os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600))
+	Must(t, os.MkdirAll(filepath.Dir(path), 0o755))
+	Must(t, os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600))
 }
 
 func keyDER(t *testing.T, k *ecdsa.PrivateKey) []byte {
 	b, err := x509.MarshalPKCS8PrivateKey(k)
-	must(t, err)
+	Must(t, err)
 	return b
 }
 
-func newTestPKI(t *testing.T) *testPKI {
+// NewPKI makes one in the test's temporary folder.
+func NewPKI(t *testing.T) *PKI {
 	serverCA := newCA(t, "server root")
 	clientCA := newCA(t, "client root")
 	otherCA := newCA(t, "unrelated root")
@@ -80,7 +81,7 @@ func newTestPKI(t *testing.T) *testPKI {
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}, KeyUsage: x509.KeyUsageDigitalSignature}, clientCA)
 
 	dir := t.TempDir()
-	p := &testPKI{Dir: filepath.Join(dir, "pki")}
+	p := &PKI{Dir: filepath.Join(dir, "pki")}
 	writePEM(t, filepath.Join(p.Dir, "wss_cert", "wss_client_00.crt"), "CERTIFICATE", client.der)
 	writePEM(t, filepath.Join(p.Dir, "wss_key", "wss_client_00.key"), "PRIVATE KEY", keyDER(t, client.key))
 	writePEM(t, filepath.Join(p.Dir, "wss_ca", "wss_ca_00.crt"), "CERTIFICATE", serverCA.der)
