@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"io"
 	"os"
 	"path/filepath"
 	"sync"
@@ -213,15 +212,7 @@ func TestProxyDiskStuck(t *testing.T) {
 	devLink := filepath.Join(dir, "dev")
 	dev, err := port.Open(context.Background(), "pty:"+devLink, nil)
 	rig.Must(t, err)
-	echoed := make(chan struct{})
-	go func() {
-		defer close(echoed)
-		_, _ = io.Copy(dev, dev)
-	}()
-	defer func() {
-		dev.Close()
-		<-echoed
-	}()
+	defer rig.Echo(t, dev)()
 	g := &gateRecorder{gate: make(chan struct{})}
 	px, err := OpenProxy(context.Background(), &ProxyOptions{Host: "pty:" + filepath.Join(dir, "host"), Device: devLink, Recorder: g, QueueBytes: 4096})
 	rig.Must(t, err)

@@ -136,15 +136,7 @@ func startProxyRig(t *testing.T, ro *rigOptions) *proxyRig {
 		t.Fatal(err)
 	}
 	if ro.echo {
-		echoDone := make(chan struct{})
-		go func() {
-			defer close(echoDone)
-			_, _ = io.Copy(devPort, devPort)
-		}()
-		t.Cleanup(func() {
-			devPort.Close()
-			<-echoDone
-		})
+		rig.Echo(t, devPort)
 	} else {
 		r.emu = serveRigEmu(t, devPort, ro.emu)
 	}

@@ -23,11 +23,7 @@ import (
 // what the host sent, what the emulator received, and what the capture
 // holds are the same bytes, and the same for the other direction.
 func TestProxyEndToEnd(t *testing.T) {
-	servers := map[string]func(t *testing.T) string{
-		"coder":  func(t *testing.T) string { return rig.NewWSEchoServer(t, nil).URL },
-		"python": func(t *testing.T) string { return rig.PythonWSEcho(t) },
-	}
-	for name, start := range servers {
+	for name, start := range rig.WSEchoServers {
 		t.Run(name, func(t *testing.T) {
 			uri := start(t)
 			r := startProxyRig(t, nil)

@@ -104,11 +104,7 @@ func sameFrames(t *testing.T, emu, tap []capture.Record) {
 // by field (opcode, FIN, RSV, mask key, length, payload), in order per
 // direction.
 func TestTapFrames(t *testing.T) {
-	servers := map[string]func(t *testing.T) string{
-		"coder":  func(t *testing.T) string { return rig.NewWSEchoServer(t, nil).URL },
-		"python": func(t *testing.T) string { return rig.PythonWSEcho(t) },
-	}
-	for name, start := range servers {
+	for name, start := range rig.WSEchoServers {
 		t.Run(name, func(t *testing.T) {
 			up := start(t)
 			addr, stop := startTap(t, TapConfig{Listen: "127.0.0.1:0", Upstream: up + "/echo"})

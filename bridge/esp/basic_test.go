@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -147,14 +146,9 @@ func TestEmuServeTwice(t *testing.T) {
 	em := New(&Options{Log: rig.Logger(t)})
 	serve := func(steps ...string) { // banner, then pairs of input and output
 		t.Helper()
-		hr, ew, err := os.Pipe()
-		rig.Must(t, err)
-		er, hw, err := os.Pipe()
-		rig.Must(t, err)
-		defer hr.Close()
-		defer er.Close()
+		dev, hr, hw := pipeLine(t)
 		done := make(chan error, 1)
-		go func() { done <- em.Serve(context.Background(), pipePort{r: er, w: ew}) }()
+		go func() { done <- em.Serve(context.Background(), dev) }()
 		read := func(want string) {
 			t.Helper()
 			got := make([]byte, 0, len(want))
@@ -180,7 +174,7 @@ func TestEmuServeTwice(t *testing.T) {
 		if err := <-done; !errors.Is(err, io.EOF) {
 			t.Errorf("Serve = %v, want io.EOF", err)
 		}
-		ew.Close()
+		dev.w.Close()
 	}
 	serve("\r\nready\r\n", "ATE0\r\n", "ATE0\r\n\r\nOK\r\n", "AT+CWJAP=\"ap\",\"pw\"\r\n", "WIFI CONNECTED\r\nWIFI GOT IP\r\n\r\nOK\r\n")
 	serve("\r\nready\r\nWIFI CONNECTED\r\nWIFI GOT IP\r\n", "AT+CWSTATE?\r\n", "AT+CWSTATE?\r\n+CWSTATE:2,\"ap\"\r\n\r\nOK\r\n")

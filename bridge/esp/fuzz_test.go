@@ -22,6 +22,21 @@ func (p pipePort) Read(b []byte) (int, error)        { return p.r.Read(b) }
 func (p pipePort) Write(b []byte) (int, error)       { return p.w.Write(b) }
 func (p pipePort) SetReadDeadline(t time.Time) error { return p.r.SetReadDeadline(t) }
 
+// pipeLine returns a fresh line: dev is the emulator's end, the host reads
+// hr and writes hw. The read ends close at the test's end; the test closes
+// hw (the host hangs up) and dev.w itself.
+func pipeLine(t testing.TB) (dev pipePort, hr, hw *os.File) {
+	hr, ew, err := os.Pipe()
+	rig.Must(t, err)
+	er, hw, err := os.Pipe()
+	rig.Must(t, err)
+	t.Cleanup(func() {
+		hr.Close()
+		er.Close()
+	})
+	return pipePort{r: er, w: ew}, hr, hw
+}
+
 // FuzzEmulatorInput feeds arbitrary host bytes, cut into two writes, to an
 // emulator and checks it neither panics nor hangs: when the host side closes,
 // Serve returns an error wrapping io.EOF. WebSocket and TCP connections are
@@ -40,18 +55,13 @@ func FuzzEmulatorInput(f *testing.F) {
 		f.Add([]byte(s), uint8(len(s)/2))
 	}
 	f.Fuzz(func(t *testing.T, in []byte, cut uint8) {
-		hr, ew, err := os.Pipe()
-		rig.Must(t, err)
-		er, hw, err := os.Pipe()
-		rig.Must(t, err)
-		defer hr.Close()
-		defer er.Close()
+		dev, hr, hw := pipeLine(t)
 		em := New(&Options{Log: slog.New(slog.DiscardHandler), RestartDelay: time.Millisecond, Firmware: Firmware(cut & 1)})
 		em.dialFilter = func(string) error { return errors.New("fuzzing: no network") }
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
 		done := make(chan error, 1)
-		go func() { done <- em.Serve(ctx, pipePort{r: er, w: ew}) }()
+		go func() { done <- em.Serve(ctx, dev) }()
 		drained := make(chan struct{})
 		go func() {
 			_, _ = io.Copy(io.Discard, hr)
@@ -62,8 +72,8 @@ func FuzzEmulatorInput(f *testing.F) {
 		_, _ = hw.Write(in[:c])
 		_, _ = hw.Write(in[c:])
 		hw.Close()
-		err = <-done
-		ew.Close()
+		err := <-done
+		dev.w.Close()
 		<-drained
 		if ctx.Err() != nil {
 			t.Fatalf("Serve did not return after the host closed (input %q)", in)

@@ -32,11 +32,7 @@ func hostPort(u string) string {
 // TestEmuTranscriptWSEcho plays the seed's ws:// scenario (this package's
 // transcript and the shared golden) against two independent echo servers.
 func TestEmuTranscriptWSEcho(t *testing.T) {
-	servers := map[string]func(t *testing.T) string{
-		"coder":  func(t *testing.T) string { return rig.NewWSEchoServer(t, nil).URL },
-		"python": func(t *testing.T) string { return rig.PythonWSEcho(t) },
-	}
-	for name, start := range servers {
+	for name, start := range rig.WSEchoServers {
 		t.Run(name, func(t *testing.T) {
 			uri := start(t)
 			runSession(t, "testdata/emulate/ws_echo.txt", map[string]string{"$URI": uri}, nil)

@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -18,23 +17,10 @@ import (
 	"github.com/atbridge/atbridge/internal/rig"
 )
 
-// needProgram skips when name is missing, except under CI=true.
-func needProgram(t *testing.T, name string) string {
-	t.Helper()
-	path, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is required under CI=true: %v", name, err)
-		}
-		t.Skipf("%s not installed", name)
-	}
-	return path
-}
-
 // A Python host app, using termios as C programs do, sets 19200 8O1 with
 // RTS/CTS, sends a command and reads the answer, byte for byte.
 func TestPtyPythonHostApp(t *testing.T) {
-	py := needProgram(t, "python3")
+	py := rig.NeedProgram(t, "python3")
 	host, _, link := openPtyPair(t, nil)
 	script := `
 import os, sys, termios
@@ -85,7 +71,7 @@ os.close(fd)
 
 // socat opening and closing the link, twice: the port carries on.
 func TestPtySocatReopens(t *testing.T) {
-	socat := needProgram(t, "socat")
+	socat := rig.NeedProgram(t, "socat")
 	host, client, link := openPtyPair(t, nil)
 	client.Close()
 	for _, msg := range []string{"first\r\n", "second\r\n"} {

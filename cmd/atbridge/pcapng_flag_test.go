@@ -19,7 +19,7 @@ import (
 
 func tsharkLines(t *testing.T, file string, args ...string) []string {
 	t.Helper()
-	cmd := exec.Command(needProgram(t, "tshark"), append([]string{"-n", "-r", file}, args...)...)
+	cmd := exec.Command(rig.NeedProgram(t, "tshark"), append([]string{"-n", "-r", file}, args...)...)
 	cmd.Env = append(os.Environ(), "HOME="+t.TempDir())
 	out, err := cmd.Output()
 	if err != nil {

@@ -249,7 +249,7 @@ func TestMockReplayDiffRoundTrip(t *testing.T) {
 // (replay/testdata/junit.xsd) with xmllint.
 func validateJUnit(t *testing.T, path string) {
 	t.Helper()
-	xmllint := needProgram(t, "xmllint")
+	xmllint := rig.NeedProgram(t, "xmllint")
 	out, err := exec.Command(xmllint, "--noout", "--schema", filepath.Join("..", "..", "replay", "testdata", "junit.xsd"), path).CombinedOutput()
 	if err != nil {
 		t.Errorf("JUnit file does not validate: %v\n%s", err, out)

@@ -2,6 +2,8 @@ package rig
 
 import (
 	"log/slog"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -41,4 +43,18 @@ func (w LogWriter) Write(b []byte) (int, error) {
 func Testdata(name string) string {
 	_, file, _, _ := runtime.Caller(0)
 	return filepath.Join(filepath.Dir(file), "testdata", name)
+}
+
+// NeedProgram returns the path of an outside program, skipping the test
+// where it is missing unless CI=true, where it fails.
+func NeedProgram(t testing.TB, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s is required under CI=true: %v", name, err)
+		}
+		t.Skipf("%s not installed: %v", name, err)
+	}
+	return p
 }
