@@ -1,5 +1,5 @@
 // Package rig is the test scaffolding that the tests of bridge, bridge/esp,
-// bridge/port, replay and cmd/atbridge share: reading with a deadline, a
+// bridge/port and cmd/atbridge share: reading with a deadline, a
 // test logger, a host app on a pty, the echo and WebSocket servers the
 // emulator and the taps are tested against, and a throwaway PKI.
 //
