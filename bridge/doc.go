@@ -1,36 +1,16 @@
-// Package bridge holds atbridge's live paths: the ports it opens, the proxy
-// pumps between a host app and an ESP32, the software ESP32 (emulator) and
-// the WebSocket tap.
+// Package bridge is atbridge's transparent recording proxy: it forwards a
+// host app's UART to an ESP32's and records both directions, what happens
+// to the ports, and the WebSocket taps, into a capture.
 //
-// # Ports
+// Files: proxy.go (OpenProxy, Run, the options), pump.go and
+// pump_fast_*.go (forwarding: two pumps, or one poll(2) loop over both
+// descriptors), proxy_queue.go (the recording queue that never makes the
+// line wait), proxy_line.go and proxy_control.go (following AT+UART_CUR and
+// mirroring DTR/RTS), proxy_emulate.go (the in-process device of --device
+// emulate), split.go (--split capture files), tap.go (WebSocket taps),
+// sniff.go (a passive Y-cable recorder).
 //
-// Every live command opens its serial endpoints with OpenPort, which takes
-// the user's spelling of a port:
-//
-//	pty:/tmp/esp      a pseudo-terminal for a host app; /tmp/esp links to it
-//	/dev/ttyUSB0      a real serial device (also serial:PATH, COM3 on Windows)
-//	tcp:host:2000     a device behind a serial server (ser2net raw, esp-link)
-//
-// A pty: port is the software stand-in for a USB serial adapter: the host
-// app opens the link as it would /dev/ttyUSB0 and sees bytes exactly (raw
-// mode, no echo, no CR/LF translation). The port keeps the slave side open,
-// so the host app may close and reopen the link at will. When the host app
-// changes its termios (baud, parity, stop bits, flow control), the port
-// reports the new settings on LineChanges (see LineNotifier). On Linux the
-// kernel forces 8 data bits on ptys, so data bits always read as 8 there.
-//
-// Real serial ports take baud, data bits, parity, stop bits and RTS/CTS or
-// XON/XOFF flow control from capture.LineSettings, and drive and read modem
-// control lines through ControlPort. A device that goes away (an unplugged
-// USB adapter, a dropped serial server connection) makes Read and Write fail
-// with ErrPortLost; ReopenPort waits for it to come back.
-//
-// tcp: ports speak raw TCP: there is no RFC 2217, so line settings are
-// remembered but not sent to the server.
-//
-// Every port's Close is idempotent and unblocks a Read or Write in progress,
-// which then fails with ErrPortClosed.
-//
-// PacedWriter delivers bytes at a line's character rate, for emulated
-// devices that should answer no faster than a real UART would.
+// Package bridge imports bridge/port for its ports, and capture and formats.
+// It never imports the emulator, bridge/esp: for --device emulate the
+// caller hands over a DeviceEmulator (cmd/atbridge passes *esp.Options).
 package bridge

@@ -7,7 +7,7 @@ import (
 )
 
 // TestMain fails the package's tests if any goroutine outlives them: every
-// goroutine a port, pump or emulator starts must be waited for by its owner.
+// goroutine a pump, tap or the proxy starts must be waited for by its owner.
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }

@@ -9,12 +9,13 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/atbridge/atbridge/bridge/port"
 	"github.com/atbridge/atbridge/capture"
 	"github.com/atbridge/atbridge/formats"
 )
 
 // ProxyOptions configure a Proxy. Host and Device name the two serial ports
-// as OpenPort spells them; Device may also be EmulateSpec. Recorder is
+// as port.Open spells them; Device may also be EmulateSpec. Recorder is
 // required; every other zero field means its default.
 type ProxyOptions struct {
 	// Host is the host app's side: "pty:PATH" for a PC host app, or a
@@ -48,14 +49,14 @@ type ProxyOptions struct {
 	Wait    bool
 	Waiting func(role, spec string, err error)
 	// LinePoll is how often a pty: host port's termios is read; zero means
-	// DefaultLinePoll.
+	// port.DefaultLinePoll.
 	LinePoll time.Duration
 	// ControlPoll is how often the host port's modem lines are read to
 	// mirror DTR and RTS to the device; zero means 20 ms.
 	ControlPoll time.Duration
-	// Emulator configures the in-process emulator when Device is
-	// EmulateSpec. Its Record and Clock fields are set by the proxy.
-	Emulator *EmulatorOptions
+	// Emulator is the in-process device run when Device is EmulateSpec
+	// (required then): cmd/atbridge passes an *esp.Options.
+	Emulator DeviceEmulator
 	// Taps are WebSocket taps recorded into the same capture.
 	Taps []TapConfig
 	// Log receives one line per port event; nil discards.
@@ -82,7 +83,6 @@ type Proxy struct {
 	uart uartWatch
 
 	host, dev *side
-	emu       *Emulator
 	emuPort   *memPort
 	taps      []*tapListener
 	links     atomic.Uint32 // tap connection numbers
@@ -131,7 +131,7 @@ func OpenProxy(ctx context.Context, opts *ProxyOptions) (_ *Proxy, err error) {
 	if o.ControlPoll <= 0 {
 		o.ControlPoll = 20 * time.Millisecond
 	}
-	o.Line = lineDefaults(o.Line)
+	o.Line = port.LineDefaults(o.Line)
 	p := &Proxy{opts: o, log: o.Log}
 	if p.log == nil {
 		p.log = slog.New(slog.DiscardHandler)
@@ -143,18 +143,18 @@ func OpenProxy(ctx context.Context, opts *ProxyOptions) (_ *Proxy, err error) {
 		}
 	}()
 	if o.Host != "" {
-		popts := PortOptions{Line: o.Line, ReadOnly: o.Sniff, LinePoll: o.LinePoll, RetryInterval: o.RetryInterval}
+		popts := port.Options{Line: o.Line, ReadOnly: o.Sniff, LinePoll: o.LinePoll, RetryInterval: o.RetryInterval}
 		p.host = &side{px: p, idx: capture.PortHost, spec: o.Host, role: "host", readDir: formats.ToDevice, opts: popts, reopen: true}
 		p.dev = &side{px: p, idx: capture.PortDevice, spec: o.Device, role: "device", readDir: formats.ToHost, opts: popts, reopen: o.Device != EmulateSpec}
-		open := func(role, spec string) (Port, error) {
-			pt, err := OpenPort(ctx, spec, &popts)
-			if err == nil || !o.Wait || !retryOpen(ctx, err) {
+		open := func(role, spec string) (port.Port, error) {
+			pt, err := port.Open(ctx, spec, &popts)
+			if err == nil || !o.Wait || !port.Retryable(err) || ctx.Err() != nil {
 				return pt, err
 			}
 			if o.Waiting != nil {
 				o.Waiting(role, spec, err)
 			}
-			return ReopenPort(ctx, spec, &popts)
+			return port.Reopen(ctx, spec, &popts)
 		}
 		hp, err := open("host", o.Host)
 		if err != nil {
@@ -166,6 +166,9 @@ func OpenProxy(ctx context.Context, opts *ProxyOptions) (_ *Proxy, err error) {
 		if o.Device == EmulateSpec {
 			if o.Sniff {
 				return nil, errors.New("device side: sniff cannot listen to the emulator (it is not a wire)")
+			}
+			if o.Emulator == nil {
+				return nil, errors.New("proxy: device " + EmulateSpec + " needs ProxyOptions.Emulator")
 			}
 			a, b := memPair(EmulateSpec, o.Line)
 			p.dev.set(a)
@@ -296,22 +299,16 @@ func (p *Proxy) Run(ctx context.Context) error {
 // capture; its serial chunks and line events would repeat the proxy's own,
 // so they are left out.
 func (p *Proxy) startEmulator(ctx context.Context) {
-	var eo EmulatorOptions
-	if p.opts.Emulator != nil {
-		eo = *p.opts.Emulator
-	}
-	eo.Clock = p.q.now
-	eo.Record = func(r *capture.Record) {
+	record := func(r *capture.Record) {
 		if r.Kind == capture.KindChunk || (r.Kind == capture.KindEvent && r.Event.Type == capture.EvLineSettings) {
 			return
 		}
 		p.q.push(*r, true)
 	}
-	p.emu = NewEmulator(&eo)
 	p.wg.Add(1)
 	go func() {
 		defer p.wg.Done()
-		err := p.emu.Serve(ctx, p.emuPort)
+		err := p.opts.Emulator.Emulate(ctx, p.emuPort, p.q.now, record)
 		p.emuPort.Close()
 		if err != nil && ctx.Err() == nil {
 			p.log.Warn("emulator stopped", "err", err)
@@ -361,8 +358,8 @@ func (p *Proxy) setLine(l capture.LineSettings, why string, except *side) {
 
 // watchPort starts what follows a freshly opened port: for a pty: host, the
 // host app's termios changes, mirrored to the device.
-func (p *Proxy) watchPort(s *side, pt Port) {
-	ln, ok := pt.(LineNotifier)
+func (p *Proxy) watchPort(s *side, pt port.Port) {
+	ln, ok := pt.(port.LineNotifier)
 	if !ok || s != p.host {
 		return
 	}
@@ -371,7 +368,7 @@ func (p *Proxy) watchPort(s *side, pt Port) {
 	go func() {
 		defer p.wg.Done()
 		for l := range ch {
-			l = lineDefaults(l)
+			l = port.LineDefaults(l)
 			s.mu.Lock()
 			same := s.line == l
 			s.line = l

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/atbridge/atbridge/bridge/port"
 	"github.com/atbridge/atbridge/capture"
 	"github.com/atbridge/atbridge/formats"
 )
@@ -20,10 +21,10 @@ func (p *Proxy) startControlMirror(ctx context.Context) {
 	if p.opts.Sniff {
 		return
 	}
-	if _, ok := p.host.current().(ControlPort); !ok {
+	if _, ok := p.host.current().(port.Controller); !ok {
 		return
 	}
-	if _, ok := p.dev.current().(ControlPort); !ok {
+	if _, ok := p.dev.current().(port.Controller); !ok {
 		return
 	}
 	p.wg.Add(1)
@@ -38,8 +39,8 @@ func (p *Proxy) startControlMirror(ctx context.Context) {
 				return
 			case <-tick.C:
 			}
-			hp, ok1 := p.host.current().(ControlPort)
-			dp, ok2 := p.dev.current().(ControlPort)
+			hp, ok1 := p.host.current().(port.Controller)
+			dp, ok2 := p.dev.current().(port.Controller)
 			if !ok1 || !ok2 {
 				continue
 			}

@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -9,11 +10,22 @@ import (
 	"sync"
 	"time"
 
+	"github.com/atbridge/atbridge/bridge/port"
 	"github.com/atbridge/atbridge/capture"
 )
 
 // EmulateSpec is the device spec that runs the emulator in-process.
 const EmulateSpec = "emulate"
+
+// DeviceEmulator is the in-process device a Proxy runs when its Device is
+// EmulateSpec: *esp.Options implements it. Package bridge does not import
+// the emulator; cmd/atbridge hands it over.
+type DeviceEmulator interface {
+	// Emulate runs a freshly booted device on dev until ctx ends or reading
+	// dev fails. Its records carry times from clock and go to record, which
+	// may be called from several goroutines, one call at a time.
+	Emulate(ctx context.Context, dev io.ReadWriter, clock func() int64, record func(*capture.Record)) error
+}
 
 // memPort is one end of an in-memory serial line (net.Pipe): the proxy's
 // device side when the device is the in-process emulator. Line settings are
@@ -27,12 +39,12 @@ type memPort struct {
 	once sync.Once
 }
 
-var _ Port = (*memPort)(nil)
+var _ port.Port = (*memPort)(nil)
 
 // memPair returns the two ends of an in-memory line.
 func memPair(name string, l capture.LineSettings) (*memPort, *memPort) {
 	a, b := net.Pipe()
-	l = lineDefaults(l)
+	l = port.LineDefaults(l)
 	return &memPort{c: a, name: name, line: l}, &memPort{c: b, name: name, line: l}
 }
 
@@ -47,7 +59,7 @@ func (m *memPort) Line() capture.LineSettings {
 func (m *memPort) SetLine(l capture.LineSettings) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.line = lineDefaults(l)
+	m.line = port.LineDefaults(l)
 	return nil
 }
 
@@ -69,9 +81,9 @@ func (m *memPort) wrap(op string, err error) error {
 	case err == nil:
 		return nil
 	case errors.Is(err, io.ErrClosedPipe):
-		return fmt.Errorf("%s %s: %w", op, m.name, ErrPortClosed)
+		return fmt.Errorf("%s %s: %w", op, m.name, port.ErrClosed)
 	case errors.Is(err, io.EOF):
-		return fmt.Errorf("%s %s: %w (the emulator stopped): %w", op, m.name, ErrPortLost, io.EOF)
+		return fmt.Errorf("%s %s: %w (the emulator stopped): %w", op, m.name, port.ErrLost, io.EOF)
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		return err
 	}

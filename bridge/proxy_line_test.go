@@ -3,6 +3,7 @@ package bridge
 import (
 	"testing"
 
+	"github.com/atbridge/atbridge/bridge/port"
 	"github.com/atbridge/atbridge/capture"
 	"github.com/atbridge/atbridge/formats"
 )
@@ -29,7 +30,7 @@ func FuzzUARTWatch(f *testing.F) {
 		if oka != okb || la != lb {
 			t.Fatalf("whole: %v %v; cut at %d: %v %v", oka, la, cut, okb, lb)
 		}
-		if oka && validateLine(la) != nil {
+		if oka && port.CheckLine(la) != nil {
 			t.Fatalf("switched to invalid settings %v", la)
 		}
 	})

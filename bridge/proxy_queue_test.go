@@ -4,15 +4,16 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"io"
 	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/atbridge/atbridge/bridge/port"
 	"github.com/atbridge/atbridge/capture"
 	"github.com/atbridge/atbridge/formats"
+	"github.com/atbridge/atbridge/internal/rig"
 )
 
 // gateRecorder blocks every Write until the gate opens: a disk that has
@@ -126,15 +127,15 @@ func TestSplitWriter(t *testing.T) {
 	dir := t.TempDir()
 	base := filepath.Join(dir, "rec.atcap")
 	sw, err := CreateSplit(base, capture.Header{Tool: "test"}, SplitOptions{Size: 4096, Writer: &capture.WriterOptions{BlockSize: 1024, Stored: true}})
-	must(t, err)
+	rig.Must(t, err)
 	var want [][]byte
 	for i := 0; i < 200; i++ {
 		b := bytes.Repeat([]byte{byte(i)}, 100)
 		want = append(want, b)
-		must(t, sw.Write(&capture.Record{Kind: capture.KindChunk, Time: sw.Now(), Dir: formats.ToHost, Port: 1, Data: b}))
+		rig.Must(t, sw.Write(&capture.Record{Kind: capture.KindChunk, Time: sw.Now(), Dir: formats.ToHost, Port: 1, Data: b}))
 	}
-	must(t, sw.Close())
-	must(t, sw.Close())
+	rig.Must(t, sw.Close())
+	rig.Must(t, sw.Close())
 	files := sw.Files()
 	if len(files) < 3 {
 		t.Fatalf("only %d files", len(files))
@@ -148,7 +149,7 @@ func TestSplitWriter(t *testing.T) {
 	for i, f := range files {
 		recs := readCapture(t, f)
 		rd, err := capture.Open(f, nil)
-		must(t, err)
+		rig.Must(t, err)
 		h := rd.Header()
 		rd.Close()
 		if i == 0 {
@@ -209,34 +210,26 @@ func TestParseSplit(t *testing.T) {
 func TestProxyDiskStuck(t *testing.T) {
 	dir := t.TempDir()
 	devLink := filepath.Join(dir, "dev")
-	dev, err := OpenPort(context.Background(), "pty:"+devLink, nil)
-	must(t, err)
-	echoed := make(chan struct{})
-	go func() {
-		defer close(echoed)
-		_, _ = io.Copy(dev, dev)
-	}()
-	defer func() {
-		dev.Close()
-		<-echoed
-	}()
+	dev, err := port.Open(context.Background(), "pty:"+devLink, nil)
+	rig.Must(t, err)
+	defer rig.Echo(t, dev)()
 	g := &gateRecorder{gate: make(chan struct{})}
 	px, err := OpenProxy(context.Background(), &ProxyOptions{Host: "pty:" + filepath.Join(dir, "host"), Device: devLink, Recorder: g, QueueBytes: 4096})
-	must(t, err)
+	rig.Must(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- px.Run(ctx) }()
 	f, err := os.OpenFile(filepath.Join(dir, "host"), os.O_RDWR, 0)
-	must(t, err)
+	rig.Must(t, err)
 	defer f.Close()
 	data := bytes.Repeat([]byte("0123456789abcdef"), 64<<10/16)
 	go func() { _, _ = f.Write(data) }()
-	if got := mustReadN(t, f, len(data)); !bytes.Equal(got, data) {
+	if got := rig.ReadN(t, f, len(data)); !bytes.Equal(got, data) {
 		t.Fatal("echo differs while the disk is stuck")
 	}
 	close(g.gate)
 	cancel()
-	must(t, <-done)
+	rig.Must(t, <-done)
 	for _, dir := range []formats.Dir{formats.ToDevice, formats.ToHost} {
 		var kept, lost int64
 		for _, r := range g.recs {

@@ -1,21 +1,25 @@
 package bridge
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/atbridge/atbridge/bridge/esp"
+
+	"github.com/atbridge/atbridge/bridge/port"
 	"github.com/atbridge/atbridge/capture"
 	"github.com/atbridge/atbridge/formats"
+	"github.com/atbridge/atbridge/internal/rig"
 )
+
+// *esp.Options is what cmd/atbridge hands OpenProxy for --device emulate.
+var _ DeviceEmulator = (*esp.Options)(nil)
 
 // proxyRig is a real bench in software: a test host app on the slave of a
 // pty: port the proxy owns, the proxy, and an emulator on another pty whose
@@ -25,7 +29,7 @@ type proxyRig struct {
 	t       *testing.T
 	dir     string
 	devLink string
-	host    *hostApp
+	host    *rig.HostApp
 	px      *Proxy
 	w       *capture.Writer
 	capPath string
@@ -42,33 +46,33 @@ type proxyRig struct {
 
 // rigEmu is one emulator run on the device pty.
 type rigEmu struct {
-	port   Port
-	sink   *recordSink
+	port   port.Port
+	sink   *rig.Records
 	cancel context.CancelFunc
 	done   chan error
 }
 
-func startRigEmu(t *testing.T, link string, opts *EmulatorOptions) *rigEmu {
+func startRigEmu(t *testing.T, link string, opts *esp.Options) *rigEmu {
 	t.Helper()
-	p, err := OpenPort(context.Background(), "pty:"+link, nil)
-	must(t, err)
+	p, err := port.Open(context.Background(), "pty:"+link, nil)
+	rig.Must(t, err)
 	return serveRigEmu(t, p, opts)
 }
 
-func serveRigEmu(t *testing.T, p Port, opts *EmulatorOptions) *rigEmu {
-	var o EmulatorOptions
+func serveRigEmu(t *testing.T, p port.Port, opts *esp.Options) *rigEmu {
+	var o esp.Options
 	if opts != nil {
 		o = *opts
 	}
 	if o.Log == nil {
-		o.Log = testLogger(t)
+		o.Log = rig.Logger(t)
 	}
 	o.RestartDelay = 20 * time.Millisecond
-	sink := &recordSink{}
-	o.Record = sink.add
+	sink := &rig.Records{}
+	o.Record = sink.Add
 	ctx, cancel := context.WithCancel(context.Background())
 	e := &rigEmu{port: p, sink: sink, cancel: cancel, done: make(chan error, 1)}
-	em := NewEmulator(&o)
+	em := esp.New(&o)
 	go func() { e.done <- em.Serve(ctx, p) }()
 	return e
 }
@@ -83,7 +87,7 @@ func (e *rigEmu) stop() {
 // serial returns what the emulator received (ToDevice) or sent (ToHost).
 func (e *rigEmu) serial(dir formats.Dir) []byte {
 	var b []byte
-	for _, r := range e.sink.all() {
+	for _, r := range e.sink.All() {
 		if r.Kind == capture.KindChunk && r.Dir == dir {
 			b = append(b, r.Data...)
 		}
@@ -92,7 +96,7 @@ func (e *rigEmu) serial(dir formats.Dir) []byte {
 }
 
 type rigOptions struct {
-	emu   *EmulatorOptions
+	emu   *esp.Options
 	proxy ProxyOptions
 	// echo puts an echoing device on the device pty instead of the
 	// emulator.
@@ -107,12 +111,12 @@ func startProxyRig(t *testing.T, ro *rigOptions) *proxyRig {
 	dir := t.TempDir()
 	r := &proxyRig{t: t, dir: dir, devLink: filepath.Join(dir, "dev"), capPath: filepath.Join(dir, "rec.atcap")}
 	r.evCond = sync.NewCond(&r.evMu)
-	devPort, err := OpenPort(context.Background(), "pty:"+r.devLink, nil)
-	must(t, err)
+	devPort, err := port.Open(context.Background(), "pty:"+r.devLink, nil)
+	rig.Must(t, err)
 	o := ro.proxy
 	o.Host = "pty:" + filepath.Join(dir, "host")
 	o.Device = r.devLink
-	o.Log = testLogger(t)
+	o.Log = rig.Logger(t)
 	o.Observe = func(rec *capture.Record) {
 		if rec.Kind != capture.KindEvent {
 			return
@@ -124,7 +128,7 @@ func startProxyRig(t *testing.T, ro *rigOptions) *proxyRig {
 	}
 	r.w, err = capture.Create(r.capPath, capture.Header{Tool: "test", Ports: []capture.PortInfo{
 		{Name: o.Host, Role: "host"}, {Name: o.Device, Role: "device"}}}, nil)
-	must(t, err)
+	rig.Must(t, err)
 	o.Recorder = r.w
 	r.px, err = OpenProxy(context.Background(), &o)
 	if err != nil {
@@ -132,15 +136,7 @@ func startProxyRig(t *testing.T, ro *rigOptions) *proxyRig {
 		t.Fatal(err)
 	}
 	if ro.echo {
-		echoDone := make(chan struct{})
-		go func() {
-			defer close(echoDone)
-			_, _ = io.Copy(devPort, devPort)
-		}()
-		t.Cleanup(func() {
-			devPort.Close()
-			<-echoDone
-		})
+		rig.Echo(t, devPort)
 	} else {
 		r.emu = serveRigEmu(t, devPort, ro.emu)
 	}
@@ -150,58 +146,13 @@ func startProxyRig(t *testing.T, ro *rigOptions) *proxyRig {
 	go func() { r.runErr <- r.px.Run(ctx) }()
 
 	f, err := os.OpenFile(filepath.Join(dir, "host"), os.O_RDWR, 0)
-	must(t, err)
-	r.host = newHostApp(t, f)
+	rig.Must(t, err)
+	r.host = rig.NewHostApp(t, f)
 	t.Cleanup(func() {
 		r.stop()
-		r.host.close()
+		r.host.Close()
 	})
 	return r
-}
-
-// play runs a script: "> QUOTED" is sent, "< QUOTED" expected exactly,
-// consecutive "<~ QUOTED" lines expected in any order; vars replaces $NAME.
-func (h *hostApp) play(t *testing.T, path string, vars map[string]string) {
-	t.Helper()
-	f, err := os.Open(path)
-	must(t, err)
-	defer f.Close()
-	var group []string
-	flush := func() {
-		if len(group) > 0 {
-			h.expectAnyOrder(group...)
-			group = nil
-		}
-	}
-	sc := bufio.NewScanner(f)
-	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		op, rest, _ := strings.Cut(line, " ")
-		s, err := strconv.Unquote(strings.TrimSpace(rest))
-		if err != nil {
-			t.Fatalf("%s:%d: %v", path, n, err)
-		}
-		for k, v := range vars {
-			s = strings.ReplaceAll(s, "$"+k, v)
-		}
-		switch op {
-		case ">":
-			flush()
-			h.send(s)
-		case "<":
-			flush()
-			h.expect(s)
-		case "<~":
-			group = append(group, s)
-		default:
-			t.Fatalf("%s:%d: unknown direction %q", path, n, op)
-		}
-	}
-	flush()
-	must(t, sc.Err())
 }
 
 // stop ends the proxy (once) and closes the capture.
@@ -225,8 +176,8 @@ func (r *proxyRig) stop() {
 // waitEvent waits for the n-th (from 1) event of type typ on port.
 func (r *proxyRig) waitEvent(typ capture.EventType, port uint8, n int) capture.Record {
 	r.t.Helper()
-	deadline := time.Now().Add(expectTimeout)
-	timer := time.AfterFunc(expectTimeout, func() {
+	deadline := time.Now().Add(rig.Timeout)
+	timer := time.AfterFunc(rig.Timeout, func() {
 		r.evMu.Lock()
 		r.evCond.Broadcast()
 		r.evMu.Unlock()
@@ -259,7 +210,7 @@ func (r *proxyRig) records() []capture.Record {
 func readCapture(t testing.TB, path string) []capture.Record {
 	t.Helper()
 	rd, err := capture.Open(path, nil)
-	must(t, err)
+	rig.Must(t, err)
 	defer rd.Close()
 	var out []capture.Record
 	for {
@@ -267,7 +218,7 @@ func readCapture(t testing.TB, path string) []capture.Record {
 		if errors.Is(err, io.EOF) {
 			return out
 		}
-		must(t, err)
+		rig.Must(t, err)
 		out = append(out, *rec)
 	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/atbridge/atbridge/capture"
 	"github.com/atbridge/atbridge/formats"
+	"github.com/atbridge/atbridge/internal/rig"
 )
 
 // TestSplitCompactsInBackground holds every compaction of a split
@@ -44,7 +45,7 @@ func TestSplitCompactsInBackground(t *testing.T) {
 	t.Cleanup(func() { compactSplit = capture.Compact })
 	// A block per record, as a live recorder's flush timer makes them.
 	sw, err := CreateSplit(base, capture.Header{Tool: "test"}, SplitOptions{Size: 2048, Writer: &capture.WriterOptions{FlushInterval: -1}})
-	must(t, err)
+	rig.Must(t, err)
 	var want [][]byte
 	wrote := make(chan error, 1)
 	go func() {
@@ -64,7 +65,7 @@ func TestSplitCompactsInBackground(t *testing.T) {
 	}()
 	select {
 	case err := <-wrote:
-		must(t, err)
+		rig.Must(t, err)
 	case <-time.After(30 * time.Second):
 		close(release)
 		t.Fatal("Write waits for a compaction held in the background")
@@ -87,7 +88,7 @@ func TestSplitCompactsInBackground(t *testing.T) {
 			t.Errorf("compaction %d was of %s, want %s (in order of rotation)", i, order[i], f)
 		}
 		fi, err := os.Stat(f)
-		must(t, err)
+		rig.Must(t, err)
 		if i == 1 && fi.Size() != before[f] {
 			t.Errorf("%s: failed compaction changed its size from %d to %d", f, before[f], fi.Size())
 		} else if i != 1 && fi.Size() >= before[f] {

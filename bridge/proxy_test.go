@@ -10,8 +10,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/atbridge/atbridge/bridge/esp"
+
+	"github.com/atbridge/atbridge/bridge/port"
 	"github.com/atbridge/atbridge/capture"
 	"github.com/atbridge/atbridge/formats"
+	"github.com/atbridge/atbridge/internal/rig"
 )
 
 // TestProxyEndToEnd plays the seed scenario through host app <-> pty <->
@@ -19,23 +23,19 @@ import (
 // what the host sent, what the emulator received, and what the capture
 // holds are the same bytes, and the same for the other direction.
 func TestProxyEndToEnd(t *testing.T) {
-	servers := map[string]func(t *testing.T) string{
-		"coder":  func(t *testing.T) string { return newCoderEchoServer(t, nil).URL },
-		"python": func(t *testing.T) string { return pythonEchoServer(t) },
-	}
-	for name, start := range servers {
+	for name, start := range rig.WSEchoServers {
 		t.Run(name, func(t *testing.T) {
 			uri := start(t)
 			r := startProxyRig(t, nil)
-			r.host.expect("\r\nready\r\n")
-			r.host.play(t, "testdata/proxy/seed.txt", map[string]string{"URI": uri})
+			r.host.Expect("\r\nready\r\n")
+			r.host.Play(t, "testdata/proxy/seed.txt", map[string]string{"URI": uri})
 			// All of it must be recorded before the proxy stops: the host
 			// saw the last reply, so the proxy read it.
 			r.stop()
 			recs := r.records()
 
-			sent := r.host.sent
-			hostGot := r.host.received()
+			sent := r.host.Sent()
+			hostGot := r.host.Received()
 			checkSame(t, "host sent / emulator received", sent, r.emu.serial(formats.ToDevice))
 			checkSame(t, "host sent / capture to_device", sent, chunkBytes(recs, formats.ToDevice))
 			checkSame(t, "emulator sent / host received", r.emu.serial(formats.ToHost), hostGot)
@@ -77,28 +77,28 @@ func countEvents(recs []capture.Record, typ capture.EventType) int {
 // open, the loss and the reopen are recorded, and traffic carries on.
 func TestProxyDeviceUnplug(t *testing.T) {
 	r := startProxyRig(t, &rigOptions{proxy: ProxyOptions{RetryInterval: 20 * time.Millisecond}})
-	r.host.expect("\r\nready\r\n")
-	r.host.cmd("AT", "\r\nOK\r\n")
+	r.host.Expect("\r\nready\r\n")
+	r.host.Cmd("AT", "\r\nOK\r\n")
 
 	r.emu.stop()
 	lost := r.waitEvent(capture.EvPortLost, capture.PortDevice, 1)
 	t.Logf("lost: %s", lost.Event.Text)
 	// Bytes the host sends into the void are recorded, not forwarded.
-	r.host.send("AT\r\n")
-	for deadline := time.Now().Add(expectTimeout); r.px.Stats().ToDevice < 8; time.Sleep(time.Millisecond) {
+	r.host.Send("AT\r\n")
+	for deadline := time.Now().Add(rig.Timeout); r.px.Stats().ToDevice < 8; time.Sleep(time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("the proxy did not read the host's second AT")
 		}
 	}
 
-	p, err := OpenPort(context.Background(), "pty:"+r.devLink, nil)
-	must(t, err)
+	p, err := port.Open(context.Background(), "pty:"+r.devLink, nil)
+	rig.Must(t, err)
 	r.waitEvent(capture.EvPortReopened, capture.PortDevice, 1)
 	first := r.emu
 	r.emu = serveRigEmu(t, p, nil)
-	r.host.expect("\r\nready\r\n")
-	r.host.cmd("AT+GMR", "")
-	r.host.waitLen(1, 200*time.Millisecond)
+	r.host.Expect("\r\nready\r\n")
+	r.host.Cmd("AT+GMR", "")
+	r.host.WaitLen(1, 200*time.Millisecond)
 	r.stop()
 	recs := r.records()
 	if n := countEvents(recs, capture.EvPortLost); n != 1 {
@@ -129,8 +129,8 @@ func TestProxyDeviceUnplug(t *testing.T) {
 // AT+UART_CUR, and the device port after the host app's termios change.
 func TestProxyFollowsUARTCur(t *testing.T) {
 	r := startProxyRig(t, &rigOptions{proxy: ProxyOptions{LinePoll: 10 * time.Millisecond}})
-	r.host.expect("\r\nready\r\n")
-	r.host.cmd("AT+UART_CUR=921600,8,1,0,3", "\r\nOK\r\n")
+	r.host.Expect("\r\nready\r\n")
+	r.host.Cmd("AT+UART_CUR=921600,8,1,0,3", "\r\nOK\r\n")
 	want := capture.LineSettings{Baud: 921600, DataBits: 8, Parity: capture.ParityNone, StopBits: capture.Stop1, Flow: capture.FlowRTSCTS}
 	for _, port := range []uint8{capture.PortHost, capture.PortDevice} {
 		ev := r.waitEvent(capture.EvLineSettings, port, 1)
@@ -145,14 +145,14 @@ func TestProxyFollowsUARTCur(t *testing.T) {
 		t.Errorf("host port now %v, want %v", got, want)
 	}
 	// A refused command switches nothing.
-	r.host.cmd("AT+UART_CUR=115200,9,1,0,0", "\r\nERROR\r\n")
+	r.host.Cmd("AT+UART_CUR=115200,9,1,0,0", "\r\nERROR\r\n")
 
 	// The host app changes its termios (as a program calling tcsetattr).
-	client, err := OpenPort(context.Background(), filepath.Join(r.dir, "host"), &PortOptions{Line: capture.LineSettings{Baud: 921600, Flow: capture.FlowRTSCTS}})
-	must(t, err)
+	client, err := port.Open(context.Background(), filepath.Join(r.dir, "host"), &port.Options{Line: capture.LineSettings{Baud: 921600, Flow: capture.FlowRTSCTS}})
+	rig.Must(t, err)
 	defer client.Close()
 	l57 := capture.LineSettings{Baud: 57600, DataBits: 8, Parity: capture.ParityEven, StopBits: capture.Stop1}
-	must(t, client.SetLine(l57))
+	rig.Must(t, client.SetLine(l57))
 	ev := r.waitEvent(capture.EvLineSettings, capture.PortDevice, 2)
 	if ev.Event.Line.Baud != 57600 || ev.Event.Line.Parity != capture.ParityEven || ev.Event.Text != "termios (host app)" {
 		t.Errorf("device switched to %v by %q, want 57600 8E1 by the host's termios", ev.Event.Line, ev.Event.Text)
@@ -206,7 +206,7 @@ func TestUARTWatch(t *testing.T) {
 // TestProxyMarkers checks Mark and Note land in the capture.
 func TestProxyMarkers(t *testing.T) {
 	r := startProxyRig(t, nil)
-	r.host.expect("\r\nready\r\n")
+	r.host.Expect("\r\nready\r\n")
 	r.px.Mark("pressed the reset button")
 	r.stop()
 	found := false
@@ -231,12 +231,12 @@ func TestProxyFullDuplexSaturation(t *testing.T) {
 	}
 	go func() {
 		for off := 0; off < len(data); off += 4096 {
-			if _, err := r.host.f.Write(data[off:min(off+4096, len(data))]); err != nil {
+			if _, err := r.host.Write(data[off:min(off+4096, len(data))]); err != nil {
 				return
 			}
 		}
 	}()
-	got, ok := r.host.waitLen(len(data), 60*time.Second)
+	got, ok := r.host.WaitLen(len(data), 60*time.Second)
 	if !ok {
 		t.Fatalf("echo stalled at %d of %d bytes", len(got), len(data))
 	}
@@ -258,14 +258,14 @@ func TestProxyFullDuplexSaturation(t *testing.T) {
 func TestProxyHostSerialUnplug(t *testing.T) {
 	dir := t.TempDir()
 	hostDev := filepath.Join(dir, "hostuart")
-	hostApp, err := OpenPort(context.Background(), "pty:"+hostDev, nil)
-	must(t, err)
+	hostApp, err := port.Open(context.Background(), "pty:"+hostDev, nil)
+	rig.Must(t, err)
 	path := filepath.Join(dir, "h.atcap")
 	w, err := capture.Create(path, capture.Header{Tool: "test"}, nil)
-	must(t, err)
+	rig.Must(t, err)
 	px, err := OpenProxy(context.Background(), &ProxyOptions{Host: hostDev, Device: EmulateSpec, Recorder: w,
-		RetryInterval: 20 * time.Millisecond, Log: testLogger(t), Emulator: &EmulatorOptions{Log: testLogger(t)}})
-	must(t, err)
+		RetryInterval: 20 * time.Millisecond, Log: rig.Logger(t), Emulator: &esp.Options{Log: rig.Logger(t)}})
+	rig.Must(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- px.Run(ctx) }()
@@ -273,29 +273,29 @@ func TestProxyHostSerialUnplug(t *testing.T) {
 		cancel()
 		<-done
 	}()
-	if got := mustReadN(t, hostApp, len("\r\nready\r\n")); string(got) != "\r\nready\r\n" {
+	if got := rig.ReadN(t, hostApp, len("\r\nready\r\n")); string(got) != "\r\nready\r\n" {
 		t.Fatalf("banner %q", got)
 	}
 	_, err = hostApp.Write([]byte("AT\r\n"))
-	must(t, err)
-	if got := mustReadN(t, hostApp, len("AT\r\n\r\nOK\r\n")); string(got) != "AT\r\n\r\nOK\r\n" {
+	rig.Must(t, err)
+	if got := rig.ReadN(t, hostApp, len("AT\r\n\r\nOK\r\n")); string(got) != "AT\r\n\r\nOK\r\n" {
 		t.Fatalf("got %q", got)
 	}
 	hostApp.Close() // unplugged
 	waitFor(t, func() bool { return px.host.current() == nil })
-	hostApp, err = OpenPort(context.Background(), "pty:"+hostDev, nil)
-	must(t, err)
+	hostApp, err = port.Open(context.Background(), "pty:"+hostDev, nil)
+	rig.Must(t, err)
 	defer hostApp.Close()
 	waitFor(t, func() bool { return px.host.current() != nil })
 	_, err = hostApp.Write([]byte("AT\r\n"))
-	must(t, err)
-	if got := mustReadN(t, hostApp, len("AT\r\n\r\nOK\r\n")); string(got) != "AT\r\n\r\nOK\r\n" {
+	rig.Must(t, err)
+	if got := rig.ReadN(t, hostApp, len("AT\r\n\r\nOK\r\n")); string(got) != "AT\r\n\r\nOK\r\n" {
 		t.Fatalf("after replug: got %q", got)
 	}
 	cancel()
-	must(t, <-done)
+	rig.Must(t, <-done)
 	done <- nil
-	must(t, w.Close())
+	rig.Must(t, w.Close())
 	recs := readCapture(t, path)
 	var order []string
 	for _, r := range recs {
@@ -313,7 +313,7 @@ func TestProxyHostSerialUnplug(t *testing.T) {
 
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(expectTimeout)
+	deadline := time.Now().Add(rig.Timeout)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatal("condition not met in time")
@@ -327,7 +327,7 @@ func waitFor(t *testing.T, cond func() bool) {
 // the proxy reconnects.
 func TestProxyTCPDevice(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	must(t, err)
+	rig.Must(t, err)
 	defer ln.Close()
 	conns := make(chan net.Conn, 2)
 	go func() {
@@ -343,24 +343,24 @@ func TestProxyTCPDevice(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "tcp.atcap")
 	w, err := capture.Create(path, capture.Header{Tool: "test"}, nil)
-	must(t, err)
+	rig.Must(t, err)
 	px, err := OpenProxy(context.Background(), &ProxyOptions{Host: "pty:" + filepath.Join(dir, "host"), Device: "tcp:" + ln.Addr().String(),
-		Recorder: w, RetryInterval: 20 * time.Millisecond, Log: testLogger(t)})
-	must(t, err)
+		Recorder: w, RetryInterval: 20 * time.Millisecond, Log: rig.Logger(t)})
+	rig.Must(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- px.Run(ctx) }()
 	f, err := os.OpenFile(filepath.Join(dir, "host"), os.O_RDWR, 0)
-	must(t, err)
-	host := newHostApp(t, f)
-	defer host.close()
+	rig.Must(t, err)
+	host := rig.NewHostApp(t, f)
+	defer host.Close()
 
 	serve := func(c net.Conn) (stop func()) {
 		ectx, ecancel := context.WithCancel(context.Background())
 		served := make(chan struct{})
 		go func() {
 			defer close(served)
-			_ = NewEmulator(&EmulatorOptions{Log: testLogger(t)}).Serve(ectx, c)
+			_ = esp.New(&esp.Options{Log: rig.Logger(t)}).Serve(ectx, c)
 		}()
 		return func() {
 			ecancel()
@@ -369,20 +369,20 @@ func TestProxyTCPDevice(t *testing.T) {
 		}
 	}
 	stop1 := serve(<-conns)
-	host.expect("\r\nready\r\n")
-	host.cmd("AT", "\r\nOK\r\n")
+	host.Expect("\r\nready\r\n")
+	host.Cmd("AT", "\r\nOK\r\n")
 	stop1() // the serial server drops the connection
 	c2, ok := <-conns
 	if !ok {
 		t.Fatal("the proxy did not reconnect")
 	}
 	stop2 := serve(c2)
-	host.expect("\r\nready\r\n")
-	host.cmd("AT", "\r\nOK\r\n")
+	host.Expect("\r\nready\r\n")
+	host.Cmd("AT", "\r\nOK\r\n")
 	cancel()
-	must(t, <-done)
+	rig.Must(t, <-done)
 	stop2()
-	must(t, w.Close())
+	rig.Must(t, w.Close())
 	recs := readCapture(t, path)
 	if countEvents(recs, capture.EvPortLost) != 1 || countEvents(recs, capture.EvPortReopened) != 1 {
 		t.Errorf("lost %d, reopened %d; want 1 each", countEvents(recs, capture.EvPortLost), countEvents(recs, capture.EvPortReopened))

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/atbridge/atbridge/bridge/port"
 	"github.com/atbridge/atbridge/capture"
 	"github.com/atbridge/atbridge/formats"
 )
@@ -23,18 +24,18 @@ type side struct {
 	spec    string
 	role    string
 	readDir formats.Dir // direction of the bytes read from this side
-	opts    PortOptions
+	opts    port.Options
 	reopen  bool // false for the in-process emulator
 
 	mu      sync.Mutex
-	port    Port
+	port    port.Port
 	ready   chan struct{} // closed while port != nil
 	line    capture.LineSettings
 	stopped bool
 }
 
 // set installs a freshly opened port.
-func (s *side) set(pt Port) {
+func (s *side) set(pt port.Port) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.stopped {
@@ -49,7 +50,7 @@ func (s *side) set(pt Port) {
 	close(s.ready)
 }
 
-func (s *side) current() Port {
+func (s *side) current() port.Port {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.port
@@ -62,7 +63,7 @@ func (s *side) lineNow() capture.LineSettings {
 }
 
 // get returns the port, waiting while it is being reopened.
-func (s *side) get(ctx context.Context) (Port, error) {
+func (s *side) get(ctx context.Context) (port.Port, error) {
 	for {
 		s.mu.Lock()
 		pt, ch := s.port, s.ready
@@ -105,7 +106,7 @@ func (s *side) shutdown() {
 // lost handles an error on pt: unless pt was already replaced, it closes
 // it, records EvPortLost and starts reopening it every RetryInterval. It
 // reports false when the side cannot be reopened (the emulator).
-func (s *side) lost(pt Port, cause error) bool {
+func (s *side) lost(pt port.Port, cause error) bool {
 	s.mu.Lock()
 	if s.port != pt || s.stopped {
 		s.mu.Unlock()
@@ -126,7 +127,7 @@ func (s *side) lost(pt Port, cause error) bool {
 	px.wg.Add(1)
 	go func() {
 		defer px.wg.Done()
-		np, err := ReopenPort(px.runCtx, s.spec, &opts)
+		np, err := port.Reopen(px.runCtx, s.spec, &opts)
 		if err != nil {
 			if px.runCtx.Err() == nil {
 				px.log.Error("cannot reopen port", "port", s.spec, "err", err)
@@ -209,7 +210,7 @@ func (p *Proxy) pump(ctx context.Context, from, to *side, count interface{ Add(i
 			if ctx.Err() != nil {
 				return nil
 			}
-			if errors.Is(rerr, ErrPortClosed) && from.current() != src {
+			if errors.Is(rerr, port.ErrClosed) && from.current() != src {
 				continue // the other pump found it lost and closed it
 			}
 			if !from.lost(src, rerr) {
@@ -231,7 +232,7 @@ func (p *Proxy) forward(to *side, b []byte) int {
 		n, err := dst.Write(b[w:])
 		w += n
 		if err != nil {
-			if p.runCtx.Err() == nil && !errors.Is(err, ErrPortClosed) {
+			if p.runCtx.Err() == nil && !errors.Is(err, port.ErrClosed) {
 				to.lost(dst, err)
 			}
 			return w

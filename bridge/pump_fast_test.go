@@ -8,8 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/atbridge/atbridge/bridge/port"
 	"github.com/atbridge/atbridge/capture"
 	"github.com/atbridge/atbridge/formats"
+	"github.com/atbridge/atbridge/internal/rig"
 )
 
 // TestProxyFastPathHandsOver checks that two pty ports are forwarded by the
@@ -17,24 +19,24 @@ import (
 // over, with the reopened device forwarded again.
 func TestProxyFastPathHandsOver(t *testing.T) {
 	r := startProxyRig(t, &rigOptions{proxy: ProxyOptions{RetryInterval: 20 * time.Millisecond}})
-	r.host.expect("\r\nready\r\n")
-	r.host.cmd("AT", "\r\nOK\r\n")
+	r.host.Expect("\r\nready\r\n")
+	r.host.Cmd("AT", "\r\nOK\r\n")
 	if !r.px.inLoop.Load() {
 		t.Fatal("two pty ports are not forwarded by the polling loop")
 	}
 	r.emu.stop()
 	r.waitEvent(capture.EvPortLost, capture.PortDevice, 1)
-	for deadline := time.Now().Add(expectTimeout); r.px.inLoop.Load(); time.Sleep(time.Millisecond) {
+	for deadline := time.Now().Add(rig.Timeout); r.px.inLoop.Load(); time.Sleep(time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("the polling loop did not stop after the device was lost")
 		}
 	}
-	p, err := OpenPort(context.Background(), "pty:"+r.devLink, nil)
-	must(t, err)
+	p, err := port.Open(context.Background(), "pty:"+r.devLink, nil)
+	rig.Must(t, err)
 	r.waitEvent(capture.EvPortReopened, capture.PortDevice, 1)
 	r.emu = serveRigEmu(t, p, nil)
-	r.host.expect("\r\nready\r\n")
-	r.host.cmd("AT", "\r\nOK\r\n")
+	r.host.Expect("\r\nready\r\n")
+	r.host.Cmd("AT", "\r\nOK\r\n")
 	r.stop()
 	if got := chunkBytes(r.records(), formats.ToDevice); !bytes.Equal(got, []byte("AT\r\nAT\r\n")) {
 		t.Errorf("capture to_device %q", got)
@@ -45,18 +47,18 @@ func TestProxyFastPathHandsOver(t *testing.T) {
 // has arrived, never waits, and loses nothing.
 func TestReadMoreTakesWhatIsThere(t *testing.T) {
 	link := t.TempDir() + "/p"
-	pt, err := OpenPort(context.Background(), "pty:"+link, nil)
-	must(t, err)
+	pt, err := port.Open(context.Background(), "pty:"+link, nil)
+	rig.Must(t, err)
 	defer pt.Close()
-	cl, err := OpenPort(context.Background(), link, nil)
-	must(t, err)
+	cl, err := port.Open(context.Background(), link, nil)
+	rig.Must(t, err)
 	defer cl.Close()
-	fp := pt.(fdPort)
+	fp := pt.(port.Descriptor)
 	buf := make([]byte, 64<<10)
 	take := func() int {
 		var n int
 		start := time.Now()
-		must(t, fp.fdIO().hold(func(fd, _ int) { n = readMore(fd, buf, nil) }))
+		rig.Must(t, fp.HoldFD(func(fd, _ int) { n = readMore(fd, buf, nil) }))
 		if d := time.Since(start); d > time.Second {
 			t.Fatalf("readMore waited %v", d)
 		}
@@ -77,13 +79,13 @@ func TestReadMoreTakesWhatIsThere(t *testing.T) {
 		wrote <- err
 	}()
 	got := 0
-	for deadline := time.Now().Add(expectTimeout); got < total; time.Sleep(time.Millisecond) {
+	for deadline := time.Now().Add(rig.Timeout); got < total; time.Sleep(time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("took %d of %d bytes", got, total)
 		}
 		got += take()
 	}
-	must(t, <-wrote)
+	rig.Must(t, <-wrote)
 	if got != total {
 		t.Errorf("took %d bytes, want %d", got, total)
 	}

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"syscall"
 
+	"github.com/atbridge/atbridge/bridge/port"
 	"golang.org/x/sys/unix"
 )
 
@@ -27,20 +28,13 @@ import (
 // GOMAXPROCS=2, so the runtime's sysmon retakes and hands them off every
 // 20 µs, waking threads for nothing. One goroutine in poll(2) leaves a P
 // idle and the runtime alone. The ports' descriptors are not in the
-// runtime's epoll set either (directFD), or every byte that arrives would
+// runtime's epoll set either (port.Descriptor), or every byte that arrives would
 // wake the netpoller too.
-
-// fdPort is a port the fast path can drive.
-type fdPort interface {
-	Port
-	fdIO() *directFD                  // nil: not available
-	ioErr(op string, err error) error // maps errors as Read and Write do
-}
 
 // loopEnd is one port as the loop sees it.
 type loopEnd struct {
 	s    *side
-	pt   fdPort
+	pt   port.Descriptor
 	fd   int
 	wake int
 }
@@ -63,15 +57,15 @@ type loopExit struct {
 
 // pumpBoth runs the fast path while it can. It returns done with the
 // pumps' result when forwarding is over (ctx ended, or a side failed for
-// good); otherwise (not both fdPorts, sniffing, a port lost or replaced)
+// good); otherwise (not both port.Descriptors, sniffing, a port lost or replaced)
 // the two pumps must take over.
 func (p *Proxy) pumpBoth(ctx context.Context) (done bool, err error) {
 	if p.opts.Sniff {
 		return false, nil
 	}
-	hp, ok1 := p.host.current().(fdPort)
-	dp, ok2 := p.dev.current().(fdPort)
-	if !ok1 || !ok2 || hp.fdIO() == nil || dp.fdIO() == nil {
+	hp, ok1 := p.host.current().(port.Descriptor)
+	dp, ok2 := p.dev.current().(port.Descriptor)
+	if !ok1 || !ok2 {
 		return false, nil
 	}
 	h := &loopEnd{s: p.host, pt: hp}
@@ -81,9 +75,9 @@ func (p *Proxy) pumpBoth(ctx context.Context) (done bool, err error) {
 		{from: d, to: h, count: &p.toHost, buf: make([]byte, pumpBuf)},
 	}
 	var ex loopExit
-	herr := hp.fdIO().hold(func(fd, wake int) {
+	herr := hp.HoldFD(func(fd, wake int) {
 		h.fd, h.wake = fd, wake
-		derr := dp.fdIO().hold(func(fd, wake int) {
+		derr := dp.HoldFD(func(fd, wake int) {
 			d.fd, d.wake = fd, wake
 			p.inLoop.Store(true)
 			ex = p.loop(dirs)
@@ -99,7 +93,7 @@ func (p *Proxy) pumpBoth(ctx context.Context) (done bool, err error) {
 	if ctx.Err() != nil {
 		return true, nil
 	}
-	perr := ex.end.pt.ioErr(ex.op, ex.err)
+	perr := ex.end.pt.FDError(ex.op, ex.err)
 	// What was read for the side that is still there goes on before the
 	// pumps start reading.
 	for _, dr := range dirs {
@@ -116,10 +110,10 @@ func (p *Proxy) pumpBoth(ctx context.Context) (done bool, err error) {
 	}
 	switch {
 	case ex.op == "write":
-		if !errors.Is(perr, ErrPortClosed) {
+		if !errors.Is(perr, port.ErrClosed) {
 			ex.end.s.lost(ex.end.pt, perr)
 		}
-	case errors.Is(perr, ErrPortClosed) && ex.end.s.current() != ex.end.pt:
+	case errors.Is(perr, port.ErrClosed) && ex.end.s.current() != ex.end.pt:
 	case !ex.end.s.lost(ex.end.pt, perr):
 		return true, sideErr(ex.end.s, perr)
 	}

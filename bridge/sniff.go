@@ -8,7 +8,7 @@ import (
 // OpenSniffer opens a passive recorder for a Y-cable bench: hostRx is a
 // receive-only adapter on the host's TX line (its bytes are recorded
 // ToDevice), deviceRx one on the ESP32's TX line (recorded ToHost). Both
-// are opened with PortOptions.ReadOnly, so nothing is ever written to
+// are opened with port.Options.ReadOnly, so nothing is ever written to
 // either, not even a control line change; line settings still follow
 // AT+UART_CUR. opts gives the Recorder and the rest; its Host, Device and
 // Sniff fields are set here. Run and Close it as a Proxy.

@@ -6,17 +6,21 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/atbridge/atbridge/bridge/esp"
+
 	"github.com/coder/websocket"
 
 	"github.com/atbridge/atbridge/capture"
 	"github.com/atbridge/atbridge/formats"
 	"github.com/atbridge/atbridge/formats/view"
+	"github.com/atbridge/atbridge/internal/rig"
 )
 
 // startTap runs a taps-only proxy recording to a file; stop ends it and
@@ -25,7 +29,7 @@ func startTap(t *testing.T, cfg TapConfig) (addr string, stop func() []capture.R
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "tap.atcap")
 	w, err := capture.Create(path, capture.Header{Tool: "test"}, nil)
-	must(t, err)
+	rig.Must(t, err)
 	closed := make(chan struct{}, 16)
 	tapClosed[t.Name()] = closed
 	px, err := OpenProxy(context.Background(), &ProxyOptions{Taps: []TapConfig{cfg}, Recorder: w, Observe: func(r *capture.Record) {
@@ -33,7 +37,7 @@ func startTap(t *testing.T, cfg TapConfig) (addr string, stop func() []capture.R
 			closed <- struct{}{}
 		}
 	}})
-	must(t, err)
+	rig.Must(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- px.Run(ctx) }()
@@ -42,8 +46,8 @@ func startTap(t *testing.T, cfg TapConfig) (addr string, stop func() []capture.R
 		if !stopped {
 			stopped = true
 			cancel()
-			must(t, <-done)
-			must(t, w.Close())
+			rig.Must(t, <-done)
+			rig.Must(t, w.Close())
 		}
 		return readCapture(t, path)
 	}
@@ -52,18 +56,18 @@ func startTap(t *testing.T, cfg TapConfig) (addr string, stop func() []capture.R
 }
 
 // emuOnPty runs an emulator on a fresh pty with a host app on its link.
-func emuOnPty(t *testing.T, opts *EmulatorOptions) (*rigEmu, *hostApp) {
+func emuOnPty(t *testing.T, opts *esp.Options) (*rigEmu, *rig.HostApp) {
 	t.Helper()
 	link := filepath.Join(t.TempDir(), "esp")
 	e := startRigEmu(t, link, opts)
 	f, err := os.OpenFile(link, os.O_RDWR, 0)
-	must(t, err)
-	h := newHostApp(t, f)
+	rig.Must(t, err)
+	h := rig.NewHostApp(t, f)
 	t.Cleanup(func() {
 		e.stop()
-		h.close()
+		h.Close()
 	})
-	h.expect("\r\nready\r\n")
+	h.Expect("\r\nready\r\n")
 	return e, h
 }
 
@@ -101,20 +105,16 @@ func sameFrames(t *testing.T, emu, tap []capture.Record) {
 // by field (opcode, FIN, RSV, mask key, length, payload), in order per
 // direction.
 func TestTapFrames(t *testing.T) {
-	servers := map[string]func(t *testing.T) string{
-		"coder":  func(t *testing.T) string { return newCoderEchoServer(t, nil).URL },
-		"python": func(t *testing.T) string { return pythonEchoServer(t) },
-	}
-	for name, start := range servers {
+	for name, start := range rig.WSEchoServers {
 		t.Run(name, func(t *testing.T) {
 			up := start(t)
 			addr, stop := startTap(t, TapConfig{Listen: "127.0.0.1:0", Upstream: up + "/echo"})
 			e, h := emuOnPty(t, nil)
-			h.play(t, "testdata/proxy/seed.txt", map[string]string{"URI": "ws://" + addr + "/echo"})
+			h.Play(t, "testdata/proxy/seed.txt", map[string]string{"URI": "ws://" + addr + "/echo"})
 			// The close handshake finishes after the OK; wait for the tap to
 			// see the TCP connection end.
 			recs := waitTapClosed(t, stop, e)
-			emu := frameRecs(e.sink.all())
+			emu := frameRecs(e.sink.All())
 			tap := frameRecs(recs)
 			for _, d := range []formats.Dir{formats.ToServer, formats.ToClient} {
 				sameFrames(t, filterDir(emu, d), filterDir(tap, d))
@@ -161,7 +161,7 @@ func waitTapClosed(t *testing.T, stop func() []capture.Record, _ *rigEmu) []capt
 	t.Helper()
 	select {
 	case <-tapClosed[t.Name()]:
-	case <-time.After(expectTimeout):
+	case <-time.After(rig.Timeout):
 		t.Error("the tap did not record the connection's end")
 	}
 	return stop()
@@ -170,14 +170,14 @@ func waitTapClosed(t *testing.T, stop func() []capture.Record, _ *rigEmu) []capt
 // TestTapWSS terminates the emulator's TLS with one certificate and
 // re-originates mutual TLS to a coder/websocket server.
 func TestTapWSS(t *testing.T) {
-	pki := newTestPKI(t)
-	srv := newCoderEchoServer(t, pki.ServerTLS)
+	pki := rig.NewPKI(t)
+	srv := rig.NewWSEchoServer(t, pki.ServerTLS)
 	serverCert, err := tls.LoadX509KeyPair(pki.ServerCert, pki.ServerKey)
-	must(t, err)
+	rig.Must(t, err)
 	clientCert, err := tls.LoadX509KeyPair(filepath.Join(pki.Dir, "wss_cert", "wss_client_00.crt"), filepath.Join(pki.Dir, "wss_key", "wss_client_00.key"))
-	must(t, err)
+	rig.Must(t, err)
 	caPEM, err := os.ReadFile(filepath.Join(pki.Dir, "wss_ca", "wss_ca_00.crt"))
-	must(t, err)
+	rig.Must(t, err)
 	roots := x509.NewCertPool()
 	roots.AppendCertsFromPEM(caPEM)
 	addr, stop := startTap(t, TapConfig{
@@ -189,17 +189,17 @@ func TestTapWSS(t *testing.T) {
 	if !strings.HasPrefix(addr, "127.0.0.1:") {
 		t.Errorf("tap listens on %s, want loopback", addr)
 	}
-	e, h := emuOnPty(t, &EmulatorOptions{PKIDir: pki.Dir})
-	h.cmd(`AT+CWJAP="ap","password"`, "WIFI CONNECTED\r\nWIFI GOT IP\r\n\r\nOK\r\n")
-	h.cmd("AT+WSCFG=0,30,60,4096,2,0,0", "\r\nOK\r\n")
+	e, h := emuOnPty(t, &esp.Options{PKIDir: pki.Dir})
+	h.Cmd(`AT+CWJAP="ap","password"`, "WIFI CONNECTED\r\nWIFI GOT IP\r\n\r\nOK\r\n")
+	h.Cmd("AT+WSCFG=0,30,60,4096,2,0,0", "\r\nOK\r\n")
 	uri := "wss://" + addr
-	h.cmd(`AT+WSOPEN=0,"`+uri+`"`, "+WS_CONNECTED:0\r\n\r\nOK\r\n")
-	h.cmd("AT+WSSEND=0,4", "\r\nOK\r\n\r\n>")
-	h.send("test")
-	h.expectAnyOrder("\r\nSEND OK\r\n", "+WS_DATA:0,4,test\r\n")
-	h.cmd("AT+WSCLOSE=0", "\r\nOK\r\n")
+	h.Cmd(`AT+WSOPEN=0,"`+uri+`"`, "+WS_CONNECTED:0\r\n\r\nOK\r\n")
+	h.Cmd("AT+WSSEND=0,4", "\r\nOK\r\n\r\n>")
+	h.Send("test")
+	h.ExpectAnyOrder("\r\nSEND OK\r\n", "+WS_DATA:0,4,test\r\n")
+	h.Cmd("AT+WSCLOSE=0", "\r\nOK\r\n")
 	recs := waitTapClosed(t, stop, e)
-	emu := frameRecs(e.sink.all())
+	emu := frameRecs(e.sink.All())
 	tap := frameRecs(recs)
 	for _, d := range []formats.Dir{formats.ToServer, formats.ToClient} {
 		sameFrames(t, filterDir(emu, d), filterDir(tap, d))
@@ -212,13 +212,13 @@ func TestTapWSS(t *testing.T) {
 // TestTapKeepsForwardingGarbage: bytes that are not WebSocket at all still
 // go through unchanged both ways; the tap notes it stopped parsing.
 func TestTapKeepsForwardingGarbage(t *testing.T) {
-	srv := newRawEchoTCP(t)
+	srv := rig.EchoTCP(t)
 	addr, stop := startTap(t, TapConfig{Listen: "127.0.0.1:0", Upstream: "ws://" + srv})
 	c, err := dialTCP(addr)
-	must(t, err)
+	rig.Must(t, err)
 	msg := []byte("GET / HTTP/1.1\r\n\r\n\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff" + strings.Repeat("garbage", 1000))
 	go func() { _, _ = c.Write(msg) }()
-	got := mustReadN(t, c, len(msg))
+	got := rig.ReadN(t, c, len(msg))
 	c.Close()
 	if !bytes.Equal(got, msg) {
 		t.Fatal("bytes changed in flight")
@@ -262,12 +262,12 @@ func TestParseTapSpec(t *testing.T) {
 // TestTapControlFrames: pings, pongs and the close handshake with its code
 // and reason, between a coder/websocket client and server.
 func TestTapControlFrames(t *testing.T) {
-	up := closingServer(t)
+	up := rig.ClosingWSServer(t)
 	addr, stop := startTap(t, TapConfig{Listen: "127.0.0.1:0", Upstream: up})
 	ctx := context.Background()
 	c, _, err := websocket.Dial(ctx, "ws://"+addr+"/x", nil)
-	must(t, err)
-	must(t, c.Write(ctx, websocket.MessageText, []byte("hi")))
+	rig.Must(t, err)
+	rig.Must(t, c.Write(ctx, websocket.MessageText, []byte("hi")))
 	if _, data, err := c.Read(ctx); err != nil || string(data) != "hi" {
 		t.Fatalf("echo %q %v", data, err)
 	}
@@ -334,8 +334,8 @@ func TestTapUpstreamDown(t *testing.T) {
 	}
 	addr, stop := startTap(t, TapConfig{Listen: "127.0.0.1:0", Upstream: "ws://127.0.0.1:1/"})
 	c, err := dialTCP(addr)
-	must(t, err)
-	_ = c.SetReadDeadline(time.Now().Add(expectTimeout))
+	rig.Must(t, err)
+	_ = c.SetReadDeadline(time.Now().Add(rig.Timeout))
 	if n, err := c.Read(make([]byte, 1)); err == nil {
 		t.Fatalf("read %d bytes from a tap with no upstream", n)
 	}
@@ -351,3 +351,5 @@ func TestTapUpstreamDown(t *testing.T) {
 		t.Errorf("no note about the unreachable upstream: %v", recs)
 	}
 }
+
+func dialTCP(addr string) (net.Conn, error) { return net.Dial("tcp", addr) }

@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"github.com/atbridge/atbridge/bridge/port"
 	"github.com/atbridge/atbridge/capture"
 	"github.com/atbridge/atbridge/formats"
 )
@@ -15,14 +16,14 @@ import (
 // Read and Write may be called from different goroutines at once, as on
 // any Port; Close closes the wrapped port.
 type UARTFollower struct {
-	Port
+	port.Port
 	w        uartWatch
 	readDir  formats.Dir // what Read carries
 	writeDir formats.Dir
 	changed  func(l capture.LineSettings, why string, err error)
 }
 
-var _ Port = (*UARTFollower)(nil)
+var _ port.Port = (*UARTFollower)(nil)
 
 // FollowUART wraps p. facesDevice says which end p is: true when the
 // program writes commands to p and reads the answers (replay), false when
@@ -30,7 +31,7 @@ var _ Port = (*UARTFollower)(nil)
 // non-nil, is told of each switch (err is SetLine's error, and then the
 // port keeps its settings); it runs in the goroutine that read or wrote
 // the OK.
-func FollowUART(p Port, facesDevice bool, changed func(l capture.LineSettings, why string, err error)) *UARTFollower {
+func FollowUART(p port.Port, facesDevice bool, changed func(l capture.LineSettings, why string, err error)) *UARTFollower {
 	f := &UARTFollower{Port: p, readDir: formats.ToDevice, writeDir: formats.ToHost, changed: changed}
 	if facesDevice {
 		f.readDir, f.writeDir = formats.ToHost, formats.ToDevice
@@ -64,7 +65,7 @@ func (f *UARTFollower) look(dir formats.Dir, b []byte) {
 	if !ok {
 		return
 	}
-	l = lineDefaults(l)
+	l = port.LineDefaults(l)
 	err := f.Port.SetLine(l)
 	if f.changed != nil {
 		f.changed(l, why, err)

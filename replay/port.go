@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// The engines take an io.ReadWriter: a bridge.Port (serial device, pty:,
+// The engines take an io.ReadWriter: a bridge/port Port (serial device, pty:,
 // tcp:), one end of a net.Pipe, or anything alike. This package does not
 // import bridge; cmd/atbridge opens the ports.
 

@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 )
@@ -22,20 +20,6 @@ func execCLI(t *testing.T, stdin string, args ...string) (stdout, stderr string,
 		isTerminal: func(any) bool { return false },
 	})
 	return out.String(), errb.String(), code
-}
-
-// needProgram returns the path of an outside program, skipping the test
-// where it is missing unless CI=true.
-func needProgram(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is required under CI=true: %v", name, err)
-		}
-		t.Skipf("%s not installed: %v", name, err)
-	}
-	return p
 }
 
 func TestInspectCommandsHelp(t *testing.T) {

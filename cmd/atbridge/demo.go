@@ -15,9 +15,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/atbridge/atbridge/bridge/esp"
+
 	"github.com/coder/websocket"
 
 	"github.com/atbridge/atbridge/bridge"
+	"github.com/atbridge/atbridge/bridge/port"
 	"github.com/atbridge/atbridge/capture"
 )
 
@@ -120,7 +123,7 @@ func runDemo(ctx context.Context, e *env, out string, quiet, force bool) int {
 		Host:     "pty:" + hostLink,
 		Device:   bridge.EmulateSpec,
 		Recorder: rec,
-		Emulator: &bridge.EmulatorOptions{Version: "atbridge " + toolVersion(), RestartDelay: 50 * time.Millisecond},
+		Emulator: &esp.Options{Version: "atbridge " + toolVersion(), RestartDelay: 50 * time.Millisecond},
 	})
 	if err != nil {
 		rec.Close()
@@ -198,15 +201,15 @@ func runDemo(ctx context.Context, e *env, out string, quiet, force bool) int {
 // port, as a PC program would, and plays the steps, putting a marker in the
 // capture before each.
 func playDemo(ctx context.Context, link string, steps []demoStep, px *bridge.Proxy) error {
-	port, err := bridge.OpenPort(ctx, link, nil)
+	pt, err := port.Open(ctx, link, nil)
 	if err != nil {
 		return fmt.Errorf("host app: %w", err)
 	}
-	h := &demoHost{port: port, more: make(chan struct{}, 1)}
+	h := &demoHost{port: pt, more: make(chan struct{}, 1)}
 	h.wg.Add(1)
 	go h.read()
 	defer func() {
-		port.Close()
+		pt.Close()
 		h.wg.Wait()
 	}()
 	for _, s := range steps {
@@ -214,7 +217,7 @@ func playDemo(ctx context.Context, link string, steps []demoStep, px *bridge.Pro
 			px.Mark("the host app opens a WebSocket to the echo server")
 		}
 		if s.send != "" {
-			if _, err := port.Write([]byte(s.send)); err != nil {
+			if _, err := pt.Write([]byte(s.send)); err != nil {
 				return fmt.Errorf("host app: %w", err)
 			}
 		}
@@ -227,7 +230,7 @@ func playDemo(ctx context.Context, link string, steps []demoStep, px *bridge.Pro
 
 // demoHost collects what the host app reads.
 type demoHost struct {
-	port bridge.Port
+	port port.Port
 	wg   sync.WaitGroup
 	mu   sync.Mutex
 	buf  []byte

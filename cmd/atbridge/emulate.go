@@ -9,7 +9,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/atbridge/atbridge/bridge"
+	"github.com/atbridge/atbridge/bridge/esp"
+
+	"github.com/atbridge/atbridge/bridge/port"
 	"github.com/atbridge/atbridge/capture"
 )
 
@@ -54,7 +56,7 @@ type emulateFlags struct {
 func setupEmulate(fs *flag.FlagSet) func(context.Context, *env, []string) int {
 	var f emulateFlags
 	fs.StringVar(&f.port, "port", "", "where the host app connects: pty:PATH (a pseudo-terminal linked at PATH) or a serial device such as /dev/ttyUSB0")
-	fs.IntVar(&f.baud, "baud", bridge.DefaultBaud, "baud rate of a serial device (AT+UART_CUR changes it later)")
+	fs.IntVar(&f.baud, "baud", port.DefaultBaud, "baud rate of a serial device (AT+UART_CUR changes it later)")
 	fs.StringVar(&f.flow, "flow", "none", "flow control of a serial device: none, rtscts or xonxoff")
 	fs.BoolVar(&f.pace, "pace", false, "deliver output no faster than the configured baud rate (8N1 timing), as a real UART does")
 	fs.StringVar(&f.firmware, "firmware", "release", "firmware to emulate: release (v5.0.1: no fin, no WSDATAFMT, 8192 limits) or dev (master: fin, WSDATAFMT, 16384)")
@@ -83,7 +85,7 @@ func runEmulate(ctx context.Context, e *env, f *emulateFlags) int {
 	if f.port == "" {
 		return fail("--port is required, e.g. --port pty:/tmp/esp")
 	}
-	fw, err := bridge.ParseFirmware(f.firmware)
+	fw, err := esp.ParseFirmware(f.firmware)
 	if err != nil {
 		return fail("--firmware: %v", err)
 	}
@@ -113,14 +115,14 @@ func runEmulate(ctx context.Context, e *env, f *emulateFlags) int {
 	if err := refuseExisting(f.pcapng, f.force); err != nil {
 		return fail("--pcapng: %v", err)
 	}
-	port, err := bridge.OpenPort(ctx, f.port, &bridge.PortOptions{Line: line})
+	pt, err := port.Open(ctx, f.port, &port.Options{Line: line})
 	if err != nil {
 		return fail("%v", err)
 	}
-	defer port.Close()
+	defer pt.Close()
 
 	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
-	opts := &bridge.EmulatorOptions{
+	opts := &esp.Options{
 		Firmware:          fw,
 		PKIDir:            f.pki,
 		CWJAPFail:         f.cwjapFail,
@@ -136,7 +138,7 @@ func runEmulate(ctx context.Context, e *env, f *emulateFlags) int {
 		}
 		rec, err = capture.Create(out.Name(), capture.Header{
 			Tool:  "atbridge " + toolVersion(),
-			Ports: []capture.PortInfo{{Name: f.port, Role: "host", Line: port.Line()}},
+			Ports: []capture.PortInfo{{Name: f.port, Role: "host", Line: pt.Line()}},
 			Meta:  f.redact.meta(map[string]string{"command": "emulate", "firmware": fw.String()}),
 		}, nil)
 		if err != nil {
@@ -150,12 +152,12 @@ func runEmulate(ctx context.Context, e *env, f *emulateFlags) int {
 				logger.Warn("recording failed", "err", err)
 			}
 		}
-		_ = rec.WriteEvent(rec.Now(), capture.Event{Type: capture.EvPortOpened, Text: f.port, Line: port.Line()})
+		_ = rec.WriteEvent(rec.Now(), capture.Event{Type: capture.EvPortOpened, Text: f.port, Line: pt.Line()})
 	}
 	if f.pcapng != "" {
 		h := capture.Header{
 			Tool:  "atbridge " + toolVersion(),
-			Ports: []capture.PortInfo{{Name: f.port, Role: "host", Line: port.Line()}},
+			Ports: []capture.PortInfo{{Name: f.port, Role: "host", Line: pt.Line()}},
 			Meta:  map[string]string{"command": "emulate", "firmware": fw.String()},
 		}
 		if rec != nil {
@@ -178,25 +180,25 @@ func runEmulate(ctx context.Context, e *env, f *emulateFlags) int {
 	}
 
 	var dev interface {
-		bridge.Port
-	} = port
-	var paced *bridge.PacedWriter
+		port.Port
+	} = pt
+	var paced *port.PacedWriter
 	if f.pace {
-		paced = bridge.NewPacedWriter(port, port.Line)
-		dev = &pacedPort{Port: port, w: paced}
+		paced = port.NewPacedWriter(pt, pt.Line)
+		dev = &pacedPort{Port: pt, w: paced}
 	}
 	if strings.HasPrefix(f.port, "pty:") {
 		fmt.Fprintf(e.stderr, "atbridge emulate: ESP32 (%s firmware) on %s; connect the host app to %s at any baud rate\n", fw, f.port, strings.TrimPrefix(f.port, "pty:"))
 	} else {
-		fmt.Fprintf(e.stderr, "atbridge emulate: ESP32 (%s firmware) on %s at %s\n", fw, f.port, port.Line())
+		fmt.Fprintf(e.stderr, "atbridge emulate: ESP32 (%s firmware) on %s at %s\n", fw, f.port, pt.Line())
 	}
-	em := bridge.NewEmulator(opts)
+	em := esp.New(opts)
 	serveErr := em.Serve(ctx, dev)
 	if paced != nil {
 		paced.Close()
 	}
 	code := exitOK
-	if serveErr != nil && !errors.Is(serveErr, bridge.ErrPortClosed) {
+	if serveErr != nil && !errors.Is(serveErr, port.ErrClosed) {
 		fmt.Fprintf(e.stderr, "atbridge emulate: %v\n", serveErr)
 		code = exitFailure
 	}
@@ -217,8 +219,8 @@ func runEmulate(ctx context.Context, e *env, f *emulateFlags) int {
 
 // pacedPort is a Port whose writes go through a PacedWriter.
 type pacedPort struct {
-	bridge.Port
-	w *bridge.PacedWriter
+	port.Port
+	w *port.PacedWriter
 }
 
 func (p *pacedPort) Write(b []byte) (int, error) { return p.w.Write(b) }

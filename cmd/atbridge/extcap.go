@@ -11,7 +11,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/atbridge/atbridge/bridge/esp"
+
 	"github.com/atbridge/atbridge/bridge"
+	"github.com/atbridge/atbridge/bridge/port"
 	"github.com/atbridge/atbridge/capture"
 )
 
@@ -65,7 +68,7 @@ func setupExtcap(fs *flag.FlagSet) func(context.Context, *env, []string) int {
 	fs.StringVar(&f.device, "device", "", "atbridge-proxy: the ESP32's side (serial device, tcp:HOST:PORT, pty:PATH or emulate)")
 	fs.StringVar(&f.port, "port", "pty:/tmp/esp", "atbridge-emulate: where the host app connects")
 	fs.StringVar(&f.firmware, "firmware", "release", "emulator firmware: release or dev")
-	fs.IntVar(&f.baud, "baud", bridge.DefaultBaud, "baud rate of serial ports")
+	fs.IntVar(&f.baud, "baud", port.DefaultBaud, "baud rate of serial ports")
 	fs.StringVar(&f.write, "write", "", "also record to this .atcap file")
 	fs.BoolVar(&f.force, "force", false, "replace the --write file if it exists")
 	fs.StringVar(&f.file, "file", "", "atbridge-file: the .atcap capture to play")
@@ -102,7 +105,7 @@ func extcapConfig(iface string) (string, error) {
 	case extcapProxy:
 		arg(0, "host", "Host app side", "string", "{required=true}{tooltip=pty:PATH for a PC host app, a serial device such as /dev/ttyUSB0, or tcp:HOST:PORT}{default=pty:/tmp/esp}")
 		arg(1, "device", "ESP32 side", "string", "{required=true}{tooltip=a serial device such as /dev/ttyUSB1, tcp:HOST:PORT, pty:PATH, or emulate}{default=emulate}")
-		arg(2, "baud", "Baud rate", "unsigned", fmt.Sprintf("{default=%d}{range=50,16000000}", bridge.DefaultBaud))
+		arg(2, "baud", "Baud rate", "unsigned", fmt.Sprintf("{default=%d}{range=50,16000000}", port.DefaultBaud))
 		firmware(3)
 		arg(4, "write", "Also record to (.atcap)", "fileselect", "{mustexist=false}{tooltip=optional: keep the capture for atbridge show, replay and export}")
 		arg(5, "force", "Replace that file if it exists", "boolflag", "{default=false}")
@@ -247,11 +250,11 @@ func extcapProxyRun(ctx context.Context, e *env, f *extcapFlags) int {
 	}
 	opts.Line = capture.LineSettings{Baud: f.baud, DataBits: 8, Parity: capture.ParityNone, StopBits: capture.Stop1}
 	if opts.Device == bridge.EmulateSpec {
-		fw, err := bridge.ParseFirmware(f.firmware)
+		fw, err := esp.ParseFirmware(f.firmware)
 		if err != nil {
 			return fail("--firmware: %v", err)
 		}
-		opts.Emulator = &bridge.EmulatorOptions{Firmware: fw, Version: "atbridge " + toolVersion()}
+		opts.Emulator = &esp.Options{Firmware: fw, Version: "atbridge " + toolVersion()}
 	}
 	hdr := capture.Header{
 		Tool:  "atbridge " + toolVersion(),

@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/atbridge/atbridge/internal/rig"
 )
 
 // dumpcapFIFO makes a FIFO and has tshark capture from it (through
@@ -18,7 +20,7 @@ import (
 // wait stops tshark after the writer closed the FIFO and returns the file.
 func dumpcapFIFO(t *testing.T) (fifo string, wait func() string) {
 	t.Helper()
-	ts := needProgram(t, "tshark")
+	ts := rig.NeedProgram(t, "tshark")
 	dir := t.TempDir()
 	fifo = filepath.Join(dir, "fifo")
 	if err := syscall.Mkfifo(fifo, 0o600); err != nil {

@@ -6,6 +6,7 @@ import (
 	"io"
 
 	"github.com/atbridge/atbridge/bridge"
+	"github.com/atbridge/atbridge/bridge/port"
 	"github.com/atbridge/atbridge/capture"
 )
 
@@ -22,7 +23,7 @@ type followedPort struct {
 // openFollowed opens spec at line. facesDevice is true for replay (the
 // device is on the port), false for mock (the host app is).
 func openFollowed(ctx context.Context, stderr io.Writer, cmd, spec string, line capture.LineSettings, facesDevice bool) (*followedPort, error) {
-	p, err := bridge.OpenPort(ctx, spec, &bridge.PortOptions{Line: line})
+	p, err := port.Open(ctx, spec, &port.Options{Line: line})
 	if err != nil {
 		return nil, err
 	}

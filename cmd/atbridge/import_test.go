@@ -14,6 +14,7 @@ import (
 
 	"github.com/atbridge/atbridge/capture"
 	"github.com/atbridge/atbridge/formats"
+	"github.com/atbridge/atbridge/internal/rig"
 )
 
 // readCapture returns a capture's header and records, failing on damage.
@@ -42,7 +43,7 @@ func readCapture(t *testing.T, path string) (capture.Header, []*capture.Record) 
 // one in steps, and returns socat's dump.
 func socatPTYDump(t *testing.T, hostBytes, devBytes []byte) []byte {
 	t.Helper()
-	bin := needProgram(t, "socat")
+	bin := rig.NeedProgram(t, "socat")
 	dir := t.TempDir()
 	a, b := filepath.Join(dir, "host"), filepath.Join(dir, "esp")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)

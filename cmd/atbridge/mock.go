@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/atbridge/atbridge/bridge"
+	"github.com/atbridge/atbridge/bridge/port"
 	"github.com/atbridge/atbridge/capture"
 	"github.com/atbridge/atbridge/replay"
 )
@@ -107,11 +107,11 @@ func runMock(ctx context.Context, e *env, file string, f *mockFlags) int {
 	if err := refuseExisting(f.write, f.force); err != nil {
 		return fail("%v", err)
 	}
-	port, err := openFollowed(ctx, e.stderr, "mock", f.port, line, false)
+	pt, err := openFollowed(ctx, e.stderr, "mock", f.port, line, false)
 	if err != nil {
 		return fail("%v", err)
 	}
-	defer port.Close()
+	defer pt.Close()
 	opts := &replay.MockOptions{Rules: rules, Timing: timing, Log: e.stderr, Linger: f.linger, Seed: f.seed, MissTimeout: f.missTimeout}
 	if f.missTimeout <= 0 {
 		opts.MissTimeout = -1
@@ -124,7 +124,7 @@ func runMock(ctx context.Context, e *env, file string, f *mockFlags) int {
 		}
 		rec, err = capture.Create(out.Name(), capture.Header{
 			Tool:  "atbridge " + toolVersion(),
-			Ports: []capture.PortInfo{{Name: f.port, Role: "host", Line: port.Line()}},
+			Ports: []capture.PortInfo{{Name: f.port, Role: "host", Line: pt.Line()}},
 			Meta:  f.redact.meta(map[string]string{"command": "mock", "source": file, "firmware": script.Header.Meta["firmware"]}),
 		}, nil)
 		if err != nil {
@@ -132,19 +132,19 @@ func runMock(ctx context.Context, e *env, file string, f *mockFlags) int {
 			return fail("%v", err)
 		}
 		opts.Clock = rec.Now
-		port.rec = rec
+		pt.rec = rec
 		sink := f.redact.wrap(rec, rec.Header())
 		opts.Record = func(r *capture.Record) { _ = sink.Write(r) }
 	}
-	fmt.Fprintf(e.stderr, "atbridge mock: playing %s (%d transactions, %s) on %s at %s, %s timing\n", file, len(script.Txs), time.Duration(script.Duration).Round(time.Millisecond), f.port, port.Line(), timing)
+	fmt.Fprintf(e.stderr, "atbridge mock: playing %s (%d transactions, %s) on %s at %s, %s timing\n", file, len(script.Txs), time.Duration(script.Duration).Round(time.Millisecond), f.port, pt.Line(), timing)
 	m := replay.NewMock(script, opts)
-	serveErr := m.Serve(ctx, port)
+	serveErr := m.Serve(ctx, pt)
 	m.WriteSummary(e.stderr)
 	code := exitOK
 	if st := m.Stats(); len(st.Misses) > 0 || st.Unplayed > 0 {
 		code = exitProblem
 	}
-	if serveErr != nil && !errors.Is(serveErr, bridge.ErrPortClosed) {
+	if serveErr != nil && !errors.Is(serveErr, port.ErrClosed) {
 		fmt.Fprintf(e.stderr, "atbridge mock: %v\n", serveErr)
 		code = exitFailure
 	}

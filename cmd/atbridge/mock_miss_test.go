@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/atbridge/atbridge/internal/rig"
 )
 
 // TestMockMissEndsOnItsOwn mocks a redacted capture over a real pty to a
@@ -15,7 +17,7 @@ import (
 // recorded command, without anyone cancelling it.
 func TestMockMissEndsOnItsOwn(t *testing.T) {
 	dir := t.TempDir()
-	rec, _ := recordThroughProxy(t, dir, wsEchoServer(t))
+	rec, _ := recordThroughProxy(t, dir, rig.PythonWSEcho(t))
 	red := filepath.Join(dir, "shared.atcap")
 	if _, stderr, code := execCLI(t, "", "redact", rec, "-o", red); code != exitOK {
 		t.Fatalf("redact exited %d: %s", code, stderr)

@@ -84,7 +84,7 @@ func openPcapngOut(e *env, cmd, path string, h capture.Header) (*pcapngOut, erro
 func (p *pcapngOut) Now() int64 { return int64(time.Since(p.start)) }
 
 // Observe streams one record; it fits bridge.ProxyOptions.Observe and
-// bridge.EmulatorOptions.Record. The record is not retained.
+// esp.Options.Record. The record is not retained.
 func (p *pcapngOut) Observe(r *capture.Record) {
 	if err := p.feed.Write(r); err != nil {
 		p.once.Do(func() {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"os"
@@ -13,59 +12,14 @@ import (
 	"time"
 
 	"github.com/atbridge/atbridge/bridge"
+	"github.com/atbridge/atbridge/bridge/esp"
 	"github.com/atbridge/atbridge/capture"
+	"github.com/atbridge/atbridge/internal/rig"
 )
-
-// wsEchoPy is a WebSocket echo server on python3-websockets: it prints its
-// ws:// URL on the first line.
-const wsEchoPy = `
-import asyncio, websockets
-async def echo(ws, path=None):
-    try:
-        async for m in ws:
-            await ws.send(m)
-    except websockets.exceptions.ConnectionClosed:
-        pass
-async def main():
-    async with websockets.serve(echo, "127.0.0.1", 0) as s:
-        print("ws://127.0.0.1:%d/" % s.sockets[0].getsockname()[1], flush=True)
-        await asyncio.Future()
-asyncio.run(main())
-`
-
-func startWSEcho(t *testing.T) string {
-	t.Helper()
-	// Debian's python3-websockets lives with the system python3, which a
-	// pyenv shim on PATH may hide.
-	py := "/usr/bin/python3"
-	if _, err := os.Stat(py); err != nil {
-		py = needProgram(t, "python3")
-	}
-	if err := exec.Command(py, "-c", "import websockets").Run(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("python3 websockets is required under CI=true: %v", err)
-		}
-		t.Skipf("python3 websockets missing: %v", err)
-	}
-	cmd := exec.Command(py, "-c", wsEchoPy)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil {
-		t.Fatalf("echo server: %v", err)
-	}
-	return strings.TrimSpace(line)
-}
 
 func tsharkLines(t *testing.T, file string, args ...string) []string {
 	t.Helper()
-	cmd := exec.Command(needProgram(t, "tshark"), append([]string{"-n", "-r", file}, args...)...)
+	cmd := exec.Command(rig.NeedProgram(t, "tshark"), append([]string{"-n", "-r", file}, args...)...)
 	cmd.Env = append(os.Environ(), "HOME="+t.TempDir())
 	out, err := cmd.Output()
 	if err != nil {
@@ -85,7 +39,7 @@ func tsharkLines(t *testing.T, file string, args ...string) []string {
 // end the stream has the same packets as "atbridge export" makes of the
 // recorded capture.
 func TestPcapngLive(t *testing.T) {
-	url := startWSEcho(t)
+	url := rig.PythonWSEcho(t)
 	dir := t.TempDir()
 	live := filepath.Join(dir, "live.pcapng")
 	rec, err := capture.Create(filepath.Join(dir, "s.atcap"), capture.Header{
@@ -102,7 +56,7 @@ func TestPcapngLive(t *testing.T) {
 	}
 	px, err := bridge.OpenProxy(context.Background(), &bridge.ProxyOptions{
 		Host: "pty:" + filepath.Join(dir, "esp"), Device: bridge.EmulateSpec,
-		Recorder: rec, Observe: out.Chain(nil),
+		Emulator: &esp.Options{}, Recorder: rec, Observe: out.Chain(nil),
 	})
 	if err != nil {
 		t.Fatal(err)

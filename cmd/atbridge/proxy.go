@@ -13,6 +13,8 @@ import (
 
 	"github.com/atbridge/atbridge/analysis"
 	"github.com/atbridge/atbridge/bridge"
+	"github.com/atbridge/atbridge/bridge/esp"
+	"github.com/atbridge/atbridge/bridge/port"
 	"github.com/atbridge/atbridge/capture"
 	"github.com/atbridge/atbridge/formats/at"
 	"github.com/atbridge/atbridge/formats/view"
@@ -55,7 +57,7 @@ type lineFlags struct {
 // register adds the line flags; where names the ports they set ("both
 // ports", "--port") and later says what changes them afterwards.
 func (l *lineFlags) register(fs *flag.FlagSet, where, later string) {
-	fs.IntVar(&l.baud, "baud", bridge.DefaultBaud, "baud rate of "+where+" ("+later+")")
+	fs.IntVar(&l.baud, "baud", port.DefaultBaud, "baud rate of "+where+" ("+later+")")
 	fs.IntVar(&l.dataBits, "databits", 8, "data bits: 5, 6, 7 or 8")
 	fs.StringVar(&l.parity, "parity", "N", "parity: N, E, O, M or S")
 	fs.StringVar(&l.stopBits, "stopbits", "1", "stop bits: 1, 1.5 or 2")
@@ -233,14 +235,14 @@ func runProxy(ctx context.Context, e *env, f *proxyFlags) int {
 	}
 	opts := &bridge.ProxyOptions{Host: f.host, Device: f.device, Line: line, Taps: taps}
 	if f.device == bridge.EmulateSpec {
-		fw, err := bridge.ParseFirmware(f.emu.firmware)
+		fw, err := esp.ParseFirmware(f.emu.firmware)
 		if err != nil {
 			return fail("--firmware: %v", err)
 		}
 		if f.emu.cwjapFail < 0 || f.emu.cwjapFail > 4 {
 			return fail("--cwjap-fail must be 0..4")
 		}
-		opts.Emulator = &bridge.EmulatorOptions{Firmware: fw, PKIDir: f.emu.pki, CWJAPFail: f.emu.cwjapFail,
+		opts.Emulator = &esp.Options{Firmware: fw, PKIDir: f.emu.pki, CWJAPFail: f.emu.cwjapFail,
 			ReconnectInterval: f.emu.reconnect, Version: "atbridge " + toolVersion()}
 	}
 	return runRecording(ctx, e, "proxy", opts, &f.rec, line)

@@ -14,7 +14,7 @@ import (
 
 	"github.com/coder/websocket"
 
-	"github.com/atbridge/atbridge/bridge"
+	"github.com/atbridge/atbridge/bridge/port"
 	"github.com/atbridge/atbridge/capture"
 	"github.com/atbridge/atbridge/formats"
 	"github.com/atbridge/atbridge/formats/view"
@@ -304,12 +304,12 @@ func TestProxyCommandQuietSplit(t *testing.T) {
 func TestSniffCommand(t *testing.T) {
 	dir := t.TempDir()
 	ctx := context.Background()
-	hostTX, err := bridge.OpenPort(ctx, "pty:"+filepath.Join(dir, "hrx"), nil)
+	hostTX, err := port.Open(ctx, "pty:"+filepath.Join(dir, "hrx"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer hostTX.Close()
-	devTX, err := bridge.OpenPort(ctx, "pty:"+filepath.Join(dir, "drx"), nil)
+	devTX, err := port.Open(ctx, "pty:"+filepath.Join(dir, "drx"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -343,7 +343,7 @@ func TestSniffCommand(t *testing.T) {
 		t.Errorf("capture %q %q", chunks(recs, formats.ToDevice), chunks(recs, formats.ToHost))
 	}
 	// Nothing came back on either line.
-	for _, p := range []bridge.Port{hostTX, devTX} {
+	for _, p := range []port.Port{hostTX, devTX} {
 		got := make(chan int, 1)
 		go func() {
 			n, _ := p.Read(make([]byte, 64))

@@ -12,7 +12,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/atbridge/atbridge/bridge"
+	"github.com/atbridge/atbridge/bridge/esp"
+
 	"github.com/atbridge/atbridge/capture"
 	"github.com/atbridge/atbridge/replay"
 )
@@ -68,12 +69,12 @@ func setupReplay(fs *flag.FlagSet) func(context.Context, *env, []string) int {
 func openDevice(ctx context.Context, e *env, f *replayFlags, line capture.LineSettings, rules *replay.Rules) (io.ReadWriter, *followedPort, func() error, error) {
 	switch {
 	case f.device == "emulate":
-		fw, err := bridge.ParseFirmware(f.firmware)
+		fw, err := esp.ParseFirmware(f.firmware)
 		if err != nil {
 			return nil, nil, nil, fmt.Errorf("--firmware: %w", err)
 		}
 		return inProcess(ctx, func(ctx context.Context, c net.Conn) error {
-			return bridge.NewEmulator(&bridge.EmulatorOptions{Firmware: fw, Version: "atbridge " + toolVersion()}).Serve(ctx, c)
+			return esp.New(&esp.Options{Firmware: fw, Version: "atbridge " + toolVersion()}).Serve(ctx, c)
 		})
 	case strings.HasPrefix(f.device, "mock:"):
 		s, err := replay.Load(strings.TrimPrefix(f.device, "mock:"))

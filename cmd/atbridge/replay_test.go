@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +12,7 @@ import (
 	"time"
 
 	"github.com/atbridge/atbridge/formats"
+	"github.com/atbridge/atbridge/internal/rig"
 	"github.com/atbridge/atbridge/replay"
 )
 
@@ -108,44 +107,6 @@ func hostApp(t *testing.T, f *os.File, steps []hostStep) []byte {
 	return got
 }
 
-// wsEchoServer starts bridge/testdata/ws_echo_server.py on Debian's
-// python3-websockets and returns its ws:// URL. It skips when that is
-// missing, unless CI=true.
-func wsEchoServer(t *testing.T) string {
-	t.Helper()
-	py := "/usr/bin/python3"
-	if err := exec.Command(py, "-c", "import websockets").Run(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("python3-websockets is required on CI: %v", err)
-		}
-		t.Skipf("python3-websockets not available: %v", err)
-	}
-	cmd := exec.Command(py, filepath.Join("..", "..", "bridge", "testdata", "ws_echo_server.py"))
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-done
-	})
-	br := bufio.NewReader(out)
-	line, err := br.ReadString('\n')
-	go func() {
-		_, _ = io.Copy(io.Discard, br)
-		_ = cmd.Wait()
-		close(done)
-	}()
-	if err != nil {
-		t.Fatalf("echo server did not start: %v", err)
-	}
-	return strings.TrimSpace(line)
-}
-
 // startCLI runs atbridge with args in the background.
 func startCLI(ctx context.Context, args ...string) (<-chan int, *lockedBuffer, *lockedBuffer) {
 	var stdout, stderr lockedBuffer
@@ -188,7 +149,7 @@ func recordThroughProxy(t *testing.T, dir, url string) (string, []byte) {
 
 func TestMockReplayDiffRoundTrip(t *testing.T) {
 	dir := t.TempDir()
-	url := wsEchoServer(t)
+	url := rig.PythonWSEcho(t)
 	rec, answers := recordThroughProxy(t, dir, url)
 	s, err := replay.Load(rec)
 	if err != nil {
@@ -288,7 +249,7 @@ func TestMockReplayDiffRoundTrip(t *testing.T) {
 // (replay/testdata/junit.xsd) with xmllint.
 func validateJUnit(t *testing.T, path string) {
 	t.Helper()
-	xmllint := needProgram(t, "xmllint")
+	xmllint := rig.NeedProgram(t, "xmllint")
 	out, err := exec.Command(xmllint, "--noout", "--schema", filepath.Join("..", "..", "replay", "testdata", "junit.xsd"), path).CombinedOutput()
 	if err != nil {
 		t.Errorf("JUnit file does not validate: %v\n%s", err, out)
@@ -297,7 +258,7 @@ func validateJUnit(t *testing.T, path string) {
 
 func TestMockMissIsReported(t *testing.T) {
 	dir := t.TempDir()
-	rec, _ := recordThroughProxy(t, dir, wsEchoServer(t))
+	rec, _ := recordThroughProxy(t, dir, rig.PythonWSEcho(t))
 	link := filepath.Join(dir, "mock")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

@@ -9,14 +9,15 @@ import (
 	"time"
 
 	"github.com/atbridge/atbridge/analysis"
-	"github.com/atbridge/atbridge/bridge"
+	"github.com/atbridge/atbridge/bridge/esp"
+	"github.com/atbridge/atbridge/bridge/port"
 )
 
 // ptyEmulator serves an emulated board on a pty linked at link, as a
 // USB-UART the proxy opens by path; stop unplugs it.
 func ptyEmulator(t *testing.T, link string) (stop func()) {
 	t.Helper()
-	p, err := bridge.OpenPort(context.Background(), "pty:"+link, nil)
+	p, err := port.Open(context.Background(), "pty:"+link, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -24,7 +25,7 @@ func ptyEmulator(t *testing.T, link string) (stop func()) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		_ = bridge.NewEmulator(&bridge.EmulatorOptions{RestartDelay: 10 * time.Millisecond}).Serve(ctx, p)
+		_ = esp.New(&esp.Options{RestartDelay: 10 * time.Millisecond}).Serve(ctx, p)
 	}()
 	stopped := false
 	stop = func() {

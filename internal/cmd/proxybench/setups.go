@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/atbridge/atbridge/bridge"
+	"github.com/atbridge/atbridge/bridge/port"
 	"github.com/atbridge/atbridge/capture"
 	"github.com/atbridge/atbridge/formats"
 )
@@ -60,7 +61,7 @@ func directSetup() (*setup, error) {
 		return nil, err
 	}
 	link := filepath.Join(dir, "direct")
-	dev, err := bridge.OpenPort(context.Background(), "pty:"+link, nil)
+	dev, err := port.Open(context.Background(), "pty:"+link, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -144,7 +145,7 @@ func atbridgeSetup(record bool) (*setup, error) {
 		return nil, err
 	}
 	devLink, hostLink, capPath := filepath.Join(dir, "dev"), filepath.Join(dir, "host"), filepath.Join(dir, "bench.atcap")
-	dev, err := bridge.OpenPort(context.Background(), "pty:"+devLink, nil)
+	dev, err := port.Open(context.Background(), "pty:"+devLink, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -253,7 +254,7 @@ func atbridgeBinSetup() (*setup, error) {
 		}
 	}
 	devLink, hostLink, capPath := filepath.Join(dir, "dev"), filepath.Join(dir, "host"), filepath.Join(dir, "bench.atcap")
-	dev, err := bridge.OpenPort(context.Background(), "pty:"+devLink, nil)
+	dev, err := port.Open(context.Background(), "pty:"+devLink, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,21 @@
+// Package esp is the software ESP32: an Emulator that answers ESP-AT
+// commands on a serial line byte for byte as the firmware does (docs:
+// esp-at.md), with real WebSocket (AT+WS*) and TCP (AT+CIP*) links to the
+// servers the host app names.
+//
+// atbridge emulate serves it on a port; atbridge proxy --device emulate runs
+// it in-process as the proxy's device, through Options.Emulate, which
+// satisfies bridge.DeviceEmulator.
+//
+// Files: emulator.go (the Emulator, Serve), input.go (the line reader, its
+// limits and data modes), basic.go (the command table and basic commands),
+// wifi.go, sntp.go, ws.go and link.go (AT+WS* and the WebSocket link
+// model), wsclient.go (its own RFC 6455 client), tls.go (certificates from
+// --pki), tcp.go and tcp_passthrough.go (AT+CIP*), record.go (what it
+// records).
+//
+// Package esp imports capture and formats (the WebSocket codec) and the
+// standard library. It never imports package bridge (the proxy reaches the
+// emulator through bridge.DeviceEmulator) nor opens ports: Serve takes any
+// io.ReadWriter, and a bridge/port Port's line settings follow AT+UART_CUR.
+package esp

@@ -1,0 +1,348 @@
+package esp
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/atbridge/atbridge/capture"
+	"github.com/atbridge/atbridge/formats"
+)
+
+// Firmware selects which ESP-AT WebSocket command set the emulator speaks
+// (esp-at.md "Version split").
+type Firmware int
+
+// Firmware variants.
+const (
+	// FirmwareRelease is esp-at v5.0.1.0: no AT+WSDATAFMT, no <fin> on
+	// AT+WSSEND, buffer_size and WSSEND length up to 8192.
+	FirmwareRelease Firmware = iota
+	// FirmwareDev is esp-at master (core 32ff6e1): AT+WSDATAFMT, <fin>,
+	// limits of 16384, and AT+WSSEND=<id>,0 sends at once without a prompt.
+	FirmwareDev
+)
+
+// String returns "release" or "dev".
+func (f Firmware) String() string {
+	if f == FirmwareDev {
+		return "dev"
+	}
+	return "release"
+}
+
+// ParseFirmware is the inverse of String.
+func ParseFirmware(s string) (Firmware, error) {
+	switch s {
+	case "release", "":
+		return FirmwareRelease, nil
+	case "dev":
+		return FirmwareDev, nil
+	}
+	return FirmwareRelease, fmt.Errorf("unknown firmware %q (want release or dev)", s)
+}
+
+// Options configures an Emulator. A nil *Options means all
+// defaults.
+type Options struct {
+	// Firmware is the command set to emulate; the zero value is
+	// FirmwareRelease.
+	Firmware Firmware
+	// PKIDir is a folder laid out as ESP-AT's raw_data partitions:
+	// wss_cert/wss_client_NN.crt, wss_key/wss_client_NN.key and
+	// wss_ca/wss_ca_NN.crt. Empty means no certificates: AT+WSCFG with an
+	// auth_mode other than 0 answers NO CERT FOUND or NO CA FOUND.
+	PKIDir string
+	// CWJAPFail, when 1..4, makes every AT+CWJAP fail with +CWJAP:<code>
+	// (1 timeout, 2 wrong password, 3 no AP, 4 fail). Zero means connect;
+	// the password "wrong-password" always fails with code 2.
+	CWJAPFail int
+	// ReconnectInterval is how long a link waits before each automatic
+	// reconnect; zero means 10 s, the firmware's value.
+	ReconnectInterval time.Duration
+	// NetworkTimeout bounds one connection attempt (TCP, TLS and the
+	// WebSocket handshake; AT+CIPSTART) and one write to a TCP link; zero
+	// means 10 s, the value AT+WSOPEN gives the library.
+	NetworkTimeout time.Duration
+	// RestartDelay is how long a reboot (AT+RST, AT+RESTORE) stays silent
+	// before "ready"; zero means 300 ms.
+	RestartDelay time.Duration
+	// Version is printed by AT+GMR to identify the emulator build, e.g.
+	// "atbridge v0.1.0"; empty means "atbridge".
+	Version string
+	// Log receives one line per decision worth knowing (a command answered
+	// ERROR and why, a link lost); nil discards.
+	Log *slog.Logger
+	// Now is the host clock used by AT+CIPSNTPTIME?; nil means time.Now.
+	Now func() time.Time
+	// Record, when set, receives every serial chunk in both directions,
+	// every WebSocket frame sent or received and link events. It is called
+	// from several goroutines, one call at a time, with records whose Time
+	// comes from Clock; the record and its Data are only valid during the
+	// call. Serial chunks use Port capture.PortHost (the host app's side of
+	// the emulated UART); Dir ToDevice is what the host typed.
+	Record func(*capture.Record)
+	// Clock gives Record's timestamps (capture.Writer.Now); nil means
+	// nanoseconds since Serve started.
+	Clock func() int64
+}
+
+// Emulator is a software ESP32 running ESP-AT with the WebSocket and TCP
+// client commands. It answers AT commands on a serial-like stream byte for
+// byte as the firmware does (docs: esp-at.md), while its WebSocket and TCP
+// links are real connections to the servers the host names in AT+WSOPEN and
+// AT+CIPSTART (tcp.go).
+//
+// WebSocket client: the emulator speaks RFC 6455 frames itself (formats'
+// WSHeader codec over net.Conn or tls.Conn, see wsclient.go) instead of
+// going through github.com/coder/websocket, because the host-visible bytes
+// depend on frame-level behaviour that library hides: fragmenting by
+// buffer_size into CONT frames, raw opcodes 3..15, empty FIN continuations,
+// reading a frame in buffer_size pieces (one +WS_DATA each), answering pings,
+// timing pongs and seeing close frames.
+//
+// An Emulator serves one port at a time. Serve may be called again after it
+// returns: each call boots the board afresh (settings at their power-on
+// values; an AP joined earlier is kept, as the firmware keeps it in flash).
+// Its methods are safe for concurrent use.
+type Emulator struct {
+	opts Options
+	log  *slog.Logger
+
+	outMu   sync.Mutex // serialises writes to the port and their records
+	out     io.Writer
+	gen     uint64    // boot generation; output from an older boot is dropped
+	start   time.Time // last boot, for uptime
+	recBase time.Time // Serve's start, for the default recording clock
+	lineFn  func(capture.LineSettings) error
+
+	recMu sync.Mutex
+
+	// dialFilter, set by tests before Serve, vetoes connections (fuzzing
+	// must not reach beyond loopback).
+	dialFilter func(host string) error
+
+	execMu sync.Mutex // held while a command handler runs
+
+	mu sync.Mutex // guards the fields below
+	st emuState
+	// input state
+	busy      bool
+	rebooting bool
+	prompt    *promptReq
+	pt        *passthrough // AT+CIPSEND in AT+CIPMODE=1 is running
+	line      []byte       // command-mode input; only the reader touches it
+	serveCtx  context.Context
+	bootCtx   context.Context
+	bootStop  context.CancelFunc
+	cmds      chan queuedCmd
+	// links and their owner goroutines
+	links   [wsLinks]*wsLink
+	linkWG  sync.WaitGroup
+	tcp     [tcpLinks]*tcpLink // AT+CIPSTART links (tcp.go)
+	tcpWG   sync.WaitGroup
+	asyncWG sync.WaitGroup // +TIME_UPDATED and similar delayed URCs
+}
+
+// New returns an Emulator in the state of a freshly flashed board.
+func New(opts *Options) *Emulator {
+	e := &Emulator{}
+	if opts != nil {
+		e.opts = *opts
+	}
+	if e.opts.ReconnectInterval <= 0 {
+		e.opts.ReconnectInterval = 10 * time.Second
+	}
+	if e.opts.NetworkTimeout <= 0 {
+		e.opts.NetworkTimeout = 10 * time.Second
+	}
+	if e.opts.RestartDelay <= 0 {
+		e.opts.RestartDelay = 300 * time.Millisecond
+	}
+	if e.opts.Version == "" {
+		e.opts.Version = "atbridge"
+	}
+	if e.opts.Now == nil {
+		e.opts.Now = time.Now
+	}
+	e.log = e.opts.Log
+	if e.log == nil {
+		e.log = slog.New(slog.DiscardHandler)
+	}
+	e.st = defaultState()
+	return e
+}
+
+// lineSetter is what a port.Port offers to change the UART settings.
+type lineSetter interface {
+	SetLine(capture.LineSettings) error
+}
+
+// readDeadliner is implemented by *os.File and net.Conn: Serve uses it to
+// unblock a Read when ctx ends without closing a port it does not own.
+type readDeadliner interface {
+	SetReadDeadline(time.Time) error
+}
+
+// Serve runs the emulator on port until ctx ends or reading port fails. It
+// writes the boot banner "\r\nready\r\n" first. port may be a Port: then
+// AT+UART_CUR and AT+UART_DEF change its line settings after their OK.
+//
+// When ctx ends, Serve unblocks its pending Read with SetReadDeadline if
+// port has it, or else by closing port if it is an io.Closer; otherwise the
+// Read must return by itself. Serve closes every WebSocket link and waits for
+// all its goroutines before it returns. It returns nil when ctx ended and the
+// read error otherwise (wrapping io.EOF when the host side went away).
+func (e *Emulator) Serve(ctx context.Context, port io.ReadWriter) error {
+	e.outMu.Lock()
+	e.out = port
+	e.start = time.Now()
+	e.recBase = e.start
+	e.lineFn = nil
+	if ls, ok := port.(lineSetter); ok {
+		e.lineFn = ls.SetLine
+	}
+	e.outMu.Unlock()
+
+	e.mu.Lock()
+	serveCtx, serveStop := context.WithCancel(ctx)
+	defer serveStop()
+	e.serveCtx = serveCtx
+	e.line = e.line[:0]
+	e.bootCtx, e.bootStop = context.WithCancel(serveCtx)
+	e.cmds = make(chan queuedCmd, 1)
+	e.busy, e.rebooting, e.prompt, e.pt = false, false, nil, nil
+	saved := e.st.savedAP
+	e.st = defaultState()
+	e.st.savedAP = saved
+	cmds := e.cmds
+	e.mu.Unlock()
+
+	e.event(capture.Event{Type: capture.EvNote, Text: "emulator started (" + e.opts.Firmware.String() + " firmware)"})
+	e.write(e.curGen(), []byte("\r\nready\r\n"))
+	e.log.Info("emulator ready", "firmware", e.opts.Firmware.String())
+	e.mu.Lock()
+	if saved != nil { // the saved AP joins at boot, as after AT+RST
+		e.st.wifi, e.st.ap, e.st.hasAP = wifiGotIP, *saved, true
+	}
+	e.mu.Unlock()
+	if saved != nil {
+		e.write(e.curGen(), []byte("WIFI CONNECTED\r\nWIFI GOT IP\r\n"))
+	}
+
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		e.executor(cmds)
+	}()
+
+	readErr := make(chan error, 1)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		readErr <- e.reader(port)
+	}()
+
+	var err error
+	select {
+	case <-ctx.Done():
+		if d, ok := port.(readDeadliner); ok {
+			_ = d.SetReadDeadline(time.Now())
+		} else if c, ok := port.(io.Closer); ok {
+			_ = c.Close()
+		}
+		<-readErr
+	case err = <-readErr:
+		err = fmt.Errorf("emulator: reading the port: %w", err)
+	}
+
+	serveStop()
+	e.mu.Lock()
+	e.bootStop()
+	e.mu.Unlock()
+	close(cmds)
+	wg.Wait() // the executor gives up its command: every wait watches ctx
+	e.closeAllLinks()
+	e.asyncWG.Wait()
+	e.bumpGen()
+	if d, ok := port.(readDeadliner); ok {
+		_ = d.SetReadDeadline(time.Time{})
+	}
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
+
+// reader is the "recv task": it reads the port and feeds the input state
+// machine until a read fails.
+func (e *Emulator) reader(port io.Reader) error {
+	buf := make([]byte, 4096)
+	for {
+		n, err := port.Read(buf)
+		if n > 0 {
+			e.recordChunk(formats.ToDevice, buf[:n])
+			e.feed(buf[:n])
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// curGen returns the current boot generation.
+func (e *Emulator) curGen() uint64 {
+	e.outMu.Lock()
+	defer e.outMu.Unlock()
+	return e.gen
+}
+
+// bumpGen starts a new boot generation: output queued by the old one is
+// dropped, as a reset board forgets what it was about to print.
+func (e *Emulator) bumpGen() {
+	e.outMu.Lock()
+	e.gen++
+	e.outMu.Unlock()
+}
+
+// write sends b to the host in one write unless gen is stale.
+func (e *Emulator) write(gen uint64, b []byte) {
+	e.outMu.Lock()
+	defer e.outMu.Unlock()
+	if gen != e.gen || e.out == nil {
+		return
+	}
+	// Record before writing: once the bytes are out, the host may answer
+	// and the reader record that answer, and a capture must never hold a
+	// reply ahead of what it answers.
+	e.recordChunk(formats.ToHost, b)
+	if n, err := e.out.Write(b); err != nil {
+		e.log.Warn("writing to the host failed", "err", err)
+		e.event(capture.Event{Type: capture.EvNote, Text: fmt.Sprintf("emulator: writing to the host failed after %d of %d bytes: %v", n, len(b), err)})
+	}
+}
+
+// uptime returns the time since the last boot.
+func (e *Emulator) uptime() time.Duration {
+	e.outMu.Lock()
+	defer e.outMu.Unlock()
+	return time.Since(e.start)
+}
+
+// Emulate runs a freshly booted emulator with options o (nil means all
+// defaults) on dev until ctx ends or reading dev fails, as Serve does, with
+// o's Clock and Record replaced by clock and record. It lets a proxy run the
+// emulator as its device (bridge.ProxyOptions.Emulator) without importing
+// this package.
+func (o *Options) Emulate(ctx context.Context, dev io.ReadWriter, clock func() int64, record func(*capture.Record)) error {
+	var eo Options
+	if o != nil {
+		eo = *o
+	}
+	eo.Clock, eo.Record = clock, record
+	return New(&eo).Serve(ctx, dev)
+}

@@ -1,0 +1,154 @@
+package esp
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// sntpConfig is AT+CIPSNTPCFG's state. The emulator does not query NTP
+// servers: "synchronising" adopts the host clock.
+type sntpConfig struct {
+	enable  bool
+	tz      string        // as the host typed it, printed back by the query
+	offset  time.Duration // east of UTC
+	servers []string
+	synced  bool
+}
+
+// timeUpdatedDelay is how long after AT+CIPSNTPCFG=1 the emulator prints
+// +TIME_UPDATED, standing in for the first NTP round trip.
+const timeUpdatedDelay = 100 * time.Millisecond
+
+var defaultSNTPServers = []string{"cn.ntp.org.cn", "ntp.sjtu.edu.cn", "us.pool.ntp.org"}
+
+func defaultSNTP() sntpConfig {
+	return sntpConfig{tz: "0", servers: append([]string(nil), defaultSNTPServers...)}
+}
+
+// parseTimezone accepts the two forms of esp-at.md §1.7: whole hours
+// -12..14, or [+|-]hhmm with hh:mm within -12:00..+14:00 and mm < 60.
+func parseTimezone(s string) (time.Duration, bool) {
+	v, err := strconv.Atoi(s)
+	if err != nil {
+		return 0, false
+	}
+	if len(strings.TrimLeft(s, "+-")) <= 2 {
+		// One or two digits are whole hours; hhmm needs three or four.
+		if v < -12 || v > 14 {
+			return 0, false
+		}
+		return time.Duration(v) * time.Hour, true
+	}
+	a := v
+	if a < 0 {
+		a = -a
+	}
+	h, m := a/100, a%100
+	if m >= 60 || h > 14 || v < 0 && (h > 12 || h == 12 && m > 0) || v > 0 && h == 14 && m > 0 {
+		return 0, false
+	}
+	d := time.Duration(h)*time.Hour + time.Duration(m)*time.Minute
+	if v < 0 {
+		d = -d
+	}
+	return d, true
+}
+
+// cmdSNTPCFGSet parses AT+CIPSNTPCFG=<enable>[,<timezone>][,"srv1"...]. With
+// enable=1, +TIME_UPDATED follows after timeUpdatedDelay.
+func cmdSNTPCFGSet(c *call) result {
+	p := c.cmd.Params
+	if len(p) < 1 || len(p) > 5 {
+		return c.paramErr("0x01060000", "AT+CIPSNTPCFG takes 1..5 parameters")
+	}
+	en, ok := p[0].Int()
+	if !ok || en < 0 || en > 1 {
+		return c.paramErr("0x01070000", "AT+CIPSNTPCFG enable must be 0 or 1")
+	}
+	cfg := defaultSNTP()
+	cfg.enable = en == 1
+	if len(p) > 1 && !p[1].Empty {
+		if p[1].Quoted {
+			return c.paramErr("0x01050000", "AT+CIPSNTPCFG timezone must be a number")
+		}
+		off, ok := parseTimezone(p[1].Value)
+		if !ok {
+			return c.paramErr("0x01070000", "AT+CIPSNTPCFG timezone must be -12..14 or [+|-]hhmm")
+		}
+		cfg.tz, cfg.offset = p[1].Value, off
+	}
+	if len(p) > 2 {
+		cfg.servers = nil
+		for _, s := range p[2:] {
+			if s.Empty {
+				continue
+			}
+			if !s.Quoted {
+				return c.paramErr("0x01050000", "AT+CIPSNTPCFG servers must be quoted strings")
+			}
+			cfg.servers = append(cfg.servers, s.Value)
+		}
+	}
+	e := c.e
+	e.mu.Lock()
+	cfg.synced = cfg.enable && e.st.sntp.synced
+	e.st.sntp = cfg
+	e.mu.Unlock()
+	if cfg.enable && !cfg.synced {
+		gen, ctx := c.gen, c.ctx
+		e.asyncWG.Add(1)
+		go func() {
+			defer e.asyncWG.Done()
+			select {
+			case <-time.After(timeUpdatedDelay):
+			case <-ctx.Done():
+				return
+			}
+			e.mu.Lock()
+			ok := e.st.sntp.enable
+			if ok {
+				e.st.sntp.synced = true
+			}
+			e.mu.Unlock()
+			if ok {
+				e.write(gen, []byte("+TIME_UPDATED\r\n"))
+			}
+		}()
+	}
+	return resOK
+}
+
+func cmdSNTPCFGQuery(c *call) result {
+	c.e.mu.Lock()
+	cfg := c.e.st.sntp
+	c.e.mu.Unlock()
+	en := 0
+	if cfg.enable {
+		en = 1
+	}
+	s := fmt.Sprintf("+CIPSNTPCFG:%d,%s", en, cfg.tz)
+	for _, srv := range cfg.servers {
+		s += fmt.Sprintf(",%q", srv)
+	}
+	c.print(s + "\r\n")
+	return resOK
+}
+
+// cmdSNTPTIME prints asctime of the local time, with no blank line before
+// OK (esp-at.md §1.7). Before a sync the board's clock counts from the
+// epoch, so the emulator prints 1970 plus the time since boot.
+func cmdSNTPTIME(c *call) result {
+	c.e.mu.Lock()
+	cfg := c.e.st.sntp
+	c.e.mu.Unlock()
+	var t time.Time
+	if cfg.synced {
+		t = c.e.opts.Now().UTC().Add(cfg.offset)
+	} else {
+		t = time.Unix(0, 0).UTC().Add(c.e.uptime())
+	}
+	c.final = []byte("+CIPSNTPTIME:" + t.Format("Mon Jan _2 15:04:05 2006") + "\r\nOK\r\n")
+	return resNone
+}

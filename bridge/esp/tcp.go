@@ -1,0 +1,548 @@
+package esp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/atbridge/atbridge/capture"
+)
+
+// The TCP client commands (esp-at.md §1.5, §1.6): AT+CIPMUX, AT+CIPMODE,
+// AT+CIPDINFO, AT+CIPSTART="TCP", AT+CIPSEND (normal and passthrough),
+// AT+CIPCLOSE, AT+CIPSTATUS and AT+CIPSTATE?, over real TCP connections.
+// UDP, SSL, IPv6, servers and passive receive mode are not emulated: their
+// commands and types answer ERROR.
+
+const (
+	// tcpLinks is the number of connections ESP-AT offers (ids 0..4).
+	tcpLinks = 5
+	// tcpMaxSend is AT+CIPSEND's length limit.
+	tcpMaxSend = 8192
+	// tcpRecvChunk bounds one +IPD. The firmware prints one +IPD per lwIP
+	// receive callback, which usually carries one TCP segment: at most the
+	// MSS, 1460 bytes in esp-at's default sdkconfig. The emulator prints
+	// one +IPD per read of at most that many bytes, so smaller pieces
+	// follow TCP timing as they do on a board.
+	tcpRecvChunk = 1460
+	// ptGuard is passthrough's "+++" guard time and packet interval
+	// (esp-at.md §1.6).
+	ptGuard = 20 * time.Millisecond
+	// ptPacket is the largest packet passthrough sends at once: data is
+	// sent every 20 ms or whenever 8192 bytes are waiting (DOC-TCP).
+	ptPacket = 8192
+)
+
+// tcpSettings are the TCP commands' settings, reset by a reboot (none of
+// them is saved to flash).
+type tcpSettings struct {
+	mux        bool // AT+CIPMUX=1
+	passMode   bool // AT+CIPMODE=1
+	dinfo      bool // AT+CIPDINFO=1
+	closedOnce bool // a link was closed since boot (AT+CIPSTATUS status 4)
+}
+
+// tcpLink is one AT+CIPSTART connection and the goroutine that reads it.
+type tcpLink struct {
+	e       *Emulator
+	id      int
+	mux     bool // opened under AT+CIPMUX=1: URCs carry the link id
+	gen     uint64
+	conn    net.Conn
+	remote  *net.TCPAddr
+	local   int
+	closing atomic.Bool // closed by the board (AT+CIPCLOSE, reboot): no URC
+	done    chan struct{}
+}
+
+// linkPrefix is "<id>," under AT+CIPMUX=1 and empty otherwise.
+func (l *tcpLink) linkPrefix() string { return muxPrefix(l.mux, l.id) }
+
+// muxPrefix is what precedes CONNECT, CLOSED and +IPD's length for link id:
+// "<id>," under AT+CIPMUX=1, nothing otherwise.
+func muxPrefix(mux bool, id int) string {
+	if mux {
+		return strconv.Itoa(id) + ","
+	}
+	return ""
+}
+
+// stop closes the connection without a URC and waits for the reader.
+func (l *tcpLink) stop() {
+	l.closing.Store(true)
+	_ = l.conn.Close()
+	<-l.done
+}
+
+// run reads the connection until it ends, printing what arrives. A link the
+// server closed (or that failed) is freed and announced with CLOSED.
+func (l *tcpLink) run() {
+	e := l.e
+	buf := make([]byte, tcpRecvChunk)
+	var rerr error
+	for {
+		n, err := l.conn.Read(buf)
+		if n > 0 {
+			l.deliver(buf[:n])
+		}
+		if err != nil {
+			rerr = err
+			break
+		}
+	}
+	if l.closing.Load() {
+		return
+	}
+	e.mu.Lock()
+	owned := e.tcp[l.id] == l
+	if owned {
+		e.tcp[l.id] = nil
+		e.st.tcp.closedOnce = true
+	}
+	inPT := e.pt != nil
+	sysmsg := e.st.sysmsg
+	e.mu.Unlock()
+	_ = l.conn.Close()
+	if !owned {
+		return
+	}
+	why := "closed by the server"
+	if !errors.Is(rerr, io.EOF) {
+		why = rerr.Error()
+	}
+	e.log.Info("tcp link closed by the peer: printing CLOSED, link freed", "link", l.id, "why", why)
+	e.event(capture.Event{Type: capture.EvNote, Text: fmt.Sprintf("tcp link %d closed: %s", l.id, why)})
+	// In passthrough, AT+SYSMSG bit 2 decides whether CLOSED is printed
+	// (esp-at.md §1.6). The firmware then keeps trying to reconnect until
+	// "+++"; the emulator does not reconnect: data typed until "+++" is
+	// dropped.
+	if inPT && sysmsg&4 == 0 {
+		return
+	}
+	e.write(l.gen, []byte(l.linkPrefix()+"CLOSED\r\n"))
+}
+
+// deliver prints received data: raw in passthrough, else as +IPD.
+func (l *tcpLink) deliver(p []byte) {
+	e := l.e
+	e.mu.Lock()
+	inPT := e.pt != nil
+	dinfo := e.st.tcp.dinfo
+	e.mu.Unlock()
+	if inPT {
+		e.write(l.gen, p)
+		return
+	}
+	out := make([]byte, 0, len(p)+48)
+	out = append(out, "\r\n+IPD,"...)
+	out = append(out, l.linkPrefix()...)
+	out = strconv.AppendInt(out, int64(len(p)), 10)
+	if dinfo {
+		out = fmt.Appendf(out, ",%q,%d", l.remote.IP.String(), l.remote.Port)
+	}
+	out = append(out, ':')
+	out = append(out, p...)
+	e.write(l.gen, out)
+}
+
+// send writes p to the link within the network timeout.
+func (l *tcpLink) send(p []byte) error {
+	_ = l.conn.SetWriteDeadline(time.Now().Add(l.e.opts.NetworkTimeout))
+	_, err := l.conn.Write(p)
+	return err
+}
+
+// closeAllTCP drops every TCP link without a URC (a restart prints none)
+// and waits for their readers.
+func (e *Emulator) closeAllTCP() {
+	e.mu.Lock()
+	ls := e.tcp
+	e.tcp = [tcpLinks]*tcpLink{}
+	e.mu.Unlock()
+	for _, l := range ls {
+		if l != nil {
+			l.stop()
+		}
+	}
+	e.tcpWG.Wait()
+}
+
+// tcpOpen reports whether any TCP link is open. The caller holds e.mu.
+func (e *Emulator) tcpOpen() bool {
+	for _, l := range e.tcp {
+		if l != nil {
+			return true
+		}
+	}
+	return false
+}
+
+func cmdCIPMUXQuery(c *call) result {
+	c.e.mu.Lock()
+	v := c.e.st.tcp.mux
+	c.e.mu.Unlock()
+	c.print(fmt.Sprintf("+CIPMUX:%d\r\n", b2u(v)))
+	return resOK
+}
+
+// cmdCIPMUXSet: AT+CIPMUX=0|1. The firmware refuses it while a connection
+// is open (even to set the current value: it checks the links first) and
+// refuses multiple connections in passthrough mode.
+func cmdCIPMUXSet(c *call) result {
+	v, res, ok := c.boolParam("AT+CIPMUX")
+	if !ok {
+		return res
+	}
+	e := c.e
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.tcpOpen() {
+		return c.errorf("AT+CIPMUX with a connection open (close it first)")
+	}
+	if v && e.st.tcp.passMode {
+		return c.errorf("AT+CIPMUX=1 in passthrough mode (AT+CIPMODE=0 first)")
+	}
+	e.st.tcp.mux = v
+	return resOK
+}
+
+func cmdCIPMODEQuery(c *call) result {
+	c.e.mu.Lock()
+	v := c.e.st.tcp.passMode
+	c.e.mu.Unlock()
+	c.print(fmt.Sprintf("+CIPMODE:%d\r\n", b2u(v)))
+	return resOK
+}
+
+// cmdCIPMODESet: AT+CIPMODE=0|1; passthrough needs AT+CIPMUX=0.
+func cmdCIPMODESet(c *call) result {
+	v, res, ok := c.boolParam("AT+CIPMODE")
+	if !ok {
+		return res
+	}
+	c.e.mu.Lock()
+	defer c.e.mu.Unlock()
+	if v && c.e.st.tcp.mux {
+		return c.errorf("AT+CIPMODE=1 needs AT+CIPMUX=0")
+	}
+	c.e.st.tcp.passMode = v
+	return resOK
+}
+
+// cmdCIPDINFOQuery prints +CIPDINFO:true or false, as the v2..v5 firmware
+// does (the docs show the words, not 0/1).
+func cmdCIPDINFOQuery(c *call) result {
+	c.e.mu.Lock()
+	v := c.e.st.tcp.dinfo
+	c.e.mu.Unlock()
+	c.print(fmt.Sprintf("+CIPDINFO:%t\r\n", v))
+	return resOK
+}
+
+func cmdCIPDINFOSet(c *call) result {
+	v, res, ok := c.boolParam("AT+CIPDINFO")
+	if !ok {
+		return res
+	}
+	c.e.mu.Lock()
+	c.e.st.tcp.dinfo = v
+	c.e.mu.Unlock()
+	return resOK
+}
+
+// cmdCIPSTART: AT+CIPSTART="TCP","host",port[,keepalive][,"local_ip"]
+// under AT+CIPMUX=0, with a leading <link 0..4> under AT+CIPMUX=1. Success
+// prints CONNECT (or <link>,CONNECT; +LINK_CONN under AT+SYSMSG bit 1)
+// before OK.
+func cmdCIPSTART(c *call) result {
+	e := c.e
+	e.mu.Lock()
+	mux, wifi, sysmsg := e.st.tcp.mux, e.st.wifi, e.st.sysmsg
+	e.mu.Unlock()
+	p := c.cmd.Params
+	id := 0
+	if mux {
+		if len(p) < 4 {
+			return c.paramErr("0x01060000", "AT+CIPSTART under AT+CIPMUX=1 takes <link>,\"TCP\",\"host\",<port>[,<keepalive>]")
+		}
+		v, ok := p[0].Int()
+		if !ok || v < 0 || v >= tcpLinks {
+			return c.paramErr("0x01070000", "AT+CIPSTART link must be 0..4")
+		}
+		id, p = int(v), p[1:]
+	}
+	if len(p) < 3 || len(p) > 5 {
+		return c.paramErr("0x01060000", "AT+CIPSTART takes \"TCP\",\"host\",<port>[,<keepalive>][,\"local_ip\"] (a link id only under AT+CIPMUX=1)")
+	}
+	if !p[0].Quoted {
+		return c.paramErr("0x01050000", "AT+CIPSTART type must be quoted")
+	}
+	if p[0].Value != "TCP" {
+		return c.paramErr("0x01070000", "AT+CIPSTART type "+strconv.Quote(p[0].Value)+" is not emulated (only \"TCP\")")
+	}
+	if !p[1].Quoted || p[1].Value == "" {
+		return c.paramErr("0x01050000", "AT+CIPSTART host must be a quoted, non-empty string")
+	}
+	port, ok := p[2].Int()
+	if !ok || port < 1 || port > 65535 {
+		return c.paramErr("0x01070000", "AT+CIPSTART port must be 1..65535")
+	}
+	keepalive := int64(0) // the firmware's default: off
+	if len(p) > 3 && !p[3].Empty {
+		keepalive, ok = p[3].Int()
+		if !ok || keepalive < 0 || keepalive > 7200 {
+			return c.paramErr("0x01070000", "AT+CIPSTART keepalive must be 0..7200")
+		}
+	}
+	if len(p) > 4 && !p[4].Empty && !p[4].Quoted {
+		return c.paramErr("0x01050000", "AT+CIPSTART local IP must be quoted")
+	}
+	e.mu.Lock()
+	busy := e.tcp[id] != nil
+	e.mu.Unlock()
+	if busy {
+		c.print("ALREADY CONNECTED\r\n")
+		return c.errorf("AT+CIPSTART on a link in use", "link", id)
+	}
+	if wifi == wifiLost {
+		// Same rule as the WebSocket links (wsLink.connect): a board never
+		// told to join counts as on a network, one taken off it does not.
+		return c.errorf("AT+CIPSTART without Wi-Fi (AT+CWJAP to join)")
+	}
+	prefix := muxPrefix(mux, id)
+	addr := net.JoinHostPort(p[1].Value, strconv.FormatInt(port, 10))
+	conn, err := e.dialTCP(c.ctx, addr, keepalive)
+	if c.ctx.Err() != nil {
+		if conn != nil {
+			_ = conn.Close()
+		}
+		return resNone
+	}
+	if err != nil {
+		var dnsErr *net.DNSError
+		if errors.As(err, &dnsErr) {
+			return c.errorf("AT+CIPSTART: the host name does not resolve", "err", err)
+		}
+		// The connection existed and failed: its close callback prints
+		// CLOSED before the handler, woken by it, returns ERROR. The
+		// firmware's order is not documented; this is the emulator's
+		// choice, the one the callbacks make likely.
+		c.print(prefix + "CLOSED\r\n")
+		return c.errorf("AT+CIPSTART: connect failed", "addr", addr, "err", err)
+	}
+	l := &tcpLink{e: e, id: id, mux: mux, gen: c.gen, conn: conn, done: make(chan struct{})}
+	l.remote, _ = conn.RemoteAddr().(*net.TCPAddr)
+	if la, ok := conn.LocalAddr().(*net.TCPAddr); ok {
+		l.local = la.Port
+	}
+	if l.remote == nil {
+		l.remote = &net.TCPAddr{IP: net.IPv4zero}
+	}
+	e.mu.Lock()
+	e.tcp[id] = l
+	e.mu.Unlock()
+	e.event(capture.Event{Type: capture.EvNote, Text: fmt.Sprintf("tcp link %d connected to %s (local port %d)", id, l.remote, l.local)})
+	e.log.Info("tcp link connected", "link", id, "addr", addr, "remote", l.remote.String())
+	if sysmsg&2 != 0 {
+		c.print(fmt.Sprintf("+LINK_CONN:0,%d,\"TCP\",0,%q,%d,%d\r\n", id, l.remote.IP.String(), l.remote.Port, l.local))
+	} else {
+		c.print(prefix + "CONNECT\r\n")
+	}
+	e.tcpWG.Add(1)
+	go func() {
+		defer e.tcpWG.Done()
+		defer close(l.done)
+		l.run()
+	}()
+	return resOK
+}
+
+// dialTCP connects to addr (IPv4: "TCP" is the firmware's IPv4 type) within
+// the network timeout, with TCP keepalive every keepalive seconds (0: off).
+func (e *Emulator) dialTCP(ctx context.Context, addr string, keepalive int64) (net.Conn, error) {
+	if f := e.dialFilter; f != nil {
+		if err := f(addr); err != nil {
+			return nil, err
+		}
+	}
+	d := net.Dialer{Timeout: e.opts.NetworkTimeout, KeepAlive: -1}
+	if keepalive > 0 {
+		d.KeepAlive = time.Duration(keepalive) * time.Second
+	}
+	return d.DialContext(ctx, "tcp4", addr)
+}
+
+// cipLink picks the link of AT+CIPSEND: the only one under AT+CIPMUX=0,
+// the first parameter's under AT+CIPMUX=1. rest are the other parameters.
+func (c *call) cipLink() (l *tcpLink, rest []int64, ok bool) {
+	v, ok := c.wsInts()
+	if !ok {
+		return nil, nil, false
+	}
+	c.e.mu.Lock()
+	defer c.e.mu.Unlock()
+	id := int64(0)
+	if c.e.st.tcp.mux {
+		if len(v) == 0 || v[0] < 0 || v[0] >= tcpLinks {
+			return nil, nil, false
+		}
+		id, v = v[0], v[1:]
+	}
+	return c.e.tcp[id], v, true
+}
+
+// cmdCIPSENDSet: AT+CIPSEND=<len> (AT+CIPMUX=0) or AT+CIPSEND=<link>,<len>
+// (AT+CIPMUX=1), len 1..8192, in normal mode only. After the prompt it
+// takes exactly len bytes, or a lone "+++" chunk that cancels; then
+// "Recv <n> bytes" and SEND OK or SEND FAIL (esp-at.md §1.5).
+func cmdCIPSENDSet(c *call) result {
+	c.e.mu.Lock()
+	pass := c.e.st.tcp.passMode
+	c.e.mu.Unlock()
+	if pass {
+		return c.errorf("AT+CIPSEND=<len> in passthrough mode (AT+CIPMODE=1 takes AT+CIPSEND without parameters)")
+	}
+	l, v, ok := c.cipLink()
+	if !ok || len(v) != 1 {
+		return c.paramErr("0x01060000", "AT+CIPSEND takes <len> (AT+CIPMUX=0) or <link>,<len> (AT+CIPMUX=1)")
+	}
+	if v[0] < 1 || v[0] > tcpMaxSend {
+		return c.paramErr("0x01070000", fmt.Sprintf("AT+CIPSEND length must be 1..%d", tcpMaxSend))
+	}
+	if l == nil {
+		return c.errorf("AT+CIPSEND: link is not connected")
+	}
+	data, canceled := c.readData(int(v[0]), true)
+	if canceled {
+		c.final = []byte("\r\nSEND Canceled\r\n")
+		c.e.log.Info("AT+CIPSEND canceled by +++", "link", l.id)
+		return resNone
+	}
+	if data == nil {
+		return resNone
+	}
+	c.print(fmt.Sprintf("\r\nRecv %d bytes\r\n", len(data)))
+	c.e.mu.Lock()
+	alive := c.e.tcp[l.id] == l
+	c.e.mu.Unlock()
+	if !alive {
+		c.e.log.Info("AT+CIPSEND: the link closed during data entry: SEND FAIL", "link", l.id)
+		return resSendFail
+	}
+	if err := l.send(data); err != nil {
+		c.e.log.Info("AT+CIPSEND: write failed: SEND FAIL", "link", l.id, "err", err)
+		return resSendFail
+	}
+	return resSendOK
+}
+
+// closeTCP frees link l and prints its CLOSED.
+func (c *call) closeTCP(l *tcpLink) {
+	c.e.mu.Lock()
+	if c.e.tcp[l.id] == l {
+		c.e.tcp[l.id] = nil
+	}
+	c.e.st.tcp.closedOnce = true
+	c.e.mu.Unlock()
+	l.stop()
+	c.e.event(capture.Event{Type: capture.EvNote, Text: fmt.Sprintf("tcp link %d closed by AT+CIPCLOSE", l.id)})
+	c.print(l.linkPrefix() + "CLOSED\r\n")
+}
+
+// cmdCIPCLOSEExec: AT+CIPCLOSE closes the single connection (AT+CIPMUX=0).
+func cmdCIPCLOSEExec(c *call) result {
+	c.e.mu.Lock()
+	mux, l := c.e.st.tcp.mux, c.e.tcp[0]
+	c.e.mu.Unlock()
+	if mux {
+		return c.errorf("AT+CIPCLOSE under AT+CIPMUX=1 needs a link id")
+	}
+	if l == nil {
+		return c.errorf("AT+CIPCLOSE: no connection")
+	}
+	c.closeTCP(l)
+	return resOK
+}
+
+// cmdCIPCLOSESet: AT+CIPCLOSE=<link> under AT+CIPMUX=1; 5 closes every
+// open link, and answers OK even when none was (the firmware loops over the
+// links and reports success).
+func cmdCIPCLOSESet(c *call) result {
+	v, ok := c.intParams(1)
+	if !ok || v[0] < 0 || v[0] > tcpLinks {
+		return c.paramErr("0x01070000", "AT+CIPCLOSE link must be 0..5")
+	}
+	c.e.mu.Lock()
+	mux, ls := c.e.st.tcp.mux, c.e.tcp
+	c.e.mu.Unlock()
+	if !mux {
+		return c.errorf("AT+CIPCLOSE=<link> needs AT+CIPMUX=1")
+	}
+	if v[0] == tcpLinks {
+		for _, l := range ls {
+			if l != nil {
+				c.closeTCP(l)
+			}
+		}
+		return resOK
+	}
+	l := ls[v[0]]
+	if l == nil {
+		return c.errorf("AT+CIPCLOSE: link is not connected", "link", v[0])
+	}
+	c.closeTCP(l)
+	return resOK
+}
+
+// tcpStatusLines prints one line per open link: prefix then
+// <link>,"TCP","ip",port,localport,0 (0: the board is the client).
+func (e *Emulator) tcpStatusLines(prefix string) string {
+	e.mu.Lock()
+	ls := e.tcp
+	e.mu.Unlock()
+	var b strings.Builder
+	for _, l := range ls {
+		if l != nil {
+			fmt.Fprintf(&b, "%s%d,\"TCP\",%q,%d,%d,0\r\n", prefix, l.id, l.remote.IP.String(), l.remote.Port, l.local)
+		}
+	}
+	return b.String()
+}
+
+// cmdCIPSTATUS prints STATUS:<stat> and the links. stat: 0 station off
+// (AT+CWMODE 0 or 2), 2 got IP, 3 a link open, 4 all links closed, 5 not
+// on an AP. A board never told to join counts as having an IP, as the
+// links' Wi-Fi rule has it (the firmware would say 1, not connected).
+func cmdCIPSTATUS(c *call) result {
+	e := c.e
+	e.mu.Lock()
+	open, wifi, mode, closed := e.tcpOpen(), e.st.wifi, e.st.cwmode, e.st.tcp.closedOnce
+	e.mu.Unlock()
+	stat := 2
+	switch {
+	case mode == 0 || mode == 2:
+		stat = 0
+	case open:
+		stat = 3
+	case wifi == wifiLost || wifi == wifiConnecting || wifi == wifiConnected:
+		stat = 5
+	case closed:
+		stat = 4
+	}
+	c.print(fmt.Sprintf("STATUS:%d\r\n", stat) + e.tcpStatusLines("+CIPSTATUS:"))
+	return resOK
+}
+
+// cmdCIPSTATE prints +CIPSTATE:<link>,"TCP",... per open link.
+func cmdCIPSTATE(c *call) result {
+	if s := c.e.tcpStatusLines("+CIPSTATE:"); s != "" {
+		c.print(s)
+	}
+	return resOK
+}
