@@ -196,12 +196,16 @@ func (p *Proxy) pump(ctx context.Context, from, to *side, count interface{ Add(i
 			b := buf[:n]
 			p.q.chunk(p.q.now(), from.idx, from.readDir, b)
 			count.Add(int64(n))
+			// Watch before forwarding: a fast device (the emulator) can
+			// answer the UART command before this goroutine gets past the
+			// write, and its OK must find the command already seen.
+			l, why, switching := p.uart.feed(from.readDir, b)
 			if !p.opts.Sniff {
 				if w := p.forward(to, b); w < len(b) {
 					p.notDelivered(from, to, len(b)-w)
 				}
 			}
-			if l, why, ok := p.uart.feed(from.readDir, b); ok {
+			if switching {
 				// The OK has gone out at the old settings: switch now.
 				p.setLine(l, why, nil)
 			}

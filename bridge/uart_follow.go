@@ -53,18 +53,26 @@ func (f *UARTFollower) Read(b []byte) (int, error) {
 // line once it has been written, as the proxy switches once it has
 // forwarded it.
 func (f *UARTFollower) Write(b []byte) (int, error) {
+	// Watch before writing, as the proxy's pump does: the answer to a
+	// command written here may be read on another goroutine before this
+	// Write returns, and must find the command already seen. The switch
+	// itself waits until the OK has been written.
+	l, why, ok := f.w.feed(f.writeDir, b)
 	n, err := f.Port.Write(b)
-	if n > 0 {
-		f.look(f.writeDir, b[:n])
+	if ok && n == len(b) {
+		f.switchTo(l, why)
 	}
 	return n, err
 }
 
 func (f *UARTFollower) look(dir formats.Dir, b []byte) {
-	l, why, ok := f.w.feed(dir, b)
-	if !ok {
-		return
+	if l, why, ok := f.w.feed(dir, b); ok {
+		f.switchTo(l, why)
 	}
+}
+
+// switchTo sets the port to l, completing the UART command why.
+func (f *UARTFollower) switchTo(l capture.LineSettings, why string) {
 	l = port.LineDefaults(l)
 	err := f.Port.SetLine(l)
 	if f.changed != nil {
