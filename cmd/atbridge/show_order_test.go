@@ -1,12 +1,14 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/atbridge/atbridge/bridge"
 	"github.com/atbridge/atbridge/capture"
 	"github.com/atbridge/atbridge/formats"
 )
@@ -43,5 +45,47 @@ func TestShowOrderUncertain(t *testing.T) {
 	}
 	if out, _, _ = execCLI(t, "", "show", proxied); strings.Contains(out, "order uncertain") {
 		t.Errorf("a proxy capture is flagged:\n%s", out)
+	}
+}
+
+// TestSniffRecordsOrderBound: atbridge sniff over two real ptys writes the
+// taps' ordering error into its capture's header, for show to use.
+func TestSniffRecordsOrderBound(t *testing.T) {
+	dir := t.TempDir()
+	hl, dl := filepath.Join(dir, "htx"), filepath.Join(dir, "dtx")
+	var ports []bridge.Port
+	for _, l := range []string{hl, dl} {
+		p, err := bridge.OpenPort(context.Background(), "pty:"+l, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer p.Close()
+		ports = append(ports, p)
+	}
+	rec := filepath.Join(dir, "y.atcap")
+	_, stderr, stop := startCmd(t, "sniff", "--host-rx", hl, "--device-rx", dl, "-w", rec, "--quiet")
+	waitFor(t, stderr, "recording to")
+	ports[0].Write([]byte("AT\r\n"))
+	time.Sleep(500 * time.Microsecond)
+	ports[1].Write([]byte("AT\r\n\r\nOK\r\n"))
+	time.Sleep(100 * time.Millisecond)
+	if code := stop(); code != exitOK && code != exitSignal {
+		t.Fatalf("sniff exited %d: %s", code, stderr.String())
+	}
+	_, h, recs := everything(t, rec)
+	if h.Meta[tapOrderMeta] != fmt.Sprint(int64(tapOrderError)) {
+		t.Errorf("header meta %v lacks %s", h.Meta, tapOrderMeta)
+	}
+	var dirs []formats.Dir
+	for _, r := range recs {
+		if r.Kind == capture.KindChunk {
+			dirs = append(dirs, r.Dir)
+		}
+	}
+	if len(dirs) < 2 || dirs[0] != formats.ToDevice || dirs[len(dirs)-1] != formats.ToHost {
+		t.Errorf("chunk directions %v: the command must come first", dirs)
+	}
+	if out, _, _ := execCLI(t, "", "show", rec); !strings.Contains(out, "order uncertain") {
+		t.Errorf("0.5 ms apart, show should flag the order:\n%s", out)
 	}
 }
