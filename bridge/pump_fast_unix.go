@@ -57,12 +57,12 @@ type loopExit struct {
 
 // pumpBoth runs the fast path while it can. It returns done with the
 // pumps' result when forwarding is over (ctx ended, or a side failed for
-// good); otherwise (not both port.Descriptors, sniffing, a port lost or replaced)
-// the two pumps must take over.
+// good); otherwise (not both port.Descriptors, a port lost or replaced)
+// the two pumps must take over. A sniffer runs it too, reading only: one
+// poll over both taps stamps each read as it returns, where two pumps each
+// blocked in their own poll were stamped milliseconds late under load and
+// put an answer before its command.
 func (p *Proxy) pumpBoth(ctx context.Context) (done bool, err error) {
-	if p.opts.Sniff {
-		return false, nil
-	}
 	hp, ok1 := p.host.current().(port.Descriptor)
 	dp, ok2 := p.dev.current().(port.Descriptor)
 	if !ok1 || !ok2 {
@@ -176,7 +176,9 @@ func (p *Proxy) loop(dirs [2]*loopDir) loopExit {
 				}
 				b := dr.buf[:n]
 				dr.count.Add(int64(n))
-				dr.pending = b
+				if !p.opts.Sniff { // a sniffer never writes
+					dr.pending = b
+				}
 				if l, why, ok := p.uart.feed(dr.from.s.readDir, b); ok {
 					// The OK goes out at the old settings, then the switch:
 					// write it first, waiting if it must.

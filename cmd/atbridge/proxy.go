@@ -109,6 +109,8 @@ type recordFlags struct {
 	wait bool
 	// force: replace an existing -w file (see output.go).
 	force bool
+	// meta is added to the capture header's metadata.
+	meta map[string]string
 }
 
 // register adds the recording flags of command (proxy or sniff).
@@ -272,6 +274,9 @@ func runRecording(ctx context.Context, e *env, name string, opts *bridge.ProxyOp
 	hdr := capture.Header{
 		Tool: "atbridge " + toolVersion(),
 		Meta: rf.redact.meta(map[string]string{"command": name}),
+	}
+	for k, v := range rf.meta {
+		hdr.Meta[k] = v
 	}
 	if opts.Host != "" {
 		hdr.Ports = []capture.PortInfo{{Name: opts.Host, Role: "host", Line: line}, {Name: opts.Device, Role: "device", Line: line}}

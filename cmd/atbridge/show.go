@@ -191,6 +191,7 @@ func runShow(ctx context.Context, e *env, f *showFlags, args []string) int {
 	if !f.raw {
 		dec = at.NewDecoder(hdr.DecoderOptions())
 	}
+	order := newOrderCheck(&hdr) // sniffed captures: flag reads the taps may have misordered
 	var last int64
 	for {
 		if ctx.Err() != nil {
@@ -220,6 +221,9 @@ func runShow(ctx context.Context, e *env, f *showFlags, args []string) int {
 			break
 		}
 		last = rec.Time
+		if note := order.check(rec); note != nil {
+			s.record(note)
+		}
 		if dec != nil && rec.Kind == capture.KindChunk {
 			s.events(dec.Feed(rec.Time, rec.Dir, rec.Data))
 			continue

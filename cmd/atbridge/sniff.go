@@ -43,6 +43,7 @@ Both adapters follow an AT+UART_CUR the device answers OK, as the ESP32 and its 
 					return exitFailure
 				}
 				opts := &bridge.ProxyOptions{Host: hostRx, Device: devRx, Line: l, Sniff: true}
+				rec.meta = map[string]string{tapOrderMeta: fmt.Sprint(int64(tapOrderError))}
 				return runRecording(ctx, e, "sniff", opts, &rec, l)
 			}
 		},
