@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -128,61 +127,12 @@ func (m *Mock) Stats() MockStats {
 	return st
 }
 
-// WriteSummary writes the exit summary: answered, misses (each on its line)
-// and unplayed transactions.
-func (m *Mock) WriteSummary(w io.Writer) {
-	st := m.Stats()
-	fmt.Fprintf(w, "mock: %d of %d transactions answered, %d misses, %d not sent by the host", st.Answered, len(m.s.Txs), len(st.Misses), st.Unplayed)
-	if st.Finished {
-		fmt.Fprintf(w, "; last output at %s (recorded %s)", st.Done.Round(time.Microsecond), time.Duration(m.s.Duration))
-	}
-	fmt.Fprintln(w)
-	for _, x := range st.Misses {
-		fmt.Fprintf(w, "  %s\n", x)
-	}
-	if st.GaveUp > 0 && len(st.Misses) > 0 {
-		// The first miss is where the host left the capture.
-		first := st.Misses[0]
-		fmt.Fprintf(w, "mock: stopped: the host sent nothing for %s after the last miss; it left the capture with %s", st.GaveUp.Round(time.Millisecond), strconv.Quote(first.Got))
-		if first.ClosestN > 0 {
-			fmt.Fprintf(w, ", closest recorded command %s (#%d)", strconv.Quote(first.Closest), first.ClosestN)
-		}
-		fmt.Fprintln(w)
-	}
-}
-
 // mockWriteHook, when set (by tests only), is called after each scheduled
 // write with the output's index, its deadline, when the write started and
 // ended, and how many outputs were still queued.
 // It is atomic because a mock of an earlier test may still be writing when
 // the next test sets it.
 var mockWriteHook atomic.Pointer[func(out int, due, start, end time.Time, queued int)]
-
-// pending is an output waiting for its deadline.
-type pending struct {
-	due  time.Time
-	seq  int64
-	data []byte
-	out  int // index in Script.Out, -1 for injected bytes
-}
-
-type outQueue []*pending
-
-func (q outQueue) Len() int { return len(q) }
-func (q outQueue) Less(i, j int) bool {
-	if !q[i].due.Equal(q[j].due) {
-		return q[i].due.Before(q[j].due)
-	}
-	return q[i].seq < q[j].seq
-}
-func (q outQueue) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
-func (q *outQueue) Push(x any)   { *q = append(*q, x.(*pending)) }
-func (q *outQueue) Pop() any {
-	old := *q
-	x := old[len(old)-1]
-	*q = old[:len(old)-1]
-	return x
-}
 
 // mockRun is the state of one Serve.
 type mockRun struct {
