@@ -14,6 +14,20 @@ import (
 	"github.com/atbridge/atbridge/internal/rig"
 )
 
+// benchWSLink starts a quiet emulator with echo off, joins the station and
+// opens link 0 to url: where the WebSocket benchmarks start.
+func benchWSLink(b *testing.B, url string) *emuHost {
+	b.Helper()
+	h := startEmu(b, &Options{Log: slog.New(slog.DiscardHandler)})
+	h.Send("ATE0\r\n")
+	h.Expect("ATE0\r\n\r\nOK\r\n")
+	h.Send(`AT+CWJAP="ap","password"` + "\r\n")
+	h.Expect("WIFI CONNECTED\r\nWIFI GOT IP\r\n\r\nOK\r\n")
+	h.Send(fmt.Sprintf("AT+WSOPEN=0,%q\r\n", url))
+	h.Expect("+WS_CONNECTED:0\r\n\r\nOK\r\n")
+	return h
+}
+
 // BenchmarkWSRoundTrip measures one WebSocket round trip of a 64-byte
 // message to an echo server on loopback: through the emulator as a host app
 // sees it (AT+WSSEND, prompt, payload, SEND OK and +WS_DATA over a pty), and
@@ -22,13 +36,7 @@ func BenchmarkWSRoundTrip(b *testing.B) {
 	srv := rig.NewWSEchoServer(b, nil)
 	payload := strings.Repeat("x", 64)
 	b.Run("emulator", func(b *testing.B) {
-		h := startEmu(b, &Options{Log: slog.New(slog.DiscardHandler)})
-		h.Send("ATE0\r\n")
-		h.Expect("ATE0\r\n\r\nOK\r\n")
-		h.Send(`AT+CWJAP="ap","password"` + "\r\n")
-		h.Expect("WIFI CONNECTED\r\nWIFI GOT IP\r\n\r\nOK\r\n")
-		h.Send(fmt.Sprintf("AT+WSOPEN=0,%q\r\n", srv.URL))
-		h.Expect("+WS_CONNECTED:0\r\n\r\nOK\r\n")
+		h := benchWSLink(b, srv.URL)
 		cmd := fmt.Sprintf("AT+WSSEND=0,%d\r\n", len(payload))
 		data := fmt.Sprintf("+WS_DATA:0,%d,%s\r\n", len(payload), payload)
 		b.SetBytes(int64(len(payload)))
@@ -83,13 +91,7 @@ func BenchmarkWSDataThroughput(b *testing.B) {
 		}
 	})
 	defer close(start)
-	h := startEmu(b, &Options{Log: slog.New(slog.DiscardHandler)})
-	h.Send("ATE0\r\n")
-	h.Expect("ATE0\r\n\r\nOK\r\n")
-	h.Send(`AT+CWJAP="ap","password"` + "\r\n")
-	h.Expect("WIFI CONNECTED\r\nWIFI GOT IP\r\n\r\nOK\r\n")
-	h.Send(fmt.Sprintf("AT+WSOPEN=0,%q\r\n", srv.URL))
-	h.Expect("+WS_CONNECTED:0\r\n\r\nOK\r\n")
+	h := benchWSLink(b, srv.URL)
 	line := len(fmt.Sprintf("+WS_DATA:0,%d,", size)) + size + 2
 	b.SetBytes(size)
 	b.ResetTimer()
