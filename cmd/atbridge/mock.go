@@ -24,7 +24,13 @@ func init() {
   atbridge mock good.atcap --port pty:/tmp/esp --timing fast --match strict -w mock-run.atcap
 
   # robustness: answer busy p... once to every AT+WSSEND, drop the link after AT+WSOPEN
-  atbridge mock good.atcap --port pty:/tmp/esp --fault 'busy AT+WSSEND=*' --fault 'inject AT+WSOPEN=* +WS_DISCONNECTED:0'`,
+  atbridge mock good.atcap --port pty:/tmp/esp --fault 'busy AT+WSSEND=*' --fault 'inject AT+WSOPEN=* +WS_DISCONNECTED:0'
+
+  # an MCU host app on a USB-UART at 921600 with RTS/CTS (AT+UART_CUR is followed)
+  atbridge mock good.atcap --port /dev/ttyUSB0 --baud 921600 --rtscts
+
+  # in CI: after a miss, give up after 1 s of silence (exit 1, closest recorded command)
+  atbridge mock good.atcap --port pty:/tmp/esp --miss-timeout 1s -w mock-run.atcap --force`,
 		setup: setupMock,
 	})
 }

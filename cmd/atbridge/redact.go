@@ -19,7 +19,8 @@ func init() {
 		summary: "Remove passwords, tokens and key material from a capture before sharing it (lengths kept: it still decodes, mocks and replays)",
 		usage:   "atbridge redact [flags] IN.atcap -o OUT.atcap",
 		examples: `  atbridge redact session.atcap -o shareable.atcap
-  # list what would be redacted (rule, record, offset, length; never the secret)
+  # list what would be redacted (rule, record, offset, length; never the secret), in
+  # payloads, command lines (AT+WSHEAD=0,"Authorization: Bearer ...") and their echoes
   atbridge redact --check testdata/secrets.atcap
   # also a device serial number; extra token-like parameter names
   atbridge redact --pattern 'SERIAL-[0-9]+' --param device_secret session.atcap -o out.atcap`,

@@ -30,7 +30,10 @@ func init() {
   atbridge replay good.atcap --device emulate --firmware dev --junit replay.xml -w run.atcap
 
   # against another capture played by the mock; fail commands more than twice as slow
-  atbridge replay good.atcap --device mock:other.atcap --max-slowdown 2x`,
+  atbridge replay good.atcap --device mock:other.atcap --max-slowdown 2x
+
+  # a board on a USB-UART at 921600 with RTS/CTS (AT+UART_CUR is followed)
+  atbridge replay good.atcap --device /dev/ttyUSB0 --baud 921600 --rtscts`,
 		setup: setupReplay,
 	})
 }
