@@ -331,15 +331,39 @@ func TestVerifyRepair(t *testing.T) {
 	if rr.Records != int64(len(want)) || len(rr.Problems) != 3 {
 		t.Errorf("repair report %+v, want %d records", rr, len(want))
 	}
+	if rr.Events != 3 {
+		t.Errorf("repair wrote %d damage events, want 3", rr.Events)
+	}
 	rep, err = Verify(fixed, nil)
-	if err != nil || !rep.OK() || !rep.Indexed || rep.Records != int64(len(want)) {
+	if err != nil || !rep.OK() || !rep.Indexed || rep.Records != int64(len(want))+rr.Events {
 		t.Fatalf("repaired file does not verify clean: %+v %v", rep, err)
 	}
 	r, _ := Open(fixed, nil)
 	defer r.Close()
-	var got []Record
-	readAll(nil, r, func(rec *Record) error { c := *rec; c.Data = clone(rec.Data); got = append(got, c); return nil }, func(*DamageError) {}, func() {})
+	var got, holes []Record
+	readAll(nil, r, func(rec *Record) error {
+		c := *rec
+		c.Data = clone(rec.Data)
+		if c.Kind == KindEvent && c.Event.Type == EvDamage {
+			holes = append(holes, c)
+		} else {
+			got = append(got, c)
+		}
+		return nil
+	}, func(*DamageError) {}, func() {})
 	sameRecords(t, got, want)
+	// Each hole spans the lost block's times, and says how much it lost.
+	for i, b := range []blockSpan{spans[3], spans[7]} {
+		h := holes[i]
+		if h.Time > recs[b.first].Time || h.Event.Until < recs[b.first+b.count-1].Time || h.Event.Bytes <= 0 {
+			t.Errorf("hole %d: %+v, want it to cover records %d..%d (times %d..%d)", i, h.Event, b.first, b.first+b.count-1,
+				recs[b.first].Time, recs[b.first+b.count-1].Time)
+		}
+	}
+	if holes[0].Event.Count != int64(spans[3].count) || holes[1].Event.Count != -1 || holes[2].Event.Until < holes[2].Time {
+		t.Errorf("holes %+v", holes)
+	}
+	t.Logf("hole: %s", holes[0].Event.Text)
 	fb, _ := os.ReadFile(fixed)
 	if _, fs := layout(t, fb); len(fs) != 2 {
 		t.Errorf("repaired file has %d blocks, want one large data block and the index", len(fs))

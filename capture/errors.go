@@ -33,9 +33,9 @@ var (
 	ErrTooLarge = errors.New("size exceeds limit")
 	// ErrRecovered is wrapped by a *DamageError (RecordsLost 0) when
 	// damaged bytes were rebuilt from the parity block that follows a data
-	// block: the file is damaged, nothing is lost, and the block's records
-	// come next.
-	ErrRecovered = errors.New("damaged bytes rebuilt from parity, nothing lost")
+	// block (the block's records come next), or a damaged file header was
+	// read from its copy: the file is damaged, nothing is lost.
+	ErrRecovered = errors.New("nothing lost")
 	// ErrClosed is returned by Writer methods called after Close, and by
 	// Reader methods called after Reader.Close.
 	ErrClosed = errors.New("capture closed")

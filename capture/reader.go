@@ -131,6 +131,9 @@ func NewReader(src io.Reader, opts *ReaderOptions) (*Reader, error) {
 	hdr, n, err := readFileHeader(r.br, r.opts.MaxHeaderSize, &seen)
 	if err != nil {
 		if errors.Is(err, ErrVersion) || !r.recoverHeader(seen, err) {
+			if errors.Is(err, ErrNotCapture) && len(seen) >= 8 && magicDistance(seen[:8]) <= 2 {
+				return nil, fmt.Errorf("file header damaged (magic % x) and no valid block in its first MiB: %w", seen[:8], ErrCorrupt)
+			}
 			return nil, err
 		}
 	} else {
@@ -624,7 +627,8 @@ func (r *Reader) rebuild(start int64, lo, hi int, p []byte) bool {
 // recovered reports damage that parity undid: the block is loaded.
 func (r *Reader) recovered(start int64) error {
 	r.recoveredBlocks++
-	return &DamageError{Offset: start, Length: r.off - start, RecordsLost: 0, From: r.t, To: r.t, Err: ErrRecovered}
+	return &DamageError{Offset: start, Length: r.off - start, RecordsLost: 0, From: r.t, To: r.t,
+		Err: fmt.Errorf("damaged bytes rebuilt from parity: %w", ErrRecovered)}
 }
 
 // readTrailer checks what follows the index block: the trailer, then the end.
@@ -633,6 +637,13 @@ func (r *Reader) readTrailer(indexOff, indexLen int64) error {
 	tb, _ := r.br.Peek(trailerSize)
 	off, n, ok := parseTrailer(tb)
 	if !ok || off != indexOff || int64(n) != indexLen {
+		if more, _ := r.br.Peek(trailerSize + 1); len(more) == trailerSize {
+			// The last 24 bytes, after an index that checked out.
+			r.discard(trailerSize)
+			r.done = true
+			return &DamageError{Offset: start, Length: trailerSize, RecordsLost: 0, From: r.t, To: r.t,
+				Err: fmt.Errorf("trailer damaged after an intact index (nothing lost): %w", ErrChecksum)}
+		}
 		if len(tb) < trailerSize {
 			got := r.discard(len(tb))
 			r.done = true

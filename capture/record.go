@@ -87,6 +87,11 @@ const (
 	EvMarker       EventType = 10 // Text: what the user typed
 	EvNote         EventType = 11 // Text: free-form annotation by the tool (e.g. "emulator restarted")
 	EvSplit        EventType = 12 // Text: name of the previous or next file of a split recording
+	// EvDamage marks records lost to damage, written by Repair where it
+	// skipped them: Time and Until are the time range of the hole, Count
+	// the records lost (-1 when unknown), Bytes the damaged bytes of the
+	// source file, Text all of it in words.
+	EvDamage EventType = 13
 )
 
 var eventNames = map[EventType]string{
@@ -102,6 +107,7 @@ var eventNames = map[EventType]string{
 	EvMarker:       "marker",
 	EvNote:         "note",
 	EvSplit:        "split",
+	EvDamage:       "damage",
 }
 
 func (t EventType) String() string {
@@ -120,6 +126,8 @@ type Event struct {
 	Code    uint16 // WebSocket close code
 	Line    LineSettings
 	Control ControlLines
+	Until   int64 // EvDamage: end of the time range lost
+	Bytes   int64 // EvDamage: damaged bytes of the source file
 }
 
 // Parity of a serial line.
