@@ -21,6 +21,22 @@ func TestRepair(t *testing.T) {
 	if stdout, _, code := execCLI(t, "", "verify", out); code != exitOK {
 		t.Fatalf("repaired file does not verify: %s", stdout)
 	}
+	// The repaired file says what it lost, in every view of it.
+	if show, _, _ := execCLI(t, "", "show", out); !strings.Contains(show, "DAMAGE (repaired): ") || !strings.Contains(show, " lost from ") {
+		t.Errorf("show of the repaired file has no damage line:\n%s", show)
+	}
+	if js, _, _ := execCLI(t, "", "show", "--json", out); !strings.Contains(js, `"event":"damage"`) {
+		t.Errorf("show --json of the repaired file has no damage event:\n%s", js)
+	}
+	if st, _, code := execCLI(t, "", "stats", out); code != exitProblem || strings.Contains(st, "damage none") || !strings.Contains(st, "repaired: ") {
+		t.Errorf("stats of the repaired file: exit %d\n%s", code, st)
+	}
+	pcap := filepath.Join(dir, "fixed.pcapng")
+	if _, errOut, code := execCLI(t, "", "export", out, "-o", pcap); code != exitOK {
+		t.Errorf("export of the repaired file: exit %d: %s", code, errOut)
+	} else if b, _ := os.ReadFile(pcap); !strings.Contains(string(b), " lost from ") {
+		t.Errorf("the pcapng export has no damage comment")
+	}
 
 	// OUT exists: refused without --force.
 	if _, errOut, code := execCLI(t, "", "repair", good, "-o", out); code != exitFailure || !strings.Contains(errOut, "--force") {

@@ -200,6 +200,9 @@ func collectStats(ctx context.Context, path string) (*Stats, error) {
 				st.LostEvents++
 				st.LostBytes += rec.Event.Count
 			}
+			if rec.Event.Type == capture.EvDamage { // a hole a repair left
+				st.Damage = append(st.Damage, "repaired: "+rec.Event.Text)
+			}
 		}
 	}
 	onEvents(dec.Flush())
