@@ -92,6 +92,7 @@ type Reader struct {
 	collecting      bool
 	overflow        bool
 	recoveredBlocks int64
+	headerLost      bool         // the file header and its copy are gone; data starts at 0
 	pending         *DamageError // returned by the next call to Next (a damaged file header)
 }
 
@@ -131,7 +132,7 @@ func NewReader(src io.Reader, opts *ReaderOptions) (*Reader, error) {
 	hdr, n, err := readFileHeader(r.br, r.opts.MaxHeaderSize, &seen)
 	if err != nil {
 		if errors.Is(err, ErrVersion) || !r.recoverHeader(seen, err) {
-			if errors.Is(err, ErrNotCapture) && len(seen) >= 8 && magicDistance(seen[:8]) <= 2 {
+			if errors.Is(err, ErrNotCapture) && len(seen) >= 8 && damagedMagic(seen[:8]) {
 				return nil, fmt.Errorf("file header damaged (magic % x) and no valid block in its first MiB: %w", seen[:8], ErrCorrupt)
 			}
 			return nil, err
@@ -208,11 +209,17 @@ func readFileHeader(br io.Reader, maxBody int, seen *[]byte) (Header, int, error
 // it finds. It reports whether reading can go on; the damage is kept for
 // the first Next.
 func (r *Reader) recoverHeader(seen []byte, cause error) bool {
-	if len(seen) < 8 || magicDistance(seen[:8]) > 2 {
+	if len(seen) < 8 || !damagedMagic(seen[:8]) {
 		return false
 	}
-	br := bufio.NewReaderSize(io.MultiReader(bytes.NewReader(seen[1:]), r.br), 64<<10)
-	limit := int64(r.opts.MaxHeaderSize) + 64<<10
+	// tee keeps what the scan reads, to go back to the start when the
+	// first block found is a parity block: the damage took the data
+	// block's header too, and the data is before it.
+	var tee bytes.Buffer
+	src := r.br
+	br := bufio.NewReaderSize(io.TeeReader(io.MultiReader(bytes.NewReader(seen[1:]), src), &tee), 64<<10)
+	// Far enough for the parity block after the largest data block.
+	limit := int64(r.opts.MaxHeaderSize) + 64<<10 + int64(r.maxSkipped())
 	off := int64(1)
 	for off < limit {
 		buf, err := br.Peek(br.Size())
@@ -234,6 +241,15 @@ func (r *Reader) recoverHeader(seen []byte, cause error) bool {
 			off++
 			continue
 		}
+		if h.typ == blockParity && off < int64(r.maxSkipped()) {
+			// Read from the start: the damaged region up to this parity
+			// block is what salvageHeader rebuilds the data block from.
+			r.br = bufio.NewReaderSize(io.MultiReader(bytes.NewReader(seen[:1]), bytes.NewReader(tee.Bytes()), src), 64<<10)
+			r.off, r.dataStart, r.headerLost = 0, 0, true
+			r.pending = &DamageError{Offset: 0, Length: int64(len(seen)), RecordsLost: 0, To: -1,
+				Err: fmt.Errorf("file header (%w) and its copy: start time and ports unknown", cause)}
+			return true
+		}
 		r.br, r.off, r.dataStart = br, off, off
 		d := &DamageError{Offset: 0, Length: off, RecordsLost: 0, To: -1}
 		if h.typ == blockHeaderCopy && int(h.storedLen) <= r.opts.MaxHeaderSize+fileHeaderSize {
@@ -252,6 +268,13 @@ func (r *Reader) recoverHeader(seen []byte, cause error) bool {
 		return true
 	}
 	return false
+}
+
+// damagedMagic reports whether b, the first 8 bytes of a file, look like a
+// damaged capture magic: at most two bytes off, or zeroed (a lost page,
+// which takes the header copy too; the blocks after it are still there).
+func damagedMagic(b []byte) bool {
+	return magicDistance(b) <= 2 || [8]byte(b[:8]) == [8]byte{}
 }
 
 // magicDistance is how many bytes of b differ from the file magic.
@@ -596,8 +619,9 @@ func (r *Reader) salvageHeader(start int64, err error) error {
 	if !r.rebuild(start, lead, region, payload) {
 		return d
 	}
-	if lead > 0 {
-		// Damage before the rebuilt block: its records are not known.
+	if lead > 0 && !(r.headerLost && start == 0) {
+		// Damage before the rebuilt block: its records are not known
+		// (unless it is the file header, reported already).
 		return &DamageError{Offset: start, Length: int64(lead), RecordsLost: -1, From: prev, To: r.t, Err: ErrChecksum}
 	}
 	return r.recovered(start)

@@ -132,6 +132,12 @@ func Create(path string, h Header, opts *WriterOptions) (*Writer, error) {
 		return nil, fmt.Errorf("create capture %s: %w", path, err)
 	}
 	w, err := NewWriter(f, h, opts)
+	if err == nil && w.opts.FlushInterval < 0 {
+		// A file written in bulk (import, a golden) keeps its large blocks,
+		// as compaction only rewrites small ones, and no timer bounds its
+		// latency: without parity one bad byte would lose a whole block.
+		w.parity = true
+	}
 	if err != nil {
 		f.Close()
 		return nil, err
