@@ -125,6 +125,9 @@ func (c *Collector) Add(rec *capture.Record) {
 			st.LostEvents++
 			st.LostBytes += rec.Event.Count
 		}
+		if rec.Event.Type == capture.EvDamage { // a hole a repair left
+			st.Damage = append(st.Damage, "repaired: "+rec.Event.Text)
+		}
 		if rec.Event.Type == capture.EvNotDelivered {
 			st.NotDelivered[rec.Dir.String()] += rec.Event.Count
 			if rec.Dir == formats.ToDevice {

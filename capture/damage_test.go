@@ -20,7 +20,8 @@ type blockSpan struct {
 	typ          uint8
 }
 
-// layout walks a clean file's block headers.
+// layout walks a clean file's block headers, leaving out parity blocks and
+// the header copy.
 func layout(t testing.TB, b []byte) (dataStart int64, spans []blockSpan) {
 	t.Helper()
 	off := int64(fileHeaderSize) + int64(binary.LittleEndian.Uint32(b[12:]))
@@ -32,6 +33,10 @@ func layout(t testing.TB, b []byte) (dataStart int64, spans []blockSpan) {
 			break
 		}
 		end := off + blockHeaderSize + int64(h.storedLen)
+		if h.typ == blockParity || h.typ == blockHeaderCopy {
+			off = end // tests that use layout damage data blocks; parity and copies have their own tests
+			continue
+		}
 		spans = append(spans, blockSpan{start: off, end: end, first: n, count: int(h.records), typ: h.typ})
 		n += int(h.records)
 		off = end
@@ -168,6 +173,13 @@ func craftBlock(typ, codec uint8, payload []byte, rawLen, records uint32) []byte
 	return append(b, payload...)
 }
 
+// bareHeader is headerOnly without the copy block: a file header alone.
+func bareHeader(t testing.TB) []byte {
+	b := headerOnly(t)
+	return b[:fileHeaderSize+int(binary.LittleEndian.Uint32(b[12:]))]
+}
+
+// headerOnly is a file header and its copy block.
 func headerOnly(t testing.TB) []byte {
 	var buf bytes.Buffer
 	w, err := NewWriter(&buf, testHeader(), &WriterOptions{FlushInterval: -1})
@@ -215,18 +227,19 @@ func TestLimits(t *testing.T) {
 		{name: "small MaxBlockSize", file: zb.Bytes(), opts: &ReaderOptions{MaxBlockSize: 1000}, want: ErrTooLarge},
 		{name: "small MaxRecordSize", file: zb.Bytes(), opts: &ReaderOptions{MaxRecordSize: 1000}, want: ErrTooLarge},
 		{name: "header 4 GiB", file: func() []byte {
-			c := bytes.Clone(hdr)
+			c := bareHeader(t)
 			binary.LittleEndian.PutUint32(c[12:], 0xffffffff)
 			return c
 		}(), want: ErrTooLarge, inNew: true},
 		{name: "bad magic", file: []byte("PK\x03\x04 not a capture at all"), want: ErrNotCapture, inNew: true},
 		{name: "version 2", file: func() []byte {
-			c := bytes.Clone(hdr)
+			c := bareHeader(t)
 			c[8] = 2
-			return c
+			binary.LittleEndian.PutUint32(c[16:], crc32c(append(c[:16:16], c[fileHeaderSize:]...)))
+			return cat(c, good)
 		}(), want: ErrVersion, inNew: true},
 		{name: "header checksum", file: func() []byte {
-			c := bytes.Clone(hdr)
+			c := bareHeader(t)
 			c[len(c)-1] ^= 1
 			return c
 		}(), want: ErrChecksum, inNew: true},
@@ -318,15 +331,39 @@ func TestVerifyRepair(t *testing.T) {
 	if rr.Records != int64(len(want)) || len(rr.Problems) != 3 {
 		t.Errorf("repair report %+v, want %d records", rr, len(want))
 	}
+	if rr.Events != 3 {
+		t.Errorf("repair wrote %d damage events, want 3", rr.Events)
+	}
 	rep, err = Verify(fixed, nil)
-	if err != nil || !rep.OK() || !rep.Indexed || rep.Records != int64(len(want)) {
+	if err != nil || !rep.OK() || !rep.Indexed || rep.Records != int64(len(want))+rr.Events {
 		t.Fatalf("repaired file does not verify clean: %+v %v", rep, err)
 	}
 	r, _ := Open(fixed, nil)
 	defer r.Close()
-	var got []Record
-	readAll(nil, r, func(rec *Record) error { c := *rec; c.Data = clone(rec.Data); got = append(got, c); return nil }, func(*DamageError) {}, func() {})
+	var got, holes []Record
+	readAll(nil, r, func(rec *Record) error {
+		c := *rec
+		c.Data = clone(rec.Data)
+		if c.Kind == KindEvent && c.Event.Type == EvDamage {
+			holes = append(holes, c)
+		} else {
+			got = append(got, c)
+		}
+		return nil
+	}, func(*DamageError) {}, func() {})
 	sameRecords(t, got, want)
+	// Each hole spans the lost block's times, and says how much it lost.
+	for i, b := range []blockSpan{spans[3], spans[7]} {
+		h := holes[i]
+		if h.Time > recs[b.first].Time || h.Event.Until < recs[b.first+b.count-1].Time || h.Event.Bytes <= 0 {
+			t.Errorf("hole %d: %+v, want it to cover records %d..%d (times %d..%d)", i, h.Event, b.first, b.first+b.count-1,
+				recs[b.first].Time, recs[b.first+b.count-1].Time)
+		}
+	}
+	if holes[0].Event.Count != int64(spans[3].count) || holes[1].Event.Count != -1 || holes[2].Event.Until < holes[2].Time {
+		t.Errorf("holes %+v", holes)
+	}
+	t.Logf("hole: %s", holes[0].Event.Text)
 	fb, _ := os.ReadFile(fixed)
 	if _, fs := layout(t, fb); len(fs) != 2 {
 		t.Errorf("repaired file has %d blocks, want one large data block and the index", len(fs))

@@ -29,6 +29,8 @@ const (
 	evCode    = 5 // uvarint
 	evLine    = 6 // line settings value
 	evControl = 7 // uvarint
+	evUntil   = 8 // signed varint
+	evBytes   = 9 // signed varint
 )
 
 func sortedKeys(m map[string]string) []string { return slices.Sorted(maps.Keys(m)) }
@@ -77,6 +79,12 @@ func encodeFields(scratch []byte, r *Record) []byte {
 		}
 		if ev.Control != 0 {
 			f = appendUvarintField(f, evControl, uint64(ev.Control))
+		}
+		if ev.Until != 0 {
+			f = appendVarintField(f, evUntil, ev.Until)
+		}
+		if ev.Bytes != 0 {
+			f = appendVarintField(f, evBytes, ev.Bytes)
 		}
 	}
 	return f
@@ -139,6 +147,10 @@ func decodeRecord(r *Record, meta, data []byte) error {
 			ev.Line = l
 		case evControl:
 			ev.Control = ControlLines(it.uvarint())
+		case evUntil:
+			ev.Until = it.varint()
+		case evBytes:
+			ev.Bytes = it.varint()
 		}
 	}
 	return it.err

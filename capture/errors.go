@@ -31,6 +31,11 @@ var (
 	// for a record over MaxRecordSize, by readers for a header, block or
 	// record whose declared size exceeds ReaderOptions (before allocating).
 	ErrTooLarge = errors.New("size exceeds limit")
+	// ErrRecovered is wrapped by a *DamageError (RecordsLost 0) when
+	// damaged bytes were rebuilt from the parity block that follows a data
+	// block (the block's records come next), or a damaged file header was
+	// read from its copy: the file is damaged, nothing is lost.
+	ErrRecovered = errors.New("nothing lost")
 	// ErrClosed is returned by Writer methods called after Close, and by
 	// Reader methods called after Reader.Close.
 	ErrClosed = errors.New("capture closed")
@@ -47,7 +52,11 @@ type DamageError struct {
 	Offset      int64 // byte offset of the first damaged byte in the file
 	Length      int64 // bytes skipped (0 when the file just ends)
 	RecordsLost int64 // records in the skipped blocks, -1 when unknown
-	Err         error // ErrChecksum, ErrTruncated, ErrCorrupt or ErrTooLarge, possibly wrapped
+	// From and To are the time range the lost records span: the damaged
+	// block's first and last time where its header survived, otherwise
+	// the last good record's time and -1 for "up to the next record".
+	From, To int64
+	Err      error // ErrChecksum, ErrTruncated, ErrCorrupt or ErrTooLarge, possibly wrapped
 }
 
 func (e *DamageError) Error() string {

@@ -12,7 +12,7 @@ import (
 const FormatVersion = 1
 
 // FormatMinor is the minor format version this package writes.
-const FormatMinor = 0
+const FormatMinor = 1
 
 // Byte layout constants; docs/capture-format.md is the normative description.
 const (
@@ -29,8 +29,12 @@ var (
 
 // Block types.
 const (
-	blockData  = 1 // records
-	blockIndex = 2 // the seek index, written once by Close
+	blockData   = 1 // records
+	blockIndex  = 2 // the seek index, written once by Close
+	blockParity = 3 // Reed-Solomon parity of the data block before it (parity.go)
+	// blockHeaderCopy holds a copy of the file header (magic to body), in
+	// the block right after it, so that one damaged byte cannot take both.
+	blockHeaderCopy = 4
 )
 
 // Block codecs.

@@ -86,6 +86,14 @@ type Reader struct {
 	index       []indexEntry // loaded by SeekTime
 	indexLoaded bool
 	blocksRead  int64 // data blocks decoded (tests check seeks skip work)
+
+	// Damaged bytes kept while resynchronising, for a rebuild from parity.
+	skipped         []byte
+	collecting      bool
+	overflow        bool
+	recoveredBlocks int64
+	headerLost      bool         // the file header and its copy are gone; data starts at 0
+	pending         *DamageError // returned by the next call to Next (a damaged file header)
 }
 
 // Open opens the capture at path. Reader.Close closes the file.
@@ -107,50 +115,33 @@ func Open(path string, opts *ReaderOptions) (*Reader, error) {
 // ErrNotCapture on a bad magic, ErrVersion on a newer major version,
 // ErrTruncated when src ends inside the header, ErrTooLarge when the
 // header exceeds MaxHeaderSize and ErrChecksum or ErrCorrupt on a damaged
-// header. SeekTime works when src is an io.ReadSeeker positioned at the
-// start of the capture.
+// header that cannot be recovered. A damaged header (a bad CRC, a magic
+// with a byte or two wrong) is recovered from the copy that writers put
+// in the block after it (format 1.1), or, failing that, left empty with
+// reading going on at the first valid block: NewReader then succeeds and
+// the first call to Next returns a *DamageError describing it (wrapping
+// ErrRecovered when the copy was used). SeekTime works when src is an
+// io.ReadSeeker positioned at the start of the capture.
 func NewReader(src io.Reader, opts *ReaderOptions) (*Reader, error) {
 	r := &Reader{opts: opts.withDefaults(), src: src, minTime: -1 << 63}
 	if rs, ok := src.(io.ReadSeeker); ok {
 		r.rs = rs
 	}
 	r.br = bufio.NewReaderSize(src, 64<<10)
-	var fh [fileHeaderSize]byte
-	if n, err := io.ReadFull(r.br, fh[:]); err != nil {
-		if n >= 8 && [8]byte(fh[:8]) != fileMagic {
-			return nil, ErrNotCapture
+	var seen []byte
+	hdr, n, err := readFileHeader(r.br, r.opts.MaxHeaderSize, &seen)
+	if err != nil {
+		if errors.Is(err, ErrVersion) || !r.recoverHeader(seen, err) {
+			if errors.Is(err, ErrNotCapture) && len(seen) >= 8 && damagedMagic(seen[:8]) {
+				return nil, fmt.Errorf("file header damaged (magic % x) and no valid block in its first MiB: %w", seen[:8], ErrCorrupt)
+			}
+			return nil, err
 		}
-		if n == 0 && err == io.EOF {
-			return nil, fmt.Errorf("empty file: %w", ErrTruncated)
-		}
-		return nil, fmt.Errorf("file header: %w", ErrTruncated)
+	} else {
+		r.hdr = hdr
+		r.off = int64(n)
+		r.dataStart = r.off
 	}
-	if [8]byte(fh[:8]) != fileMagic {
-		return nil, ErrNotCapture
-	}
-	major := binary.LittleEndian.Uint16(fh[8:])
-	if major > FormatVersion || major == 0 {
-		return nil, fmt.Errorf("format version %d.%d, this reader knows %d: %w",
-			major, binary.LittleEndian.Uint16(fh[10:]), FormatVersion, ErrVersion)
-	}
-	bodyLen := binary.LittleEndian.Uint32(fh[12:])
-	if uint64(bodyLen) > uint64(r.opts.MaxHeaderSize) {
-		return nil, fmt.Errorf("file header of %d bytes (limit %d): %w", bodyLen, r.opts.MaxHeaderSize, ErrTooLarge)
-	}
-	body := make([]byte, bodyLen)
-	if _, err := io.ReadFull(r.br, body); err != nil {
-		return nil, fmt.Errorf("file header body: %w", ErrTruncated)
-	}
-	crc := crc32c(append(append([]byte(nil), fh[:16]...), body...))
-	if crc != binary.LittleEndian.Uint32(fh[16:]) {
-		return nil, fmt.Errorf("file header: %w", ErrChecksum)
-	}
-	if err := decodeHeaderBody(body, &r.hdr); err != nil {
-		return nil, fmt.Errorf("file header: %w", err)
-	}
-	r.hdr.Version = int(major)
-	r.off = int64(fileHeaderSize) + int64(bodyLen)
-	r.dataStart = r.off
 	dec, err := zstd.NewReader(nil,
 		zstd.WithDecoderConcurrency(1),
 		zstd.WithDecoderLowmem(true),
@@ -162,6 +153,139 @@ func NewReader(src io.Reader, opts *ReaderOptions) (*Reader, error) {
 	}
 	r.dec = dec
 	return r, nil
+}
+
+// readFileHeader reads and checks a file header from br, keeping the bytes
+// it consumed in *seen. It returns the header and its size in bytes.
+func readFileHeader(br io.Reader, maxBody int, seen *[]byte) (Header, int, error) {
+	var h Header
+	var fh [fileHeaderSize]byte
+	n, err := io.ReadFull(br, fh[:])
+	*seen = append((*seen)[:0], fh[:n]...)
+	if err != nil {
+		if n >= 8 && [8]byte(fh[:8]) != fileMagic {
+			return h, 0, ErrNotCapture
+		}
+		if n == 0 && err == io.EOF {
+			return h, 0, fmt.Errorf("empty file: %w", ErrTruncated)
+		}
+		return h, 0, fmt.Errorf("file header: %w", ErrTruncated)
+	}
+	if [8]byte(fh[:8]) != fileMagic {
+		return h, 0, ErrNotCapture
+	}
+	major := binary.LittleEndian.Uint16(fh[8:])
+	bodyLen := binary.LittleEndian.Uint32(fh[12:])
+	sum := binary.LittleEndian.Uint32(fh[16:])
+	if uint64(bodyLen) > uint64(maxBody) {
+		return h, 0, fmt.Errorf("file header of %d bytes (limit %d): %w", bodyLen, maxBody, ErrTooLarge)
+	}
+	body := make([]byte, bodyLen)
+	k, err := io.ReadFull(br, body)
+	*seen = append(*seen, body[:k]...)
+	if err != nil {
+		return h, 0, fmt.Errorf("file header body: %w", ErrTruncated)
+	}
+	if crc32c(append(fh[:16:16], body...)) != sum {
+		return h, 0, fmt.Errorf("file header: %w", ErrChecksum)
+	}
+	// Checked after the CRC, so that a damaged version field is damage,
+	// not a newer format.
+	if major > FormatVersion || major == 0 {
+		return h, 0, fmt.Errorf("format version %d.%d, this reader knows %d: %w",
+			major, binary.LittleEndian.Uint16(fh[10:]), FormatVersion, ErrVersion)
+	}
+	if err := decodeHeaderBody(body, &h); err != nil {
+		return h, 0, fmt.Errorf("file header: %w", err)
+	}
+	h.Version = int(major)
+	return h, fileHeaderSize + int(bodyLen), nil
+}
+
+// recoverHeader handles a file header that failed with cause after seen
+// was read from r.br: when the magic is at most two bytes off, it looks for
+// the first valid block within MaxHeaderSize (plus slack) of the start and
+// reads from there, taking the header from the copy block if that is what
+// it finds. It reports whether reading can go on; the damage is kept for
+// the first Next.
+func (r *Reader) recoverHeader(seen []byte, cause error) bool {
+	if len(seen) < 8 || !damagedMagic(seen[:8]) {
+		return false
+	}
+	// tee keeps what the scan reads, to go back to the start when the
+	// first block found is a parity block: the damage took the data
+	// block's header too, and the data is before it.
+	var tee bytes.Buffer
+	src := r.br
+	br := bufio.NewReaderSize(io.TeeReader(io.MultiReader(bytes.NewReader(seen[1:]), src), &tee), 64<<10)
+	// Far enough for the parity block after the largest data block.
+	limit := int64(r.opts.MaxHeaderSize) + 64<<10 + int64(r.maxSkipped())
+	off := int64(1)
+	for off < limit {
+		buf, err := br.Peek(br.Size())
+		i := bytes.Index(buf, syncMarker[:])
+		if i < 0 {
+			if err != nil {
+				return false
+			}
+			d, _ := br.Discard(len(buf) - len(syncMarker) + 1)
+			off += int64(d)
+			continue
+		}
+		br.Discard(i)
+		off += int64(i)
+		hb, _ := br.Peek(blockHeaderSize)
+		h, ok := parseBlockHeader(hb)
+		if !ok {
+			br.Discard(1)
+			off++
+			continue
+		}
+		if h.typ == blockParity && off < int64(r.maxSkipped()) {
+			// Read from the start: the damaged region up to this parity
+			// block is what salvageHeader rebuilds the data block from.
+			r.br = bufio.NewReaderSize(io.MultiReader(bytes.NewReader(seen[:1]), bytes.NewReader(tee.Bytes()), src), 64<<10)
+			r.off, r.dataStart, r.headerLost = 0, 0, true
+			r.pending = &DamageError{Offset: 0, Length: int64(len(seen)), RecordsLost: 0, To: -1,
+				Err: fmt.Errorf("file header (%w) and its copy: start time and ports unknown", cause)}
+			return true
+		}
+		r.br, r.off, r.dataStart = br, off, off
+		d := &DamageError{Offset: 0, Length: off, RecordsLost: 0, To: -1}
+		if h.typ == blockHeaderCopy && int(h.storedLen) <= r.opts.MaxHeaderSize+fileHeaderSize {
+			if b, err := br.Peek(blockHeaderSize + int(h.storedLen)); err == nil && crc32c(b[blockHeaderSize:]) == h.crc {
+				var tmp []byte
+				if hdr, _, err := readFileHeader(bytes.NewReader(b[blockHeaderSize:]), r.opts.MaxHeaderSize, &tmp); err == nil {
+					r.hdr = hdr
+					d.Err = fmt.Errorf("file header (%w), read from its copy: %w", cause, ErrRecovered)
+					r.pending = d
+					return true
+				}
+			}
+		}
+		d.Err = fmt.Errorf("file header (%w) and no copy of it: start time and ports unknown", cause)
+		r.pending = d
+		return true
+	}
+	return false
+}
+
+// damagedMagic reports whether b, the first 8 bytes of a file, look like a
+// damaged capture magic: at most two bytes off, or zeroed (a lost page,
+// which takes the header copy too; the blocks after it are still there).
+func damagedMagic(b []byte) bool {
+	return magicDistance(b) <= 2 || [8]byte(b[:8]) == [8]byte{}
+}
+
+// magicDistance is how many bytes of b differ from the file magic.
+func magicDistance(b []byte) int {
+	n := 0
+	for i := range fileMagic {
+		if b[i] != fileMagic[i] {
+			n++
+		}
+	}
+	return n
 }
 
 // Header returns the file header.
@@ -218,6 +342,10 @@ func (r *Reader) next(rec *Record) error {
 	if r.closed {
 		return ErrClosed
 	}
+	if d := r.pending; d != nil {
+		r.pending = nil
+		return d
+	}
 	for {
 		if r.cur.more() {
 			ok, err := r.nextInBlock(rec)
@@ -264,22 +392,47 @@ func (r *Reader) nextInBlock(rec *Record) (bool, error) {
 
 // Buffered-input helpers that keep r.off exact.
 
+// discard skips n bytes; while r.collecting it keeps them in r.skipped (up
+// to maxSkipped, past which r.overflow is set).
 func (r *Reader) discard(n int) int {
-	d, _ := r.br.Discard(n)
-	r.off += int64(d)
-	return d
+	if !r.collecting {
+		d, _ := r.br.Discard(n)
+		r.off += int64(d)
+		return d
+	}
+	done := 0
+	for done < n {
+		b, _ := r.br.Peek(min(n-done, r.br.Size()))
+		if len(b) == 0 {
+			break
+		}
+		if len(r.skipped)+len(b) <= r.maxSkipped() {
+			r.skipped = append(r.skipped, b...)
+		} else {
+			r.overflow = true
+		}
+		d, _ := r.br.Discard(len(b))
+		done += d
+		r.off += int64(d)
+	}
+	return done
 }
+
+// maxSkipped bounds the damaged bytes kept for a rebuild from parity: a
+// block, its parity and some slack.
+func (r *Reader) maxSkipped() int { return 2*r.opts.MaxBlockSize + 1<<16 }
 
 // readBlock reads the next block at r.off into r.raw. It returns nil when a
 // data block was loaded (or a block was skipped silently), a *DamageError,
-// or io.EOF.
+// or io.EOF. A *DamageError wrapping ErrRecovered comes with the rebuilt
+// block loaded.
 func (r *Reader) readBlock() error {
 	start := r.off
 	hb, err := r.br.Peek(blockHeaderSize)
 	if len(hb) == 0 && err != nil {
 		r.done = true
 		if errors.Is(err, io.EOF) {
-			return &DamageError{Offset: start, RecordsLost: -1,
+			return &DamageError{Offset: start, RecordsLost: -1, From: r.t, To: -1,
 				Err: fmt.Errorf("file ends without index and trailer (writer did not close): %w", ErrTruncated)}
 		}
 		return fmt.Errorf("read capture at offset %d: %w", start, err)
@@ -289,10 +442,13 @@ func (r *Reader) readBlock() error {
 		if len(hb) < blockHeaderSize && bytes.HasPrefix(syncMarker[:], hb[:min(len(hb), 8)]) {
 			n := r.discard(len(hb))
 			r.done = true
-			return &DamageError{Offset: start, Length: int64(n), RecordsLost: -1,
+			return &DamageError{Offset: start, Length: int64(n), RecordsLost: -1, From: r.t, To: -1,
 				Err: fmt.Errorf("block header cut short: %w", ErrTruncated)}
 		}
-		return r.resync(start, -1, ErrChecksum)
+		r.skipped, r.overflow, r.collecting = r.skipped[:0], false, true
+		err := r.resync(start, -1, ErrChecksum)
+		r.collecting = false
+		return r.salvageHeader(start, err)
 	}
 	total := int64(blockHeaderSize) + int64(h.storedLen)
 	if int64(h.storedLen) > int64(r.opts.MaxBlockSize) || int64(h.rawLen) > int64(r.opts.MaxBlockSize) {
@@ -314,21 +470,43 @@ func (r *Reader) readBlock() error {
 		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
 			err = ErrTruncated
 		}
-		return &DamageError{Offset: start, Length: int64(blockHeaderSize + n), RecordsLost: int64(h.records),
+		return &DamageError{Offset: start, Length: int64(blockHeaderSize + n), RecordsLost: lostIn(&h),
+			From: h.firstTime, To: h.lastTime,
 			Err: fmt.Errorf("block of %d bytes cut after %d: %w", total, blockHeaderSize+n, err)}
 	}
 	if crc32c(r.comp) != h.crc {
-		return &DamageError{Offset: start, Length: total, RecordsLost: int64(h.records), Err: ErrChecksum}
+		dmg := &DamageError{Offset: start, Length: total, RecordsLost: lostIn(&h), From: h.firstTime, To: h.lastTime, Err: ErrChecksum}
+		switch h.typ {
+		case blockData:
+			return r.salvagePayload(start, &h, dmg)
+		case blockParity:
+			dmg.Err = fmt.Errorf("parity block (nothing lost): %w", ErrChecksum)
+		}
+		return dmg
 	}
 	switch h.typ {
 	case blockData:
 	case blockIndex:
 		return r.readTrailer(start, total)
 	default:
-		return nil // a block type from a newer writer: skip it
+		return nil // parity for a block that was whole, or a block type from a newer writer: skip it
 	}
+	return r.loadBlock(start, total, &h)
+}
+
+// lostIn is the records a damaged block of header h takes with it.
+func lostIn(h *blockHeader) int64 {
+	if h.typ != blockData {
+		return 0
+	}
+	return int64(h.records)
+}
+
+// loadBlock decodes the data block of header h at start, whose stored
+// payload is in r.comp, and makes it current.
+func (r *Reader) loadBlock(start, total int64, h *blockHeader) error {
 	damage := func(err error) error {
-		return &DamageError{Offset: start, Length: total, RecordsLost: int64(h.records), Err: err}
+		return &DamageError{Offset: start, Length: total, RecordsLost: int64(h.records), From: h.firstTime, To: h.lastTime, Err: err}
 	}
 	switch h.codec {
 	case codecStored:
@@ -364,12 +542,132 @@ func (r *Reader) readBlock() error {
 	return nil
 }
 
+// salvagePayload handles a data block whose payload failed its CRC: it
+// rebuilds the block from the parity block after it when there is one
+// (found by its header, or by its footer when a zeroed page took the
+// header too), and returns dmg otherwise.
+func (r *Reader) salvagePayload(start int64, h *blockHeader, dmg *DamageError) error {
+	r.skipped = r.skipped[:0]
+	var hb [blockHeaderSize]byte
+	h.put(hb[:])
+	r.skipped = append(append(r.skipped, hb[:]...), r.comp...)
+	region := len(r.skipped)
+	next, _ := r.br.Peek(blockHeaderSize)
+	if ph, ok := parseBlockHeader(next); ok {
+		if ph.typ != blockParity || int64(ph.storedLen) > int64(r.opts.MaxBlockSize) {
+			return dmg
+		}
+		r.collecting = true
+		r.discard(blockHeaderSize + int(ph.storedLen))
+		r.collecting = false
+		if r.rebuild(start, 0, region, r.skipped[region+blockHeaderSize:]) {
+			return r.recovered(start)
+		}
+		return dmg
+	}
+	// The parity block's header is damaged too: look for its footer in
+	// front of the next valid header.
+	r.collecting = true
+	d2 := r.resync(r.off, 0, ErrChecksum)
+	r.collecting = false
+	if !r.overflow {
+		if pi, n, ok := parseParity(r.skipped[region:], r.maxSkipped()); ok && pi.L == region && len(r.skipped)-n-blockHeaderSize == region {
+			if r.rebuild(start, 0, region, r.skipped[len(r.skipped)-n:]) {
+				return r.recovered(start)
+			}
+		}
+	}
+	var d *DamageError
+	if errors.As(d2, &d) {
+		dmg.Length = r.off - start
+		if errors.Is(d2, ErrTruncated) {
+			dmg.Err = fmt.Errorf("%w, then the file ends: %w", ErrChecksum, ErrTruncated)
+		}
+		return dmg
+	}
+	return d2
+}
+
+// salvageHeader handles bytes from start that were not a valid block
+// header, skipped by resync (err is its report, r.skipped the bytes): when
+// the next valid header is a parity block whose protected region ends
+// there, it rebuilds that data block.
+func (r *Reader) salvageHeader(start int64, err error) error {
+	var d *DamageError
+	if r.overflow || r.done || !errors.As(err, &d) {
+		return err
+	}
+	next, _ := r.br.Peek(blockHeaderSize)
+	ph, ok := parseBlockHeader(next)
+	if !ok || ph.typ != blockParity || int64(ph.storedLen) > int64(r.opts.MaxBlockSize) {
+		return err
+	}
+	region := len(r.skipped)
+	r.collecting = true
+	r.discard(blockHeaderSize + int(ph.storedLen))
+	r.collecting = false
+	payload := r.skipped[region+blockHeaderSize:]
+	pi, _, ok := parseParity(payload, r.maxSkipped())
+	if !ok || pi.L > region {
+		return err
+	}
+	if dh, ok := parseBlockHeader(pi.hdr); ok {
+		d.RecordsLost, d.From, d.To = int64(dh.records), dh.firstTime, dh.lastTime
+	}
+	d.Length = r.off - start
+	lead, prev := region-pi.L, r.t
+	if !r.rebuild(start, lead, region, payload) {
+		return d
+	}
+	if lead > 0 && !(r.headerLost && start == 0) {
+		// Damage before the rebuilt block: its records are not known
+		// (unless it is the file header, reported already).
+		return &DamageError{Offset: start, Length: int64(lead), RecordsLost: -1, From: prev, To: r.t, Err: ErrChecksum}
+	}
+	return r.recovered(start)
+}
+
+// rebuild repairs r.skipped[lo:hi] (a data block, header included, found
+// at file offset start+lo) from the parity payload p and loads it. It
+// reports whether the block came back whole.
+func (r *Reader) rebuild(start int64, lo, hi int, p []byte) bool {
+	pi, n, ok := parseParity(p, r.maxSkipped())
+	if !ok || n != len(p) || pi.L != hi-lo {
+		return false
+	}
+	region := r.skipped[lo:hi]
+	if !pi.rebuild(region) {
+		return false
+	}
+	h, ok := parseBlockHeader(region)
+	if !ok || h.typ != blockData || int(h.storedLen) != len(region)-blockHeaderSize ||
+		int64(h.rawLen) > int64(r.opts.MaxBlockSize) || crc32c(region[blockHeaderSize:]) != h.crc {
+		return false
+	}
+	r.comp = append(r.comp[:0], region[blockHeaderSize:]...)
+	return r.loadBlock(start+int64(lo), int64(len(region)), &h) == nil
+}
+
+// recovered reports damage that parity undid: the block is loaded.
+func (r *Reader) recovered(start int64) error {
+	r.recoveredBlocks++
+	return &DamageError{Offset: start, Length: r.off - start, RecordsLost: 0, From: r.t, To: r.t,
+		Err: fmt.Errorf("damaged bytes rebuilt from parity: %w", ErrRecovered)}
+}
+
 // readTrailer checks what follows the index block: the trailer, then the end.
 func (r *Reader) readTrailer(indexOff, indexLen int64) error {
 	start := r.off
 	tb, _ := r.br.Peek(trailerSize)
 	off, n, ok := parseTrailer(tb)
 	if !ok || off != indexOff || int64(n) != indexLen {
+		if more, _ := r.br.Peek(trailerSize + 1); len(more) == trailerSize {
+			// The last 24 bytes, after an index that checked out.
+			r.discard(trailerSize)
+			r.done = true
+			return &DamageError{Offset: start, Length: trailerSize, RecordsLost: 0, From: r.t, To: r.t,
+				Err: fmt.Errorf("trailer damaged after an intact index (nothing lost): %w", ErrChecksum)}
+		}
 		if len(tb) < trailerSize {
 			got := r.discard(len(tb))
 			r.done = true

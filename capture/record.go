@@ -92,6 +92,11 @@ const (
 	// reached the other side because it was absent (unplugged, not yet
 	// reopened); Text: which side ("device absent").
 	EvNotDelivered EventType = 13
+	// EvDamage marks records lost to damage, written by Repair where it
+	// skipped them: Time and Until are the time range of the hole, Count
+	// the records lost (-1 when unknown), Bytes the damaged bytes of the
+	// source file, Text all of it in words.
+	EvDamage EventType = 14
 )
 
 var eventNames = map[EventType]string{
@@ -108,6 +113,7 @@ var eventNames = map[EventType]string{
 	EvNote:         "note",
 	EvSplit:        "split",
 	EvNotDelivered: "not_delivered",
+	EvDamage:       "damage",
 }
 
 func (t EventType) String() string {
@@ -126,6 +132,8 @@ type Event struct {
 	Code    uint16 // WebSocket close code
 	Line    LineSettings
 	Control ControlLines
+	Until   int64 // EvDamage: end of the time range lost
+	Bytes   int64 // EvDamage: damaged bytes of the source file
 }
 
 // Parity of a serial line.

@@ -39,6 +39,7 @@ type VerifyReport struct {
 	Header      Header
 	Size        int64 // file size in bytes
 	Records     int64 // records read back
+	DataBytes   int64 // sum of their len(Record.Data): the traffic recorded
 	RecordsLost int64 // records in damaged blocks, where known
 	Unknown     int64 // damaged regions whose record count is unknown
 	Indexed     bool  // the file has a valid index and trailer
@@ -74,6 +75,7 @@ func Verify(path string, opts *VerifyOptions) (*VerifyReport, error) {
 	lastOff := int64(-1)
 	err = readAll(o.Context, r, func(rec *Record) error {
 		rep.Records++
+		rep.DataBytes += int64(len(rec.Data))
 		return nil
 	}, func(d *DamageError) {
 		rep.addDamage(d)
@@ -164,13 +166,16 @@ type RepairOptions struct {
 // RepairReport is what Repair did.
 type RepairReport struct {
 	Records     int64     // records copied to dst
+	Events      int64     // EvDamage events written to dst, one per stretch of lost records
 	RecordsLost int64     // records in damaged blocks, where known
 	Problems    []Problem // the damage skipped in src
 }
 
 // Repair copies every recoverable record of the capture src into a new,
 // clean capture dst (with the same header, fresh blocks, an index and a
-// trailer). dst is written to a temporary file in its directory, synced and
+// trailer), and an EvDamage event (see DamageRecord) where records were
+// lost, so dst says what is missing. A damaged file header is taken from
+// its copy; without one dst has an empty header. dst is written to a temporary file in its directory, synced and
 // renamed, so it is either whole or absent. src and dst must differ.
 func Repair(src, dst string, opts *RepairOptions) (*RepairReport, error) {
 	var o RepairOptions
@@ -182,11 +187,11 @@ func Repair(src, dst string, opts *RepairOptions) (*RepairReport, error) {
 		wo, level = *o.Writer, liveLevel
 	}
 	if a, b := filepath.Clean(src), filepath.Clean(dst); a == b {
-		return nil, fmt.Errorf("repair %s: destination is the source", src)
+		return nil, fmt.Errorf("%s: destination is the source", src)
 	}
 	r, err := Open(src, o.Reader)
 	if err != nil {
-		return nil, fmt.Errorf("repair: %w", err)
+		return nil, err // Open says what and where
 	}
 	defer r.Close()
 	var size int64
@@ -195,7 +200,7 @@ func Repair(src, dst string, opts *RepairOptions) (*RepairReport, error) {
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".tmp*")
 	if err != nil {
-		return nil, fmt.Errorf("repair: %w", err)
+		return nil, fmt.Errorf("write %s: %w", dst, err)
 	}
 	ok := false
 	defer func() {
@@ -205,39 +210,71 @@ func Repair(src, dst string, opts *RepairOptions) (*RepairReport, error) {
 		}
 	}()
 	if err := tmp.Chmod(0o600); err != nil {
-		return nil, fmt.Errorf("repair: %w", err)
+		return nil, fmt.Errorf("write %s: %w", dst, err)
 	}
 	w, err := newWriter(tmp, r.Header(), &wo, level)
 	if err != nil {
-		return nil, fmt.Errorf("repair: %w", err)
+		return nil, fmt.Errorf("write %s: %w", dst, err)
 	}
 	rep := &RepairReport{}
 	var vr VerifyReport
 	lastOff := int64(-1)
+	// Damage that cost records becomes an EvDamage event in dst, written
+	// when the next record tells where the hole ends.
+	var pending []*DamageError
+	var last int64
+	hole := func(until int64) error {
+		for _, d := range pending {
+			from := max(last, d.From)
+			end := until
+			if d.To >= from && (until < 0 || d.To <= until) {
+				end = d.To
+			}
+			ev := DamageRecord(d, from, end)
+			if err := w.Write(&ev); err != nil {
+				return err
+			}
+			rep.Events++
+		}
+		pending = pending[:0]
+		return nil
+	}
 	err = readAll(o.Context, r, func(rec *Record) error {
+		if err := hole(rec.Time); err != nil {
+			return err
+		}
 		rep.Records++
+		last = rec.Time
 		return w.Write(rec) // copies rec.Data
-	}, vr.addDamage, func() {
+	}, func(d *DamageError) {
+		vr.addDamage(d)
+		if d.Lost() {
+			pending = append(pending, d)
+		}
+	}, func() {
 		if o.Progress != nil && r.off != lastOff {
 			lastOff = r.off
 			o.Progress(r.off, size)
 		}
 	})
+	if err == nil {
+		err = hole(-1)
+	}
 	if cerr := w.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
-		return nil, fmt.Errorf("repair %s: %w", src, err)
+		return nil, fmt.Errorf("read %s: %w", src, err)
 	}
 	rep.RecordsLost, rep.Problems = vr.RecordsLost, vr.Problems
 	if err := tmp.Sync(); err != nil {
-		return nil, fmt.Errorf("repair: %w", err)
+		return nil, fmt.Errorf("write %s: %w", dst, err)
 	}
 	if err := tmp.Close(); err != nil {
-		return nil, fmt.Errorf("repair: %w", err)
+		return nil, fmt.Errorf("write %s: %w", dst, err)
 	}
 	if err := os.Rename(tmp.Name(), dst); err != nil {
-		return nil, fmt.Errorf("repair: %w", err)
+		return nil, fmt.Errorf("write %s: %w", dst, err)
 	}
 	ok = true
 	syncDir(filepath.Dir(dst))

@@ -41,6 +41,10 @@ func (r *Reader) SeekTime(t int64) error {
 			break // the end, or a torn tail: Next reports it
 		}
 		h, ok := parseBlockHeader(hb[:])
+		if ok && (h.typ == blockParity || h.typ == blockHeaderCopy) {
+			off += blockHeaderSize + int64(h.storedLen)
+			continue
+		}
 		if !ok || h.typ != blockData || h.lastTime >= t {
 			break
 		}

@@ -102,6 +102,8 @@ type Writer struct {
 	blockRecords uint32
 	blockFirst   int64
 	lastTime     int64
+	parity       bool   // write a parity block after each data block
+	pbuf         []byte // the parity block being written
 
 	index  []indexEntry
 	stride int64
@@ -130,6 +132,12 @@ func Create(path string, h Header, opts *WriterOptions) (*Writer, error) {
 		return nil, fmt.Errorf("create capture %s: %w", path, err)
 	}
 	w, err := NewWriter(f, h, opts)
+	if err == nil && w.opts.FlushInterval < 0 {
+		// A file written in bulk (import, a golden) keeps its large blocks,
+		// as compaction only rewrites small ones, and no timer bounds its
+		// latency: without parity one bad byte would lose a whole block.
+		w.parity = true
+	}
 	if err != nil {
 		f.Close()
 		return nil, err
@@ -149,7 +157,7 @@ func NewWriter(out io.Writer, h Header, opts *WriterOptions) (*Writer, error) {
 // newWriter is NewWriter with a zstd level: live writers favour speed,
 // compaction and Repair ratio.
 func newWriter(out io.Writer, h Header, opts *WriterOptions, level zstd.EncoderLevel) (*Writer, error) {
-	w := &Writer{out: out, stride: 1}
+	w := &Writer{out: out, stride: 1, parity: level != liveLevel, pbuf: make([]byte, blockHeaderSize)}
 	if opts != nil {
 		w.opts = *opts
 	}
@@ -212,6 +220,13 @@ func newWriter(out io.Writer, h Header, opts *WriterOptions, level zstd.EncoderL
 	binary.LittleEndian.PutUint32(b[12:], uint32(len(body)))
 	b = append(b, body...)
 	binary.LittleEndian.PutUint32(b[16:], crc32c(append(b[:16:16], body...)))
+	// A copy of the header in a block of its own right after it: one
+	// damaged byte cannot take both, and readers skip the block.
+	n := len(b)
+	b = append(b, make([]byte, blockHeaderSize)...)
+	b = append(b, b[:n]...)
+	ch := blockHeader{typ: blockHeaderCopy, codec: codecStored, storedLen: uint32(n), rawLen: uint32(n), crc: crc32c(b[:n])}
+	ch.put(b[n:])
 	if _, err := out.Write(b); err != nil {
 		return nil, fmt.Errorf("write capture header: %w", err)
 	}
@@ -382,6 +397,9 @@ func (w *Writer) flushLocked() {
 	if err := w.writeOut(w.buf); err != nil {
 		return
 	}
+	if w.parity {
+		w.writeParity(&h)
+	}
 	w.addIndex(indexEntry{off: off, firstTime: h.firstTime, records: h.records})
 	w.stats.Blocks++
 	w.stats.RawBytes += int64(len(w.raw))
@@ -390,6 +408,21 @@ func (w *Writer) flushLocked() {
 	if w.opts.Sync {
 		w.syncOut()
 	}
+}
+
+// writeParity writes the parity block for the data block in w.buf.
+func (w *Writer) writeParity(dh *blockHeader) {
+	var err error
+	w.pbuf, err = appendParity(w.pbuf[:blockHeaderSize], w.buf)
+	if err != nil {
+		w.err = err
+		return
+	}
+	p := w.pbuf[blockHeaderSize:]
+	h := blockHeader{typ: blockParity, codec: codecStored, storedLen: uint32(len(p)), rawLen: uint32(len(p)),
+		firstTime: dh.firstTime, lastTime: dh.lastTime, crc: crc32c(p)}
+	h.put(w.pbuf)
+	_ = w.writeOut(w.pbuf)
 }
 
 func (w *Writer) writeOut(b []byte) error {

@@ -109,8 +109,8 @@ func TestGoldens(t *testing.T) {
 			}
 			// The decoded bytes of each direction are exactly the session's.
 			out, _, _ := execCLI(t, "", "show", "--raw", "--json", path)
-			if n := strings.Count(out, "\n"); n != len(s.Steps) {
-				t.Errorf("--raw --json: %d lines for %d steps", n, len(s.Steps))
+			if n := strings.Count(out, "\n"); n != len(s.Steps)+1 {
+				t.Errorf("--raw --json: %d lines for %d steps and the header", n, len(s.Steps))
 			}
 		})
 	}

@@ -132,6 +132,9 @@ func buildReport(ctx context.Context, path string) (*report.Page, error) {
 			<-showErr
 			return nil, fmt.Errorf("reading the transcript: %w", err)
 		}
+		if j.Kind == "header" { // the page has the header from the capture itself
+			continue
+		}
 		link := -1
 		if j.Link != nil {
 			link = *j.Link
@@ -263,6 +266,9 @@ func rowText(j *view.JSONEvent) (string, int) {
 		}
 		if j.Event == "bytes_lost" {
 			flags |= report.FlagLost
+		}
+		if j.Event == "damage" { // a hole a repair left
+			flags |= report.FlagError | report.FlagLost
 		}
 		if j.Event == "port_lost" || j.Event == "not_delivered" {
 			flags |= report.FlagError

@@ -88,8 +88,8 @@ func TestReportPages(t *testing.T) {
 			}
 			show, _, _ := execCLI(t, "", "show", "--json", f)
 			rows := pageData(t, page)["rows"].(map[string]any)["t"].([]any)
-			if n := strings.Count(show, "\n"); len(rows) != n {
-				t.Errorf("%d transcript rows, show --json prints %d", len(rows), n)
+			if n := strings.Count(show, "\n") - 1; len(rows) != n { // less the header line
+				t.Errorf("%d transcript rows, show --json prints %d events", len(rows), n)
 			}
 			for _, s := range []string{`id="timeline"`, `aria-label="latency"`, `id="viewport"`} {
 				if !strings.Contains(page, s) {

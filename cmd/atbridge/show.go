@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -184,7 +185,9 @@ func runShow(ctx context.Context, e *env, f *showFlags, args []string) int {
 			return fail("--since: %v", err)
 		}
 	}
-	if !f.json {
+	if f.json {
+		s.jsonHeader(&hdr)
+	} else {
 		s.header(path, &hdr)
 	}
 	var dec *at.Decoder
@@ -304,6 +307,32 @@ func (s *shower) record(r *capture.Record) {
 	s.emit(r.Time)
 }
 
+// jsonHeader writes the first line of show --json: kind "header", what a
+// consumer needs before the events (who recorded, when, which ports).
+func (s *shower) jsonHeader(h *capture.Header) {
+	type port struct {
+		Name     string `json:"name"`
+		Role     string `json:"role,omitempty"`
+		Settings string `json:"settings,omitempty"`
+	}
+	line := struct {
+		Kind  string            `json:"kind"`
+		Tool  string            `json:"tool"`
+		Start string            `json:"start"`
+		Ports []port            `json:"ports"`
+		Meta  map[string]string `json:"meta,omitempty"`
+	}{Kind: "header", Tool: h.Tool, Start: h.Start.UTC().Format("2006-01-02T15:04:05.000000000Z07:00"), Ports: []port{}, Meta: h.Meta}
+	for _, p := range h.Ports {
+		q := port{Name: p.Name, Role: p.Role}
+		if p.Line != (capture.LineSettings{}) {
+			q.Settings = p.Line.String()
+		}
+		line.Ports = append(line.Ports, q)
+	}
+	b, _ := json.Marshal(line)
+	s.out.Write(append(b, '\n'))
+}
+
 func (s *shower) damaged(t int64, d *capture.DamageError) {
 	s.damage++
 	if s.f.json {
@@ -315,6 +344,9 @@ func (s *shower) damaged(t int64, d *capture.DamageError) {
 		lost := "an unknown number of records lost"
 		if d.RecordsLost >= 0 {
 			lost = fmt.Sprintf("%d records lost", d.RecordsLost)
+		}
+		if errors.Is(d, capture.ErrRecovered) {
+			lost = "nothing lost"
 		}
 		s.buf = view.AppendTextLine(s.buf[:0], t, formats.DirNone, "DAMAGE",
 			fmt.Sprintf("file offset %d: %d bytes unreadable, %s (%v)", d.Offset, d.Length, lost, d.Err), view.ColourProblem, &s.text)
@@ -390,6 +422,8 @@ func eventText(r *capture.Record) (string, string) {
 		return fmt.Sprintf("ws_closed: link %d code %d %s", ev.Link, ev.Code, view.QuoteText([]byte(ev.Text))), view.ColourNetwork
 	case capture.EvMarker:
 		return "MARKER: " + ev.Text, view.ColourMarker
+	case capture.EvDamage:
+		return "DAMAGE (repaired): " + ev.Text, view.ColourProblem
 	}
 	text := ev.Type.String()
 	if ev.Text != "" {
@@ -433,7 +467,7 @@ func recordJSON(r *capture.Record, start time.Time, raw bool) *view.JSONEvent {
 		case capture.EvWSConnected, capture.EvWSClosed:
 			link := int(ev.Link)
 			j.Link = &link
-		case capture.EvMarker, capture.EvNote, capture.EvSplit:
+		case capture.EvMarker, capture.EvNote, capture.EvSplit, capture.EvDamage:
 		default:
 			port := int(r.Port)
 			j.Port = &port

@@ -77,15 +77,22 @@ func TestSniffRecordsOrderBound(t *testing.T) {
 		t.Errorf("header meta %v lacks %s", h.Meta, tapOrderMeta)
 	}
 	var dirs []formats.Dir
+	var times []int64
 	for _, r := range recs {
 		if r.Kind == capture.KindChunk {
 			dirs = append(dirs, r.Dir)
+			times = append(times, r.Time)
 		}
 	}
 	if len(dirs) < 2 || dirs[0] != formats.ToDevice || dirs[len(dirs)-1] != formats.ToHost {
 		t.Errorf("chunk directions %v: the command must come first", dirs)
 	}
-	if out, _, _ := execCLI(t, "", "show", rec); !strings.Contains(out, "order uncertain") {
-		t.Errorf("0.5 ms apart, show should flag the order:\n%s", out)
+	// Written 0.5 ms apart; the kernel may still hand the second tap's read
+	// over later than the bound, and then the pair is in order and not
+	// close: only a pair recorded closer than the bound must be flagged.
+	if len(times) >= 2 && times[len(times)-1]-times[0] < int64(tapOrderError) {
+		if out, _, _ := execCLI(t, "", "show", rec); !strings.Contains(out, "order uncertain") {
+			t.Errorf("recorded %v apart, show should flag the order:\n%s", time.Duration(times[len(times)-1]-times[0]), out)
+		}
 	}
 }

@@ -109,9 +109,17 @@ func TestShowRawJSONExactBytes(t *testing.T) {
 		t.Fatalf("exit %d", code)
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if len(lines) != len(recs) {
-		t.Fatalf("%d lines for %d records", len(lines), len(recs))
+	if len(lines) != len(recs)+1 {
+		t.Fatalf("%d lines for %d records and the header", len(lines), len(recs))
 	}
+	var hdr map[string]any
+	if err := json.Unmarshal([]byte(lines[0]), &hdr); err != nil || hdr["kind"] != "header" || hdr["start"] != "2026-11-25T19:00:00.000000000Z" {
+		t.Fatalf("first line %s (%v), want the header", lines[0], err)
+	}
+	if ports, _ := hdr["ports"].([]any); len(ports) == 0 {
+		t.Errorf("header line without ports: %s", lines[0])
+	}
+	lines = lines[1:]
 	for i, l := range lines {
 		var j map[string]any
 		if err := json.Unmarshal([]byte(l), &j); err != nil {
@@ -148,6 +156,10 @@ func TestShowJSON(t *testing.T) {
 		}
 		got = append(got, j)
 	}
+	if len(got) == 0 || got[0]["kind"] != "header" {
+		t.Fatalf("show --json does not start with the header line")
+	}
+	got = got[1:]
 	var wsData map[string]any
 	for _, j := range got {
 		if j["kind"] != "urc" && j["kind"] != "payload" {

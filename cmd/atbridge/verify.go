@@ -66,7 +66,7 @@ func runVerify(ctx context.Context, e *env, args []string, asJSON bool) int {
 		return writeVerifyJSON(e, path, rep)
 	}
 	if rep.OK() {
-		fmt.Fprintf(e.stdout, "%s: OK: %d records, %d bytes, format v%d, written by %s\n", path, rep.Records, rep.Size, rep.Header.Version, orUnknown(rep.Header.Tool))
+		fmt.Fprintf(e.stdout, "%s: OK: %d records, %d bytes of traffic (file %d bytes), format v%d, written by %s\n", path, rep.Records, rep.DataBytes, rep.Size, rep.Header.Version, orUnknown(rep.Header.Tool))
 		return exitOK
 	}
 	for _, p := range rep.Problems {
@@ -74,7 +74,7 @@ func runVerify(ctx context.Context, e *env, args []string, asJSON bool) int {
 	}
 	lost := fmt.Sprintf("%d records lost", rep.RecordsLost)
 	if rep.Unknown > 0 {
-		lost += fmt.Sprintf(" plus an unknown number in %d regions", rep.Unknown)
+		lost += " plus an unknown number in " + plural(int(rep.Unknown), "region")
 	}
 	fmt.Fprintf(e.stdout, "%s: %s, %d records readable, %s; run \"atbridge repair %s -o FIXED.atcap\" to keep what is readable\n",
 		path, plural(len(rep.Problems), "problem"), rep.Records, lost, path)
