@@ -2,11 +2,9 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -43,53 +41,17 @@ func readCapture(t *testing.T, path string) (capture.Header, []*capture.Record) 
 // one in steps, and returns socat's dump.
 func socatPTYDump(t *testing.T, hostBytes, devBytes []byte) []byte {
 	t.Helper()
-	bin := rig.NeedProgram(t, "socat")
-	dir := t.TempDir()
-	a, b := filepath.Join(dir, "host"), filepath.Join(dir, "esp")
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "-x", "-v", "PTY,link="+a+",raw,echo=0", "PTY,link="+b+",raw,echo=0")
-	var dump bytes.Buffer
-	cmd.Stderr = &dump
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	open := func(p string) *os.File {
-		for ctx.Err() == nil {
-			if f, err := os.OpenFile(p, os.O_RDWR, 0); err == nil {
-				return f
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-		cmd.Process.Kill()
-		cmd.Wait()
-		t.Fatalf("socat did not create %s: %s", p, dump.String())
-		return nil
-	}
-	fa, fb := open(a), open(b)
-	relay := func(w, r *os.File, p []byte) {
-		if _, err := w.Write(p); err != nil {
-			t.Fatal(err)
-		}
-		got := make([]byte, len(p))
-		if _, err := io.ReadFull(r, got); err != nil || !bytes.Equal(got, p) {
-			t.Fatalf("pty relay: %v", err)
-		}
-	}
+	fa, fb, stop := rig.SocatPTYs(t)
 	const step = 700 // a pty holds about 4 KiB
 	for i := 0; i < max(len(hostBytes), len(devBytes)); i += step {
 		if i < len(hostBytes) {
-			relay(fa, fb, hostBytes[i:min(i+step, len(hostBytes))])
+			rig.Relay(t, fa, fb, hostBytes[i:min(i+step, len(hostBytes))])
 		}
 		if i < len(devBytes) {
-			relay(fb, fa, devBytes[i:min(i+step, len(devBytes))])
+			rig.Relay(t, fb, fa, devBytes[i:min(i+step, len(devBytes))])
 		}
 	}
-	fa.Close()
-	fb.Close()
-	cmd.Process.Signal(os.Interrupt)
-	cmd.Wait()
-	return dump.Bytes()
+	return stop()
 }
 
 func TestImportSocatReal(t *testing.T) {

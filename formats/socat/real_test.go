@@ -7,27 +7,13 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-)
 
-// needSocat returns socat's path, skipping the test where it is missing
-// unless CI=true.
-func needSocat(t *testing.T) string {
-	t.Helper()
-	p, err := exec.LookPath("socat")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("socat is required under CI=true: %v", err)
-		}
-		t.Skipf("socat not installed: %v", err)
-	}
-	return p
-}
+	"github.com/atbridge/atbridge/internal/rig"
+)
 
 // socatTraffic is what the real-socat tests push each way: every byte value,
 // AT-looking text and a long pseudo-random binary run.
@@ -55,7 +41,7 @@ func socatTraffic() (left, right []byte) {
 // arrive, and returns socat's stderr: the dump.
 func runSocatTCP(t *testing.T, flags ...string) []byte {
 	t.Helper()
-	bin := needSocat(t)
+	bin := rig.NeedProgram(t, "socat")
 	left, right := socatTraffic()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -179,50 +165,13 @@ func TestSocatRealTCP(t *testing.T) {
 // TestSocatRealPTY runs socat between two pseudo-terminals, the way a
 // host app and a serial device are bridged, and pushes bytes both ways.
 func TestSocatRealPTY(t *testing.T) {
-	bin := needSocat(t)
-	dir := t.TempDir()
-	a, b := filepath.Join(dir, "A"), filepath.Join(dir, "B")
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "-x", "-v", "PTY,link="+a+",raw,echo=0", "PTY,link="+b+",raw,echo=0")
-	var dump bytes.Buffer
-	cmd.Stderr = &dump
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Wait()
-	defer cmd.Process.Kill()
-	open := func(p string) *os.File {
-		for ctx.Err() == nil {
-			if f, err := os.OpenFile(p, os.O_RDWR, 0); err == nil {
-				return f
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-		t.Fatalf("socat did not create %s", p)
-		return nil
-	}
-	fa, fb := open(a), open(b)
-	defer fa.Close()
-	defer fb.Close()
+	fa, fb, stop := rig.SocatPTYs(t)
 	// A pty holds about 4 KiB, so push in small steps and read each across.
 	left, right := socatTraffic()
 	left, right = left[:3000], right[:3000]
 	for i := 0; i < 3000; i += 1000 {
-		for _, x := range []struct {
-			w, r *os.File
-			p    []byte
-		}{{fa, fb, left[i : i+1000]}, {fb, fa, right[i : i+1000]}} {
-			if _, err := x.w.Write(x.p); err != nil {
-				t.Fatal(err)
-			}
-			got := make([]byte, len(x.p))
-			if _, err := io.ReadFull(x.r, got); err != nil || !bytes.Equal(got, x.p) {
-				t.Fatalf("pty relay: %v", err)
-			}
-		}
+		rig.Relay(t, fa, fb, left[i:i+1000])
+		rig.Relay(t, fb, fa, right[i:i+1000])
 	}
-	cmd.Process.Signal(os.Interrupt)
-	cmd.Wait()
-	checkSocatDump(t, dump.Bytes(), left, right)
+	checkSocatDump(t, stop(), left, right)
 }
