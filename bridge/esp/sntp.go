@@ -59,13 +59,13 @@ func cmdSNTPCFGSet(c *call) result {
 	}
 	en, ok := p[0].Int()
 	if !ok || en < 0 || en > 1 {
-		return c.paramErr("0x01070000", "AT+CIPSNTPCFG enable must be 0 or 1")
+		return c.badValue(0, "AT+CIPSNTPCFG enable must be 0 or 1")
 	}
 	cfg := defaultSNTP()
 	cfg.enable = en == 1
 	if len(p) > 1 && !p[1].Empty {
 		if p[1].Quoted {
-			return c.paramErr("0x01050000", "AT+CIPSNTPCFG timezone must be a number")
+			return c.badType(1, "AT+CIPSNTPCFG timezone must be a number")
 		}
 		v, ok := p[1].Int()
 		if !ok {
@@ -79,12 +79,12 @@ func cmdSNTPCFGSet(c *call) result {
 	}
 	if len(p) > 2 {
 		cfg.servers = nil
-		for _, s := range p[2:] {
+		for i, s := range p[2:] {
 			if s.Empty {
 				continue
 			}
 			if !s.Quoted {
-				return c.paramErr("0x01050000", "AT+CIPSNTPCFG servers must be quoted strings")
+				return c.badType(i+2, "AT+CIPSNTPCFG servers must be quoted strings")
 			}
 			cfg.servers = append(cfg.servers, s.Value)
 		}
