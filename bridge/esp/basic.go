@@ -2,35 +2,45 @@ package esp
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/atbridge/atbridge/capture"
 	"github.com/atbridge/atbridge/formats/at"
 )
 
-// emuState is everything a reboot resets (savedAP excepted: it is "flash").
+// emuState is the running state, which every boot rebuilds: power-on
+// values (defaultState) with the flash settings copied over them
+// (flashSettings, flash.go).
 type emuState struct {
-	echo    bool
-	syslog  bool
-	sysmsg  int64
-	cwmode  int64
-	wifi    wifiState
-	ap      apConfig
-	hasAP   bool      // an AP was configured (AT+CWJAP exec reuses it)
-	savedAP *apConfig // kept across AT+RST, cleared by AT+RESTORE
-	sntp    sntpConfig
-	uartCur capture.LineSettings
-	uartDef capture.LineSettings
-	wscfg   [wsLinks]*wsConfig
-	headers []wsHeader // newest first
-	datafmt [wsLinks]dataFmt
-	tcp     tcpSettings // AT+CIPMUX, AT+CIPMODE, AT+CIPDINFO (tcp.go)
+	flashSettings
+	echo     bool
+	syslog   bool
+	wifi     wifiState
+	ap       apConfig // the station's configuration (AT+CWJAP execute reuses it)
+	hasAP    bool     // an AP was configured
+	joined   joinedAP // the AP joined, while wifi is wifiGotIP
+	hostname string   // AT+CWHOSTNAME (never saved)
+	sleep    int64    // AT+SLEEP (never saved)
+	lapOpt   lapOptions
+	sntp     sntpConfig
+	uartCur  uartConfig
+	wscfg    [wsLinks]*wsConfig
+	headers  []wsHeader // newest first
+	datafmt  [wsLinks]dataFmt
+	tcp      tcpSettings // AT+CIPMUX, AT+CIPMODE, AT+CIPDINFO (tcp.go)
 }
 
+// defaultState is the power-on state of the settings the flash does not
+// hold; powerOnLocked adds the flash ones.
 func defaultState() emuState {
-	st := emuState{echo: true, cwmode: 1, sntp: defaultSNTP()}
-	uart := capture.LineSettings{Baud: 115200, DataBits: 8, Parity: capture.ParityNone, StopBits: capture.Stop1}
-	st.uartCur, st.uartDef = uart, uart
+	st := emuState{echo: true, sntp: defaultSNTP(), flashSettings: defaultFlash()}
+	st.hostname = defaultHostname
+	// ESP-IDF's default station power save is modem sleep (WIFI_PS_MIN_MODEM),
+	// which AT+SLEEP numbers 1; the docs give no default (a choice).
+	st.sleep = 1
+	st.lapOpt = defaultLapOptions()
+	st.uartCur = st.uartDef
 	for i := range st.datafmt {
 		st.datafmt[i] = dataFmt{level: 0, mask: 48}
 	}
@@ -53,7 +63,12 @@ func (e *Emulator) commandTable() map[string]handler {
 		"+RST":         {exec: cmdRST},
 		"+RESTORE":     {exec: cmdRESTORE},
 		"+SYSLOG":      {query: cmdSyslogQuery, set: cmdSyslogSet, test: cmdSyslogTest},
+		"+SYSSTORE":    {query: cmdSYSSTOREQuery, set: cmdSYSSTORESet},
+		"+CMD":         {query: cmdCMDQuery},
+		"+GSLP":        {set: cmdGSLP},
+		"+SLEEP":       {query: cmdSLEEPQuery, set: cmdSLEEPSet},
 		"+SYSMSG":      {query: cmdSysmsgQuery, set: cmdSysmsgSet},
+		"+UART":        {query: cmdUARTQuery(false), set: cmdUARTSet(true)}, // at_uart_cmd.c: query current, set as UART_DEF
 		"+UART_CUR":    {query: cmdUARTQuery(false), set: cmdUARTSet(false)},
 		"+UART_DEF":    {query: cmdUARTQuery(true), set: cmdUARTSet(true)},
 		"+CWMODE":      {query: cmdCWMODEQuery, set: cmdCWMODESet, test: cmdCWMODETest},
@@ -61,6 +76,17 @@ func (e *Emulator) commandTable() map[string]handler {
 		"+CWQAP":       {exec: cmdCWQAP},
 		"+CIFSR":       {exec: cmdCIFSR},
 		"+CWSTATE":     {query: cmdCWSTATE},
+		"+CWLAP":       {set: cmdCWLAPSet, exec: cmdCWLAPExec},
+		"+CWLAPOPT":    {set: cmdCWLAPOPT},
+		"+CWAUTOCONN":  {query: cmdCWAUTOCONNQuery, set: cmdCWAUTOCONNSet},
+		"+CWRECONNCFG": {query: cmdCWRECONNCFGQuery, set: cmdCWRECONNCFGSet},
+		"+CWSAP":       {query: cmdCWSAPQuery, set: cmdCWSAPSet},
+		"+CIPSTA":      {query: cmdNetQuery(false), set: cmdNetSet(false)},
+		"+CIPAP":       {query: cmdNetQuery(true), set: cmdNetSet(true)},
+		"+CIPSTAMAC":   {query: cmdMACQuery(false), set: cmdMACSet(false)},
+		"+CIPAPMAC":    {query: cmdMACQuery(true), set: cmdMACSet(true)},
+		"+CWDHCP":      {query: cmdCWDHCPQuery, set: cmdCWDHCPSet},
+		"+CWHOSTNAME":  {query: cmdCWHOSTNAMEQuery, set: cmdCWHOSTNAMESet},
 		"+CIPSNTPCFG":  {query: cmdSNTPCFGQuery, set: cmdSNTPCFGSet},
 		"+CIPSNTPTIME": {query: cmdSNTPTIME},
 		"+WSCFG":       {set: cmdWSCFG},
@@ -152,6 +178,77 @@ func (c *call) boolParam(name string) (bool, result, bool) {
 	return v[0] == 1, resOK, true
 }
 
+// badValue answers a parameter out of range: PARA_INVALID with the
+// parameter's index as the extension (esp_at_core.h ESP_AT_ERROR_NO).
+func (c *call) badValue(i int, why string) result {
+	return c.paramErr(fmt.Sprintf("0x0107%04x", i), why)
+}
+
+// badType answers a parameter of the wrong kind (a string for a number or
+// the reverse): PARA_TYPE_MISMATCH with the parameter's index.
+func (c *call) badType(i int, why string) result {
+	return c.paramErr(fmt.Sprintf("0x0105%04x", i), why)
+}
+
+// execFail answers a well-formed command the firmware cannot carry out in
+// its state (wrong Wi-Fi mode, a failed join): CMD_EXEC_FAIL with no module
+// extension, the code the core prints when a handler returns a plain
+// ESP_AT_RESULT_CODE_ERROR (a choice: the docs show none).
+func (c *call) execFail(why string) result {
+	return c.paramErr("0x010a0000", why)
+}
+
+// quotedParam reads parameter i as a quoted string of at most max bytes
+// (min at least); ok is false after answering ERROR.
+func (c *call) quotedParam(i, min, max int, what string) (string, result, bool) {
+	p, _ := c.cmd.Param(i)
+	if !p.Quoted {
+		return "", c.badType(i, what+" must be a quoted string"), false
+	}
+	if len(p.Value) < min || len(p.Value) > max {
+		return "", c.badValue(i, fmt.Sprintf("%s must be %d..%d bytes", what, min, max)), false
+	}
+	return p.Value, resOK, true
+}
+
+// optInt reads optional numeric parameter i within lo..hi: missing or
+// empty gives def.
+func (c *call) optInt(i int, lo, hi, def int64, what string) (int64, result, bool) {
+	p, there := c.cmd.Param(i)
+	if !there || p.Empty {
+		return def, resOK, true
+	}
+	if p.Quoted {
+		return 0, c.badType(i, what+" must be a number"), false
+	}
+	v, ok := p.Int()
+	if !ok || v < lo || v > hi {
+		return 0, c.badValue(i, fmt.Sprintf("%s must be %d..%d", what, lo, hi)), false
+	}
+	return v, resOK, true
+}
+
+// cmdCMDQuery lists the commands of this firmware build, one
+// +CMD:<index>,"AT<name>",<test>,<query>,<set>,<exe> line each
+// (Basic_AT_Commands.rst AT+CMD; LIB-BASE "%s:%d,\"AT%s\",%d,%d,%d,%d").
+// The firmware's index order is its registration order, which the docs do
+// not give: the emulator numbers from 0 in name order (a choice).
+func cmdCMDQuery(c *call) result {
+	t := c.e.commandTable()
+	names := make([]string, 0, len(t))
+	for n := range t {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var b strings.Builder
+	for i, n := range names {
+		h := t[n]
+		fmt.Fprintf(&b, "+CMD:%d,\"AT%s\",%d,%d,%d,%d\r\n", i, n, b2i(h.test != nil), b2i(h.query != nil), b2i(h.set != nil), b2i(h.exec != nil))
+	}
+	c.print(b.String())
+	return resOK
+}
+
 func (e *Emulator) setEcho(on bool) result {
 	e.mu.Lock()
 	e.st.echo = on
@@ -222,7 +319,7 @@ func cmdSysmsgQuery(c *call) result {
 	return resOK
 }
 
-// cmdSysmsgSet stores the value. The TCP links honour it (bit 0 +QUITT,
+// cmdSysmsgSet stores the value (in flash with AT+SYSSTORE=1). The TCP links honour it (bit 0 +QUITT,
 // bit 1 +LINK_CONN, bit 2 CLOSED in passthrough; tcp.go); WebSocket
 // URCs ignore it (esp-at.md §1.6).
 func cmdSysmsgSet(c *call) result {
@@ -231,41 +328,43 @@ func cmdSysmsgSet(c *call) result {
 		return c.paramErr("0x01070000", "AT+SYSMSG takes 0..7")
 	}
 	c.e.mu.Lock()
-	c.e.st.sysmsg = v[0]
+	c.e.storeLocked(func(f *flashSettings) { f.sysmsg = v[0] })
 	c.e.mu.Unlock()
 	return resOK
 }
 
+// uartConfig is a UART setting as AT+UART_CUR/DEF take it: the line, and
+// the flow-control number (0 none, 1 RTS, 2 CTS, 3 both), kept as set
+// because a pty or USB-UART offers only RTS/CTS together.
+type uartConfig struct {
+	line capture.LineSettings
+	flow int64
+}
+
+// cmdUARTQuery prints <baud>,<databits>,<stopbits>,<parity>,<flow> as
+// at_uart_cmd.c does (flow: UART_HW_FLOWCTRL_RTS 1, CTS 2, CTS_RTS 3).
 func cmdUARTQuery(def bool) func(*call) result {
 	return func(c *call) result {
 		c.e.mu.Lock()
-		l := c.e.st.uartCur
+		u := c.e.st.uartCur
 		if def {
-			l = c.e.st.uartDef
+			u = c.e.st.uartDef
 		}
 		c.e.mu.Unlock()
-		name := "+UART_CUR"
-		if def {
-			name = "+UART_DEF"
-		}
+		l := u.line
 		stop := map[capture.StopBits]int{capture.Stop1: 1, capture.Stop1_5: 2, capture.Stop2: 3}[l.StopBits]
 		par := map[capture.Parity]int{capture.ParityNone: 0, capture.ParityOdd: 1, capture.ParityEven: 2}[l.Parity]
-		flow := 0
-		if l.Flow == capture.FlowRTSCTS {
-			flow = 3
-		}
-		c.print(fmt.Sprintf("%s:%d,%d,%d,%d,%d\r\n", name, l.Baud, l.DataBits, stop, par, flow))
+		c.print(fmt.Sprintf("%s:%d,%d,%d,%d,%d\r\n", c.cmd.Name, l.Baud, l.DataBits, stop, par, u.flow))
 		return resOK
 	}
 }
 
 // cmdUARTSet parses AT+UART_CUR/DEF=<baud>,<databits>,<stopbits>,<parity>,<flow>
-// and, after the OK has gone out at the old settings, switches the port.
-// AT+UART_DEF also switches at once here: the emulator keeps no flash, so
-// "saved for the next boot" and "now" coincide except across AT+RST, which
-// keeps the port as it is. Flow control 1 (RTS only) and 2 (CTS only) are
-// accepted and mapped to RTS/CTS, the only hardware flow a pty or USB-UART
-// offers.
+// and, after the OK has gone out at the old settings, switches the port
+// (at_uart_cmd.c: AT+UART_DEF also applies at once, and saves in NVS
+// whatever AT+SYSSTORE says). Flow control 1 (RTS only) and 2 (CTS only)
+// are read back as set but applied as RTS/CTS, the only hardware flow a pty
+// or USB-UART offers.
 func cmdUARTSet(def bool) func(*call) result {
 	return func(c *call) result {
 		v, ok := c.intParams(5)
@@ -273,8 +372,10 @@ func cmdUARTSet(def bool) func(*call) result {
 			return c.paramErr("0x01060000", "AT+UART_CUR/DEF take 5 numbers")
 		}
 		baud, bits, stop, par, flow := v[0], v[1], v[2], v[3], v[4]
-		if baud < 80 || baud > 5000000 || bits < 5 || bits > 8 || stop < 1 || stop > 3 || par < 0 || par > 2 || flow < 0 || flow > 3 {
-			return c.paramErr("0x01070000", "UART parameter out of range")
+		for i, bad := range []bool{baud < 80 || baud > 5000000, bits < 5 || bits > 8, stop < 1 || stop > 3, par < 0 || par > 2, flow < 0 || flow > 3} {
+			if bad {
+				return c.badValue(i, "UART parameter out of range")
+			}
 		}
 		l := capture.LineSettings{Baud: int(baud), DataBits: uint8(bits)}
 		l.StopBits = []capture.StopBits{capture.Stop1, capture.Stop1_5, capture.Stop2}[stop-1]
@@ -282,10 +383,11 @@ func cmdUARTSet(def bool) func(*call) result {
 		if flow != 0 {
 			l.Flow = capture.FlowRTSCTS
 		}
+		u := uartConfig{line: l, flow: flow}
 		c.e.mu.Lock()
-		c.e.st.uartCur = l
+		c.e.st.uartCur = u
 		if def {
-			c.e.st.uartDef = l
+			c.e.storeNVSLocked(func(f *flashSettings) { f.uartDef = u })
 		}
 		c.e.mu.Unlock()
 		what := strings.TrimPrefix(c.cmd.Name, "+")

@@ -9,7 +9,10 @@
 //
 // Files: emulator.go (the Emulator, Serve), input.go (the line reader, its
 // limits and data modes), basic.go (the command table and basic commands),
-// wifi.go, sntp.go, ws.go and link.go (AT+WS* and the WebSocket link
+// flash.go (the NVS settings kept across boots), power.go (AT+GSLP,
+// AT+SLEEP), wifi.go (station and AT+CWJAP), wifi_scan.go (the access
+// point list, AT+CWLAP), softap.go, netif.go (addresses, AT+CIFSR),
+// sntp.go, ws.go and link.go (AT+WS* and the WebSocket link
 // model), wsclient.go (its own RFC 6455 client), tls.go (certificates from
 // --pki), tcp.go and tcp_passthrough.go (AT+CIP*), record.go (what it
 // records).

@@ -56,6 +56,14 @@ type Options struct {
 	// wss_ca/wss_ca_NN.crt. Empty means no certificates: AT+WSCFG with an
 	// auth_mode other than 0 answers NO CERT FOUND or NO CA FOUND.
 	PKIDir string
+	// AccessPoints are the networks the emulated radio sees: AT+CWLAP lists
+	// them and AT+CWJAP joins only them, checking the password (+CWJAP:3 for
+	// an SSID or BSSID not listed, +CWJAP:2 for a wrong password; an open
+	// AP, ecn 0, takes any). nil means DefaultAccessPoints, and then an SSID
+	// not in that list joins too, with any password, as an AP nobody
+	// scanned (the emulator's behaviour before the list existed). Read one
+	// from JSON with ParseAccessPoints.
+	AccessPoints []AccessPoint
 	// CWJAPFail, when 1..4, makes every AT+CWJAP fail with +CWJAP:<code>
 	// (1 timeout, 2 wrong password, 3 no AP, 4 fail). Zero means connect;
 	// the password "wrong-password" always fails with code 2.
@@ -105,8 +113,10 @@ type Options struct {
 // timing pongs and seeing close frames.
 //
 // An Emulator serves one port at a time. Serve may be called again after it
-// returns: each call boots the board afresh (settings at their power-on
-// values; an AP joined earlier is kept, as the firmware keeps it in flash).
+// returns: each call boots the board afresh, with the settings the firmware
+// keeps in flash (flash.go: with AT+SYSSTORE=1 the Wi-Fi mode, the joined
+// AP, AT+SYSMSG...; always AT+UART_DEF and AT+CWAUTOCONN) as they were
+// saved, and the others at their power-on values.
 // Its methods are safe for concurrent use.
 type Emulator struct {
 	opts Options
@@ -127,8 +137,9 @@ type Emulator struct {
 
 	execMu sync.Mutex // held while a command handler runs
 
-	mu sync.Mutex // guards the fields below
-	st emuState
+	mu    sync.Mutex // guards the fields below
+	st    emuState
+	flash flashSettings // the NVS partition (flash.go); kept across boots
 	// input state
 	busy      bool
 	rebooting bool
@@ -172,6 +183,7 @@ func New(opts *Options) *Emulator {
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
 	}
+	e.flash = defaultFlash()
 	e.st = defaultState()
 	return e
 }
@@ -215,23 +227,18 @@ func (e *Emulator) Serve(ctx context.Context, port io.ReadWriter) error {
 	e.bootCtx, e.bootStop = context.WithCancel(serveCtx)
 	e.cmds = make(chan queuedCmd, 1)
 	e.busy, e.rebooting, e.prompt, e.pt = false, false, nil, nil
-	saved := e.st.savedAP
-	e.st = defaultState()
-	e.st.savedAP = saved
+	e.powerOnLocked()
+	bootUART := e.st.uartCur
 	cmds := e.cmds
 	e.mu.Unlock()
+	// The port is as the caller opened it: a board whose AT+UART_DEF is not
+	// the factory setting boots with its own.
+	e.applyBootLine(defaultFlash().uartDef, bootUART)
 
 	e.event(capture.Event{Type: capture.EvNote, Text: "emulator started (" + e.opts.Firmware.String() + " firmware)"})
 	e.write(e.curGen(), []byte("\r\nready\r\n"))
 	e.log.Info("emulator ready", "firmware", e.opts.Firmware.String())
-	e.mu.Lock()
-	if saved != nil { // the saved AP joins at boot, as after AT+RST
-		e.st.wifi, e.st.ap, e.st.hasAP = wifiGotIP, *saved, true
-	}
-	e.mu.Unlock()
-	if saved != nil {
-		e.write(e.curGen(), []byte("WIFI CONNECTED\r\nWIFI GOT IP\r\n"))
-	}
+	e.bootURCs(e.curGen()) // auto-connect, as after AT+RST
 
 	var wg sync.WaitGroup
 	wg.Add(1)

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -22,6 +23,7 @@ type emuHost struct {
 	t    testing.TB
 	em   *Emulator
 	port port.Port
+	stop func() // ends the Serve; idempotent
 }
 
 // startEmu runs an emulator on a fresh pty: port and connects a host to it.
@@ -37,13 +39,23 @@ func startEmu(t testing.TB, opts *Options) *emuHost {
 	if opts.RestartDelay == 0 {
 		opts.RestartDelay = 20 * time.Millisecond
 	}
+	h := serveEmu(t, New(opts))
+	h.Expect("\r\nready\r\n")
+	return h
+}
+
+// serveEmu runs em.Serve on a fresh pty and connects a host to it, leaving
+// the boot banner unread; stop (or the test's end) ends that Serve, so a
+// test can boot the same Emulator again on a new port.
+func serveEmu(t testing.TB, em *Emulator) *emuHost {
+	t.Helper()
 	link := filepath.Join(t.TempDir(), "esp")
 	ctx, cancel := context.WithCancel(context.Background())
 	p, err := port.Open(ctx, "pty:"+link, nil)
 	if err != nil {
+		cancel()
 		t.Fatalf("port.Open: %v", err)
 	}
-	em := New(opts)
 	served := make(chan error, 1)
 	go func() { served <- em.Serve(ctx, p) }()
 	f, err := os.OpenFile(link, os.O_RDWR, 0)
@@ -55,15 +67,18 @@ func startEmu(t testing.TB, opts *Options) *emuHost {
 	}
 	h := &emuHost{HostApp: rig.NewHostApp(t, f), t: t, em: em, port: p}
 	h.Keep = false
-	t.Cleanup(func() {
-		cancel()
-		if err := <-served; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-		p.Close()
-		h.Close()
-	})
-	h.Expect("\r\nready\r\n")
+	var once sync.Once
+	h.stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-served; err != nil {
+				t.Errorf("Serve: %v", err)
+			}
+			p.Close()
+			h.Close()
+		})
+	}
+	t.Cleanup(h.stop)
 	return h
 }
 

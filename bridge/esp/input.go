@@ -202,7 +202,7 @@ func (e *Emulator) executor(cmds <-chan queuedCmd) {
 			// dropped, and the reboot clears busy when "ready" is out.
 			e.write(c.gen, out)
 			e.execMu.Unlock()
-			e.reboot(c.restart == restartRestore)
+			e.rebootAfter(c.restart == restartRestore, c.sleep)
 			continue
 		}
 		e.finish(c.gen, out)
@@ -221,7 +221,8 @@ type call struct {
 	cmd     *at.Command
 	after   func() // runs once the command is no longer busy
 	restart restartKind
-	final   []byte // replaces the result string when a handler sets it
+	final   []byte        // replaces the result string when a handler sets it
+	sleep   time.Duration // with restart: how long the board sleeps first (AT+GSLP)
 }
 
 // restartKind says whether a command restarts the board after its result.
@@ -230,7 +231,7 @@ type restartKind int
 const (
 	restartNone restartKind = iota
 	restartReboot
-	restartRestore // AT+RESTORE: also forget the saved AP
+	restartRestore // AT+RESTORE: also put the flash back to factory settings
 )
 
 // Result codes of a handler (esp-at.md §1.1).
@@ -314,13 +315,18 @@ func (c *call) readData(n int, cancelable bool) (data []byte, canceled bool) {
 	}
 }
 
-// reboot restarts the emulated board: links dropped without a URC, every
-// setting back to its power-on value (saved Wi-Fi kept unless restore), a
-// silent pause, then "\r\nready\r\n" and, with a saved AP, the Wi-Fi URCs.
+// reboot restarts the emulated board: links dropped without a URC, the
+// running state rebuilt from the flash (flash.go; with restore, the flash is
+// put back to factory settings first), a silent pause, then
+// "\r\nready\r\n" and, with auto-connect and a saved AP, the Wi-Fi URCs.
 // It is called by the reader (a forced restart) or by the executor after
 // AT+RST or AT+RESTORE printed OK, never while holding execMu. Until "ready"
 // the reader drops input; then busy is cleared.
-func (e *Emulator) reboot(restore bool) {
+func (e *Emulator) reboot(restore bool) { e.rebootAfter(restore, 0) }
+
+// rebootAfter is reboot with the board silent for sleep more than the
+// restart delay, as after AT+GSLP.
+func (e *Emulator) rebootAfter(restore bool, sleep time.Duration) {
 	e.mu.Lock()
 	parent := e.serveCtx
 	if parent == nil || parent.Err() != nil || e.rebooting {
@@ -339,20 +345,21 @@ func (e *Emulator) reboot(restore bool) {
 	e.asyncWG.Wait()
 
 	e.mu.Lock()
-	saved := e.st.savedAP
 	if restore {
-		saved = nil
+		e.flash = defaultFlash()
 	}
-	e.st = defaultState()
-	e.st.savedAP = saved
+	prevUART := e.st.uartCur
+	e.powerOnLocked()
+	nowUART := e.st.uartCur
 	e.prompt, e.pt = nil, nil
 	e.mu.Unlock()
 	e.event(capture.Event{Type: capture.EvNote, Text: "emulator restarted"})
 
 	select {
-	case <-time.After(e.opts.RestartDelay):
+	case <-time.After(e.opts.RestartDelay + sleep):
 	case <-parent.Done():
 	}
+	e.applyBootLine(prevUART, nowUART)
 
 	e.mu.Lock()
 	e.bootCtx, e.bootStop = context.WithCancel(parent)
@@ -365,12 +372,7 @@ func (e *Emulator) reboot(restore bool) {
 	gen := e.curGen()
 	e.write(gen, []byte("\r\nready\r\n"))
 	e.log.Info("emulator restarted", "restore", restore)
-	if saved != nil {
-		e.mu.Lock()
-		e.st.wifi, e.st.ap, e.st.hasAP = wifiGotIP, *saved, true
-		e.mu.Unlock()
-		e.write(gen, []byte("WIFI CONNECTED\r\nWIFI GOT IP\r\n"))
-	}
+	e.bootURCs(gen)
 }
 
 // quoteShort renders input for a log line, cut to 64 bytes.

@@ -2,8 +2,6 @@ package esp
 
 import (
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 )
 
@@ -11,7 +9,7 @@ import (
 // servers: "synchronising" adopts the host clock.
 type sntpConfig struct {
 	enable  bool
-	tz      string        // as the host typed it, printed back by the query
+	tz      int64         // as the query prints it: whole hours (parseTimezone)
 	offset  time.Duration // east of UTC
 	servers []string
 	synced  bool
@@ -24,36 +22,32 @@ const timeUpdatedDelay = 100 * time.Millisecond
 var defaultSNTPServers = []string{"cn.ntp.org.cn", "ntp.sjtu.edu.cn", "us.pool.ntp.org"}
 
 func defaultSNTP() sntpConfig {
-	return sntpConfig{tz: "0", servers: append([]string(nil), defaultSNTPServers...)}
+	return sntpConfig{servers: append([]string(nil), defaultSNTPServers...)}
 }
 
-// parseTimezone accepts the two forms of esp-at.md §1.7: whole hours
-// -12..14, or [+|-]hhmm with hh:mm within -12:00..+14:00 and mm < 60.
-func parseTimezone(s string) (time.Duration, bool) {
-	v, err := strconv.Atoi(s)
-	if err != nil {
-		return 0, false
-	}
-	if len(strings.TrimLeft(s, "+-")) <= 2 {
-		// One or two digits are whole hours; hhmm needs three or four.
-		if v < -12 || v > 14 {
-			return 0, false
-		}
-		return time.Duration(v) * time.Hour, true
+// parseTimezone reads AT+CIPSNTPCFG's <timezone> as TCP-IP_AT_Commands.rst
+// describes it: the number is read with leading zeros ignored; -12..14 is
+// whole hours, anything else is the UTC offset [+|-][hh]mm with hh within
+// -12..14 and mm within 0..59 (so 15 is UTC+00:15, 530 UTC+05:30, -1230
+// UTC-12:30). It returns the offset and the value the query prints: the
+// whole hours, as in the doc's example where 015 is read back as 0.
+func parseTimezone(v int64) (time.Duration, int64, bool) {
+	if v >= -12 && v <= 14 {
+		return time.Duration(v) * time.Hour, v, true
 	}
 	a := v
 	if a < 0 {
 		a = -a
 	}
 	h, m := a/100, a%100
-	if m >= 60 || h > 14 || v < 0 && (h > 12 || h == 12 && m > 0) || v > 0 && h == 14 && m > 0 {
-		return 0, false
+	if m >= 60 || v < 0 && h > 12 || v > 0 && h > 14 {
+		return 0, 0, false
 	}
 	d := time.Duration(h)*time.Hour + time.Duration(m)*time.Minute
 	if v < 0 {
-		d = -d
+		d, h = -d, -h
 	}
-	return d, true
+	return d, h, true
 }
 
 // cmdSNTPCFGSet parses AT+CIPSNTPCFG=<enable>[,<timezone>][,"srv1"...]. With
@@ -65,28 +59,32 @@ func cmdSNTPCFGSet(c *call) result {
 	}
 	en, ok := p[0].Int()
 	if !ok || en < 0 || en > 1 {
-		return c.paramErr("0x01070000", "AT+CIPSNTPCFG enable must be 0 or 1")
+		return c.badValue(0, "AT+CIPSNTPCFG enable must be 0 or 1")
 	}
 	cfg := defaultSNTP()
 	cfg.enable = en == 1
 	if len(p) > 1 && !p[1].Empty {
 		if p[1].Quoted {
-			return c.paramErr("0x01050000", "AT+CIPSNTPCFG timezone must be a number")
+			return c.badType(1, "AT+CIPSNTPCFG timezone must be a number")
 		}
-		off, ok := parseTimezone(p[1].Value)
+		v, ok := p[1].Int()
 		if !ok {
-			return c.paramErr("0x01070000", "AT+CIPSNTPCFG timezone must be -12..14 or [+|-]hhmm")
+			return c.badType(1, "AT+CIPSNTPCFG timezone must be a number")
 		}
-		cfg.tz, cfg.offset = p[1].Value, off
+		off, hours, ok := parseTimezone(v)
+		if !ok {
+			return c.badValue(1, "AT+CIPSNTPCFG timezone must be -12..14 or [+|-]hhmm")
+		}
+		cfg.tz, cfg.offset = hours, off
 	}
 	if len(p) > 2 {
 		cfg.servers = nil
-		for _, s := range p[2:] {
+		for i, s := range p[2:] {
 			if s.Empty {
 				continue
 			}
 			if !s.Quoted {
-				return c.paramErr("0x01050000", "AT+CIPSNTPCFG servers must be quoted strings")
+				return c.badType(i+2, "AT+CIPSNTPCFG servers must be quoted strings")
 			}
 			cfg.servers = append(cfg.servers, s.Value)
 		}
@@ -128,7 +126,7 @@ func cmdSNTPCFGQuery(c *call) result {
 	if cfg.enable {
 		en = 1
 	}
-	s := fmt.Sprintf("+CIPSNTPCFG:%d,%s", en, cfg.tz)
+	s := fmt.Sprintf("+CIPSNTPCFG:%d,%d", en, cfg.tz)
 	for _, srv := range cfg.servers {
 		s += fmt.Sprintf(",%q", srv)
 	}

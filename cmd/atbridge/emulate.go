@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"os"
 	"strings"
 	"time"
 
@@ -32,7 +33,11 @@ func init() {
 
   # test the host app's error handling: every AT+CWJAP fails with "wrong password";
   # lost links reconnect after 1 s instead of 10 s
-  atbridge emulate --port pty:/tmp/esp --cwjap-fail 2 --reconnect-interval 1s`,
+  atbridge emulate --port pty:/tmp/esp --cwjap-fail 2 --reconnect-interval 1s
+
+  # the networks AT+CWLAP lists and AT+CWJAP joins (wrong password: +CWJAP:2, unknown SSID: +CWJAP:3)
+  echo '[{"ssid":"home","password":"secret123","rssi":-50},{"ssid":"cafe","channel":6}]' > aps.json
+  atbridge emulate --port pty:/tmp/esp --aps aps.json`,
 		setup: setupEmulate,
 	})
 }
@@ -45,6 +50,7 @@ type emulateFlags struct {
 	firmware  string
 	pki       string
 	cwjapFail int
+	aps       string
 	reconnect time.Duration
 	logLevel  string
 	write     string
@@ -62,6 +68,7 @@ func setupEmulate(fs *flag.FlagSet) func(context.Context, *env, []string) int {
 	fs.StringVar(&f.firmware, "firmware", "release", "firmware to emulate: release (v5.0.1: no fin, no WSDATAFMT, 8192 limits) or dev (master: fin, WSDATAFMT, 16384)")
 	fs.StringVar(&f.pki, "pki", "", "folder with wss_cert/wss_client_NN.crt, wss_key/wss_client_NN.key and wss_ca/wss_ca_NN.crt for AT+WSCFG auth modes 1..3")
 	fs.IntVar(&f.cwjapFail, "cwjap-fail", 0, "make every AT+CWJAP fail with +CWJAP:CODE (1 timeout, 2 wrong password, 3 no AP, 4 fail); 0 joins (the password \"wrong-password\" always fails with 2)")
+	fs.StringVar(&f.aps, "aps", "", `JSON file listing the access points AT+CWLAP shows and AT+CWJAP joins, e.g. [{"ssid":"home","password":"secret123","bssid":"7c:8b:ca:3e:d7:5b","channel":11,"rssi":-55,"ecn":3}] (only ssid is required); without it, three built-in APs ("espressif" with password 1234567890 among them) and any other SSID joins`)
 	fs.DurationVar(&f.reconnect, "reconnect-interval", 10*time.Second, "wait between automatic WebSocket reconnects (the firmware waits 10s)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "emulator log on stderr: debug, info, warn or error")
 	fs.StringVar(&f.write, "w", "", "record the serial traffic, WebSocket frames and link events to this .atcap file")
@@ -95,6 +102,19 @@ func runEmulate(ctx context.Context, e *env, f *emulateFlags) int {
 	if f.reconnect <= 0 {
 		return fail("--reconnect-interval must be positive")
 	}
+	var aps []esp.AccessPoint
+	if f.aps != "" {
+		data, err := os.ReadFile(f.aps)
+		if err != nil {
+			return fail("--aps: %v", err)
+		}
+		if aps, err = esp.ParseAccessPoints(data); err != nil {
+			return fail("--aps %s: %v", f.aps, err)
+		}
+		if aps == nil {
+			aps = []esp.AccessPoint{} // an empty list: no AP at all
+		}
+	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
 		return fail("--log-level must be debug, info, warn or error")
@@ -126,6 +146,7 @@ func runEmulate(ctx context.Context, e *env, f *emulateFlags) int {
 		Firmware:          fw,
 		PKIDir:            f.pki,
 		CWJAPFail:         f.cwjapFail,
+		AccessPoints:      aps,
 		ReconnectInterval: f.reconnect,
 		Version:           "atbridge " + toolVersion(),
 		Log:               logger,

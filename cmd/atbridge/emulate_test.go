@@ -174,12 +174,18 @@ func checkLivePcapng(t *testing.T, path string, commands ...string) {
 }
 
 func TestEmulateBadFlags(t *testing.T) {
+	badAPs := filepath.Join(t.TempDir(), "aps.json")
+	if err := os.WriteFile(badAPs, []byte(`[{"ssid":"x","ecn":1}]`), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, args := range [][]string{
 		{"emulate"},
 		{"emulate", "--port", "pty:/tmp/x", "--firmware", "beta"},
 		{"emulate", "--port", "pty:/tmp/x", "--cwjap-fail", "7"},
 		{"emulate", "--port", "pty:/tmp/x", "--log-level", "loud"},
 		{"emulate", "--port", "pty:/tmp/x", "--flow", "dtr"},
+		{"emulate", "--port", "pty:/tmp/x", "--aps", "/nonexistent/aps.json"},
+		{"emulate", "--port", "pty:/tmp/x", "--aps", badAPs},
 	} {
 		_, stderr, code := execCLI(t, "", args...)
 		if code != exitFailure || !strings.Contains(stderr, "atbridge emulate: ") {
