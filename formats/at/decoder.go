@@ -118,6 +118,7 @@ type Decoder struct {
 	freeMsgs []*WSMessage
 	usedMsgs []*WSMessage
 	names    nameCache
+	topics   nameCache // +MQTTSUBRECV topics
 
 	host, dev stream
 	devWait   devWait
@@ -133,10 +134,11 @@ type Decoder struct {
 
 // NewDecoder returns a decoder for a fresh pair of streams (offsets from 0).
 func NewDecoder(opts *DecoderOptions) *Decoder {
-	d := &Decoder{opts: opts.withDefaults(), names: nameCache{}}
+	d := &Decoder{opts: opts.withDefaults(), names: nameCache{}, topics: nameCache{}}
 	d.host.dir, d.host.slab = formats.ToDevice, slabSize
 	d.dev.dir, d.dev.slab = formats.ToHost, slabSize
 	d.s.reset(d)
+	d.s.cipdinfo = -1 // unknown until the device restarts or answers AT+CIPDINFO
 	return d
 }
 
@@ -329,7 +331,7 @@ func (d *Decoder) emitBytes(s *stream, n int, kind EventKind, name string, link 
 	// composite literal is built on the stack and copied, and every
 	// pointer written while the GC marks goes through a write barrier.
 	if old {
-		e.Line, e.Data, e.Cmd, e.Tx, e.Msg, e.State, e.Err = nil, nil, nil, nil, nil, 0, nil
+		e.Line, e.Data, e.Cmd, e.Tx, e.Msg, e.State, e.Err, e.Topic = nil, nil, nil, nil, nil, 0, nil, ""
 	}
 	e.Seq, e.Kind, e.Dir, e.Time, e.Start, e.Offset = seq, kind, s.dir, end, start, off
 	e.Name, e.Raw, e.Link = name, raw, link
@@ -345,7 +347,7 @@ func (d *Decoder) derivedEvent(k EventKind, t int64) *Event {
 	e, old := d.slot()
 	if old {
 		e.Dir, e.Name, e.Line, e.Raw, e.Data, e.Err = formats.DirNone, "", nil, nil, nil, nil
-		e.Cmd, e.Tx, e.Msg, e.State = nil, nil, nil, 0
+		e.Cmd, e.Tx, e.Msg, e.State, e.Topic = nil, nil, nil, 0, ""
 	}
 	e.Seq, e.Kind, e.Time, e.Start, e.Offset, e.Link = d.seq, k, t, t, -1, -1
 	d.seq++
