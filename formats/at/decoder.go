@@ -251,6 +251,7 @@ func (d *Decoder) begin(reuse bool) {
 		d.usedMsgs = d.usedMsgs[:0]
 	}
 	d.reuse = reuse
+	d.host.callR, d.dev.callR = d.host.r, d.dev.r
 }
 
 // newTx returns storage for a command's state, recycled when a Decode call
@@ -381,12 +382,16 @@ type mark struct{ off, t int64 }
 // one is left to the events that refer to it. A buffer only Decode handed
 // out is instead reused in place (its bytes were valid until the next call).
 type stream struct {
-	dir   formats.Dir
-	buf   []byte // pending bytes are buf[r:]
-	r     int
-	base  int64 // stream offset of buf[r]
-	kept  bool  // bytes of buf went out of Feed or Flush
-	slab  int   // smallest buffer (slabSize; smaller in tests)
+	dir  formats.Dir
+	buf  []byte // pending bytes are buf[r:]
+	r    int
+	base int64 // stream offset of buf[r]
+	kept bool  // bytes of buf went out of Feed or Flush
+	// callR is r when the current call began: bytes from there to r went
+	// out in this call's events, which Decode's in-place reuse must not
+	// write over (passthrough runs are emitted before the chunk is added).
+	callR int
+	slab  int // smallest buffer (slabSize; smaller in tests)
 	marks []mark
 	mr    int // first live mark
 }
@@ -401,7 +406,7 @@ func (s *stream) end() int64 { return s.base + int64(len(s.buf)-s.r) }
 func (s *stream) add(t int64, p []byte, reuse bool, relocate func(from int64)) {
 	if cap(s.buf)-len(s.buf) < len(p) {
 		pend := len(s.buf) - s.r
-		if reuse && !s.kept && pend+len(p) <= cap(s.buf) && s.r > 0 {
+		if reuse && !s.kept && pend+len(p) <= cap(s.buf) && s.r > 0 && s.r == s.callR {
 			if relocate != nil {
 				relocate(s.base - int64(s.r))
 			}
