@@ -81,8 +81,10 @@ func (o *DecoderOptions) withDefaults() DecoderOptions {
 
 // A Decoder turns the two directions of ESP-AT serial traffic into Events,
 // following the project's ESP-AT reference (shared/docs/esp-at.md): command lines, echo, results,
-// prompts and payloads, response lines, unsolicited messages (+WS_DATA and
-// +IPD with their binary data), transactions, WebSocket messages and link
+// prompts and payloads, response lines, unsolicited messages, the
+// length-counted replies with their binary data (+WS_DATA, +IPD,
+// +CIPRECVDATA, +MQTTSUBRECV, the HTTP body chunks, +FS, +SYSFLASH and
+// +SYSMFG reads: see Event.Data), transactions, WebSocket messages and link
 // states.
 //
 // Feed it the chunks of both directions in the order they were read (time
