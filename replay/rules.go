@@ -414,7 +414,8 @@ func (r *Rules) PayloadKey(p []byte) string { return r.apply(ScopePayload, p) }
 // OutKey returns the form of a device output that comparisons use: its raw
 // bytes in strict mode; in lenient mode its line with masks applied, and
 // for +WS_DATA and +IPD "NAME:<link>,*,<masked data>" (the length follows
-// the data).
+// the data), and for the other length-counted replies (at.Event.Data)
+// "NAME:<link>,"<topic>",*,<masked data>".
 func (r *Rules) OutKey(o *OutItem) string {
 	if r.Match == Strict {
 		return string(o.Raw)
@@ -427,6 +428,11 @@ func (r *Rules) OutKey(o *OutItem) string {
 	case o.Kind == at.EvURC && (o.Name == "+WS_DATA" || o.Name == "+IPD"):
 		// "*" for the length: it follows the (masked) data.
 		return fmt.Sprintf("%s:%d,*,%s", o.Name, o.Link, r.apply(ScopeData, o.Data))
+	case o.Data != nil && (o.Kind == at.EvURC || o.Kind == at.EvInfo):
+		// The other length-counted replies (+CIPRECVDATA, +MQTTSUBRECV
+		// with its topic, HTTP body chunks, +FS, +SYSFLASH, +SYSMFG reads):
+		// compared by their data, like +IPD.
+		return fmt.Sprintf("%s:%d,%q,*,%s", o.Name, o.Link, o.Topic, r.apply(ScopeData, o.Data))
 	case o.Line != nil:
 		return r.apply(sc, o.Line)
 	}

@@ -57,10 +57,12 @@ type OutItem struct {
 	Name string
 	Raw  []byte
 	Line []byte // the line without CRLF, or the +WS_DATA header
-	Data []byte // +WS_DATA / +IPD data
-	Link int
-	Time int64
-	Loc  Loc
+	Data []byte // the data of a length-counted reply (+WS_DATA, +IPD, +CIPRECVDATA, ...; at.Event.Data)
+	// Topic is the topic of a +MQTTSUBRECV.
+	Topic string
+	Link  int
+	Time  int64
+	Loc   Loc
 	// Anchor is the index in Script.Host of the last host input fully
 	// received before this output was recorded, -1 when none (boot output).
 	// The mock sends the item Time-Host[Anchor].Time after it receives that
@@ -240,7 +242,7 @@ func (s *Script) build(events []at.Event, hostMarks, devMarks []chunkMark) {
 		// chunk holding this output's first byte.
 		anchor := sort.Search(len(hostEnds), func(i int) bool { return hostEnds[i] > m.hostEnd }) - 1
 		outIdx[e.Seq] = len(s.Out)
-		s.Out = append(s.Out, OutItem{Kind: e.Kind, Name: e.Name, Raw: e.Raw, Line: e.Line, Data: e.Data,
+		s.Out = append(s.Out, OutItem{Kind: e.Kind, Name: e.Name, Raw: e.Raw, Line: e.Line, Data: e.Data, Topic: e.Topic,
 			Link: e.Link, Time: e.Time, Loc: Loc{Record: m.record, Offset: e.Offset, Time: e.Start}, Anchor: anchor, Tx: -1})
 	}
 	echoed := map[int64]bool{}

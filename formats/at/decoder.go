@@ -81,8 +81,10 @@ func (o *DecoderOptions) withDefaults() DecoderOptions {
 
 // A Decoder turns the two directions of ESP-AT serial traffic into Events,
 // following the project's ESP-AT reference (shared/docs/esp-at.md): command lines, echo, results,
-// prompts and payloads, response lines, unsolicited messages (+WS_DATA and
-// +IPD with their binary data), transactions, WebSocket messages and link
+// prompts and payloads, response lines, unsolicited messages, the
+// length-counted replies with their binary data (+WS_DATA, +IPD,
+// +CIPRECVDATA, +MQTTSUBRECV, the HTTP body chunks, +FS, +SYSFLASH and
+// +SYSMFG reads: see Event.Data), transactions, WebSocket messages and link
 // states.
 //
 // Feed it the chunks of both directions in the order they were read (time
@@ -118,6 +120,7 @@ type Decoder struct {
 	freeMsgs []*WSMessage
 	usedMsgs []*WSMessage
 	names    nameCache
+	topics   nameCache // +MQTTSUBRECV topics
 
 	host, dev stream
 	devWait   devWait
@@ -133,10 +136,11 @@ type Decoder struct {
 
 // NewDecoder returns a decoder for a fresh pair of streams (offsets from 0).
 func NewDecoder(opts *DecoderOptions) *Decoder {
-	d := &Decoder{opts: opts.withDefaults(), names: nameCache{}}
+	d := &Decoder{opts: opts.withDefaults(), names: nameCache{}, topics: nameCache{}}
 	d.host.dir, d.host.slab = formats.ToDevice, slabSize
 	d.dev.dir, d.dev.slab = formats.ToHost, slabSize
 	d.s.reset(d)
+	d.s.cipdinfo = -1 // unknown until the device restarts or answers AT+CIPDINFO
 	return d
 }
 
@@ -249,6 +253,7 @@ func (d *Decoder) begin(reuse bool) {
 		d.usedMsgs = d.usedMsgs[:0]
 	}
 	d.reuse = reuse
+	d.host.callR, d.dev.callR = d.host.r, d.dev.r
 }
 
 // newTx returns storage for a command's state, recycled when a Decode call
@@ -329,7 +334,7 @@ func (d *Decoder) emitBytes(s *stream, n int, kind EventKind, name string, link 
 	// composite literal is built on the stack and copied, and every
 	// pointer written while the GC marks goes through a write barrier.
 	if old {
-		e.Line, e.Data, e.Cmd, e.Tx, e.Msg, e.State, e.Err = nil, nil, nil, nil, nil, 0, nil
+		e.Line, e.Data, e.Cmd, e.Tx, e.Msg, e.State, e.Err, e.Topic = nil, nil, nil, nil, nil, 0, nil, ""
 	}
 	e.Seq, e.Kind, e.Dir, e.Time, e.Start, e.Offset = seq, kind, s.dir, end, start, off
 	e.Name, e.Raw, e.Link = name, raw, link
@@ -345,7 +350,7 @@ func (d *Decoder) derivedEvent(k EventKind, t int64) *Event {
 	e, old := d.slot()
 	if old {
 		e.Dir, e.Name, e.Line, e.Raw, e.Data, e.Err = formats.DirNone, "", nil, nil, nil, nil
-		e.Cmd, e.Tx, e.Msg, e.State = nil, nil, nil, 0
+		e.Cmd, e.Tx, e.Msg, e.State, e.Topic = nil, nil, nil, 0, ""
 	}
 	e.Seq, e.Kind, e.Time, e.Start, e.Offset, e.Link = d.seq, k, t, t, -1, -1
 	d.seq++
@@ -379,12 +384,16 @@ type mark struct{ off, t int64 }
 // one is left to the events that refer to it. A buffer only Decode handed
 // out is instead reused in place (its bytes were valid until the next call).
 type stream struct {
-	dir   formats.Dir
-	buf   []byte // pending bytes are buf[r:]
-	r     int
-	base  int64 // stream offset of buf[r]
-	kept  bool  // bytes of buf went out of Feed or Flush
-	slab  int   // smallest buffer (slabSize; smaller in tests)
+	dir  formats.Dir
+	buf  []byte // pending bytes are buf[r:]
+	r    int
+	base int64 // stream offset of buf[r]
+	kept bool  // bytes of buf went out of Feed or Flush
+	// callR is r when the current call began: bytes from there to r went
+	// out in this call's events, which Decode's in-place reuse must not
+	// write over (passthrough runs are emitted before the chunk is added).
+	callR int
+	slab  int // smallest buffer (slabSize; smaller in tests)
 	marks []mark
 	mr    int // first live mark
 }
@@ -399,7 +408,7 @@ func (s *stream) end() int64 { return s.base + int64(len(s.buf)-s.r) }
 func (s *stream) add(t int64, p []byte, reuse bool, relocate func(from int64)) {
 	if cap(s.buf)-len(s.buf) < len(p) {
 		pend := len(s.buf) - s.r
-		if reuse && !s.kept && pend+len(p) <= cap(s.buf) && s.r > 0 {
+		if reuse && !s.kept && pend+len(p) <= cap(s.buf) && s.r > 0 && s.r == s.callR {
 			if relocate != nil {
 				relocate(s.base - int64(s.r))
 			}

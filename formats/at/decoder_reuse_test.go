@@ -147,7 +147,7 @@ func TestEventFields(t *testing.T) {
 		typ  reflect.Type
 		want string
 	}{
-		{reflect.TypeFor[at.Event](), "Seq Kind Dir Time Start Offset Name Line Raw Link Data Cmd Tx Msg State Err"},
+		{reflect.TypeFor[at.Event](), "Seq Kind Dir Time Start Offset Name Line Raw Link Data Topic Cmd Tx Msg State Err"},
 		{reflect.TypeFor[at.WSMessage](), "Link Dir Opcode Fin PayloadLen PayloadOffset Data Result"},
 	} {
 		var got []string

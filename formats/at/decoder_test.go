@@ -24,12 +24,22 @@ type namedSession struct {
 	s    *session.Session
 }
 
+// localSessionsDir holds scenarios only this package's tests read (the
+// length-counted forms beyond WebSocket); their goldens sit beside the
+// others in testdata/.
+const localSessionsDir = "testdata/sessions"
+
 func loadSessions(t testing.TB) []namedSession {
 	t.Helper()
 	names, err := filepath.Glob(filepath.Join(sessionsDir, "*.session"))
 	if err != nil || len(names) == 0 {
 		t.Fatalf("no sessions in %s: %v", sessionsDir, err)
 	}
+	local, err := filepath.Glob(filepath.Join(localSessionsDir, "*.session"))
+	if err != nil || len(local) == 0 {
+		t.Fatalf("no sessions in %s: %v", localSessionsDir, err)
+	}
+	names = append(names, local...)
 	var out []namedSession
 	for _, n := range names {
 		s, err := session.ParseFile(n)

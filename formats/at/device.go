@@ -178,7 +178,8 @@ func cmdName(c *Command) string {
 }
 
 // devLine decodes a line-shaped item: an optional leading CRLF, then a
-// prompt, +WS_DATA, +IPD, or a line up to CRLF.
+// prompt, +WS_DATA, +IPD, a length-counted reply (counted.go), or a line
+// up to CRLF.
 func (d *Decoder) devLine(b []byte) bool {
 	lead := 0
 	if b[0] == '\r' {
@@ -224,6 +225,11 @@ func (d *Decoder) devLine(b []byte) bool {
 		return false
 	case matchYes:
 		if st := d.ipd(b, lead); st != matchNo {
+			return st == matchYes
+		}
+	}
+	if len(r) > 0 && r[0] == '+' {
+		if st := d.counted(b, lead); st != matchNo {
 			return st == matchYes
 		}
 	}
@@ -376,7 +382,7 @@ func (d *Decoder) classify(text []byte) (EventKind, string, int) {
 			}
 		}
 	}
-	if bytes.HasPrefix(text, []byte("+WS_")) || bytes.HasPrefix(text, []byte("+IPD")) || hasControl(text) {
+	if bytes.HasPrefix(text, []byte("+WS_")) || bytes.HasPrefix(text, []byte("+IPD")) || bytes.HasPrefix(text, []byte("+MQTTSUBRECV")) || hasControl(text) {
 		return EvUnparsed, "", -1
 	}
 	h := d.s.head()

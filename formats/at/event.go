@@ -22,8 +22,8 @@ const (
 	EvPayload                          // host bytes after a ">" prompt, passthrough data, or discarded excess input
 	EvPrompt                           // the device's "\r\n>" data prompt
 	EvResult                           // OK, ERROR, SEND OK, SEND FAIL, busy p..., SEND Canceled
-	EvInfo                             // a response line of the running command (+CIPSNTPTIME:..., AT version:..., ERR CODE:...)
-	EvURC                              // an unsolicited message (+WS_DATA, +WS_CONNECTED, +IPD, WIFI ..., ready, ...)
+	EvInfo                             // a response line of the running command (+CIPSNTPTIME:..., AT version:..., ERR CODE:...), or a counted body chunk (+HTTPCLIENT, +FS, ...)
+	EvURC                              // an unsolicited message (+WS_DATA, +WS_CONNECTED, +IPD, +MQTTSUBRECV, WIFI ..., ready, ...), or link data read with AT+CIPRECVDATA
 	EvUnparsed                         // bytes the decoder could not place; Err says why
 	EvTransaction                      // a command paired with its final result (Tx)
 	EvWSMessage                        // a WebSocket message derived from AT+WSSEND or +WS_DATA (Msg)
@@ -89,12 +89,14 @@ var (
 	// device lines); its bytes come out as EvUnparsed, in pieces of at most
 	// the limit.
 	ErrLineTooLong = errors.New("line too long")
-	// ErrDataTooLong: a +WS_DATA or +IPD header announced more than
+	// ErrDataTooLong: the header of a length-counted device item (+WS_DATA,
+	// +IPD, +CIPRECVDATA, +MQTTSUBRECV, +HTTPCLIENT and the other HTTP body
+	// chunks, +FS, +SYSFLASH, +SYSMFG) announced more than
 	// DecoderOptions.MaxData bytes; the header is EvUnparsed and the data
 	// that follows is decoded as ordinary output.
 	ErrDataTooLong = errors.New("announced data length over the limit")
 	// ErrTruncated: an item was cut short: the input ended (Flush) in the
-	// middle of a line, a payload or a +WS_DATA/+IPD message, or the device
+	// middle of a line, a payload or a length-counted message, or the device
 	// ended a command while its payload was still being typed.
 	ErrTruncated = errors.New("item cut short")
 	// ErrUndelimited: a +WS_DATA message whose AT+WSDATAFMT mask shows no
@@ -157,20 +159,39 @@ type Event struct {
 	Name string
 	// Line is the text line without its leading and trailing CRLF where there
 	// is one (commands, echoes of whole lines, results, info lines and
-	// URCs); for +WS_DATA and +IPD it is the header up to the data.
+	// URCs); for a length-counted device item (+WS_DATA, +IPD and the
+	// others listed under Data) it is the header up to the data.
 	Line []byte
 	// Raw is every byte the event covers, exactly as it crossed the wire.
 	Raw []byte
 	// Link is the WebSocket link id (0..2) for +WS_* URCs, WebSocket
 	// commands, WSMessages and link states; the TCP link id for +IPD,
-	// <n>,CONNECT, <n>,CLOSED and AT+CIPSEND; otherwise -1.
+	// +CIPRECVDATA (from its AT+CIPRECVDATA=<link>,<len> command; -1 for
+	// the single-link form), <n>,CONNECT, <n>,CLOSED and AT+CIPSEND; the
+	// MQTT LinkID for +MQTTSUBRECV; otherwise -1.
 	Link int
-	// Data is the payload: typed data for EvPayload, the data of +WS_DATA
-	// and +IPD, the message data of EvWSMessage.
+	// Data is the payload: typed data for EvPayload, the message data of
+	// EvWSMessage, and the counted data of these device items, which the
+	// decoder never splits into lines (Line is their header):
+	//   - EvURC "+WS_DATA" and "+IPD": data received on a link;
+	//   - EvURC "+CIPRECVDATA": link data read in passive mode, delivered
+	//     as +IPD data is (same kind and fields) but listed in the
+	//     Response of its AT+CIPRECVDATA transaction, not Unsolicited;
+	//   - EvURC "+MQTTSUBRECV": a message on a subscribed topic (Topic);
+	//   - EvInfo "+HTTPCLIENT", "+HTTPCGET", "+HTTPCPOST", "+HTTPCPUT": a
+	//     chunk of the HTTP response (a body piece, or a header line for
+	//     AT+HTTPCLIENT's HEAD), the event's Name saying which command;
+	//   - EvInfo "+FS" (an AT+FS read), "+SYSFLASH" (an AT+SYSFLASH read)
+	//     and "+SYSMFG" (a string or binary value read with AT+SYSMFG).
+	// A trailing CRLF that the length does not count is part of Raw, not
+	// of Data.
 	Data []byte
-	Cmd  *Command     // EvCommand of a line that parses (nil when Err is set)
-	Tx   *Transaction // EvTransaction
-	Msg  *WSMessage   // EvWSMessage
+	// Topic is the topic of an EvURC "+MQTTSUBRECV", as printed (raw, not
+	// unescaped); "" for every other event.
+	Topic string
+	Cmd   *Command     // EvCommand of a line that parses (nil when Err is set)
+	Tx    *Transaction // EvTransaction
+	Msg   *WSMessage   // EvWSMessage
 	// State is the new state of an EvLinkState event.
 	State LinkState
 	// Err says what is wrong: the *ParseError of an EvCommand line that does
@@ -252,6 +273,9 @@ func (e *Event) String() string {
 	if e.Link >= 0 {
 		fmt.Fprintf(&b, " link=%d", e.Link)
 	}
+	if e.Topic != "" {
+		fmt.Fprintf(&b, " topic=%q", e.Topic)
+	}
 	switch e.Kind {
 	case EvTransaction:
 		if tx := e.Tx; tx != nil {
@@ -306,7 +330,7 @@ func (e *Event) String() string {
 			b.WriteString("]")
 		}
 	}
-	if e.Data != nil && (e.Kind == EvURC || e.Kind == EvPayload) {
+	if e.Data != nil && (e.Kind == EvURC || e.Kind == EvPayload || e.Kind == EvInfo) {
 		fmt.Fprintf(&b, " data=%d", len(e.Data))
 	}
 	fmt.Fprintf(&b, " %s", strconv.Quote(string(e.Raw)))

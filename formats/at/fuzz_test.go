@@ -75,6 +75,19 @@ func FuzzDecoder(f *testing.F) {
 		f.Add(encodeFuzz(sessionChunks(ns.s)), false)
 	}
 	f.Add([]byte("\x1fAT+WSDATAFMT=0,1,63\r\n\x1d\r\nOK\r\n\x3f+WS_DATA:0,1,0,9999999999,0,"), true)
+	// Every length-counted form, as the unit tests have them (cut into
+	// chunks of up to 32 bytes, directions kept).
+	for _, tt := range countedCases {
+		f.Add(encodeFuzz(script(tt.parts...)), false)
+	}
+	for _, s := range []string{
+		"<+MQTTSUBRECV:0,\"a\",\",99999999999,x\r\n",
+		"<+CIPRECVDATA:4,\"::ffff:1.2.3.4\",65536,abcd",
+		"<+HTTPCLIENT:18446744073709551616,x\r\n",
+		"<+SYSMFG:\"n\",\"k\",8,3,\r\n\r\n\r\n",
+	} {
+		f.Add(encodeFuzz(script(">AT+SYSMFG=1,\"n\",\"k\"\r\n", s, "<\r\nOK\r\n")), true)
+	}
 	f.Fuzz(func(t *testing.T, in []byte, echoOff bool) {
 		cs := fuzzChunks(in)
 		opts := &at.DecoderOptions{EchoOff: echoOff, MaxData: 64, MaxLine: 40, MaxResponseLine: 48}

@@ -4,6 +4,8 @@ package at
 // the device's ">" prompt: how long the data is, how it ends, and what the
 // device prints around it.
 
+import "strconv"
+
 // payloadEnd says how a payload typed after ">" ends.
 type payloadEnd uint8
 
@@ -106,8 +108,9 @@ var payloadCommands = []payloadSpec{
 	{name: "+SYSMFG", length: sysmfgLength, okFirst: true, results: []string{"OK"},
 		doc: "Basic_AT_Commands.rst AT+SYSMFG (write a key-value pair)"},
 	// AT+SYSFLASH=1,<"partition">,<offset>,<length>: "the system returns
-	// > after a line break", no OK before it.
-	{name: "+SYSFLASH", length: opLength(0, 1, 3), results: []string{"OK"},
+	// > after a line break", no OK before it. The length may be hex (the
+	// doc's example is AT+SYSFLASH=1,"mfg_nvs",0,0x1C000).
+	{name: "+SYSFLASH", length: sysflashLength, results: []string{"OK"},
 		doc: "Basic_AT_Commands.rst AT+SYSFLASH"},
 	// AT+SYSMSGFILTERCFG=<operator 1 add|2 delete>,<head_regexp_len>,
 	// <tail_regexp_len>: both expressions typed back to back.
@@ -245,6 +248,24 @@ func sysmfgLength(c *Command) (int64, bool) {
 		return 0, false
 	}
 	return lengthAt(c, 4, 1)
+}
+
+func sysflashLength(c *Command) (int64, bool) {
+	if op, ok := c.Int(0); !ok || op != 1 {
+		return 0, false
+	}
+	if n, ok := lengthAt(c, 3, 1); ok {
+		return n, true
+	}
+	p, ok := c.Param(3)
+	if !ok || p.Quoted || len(p.Value) < 3 || p.Value[0] != '0' || (p.Value[1] != 'x' && p.Value[1] != 'X') || len(p.Value) > 10 {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(p.Value[2:], 16, 64)
+	if err != nil || n < 1 || n > maxAnnounced {
+		return 0, false
+	}
+	return n, true
 }
 
 func msgFilterLength(c *Command) (int64, bool) {

@@ -74,6 +74,10 @@ type session struct {
 	cipmode     bool
 	passthrough bool
 	restarting  bool // "Will force to restart!!!" seen; the next OK answers AT+RST
+	// cipdinfo is the AT+CIPDINFO setting (does +CIPRECVDATA show the
+	// remote address?): 0 or 1, -1 when unknown (before the first restart
+	// or AT+CIPDINFO reply). It is not saved in flash: a restart clears it.
+	cipdinfo int8
 }
 
 func (s *session) reset(d *Decoder) {
@@ -84,6 +88,7 @@ func (s *session) reset(d *Decoder) {
 	s.cipmode = false
 	s.passthrough = false
 	s.restarting = false
+	s.cipdinfo = 0
 }
 
 // typed records command-mode host bytes for echo matching.
@@ -317,6 +322,10 @@ func (d *Decoder) finish(ts *txState, result string, seq int64, t int64, err err
 		case c.Name == "+CIPMODE" && c.Type == CmdSet:
 			if m, ok := c.Int(0); ok {
 				s.cipmode = m == 1
+			}
+		case c.Name == "+CIPDINFO" && c.Type == CmdSet:
+			if m, ok := c.Int(0); ok && (m == 0 || m == 1) {
+				s.cipdinfo = int8(m)
 			}
 		case c.Name == "+WSDATAFMT" && c.Type == CmdSet && ts.link >= 0 && d.opts.Firmware != FirmwareRelease:
 			// Empty fields take the defaults (level 0, mask 48): the
