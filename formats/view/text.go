@@ -286,6 +286,9 @@ func AppendText(dst []byte, e *at.Event, opts *TextOptions) []byte {
 		}
 	case at.EvInfo:
 		text = lineText(e.Line)
+		if e.Data != nil { // a counted read: +HTTPCGET, +FS, +SYSFLASH, ...
+			text += " " + payload(e.Data)
+		}
 	case at.EvURC:
 		colour = ColourNotice
 		text = lineText(e.Line)
