@@ -209,16 +209,17 @@ func (r *Redactor) deviceLine(e *at.Event, line []byte) {
 	}
 	var found []at.Secret
 	switch {
-	case r.reading >= 0 && e.Kind == at.EvInfo && e.Data != nil:
-		// A counted read (+SYSMFG:...,<len>,<data>, +SYSFLASH:<len>,<data>):
-		// the decoder hands the key material over as Data.
-		if d := sub(e.Raw, e.Data); d >= 0 {
-			found = []at.Secret{{Off: d, Len: len(e.Data), Rule: "key-material"}}
-		}
 	case r.reading >= 0 && (e.Kind == at.EvInfo || e.Kind == at.EvUnparsed):
+		if d := sub(e.Raw, e.Data); d >= 0 && e.Data != nil {
+			// A length-counted read (+FS:<n>,<data>, +SYSMFG:...,<len>,<value>)
+			// the decoder delivers whole: its data, CR and LF kept.
+			found = []at.Secret{{Off: d, Len: len(e.Data), Rule: "key-material"}}
+			break
+		}
 		keep := at.SecretReadPrefix(line)
 		found = []at.Secret{{Off: base + keep, Len: len(line) - keep, Rule: "key-material"}}
-	case (e.Kind == at.EvURC || e.Kind == at.EvInfo) && e.Data != nil:
+	case e.Data != nil && (e.Kind == at.EvURC || e.Kind == at.EvInfo):
+		// +IPD, +WS_DATA, +MQTTSUBRECV, HTTP body chunks: the data.
 		if d := sub(e.Raw, e.Data); d >= 0 {
 			found = shift(rules.TextSecrets(e.Data), d)
 		}

@@ -76,6 +76,20 @@ func FuzzRedact(f *testing.F) {
 		f.Add(sessionFuzzInput(s), uint8(0))
 	}
 	f.Add([]byte("\x00\x10AT+CWJAP=\"a\",\"b\x01\x05\r\nOK\r"), uint8(1))
+	// The secrets of esp-at-surface.md §9: read-backs, prompted payloads.
+	for _, ex := range [][]string{
+		{"AT+CIPSSLCPSK=0,\"psk1\",\"h\"\r\n", "\r\nOK\r\n", "AT+CIPSSLCPSK?\r\n", "+CIPSSLCPSK:0,\"psk1\",\"h\"\r\n\r\nOK\r\n"},
+		{"AT+FS=0,1,\"a.key\",0,6\r\n", ">", "k1\r\nk2", "\r\nOK\r\n", "AT+FS=0,2,\"a.key\",0,6\r\n", "+FS:6,k1\r\nk2\r\nOK\r\n"},
+		{"AT+HTTPCHEAD=9\r\n", "\r\nOK\r\n\r\n>", "Cookie: x", "\r\nOK\r\n", "AT+HTTPCHEAD?\r\n", "+HTTPCHEAD:0,\"Cookie: x\"\r\n\r\nOK\r\n"},
+		{"AT+CWJEAP=\"s\",1,\"id\",\"u\",\"pw\",0\r\n", "AT+CWJEAP=\"s\",1,\"id\",\"u\",\"pw\",0\r\n\r\nOK\r\n"},
+	} {
+		var b []byte
+		for i, d := range ex {
+			b = append(b, byte(i%2), byte(len(d)))
+			b = append(b, d...)
+		}
+		f.Add(b, uint8(0))
+	}
 	pat := regexp.MustCompile(`[0-9]{3,}`)
 	f.Fuzz(func(t *testing.T, in []byte, mode uint8) {
 		recs := fuzzRecords(in)

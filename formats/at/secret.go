@@ -129,27 +129,18 @@ func CommandPayload(c *Command) (PayloadSecret, bool) {
 		// A string or binary key (AT+SYSMFG=2,"ns","key",<7|8>,<length>),
 		// a partition write (AT+SYSFLASH=1,"partition",<offset>,<length>).
 		return PayloadSecret{"key-material", n, "all"}, true
+	case "+FS":
+		// AT+FS=<type>,1,<"filename">,<offset>,<length> (FS_AT_Commands.rst):
+		// a file named like a key or certificate is key material whole;
+		// any other file is data, searched for tokens (docs/redaction.md).
+		if p, ok := c.Param(2); ok && KeyFileName(p.Value) {
+			return PayloadSecret{"key-material", n, "all"}, true
+		}
+		return PayloadSecret{"text", n, "text"}, true
 	case "+WSSEND", "+HTTPCPOST", "+HTTPCPUT":
 		return PayloadSecret{"text", n, "text"}, true
 	}
 	return PayloadSecret{}, false
-}
-
-// ReadsSecret reports whether c makes the device print stored secrets as
-// response lines (AT+SYSMFG read of a string or binary, AT+SYSFLASH read):
-// every response line of it is key material.
-func ReadsSecret(c *Command) bool {
-	if c == nil || c.Type != CmdSet {
-		return false
-	}
-	op, _ := c.Int(0)
-	switch c.Name {
-	case "+SYSMFG":
-		return op == 1 && len(c.Params) >= 3
-	case "+SYSFLASH":
-		return op == 2
-	}
-	return false
 }
 
 // CommandSecrets returns the secrets in a parsed command line, as ranges of
@@ -172,8 +163,20 @@ func (r *SecretRules) CommandSecrets(c *Command) []Secret {
 		case "+CWSAP":
 			param(1, "cwsap-password")
 		case "+CWJEAP":
+			// <"ssid">,<method>,<"identity">,<"username">,<"password">,<security>
+			// (Wi-Fi_AT_Commands.rst AT+CWJEAP): the phase-1 identity is
+			// a user's name too (an e-mail address in the docs' example).
+			param(2, "eap-credentials")
 			param(3, "eap-credentials")
 			param(4, "eap-credentials")
+		case "+CIPSSLCPSK", "+CIPSSLCPSKHEX":
+			// [<link ID>,]<"psk">,<"hint"> (TCP-IP_AT_Commands.rst
+			// AT+CIPSSLCPSK): the link id only with AT+CIPMUX=1, so an
+			// unquoted first field is the id. The hint is the identity the
+			// server looks the key up by: redacted like a user name.
+			i := pskField(c)
+			param(i, "tls-psk")
+			param(i+1, "tls-psk")
 		case "+WSOPEN":
 			param(4, "wsopen-auth")
 		case "+MQTTUSERCFG":
@@ -208,6 +211,14 @@ func (r *SecretRules) CommandSecrets(c *Command) []Secret {
 		}
 	}
 	return dedupe(out)
+}
+
+// pskField is the index of AT+CIPSSLCPSK's psk parameter.
+func pskField(c *Command) int {
+	if p, ok := c.Param(0); ok && !p.Quoted && !p.Empty && len(c.Params) >= 3 {
+		return 1
+	}
+	return 0
 }
 
 // paramSecret is the whole value of a parameter.
@@ -433,80 +444,6 @@ func (r *SecretRules) PatternSecrets(b []byte) []Secret {
 		}
 	}
 	return out
-}
-
-// DeviceLineSecrets returns the secrets in a device line (without CRLF)
-// that reads back stored credentials: +WSHEAD:<i>,"key:value", +CWSAP's
-// password, +MQTTUSERCFG's username and password, +CWJEAP's, a URL in
-// +WSOPEN: or +HTTPURLCFG:, and token-like parameters anywhere.
-func (r *SecretRules) DeviceLineSecrets(line []byte) []Secret {
-	out := r.TextSecrets(line)
-	colon := bytes.IndexByte(line, ':')
-	if len(line) == 0 || line[0] != '+' || colon < 0 {
-		return out
-	}
-	name := string(line[:colon])
-	switch name {
-	case "+WSHEAD":
-		// +WSHEAD:<i>,"<key>:<value>": printed raw, so the value runs to the
-		// line's last quote.
-		q := bytes.IndexByte(line, '"')
-		if q < 0 {
-			return out
-		}
-		end := len(line)
-		if line[end-1] == '"' && end-1 > q {
-			end--
-		}
-		for _, s := range HeaderSecrets(line[q+1:end], "wshead") {
-			s.Off += q + 1
-			out = append(out, s)
-		}
-	case "+CWSAP", "+MQTTUSERCFG", "+CWJEAP":
-		// Parse the fields as a command's ("+X:" read as "AT+X=").
-		buf := make([]byte, 0, len(line)+2)
-		buf = append(append(buf, "AT"...), line...)
-		buf[2+colon] = '='
-		idx := map[string][]int{"+CWSAP": {1}, "+MQTTUSERCFG": {3, 4}, "+CWJEAP": {3, 4}}[name]
-		rule := map[string]string{"+CWSAP": "cwsap-password", "+MQTTUSERCFG": "mqtt-credentials", "+CWJEAP": "eap-credentials"}[name]
-		c, err := ParseCommand(buf)
-		if err != nil {
-			// Cannot tell the fields apart: everything after the colon.
-			return append(out, Secret{Off: colon + 1, Len: len(line) - colon - 1, Rule: rule})
-		}
-		for _, i := range idx {
-			if p, ok := c.Param(i); ok && !p.Empty {
-				s := paramSecret(p, rule)
-				s.Off -= 2
-				out = append(out, s)
-			}
-		}
-	}
-	return dedupe(out)
-}
-
-// SecretReadPrefix returns how many bytes of a response line of a command
-// that ReadsSecret to keep: "+SYSMFG:<ns>,<key>,<type>,<len>," or
-// "+SYSFLASH:<len>,"; 0 for other lines (key material continued).
-func SecretReadPrefix(line []byte) int {
-	commas := 0
-	switch {
-	case bytes.HasPrefix(line, []byte("+SYSMFG:")):
-		commas = 4
-	case bytes.HasPrefix(line, []byte("+SYSFLASH:")):
-		commas = 1
-	default:
-		return 0
-	}
-	for i, b := range line {
-		if b == ',' {
-			commas--
-			if commas == 0 {
-				return i + 1
-			}
-		}
-	}
-	return len(line)
 }
 
 // dedupe drops secrets contained in an earlier one.

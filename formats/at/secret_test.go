@@ -117,7 +117,11 @@ func mustParse(s string) *Command {
 // line's parse (same parameter count).
 func FuzzSecretRules(f *testing.F) {
 	for _, s := range []string{`AT+CWJAP="a\"b","c\\d"`, `AT+WSOPEN=0,"ws://u:p@h/?token=x",,1,"Basic y"`, `+WSHEAD:0,"k:v"`,
-		`{"token":"x"}`, "GET / HTTP/1.1\r\nCookie: a", `AT+HTTPCLIENT=1,0,"http://h",,,1,"d","H: v"`, `+CWSAP:"a","b\"`} {
+		`{"token":"x"}`, "GET / HTTP/1.1\r\nCookie: a", `AT+HTTPCLIENT=1,0,"http://h",,,1,"d","H: v"`, `+CWSAP:"a","b\"`,
+		`AT+CWJEAP="s",1,"id@x","u","p\,w",0`, `+CWJEAP:"s",1,"id","u","p",0`, `AT+CIPSSLCPSK=0,"psk","hint"`,
+		`AT+CIPSSLCPSK="p\"sk","h"`, `+CIPSSLCPSK:0,"psk","hint"`, `+CIPSSLCPSKHEX:0,"70736b",`, `+HTTPCHEAD:0,"Cookie: a=b"`,
+		`+HTTPCHEAD:0,`, `+HTTPURLCFG:20,http://a:b@h/?token=1`, `+HTTPURLCFG:`, `AT+FS=0,1,"k.pem",0,10`, `+FS:5,ab\r\nc`,
+		`AT+HTTPCPOST="http://u:p@h",5,1,"Authorization: x"`} {
 		f.Add([]byte(s))
 	}
 	r := &SecretRules{}

@@ -112,14 +112,18 @@ func FuzzPcapngExport(f *testing.F) {
 		if err != nil {
 			t.Fatalf("output does not parse: %v", err)
 		}
-		var pk [][]byte
+		var pk, netPk [][]byte
 		for _, p := range f.pkts {
 			switch f.ifaces[p.iface].link {
 			case 1:
-				if !strings.HasPrefix(f.ifaceName(p), "ws-link") {
-					t.Fatalf("ethernet packet on %s", f.ifaceName(p))
+				switch name := f.ifaceName(p); {
+				case strings.HasPrefix(name, "ws-link"):
+					pk = append(pk, p.data)
+				case strings.HasPrefix(name, "net-link"), strings.HasPrefix(name, "mqtt-link"):
+					netPk = append(netPk, p.data)
+				default:
+					t.Fatalf("ethernet packet on %s", name)
 				}
-				pk = append(pk, p.data)
 			case 252:
 				if _, err := parsePDU(p.data); err != nil {
 					t.Fatal(err)
@@ -132,6 +136,9 @@ func FuzzPcapngExport(f *testing.F) {
 		}
 		if _, _, err := wsFlows(pk); err != nil {
 			t.Fatalf("ws flows: %v", err)
+		}
+		if _, err := netStreams(netPk); err != nil {
+			t.Fatalf("link flows: %v", err)
 		}
 	})
 }

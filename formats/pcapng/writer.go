@@ -20,7 +20,8 @@ type View uint8
 // Views. In a pcapng file the interfaces are, in this order: for ViewRaw
 // "uart-raw-to_device" and "uart-raw-to_host"; for ViewAT "uart-at" and
 // "atbridge-events"; for ViewWS "ws-link0", "ws-link1", "ws-link2" (and
-// "ws-linkN" added when a recording has a higher link number).
+// "ws-linkN" added when a recording has a higher link number); for ViewNet
+// "net-linkN" and "mqtt-linkN", each added before its first packet.
 const (
 	// ViewRaw: serial bytes exactly as each read returned them, as
 	// LINKTYPE_RTAC_SERIAL packets (event DATA_TX_START for bytes to the
@@ -36,11 +37,17 @@ const (
 	// Ethernet/IPv4/TCP flow with an HTTP upgrade handshake, so that
 	// Wireshark's WebSocket dissector decodes every frame.
 	ViewWS
+	// ViewNet: the data of each TCP/UDP/SSL link (AT+CIPSTART, AT+CIPSEND,
+	// +IPD, +CIPRECVDATA) as a synthetic Ethernet/IPv4 TCP flow or UDP
+	// datagrams, and each MQTT connection (AT+MQTT*) as MQTT 3.1.1 packets
+	// on a TCP flow, so that Wireshark's HTTP, MQTT and other dissectors
+	// decode what went through the ESP32.
+	ViewNet
 	// ViewAll is every view; the zero View means ViewAll too.
-	ViewAll = ViewRaw | ViewAT | ViewWS
+	ViewAll = ViewRaw | ViewAT | ViewWS | ViewNet
 )
 
-// ParseView reads "raw", "at", "ws" or "all".
+// ParseView reads "raw", "at", "ws", "net" or "all".
 func ParseView(s string) (View, error) {
 	switch strings.ToLower(s) {
 	case "raw":
@@ -49,10 +56,12 @@ func ParseView(s string) (View, error) {
 		return ViewAT, nil
 	case "ws":
 		return ViewWS, nil
+	case "net":
+		return ViewNet, nil
 	case "all", "":
 		return ViewAll, nil
 	}
-	return 0, fmt.Errorf("unknown view %q (want raw, at, ws or all)", s)
+	return 0, fmt.Errorf("unknown view %q (want raw, at, ws, net or all)", s)
 }
 
 // FrameSource says where the WebSocket view takes its frames from.
@@ -92,10 +101,11 @@ type Options struct {
 	// Views selects the views to write; 0 means all (pcapng) and is an
 	// error with Classic.
 	Views View
-	// Links, when not empty, keeps only these WebSocket links: the raw view
-	// is dropped (serial reads cannot be split by link), the AT view keeps
-	// the units that name one of the links (Event.Link), the WebSocket view
-	// only their flows. Default: everything.
+	// Links, when not empty, keeps only these link ids (WebSocket, TCP/UDP
+	// and MQTT links alike): the raw view is dropped (serial reads cannot be
+	// split by link), the AT view keeps the units that name one of the
+	// links (Event.Link), the WebSocket and link views only their flows.
+	// Default: everything.
 	Links []int
 	// Since and Until bound the packets written, in input time: packets
 	// before Since or after Until are left out (the traffic before Since is
@@ -203,6 +213,9 @@ type Writer struct {
 	raw   rawView
 	at    atView
 	ws    wsView
+	flows flows
+	net   netView
+	mqtt  mqttView
 	pkt   []byte // scratch for packet bodies
 }
 
@@ -232,8 +245,8 @@ func NewWriter(w io.Writer, opts *Options) (*Writer, error) {
 		x.views &^= ViewRaw
 	}
 	if x.opts.Classic {
-		if v := x.views; v != ViewRaw && v != ViewAT && v != ViewWS {
-			return nil, fmt.Errorf("%w: classic pcap holds exactly one view (raw, at or ws)", ErrView)
+		if v := x.views; v != ViewRaw && v != ViewAT && v != ViewWS && v != ViewNet {
+			return nil, fmt.Errorf("%w: classic pcap holds exactly one view (raw, at, ws or net)", ErrView)
 		}
 	} else if x.views == 0 {
 		return nil, fmt.Errorf("%w: no view left (Links drops the raw view)", ErrView)
@@ -242,6 +255,9 @@ func NewWriter(w io.Writer, opts *Options) (*Writer, error) {
 	x.ifc = map[string]uint32{}
 	x.at.init(x)
 	x.ws.init(x)
+	x.flows.init(x)
+	x.net.init(x, &x.flows)
+	x.mqtt.init(x, &x.flows)
 	x.writeHeader()
 	return x, x.out.err
 }
@@ -266,7 +282,10 @@ func (x *Writer) sectionComment() string {
 		default:
 			b.WriteString("Frames are RECONSTRUCTED from AT+WSSEND and +WS_DATA unless the recording has network-side frames (each flow's first packet says which). ")
 		}
-		b.WriteString("wss:// links are shown as plaintext: a decrypted reconstruction, not a wire capture.")
+		b.WriteString("wss:// links are shown as plaintext: a decrypted reconstruction, not a wire capture. ")
+	}
+	if x.views&ViewNet != 0 {
+		b.WriteString("net-linkN: one synthetic TCP flow (or UDP datagrams) per connection of TCP/UDP/SSL link N, with the data RECONSTRUCTED from AT+CIPSEND* and +IPD/+CIPRECVDATA; mqtt-linkN: MQTT 3.1.1 packets RECONSTRUCTED from AT+MQTT* and +MQTT*; addresses, ports other than the remote's and TCP framing synthesized; TLS shown as plaintext.")
 	}
 	if x.opts.Comment != "" {
 		b.WriteString("\n")
@@ -282,7 +301,7 @@ func (x *Writer) writeHeader() {
 			x.out.pcapHeader(linkRTACSerial)
 		case ViewAT:
 			x.out.pcapHeader(linkUpperPDU)
-		case ViewWS:
+		case ViewWS, ViewNet:
 			x.out.pcapHeader(linkEthernet)
 		}
 		return
@@ -384,7 +403,7 @@ func (x *Writer) Chunk(t int64, port uint8, dir formats.Dir, data []byte) error 
 	if x.views&ViewRaw != 0 {
 		x.raw.chunk(x, t, port, dir, data)
 	}
-	if x.views&(ViewAT|ViewWS) != 0 {
+	if x.views&(ViewAT|ViewWS|ViewNet) != 0 {
 		for _, ev := range x.at.dec.Feed(t, dir, data) {
 			x.decoded(&ev)
 		}
@@ -441,6 +460,10 @@ func (x *Writer) decoded(ev *at.Event) {
 	if x.views&ViewWS != 0 {
 		x.ws.decoded(ev)
 	}
+	if x.views&ViewNet != 0 {
+		x.net.decoded(ev)
+		x.mqtt.decoded(ev)
+	}
 }
 
 // Flush writes out what is buffered, so that a reader of a live feed sees
@@ -466,7 +489,7 @@ func (x *Writer) Close() error {
 	if x.closed {
 		return nil
 	}
-	if x.views&(ViewAT|ViewWS) != 0 {
+	if x.views&(ViewAT|ViewWS|ViewNet) != 0 {
 		for _, ev := range x.at.dec.Flush() {
 			x.decoded(&ev)
 		}
