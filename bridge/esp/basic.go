@@ -53,59 +53,29 @@ type handler struct {
 	test, query, set, exec func(c *call) result
 }
 
-// commandTable returns the commands of the emulated firmware.
+// commandTable returns the commands of the emulated firmware: each command
+// group's file adds its own (one file per group, so groups grow apart).
 func (e *Emulator) commandTable() map[string]handler {
 	t := map[string]handler{
-		"":             {exec: func(*call) result { return resOK }},
-		"E0":           {exec: func(c *call) result { return c.e.setEcho(false) }},
-		"E1":           {exec: func(c *call) result { return c.e.setEcho(true) }},
-		"+GMR":         {exec: cmdGMR},
-		"+RST":         {exec: cmdRST},
-		"+RESTORE":     {exec: cmdRESTORE},
-		"+SYSLOG":      {query: cmdSyslogQuery, set: cmdSyslogSet, test: cmdSyslogTest},
-		"+SYSSTORE":    {query: cmdSYSSTOREQuery, set: cmdSYSSTORESet},
-		"+CMD":         {query: cmdCMDQuery},
-		"+GSLP":        {set: cmdGSLP},
-		"+SLEEP":       {query: cmdSLEEPQuery, set: cmdSLEEPSet},
-		"+SYSMSG":      {query: cmdSysmsgQuery, set: cmdSysmsgSet},
-		"+UART":        {query: cmdUARTQuery(false), set: cmdUARTSet(true)}, // at_uart_cmd.c: query current, set as UART_DEF
-		"+UART_CUR":    {query: cmdUARTQuery(false), set: cmdUARTSet(false)},
-		"+UART_DEF":    {query: cmdUARTQuery(true), set: cmdUARTSet(true)},
-		"+CWMODE":      {query: cmdCWMODEQuery, set: cmdCWMODESet, test: cmdCWMODETest},
-		"+CWJAP":       {query: cmdCWJAPQuery, set: cmdCWJAPSet, exec: cmdCWJAPExec},
-		"+CWQAP":       {exec: cmdCWQAP},
-		"+CIFSR":       {exec: cmdCIFSR},
-		"+CWSTATE":     {query: cmdCWSTATE},
-		"+CWLAP":       {set: cmdCWLAPSet, exec: cmdCWLAPExec},
-		"+CWLAPOPT":    {set: cmdCWLAPOPT},
-		"+CWAUTOCONN":  {query: cmdCWAUTOCONNQuery, set: cmdCWAUTOCONNSet},
-		"+CWRECONNCFG": {query: cmdCWRECONNCFGQuery, set: cmdCWRECONNCFGSet},
-		"+CWSAP":       {query: cmdCWSAPQuery, set: cmdCWSAPSet},
-		"+CIPSTA":      {query: cmdNetQuery(false), set: cmdNetSet(false)},
-		"+CIPAP":       {query: cmdNetQuery(true), set: cmdNetSet(true)},
-		"+CIPSTAMAC":   {query: cmdMACQuery(false), set: cmdMACSet(false)},
-		"+CIPAPMAC":    {query: cmdMACQuery(true), set: cmdMACSet(true)},
-		"+CWDHCP":      {query: cmdCWDHCPQuery, set: cmdCWDHCPSet},
-		"+CWHOSTNAME":  {query: cmdCWHOSTNAMEQuery, set: cmdCWHOSTNAMESet},
-		"+CIPSNTPCFG":  {query: cmdSNTPCFGQuery, set: cmdSNTPCFGSet},
-		"+CIPSNTPTIME": {query: cmdSNTPTIME},
-		"+WSCFG":       {set: cmdWSCFG},
-		"+WSHEAD":      {query: cmdWSHEADQuery, set: cmdWSHEADSet},
-		"+WSOPEN":      {query: cmdWSOPENQuery, set: cmdWSOPENSet},
-		"+WSSEND":      {set: cmdWSSEND},
-		"+WSCLOSE":     {set: cmdWSCLOSE},
-		"+CIPMUX":      {query: cmdCIPMUXQuery, set: cmdCIPMUXSet},
-		"+CIPMODE":     {query: cmdCIPMODEQuery, set: cmdCIPMODESet},
-		"+CIPDINFO":    {query: cmdCIPDINFOQuery, set: cmdCIPDINFOSet},
-		"+CIPSTART":    {set: cmdCIPSTART},
-		"+CIPSEND":     {set: cmdCIPSENDSet, exec: cmdCIPSENDExec},
-		"+CIPCLOSE":    {set: cmdCIPCLOSESet, exec: cmdCIPCLOSEExec},
-		"+CIPSTATUS":   {exec: cmdCIPSTATUS},
-		"+CIPSTATE":    {query: cmdCIPSTATE},
+		"":          {exec: func(*call) result { return resOK }},
+		"E0":        {exec: func(c *call) result { return c.e.setEcho(false) }},
+		"E1":        {exec: func(c *call) result { return c.e.setEcho(true) }},
+		"+GMR":      {exec: cmdGMR},
+		"+RST":      {exec: cmdRST},
+		"+RESTORE":  {exec: cmdRESTORE},
+		"+SYSLOG":   {query: cmdSyslogQuery, set: cmdSyslogSet, test: cmdSyslogTest},
+		"+SYSSTORE": {query: cmdSYSSTOREQuery, set: cmdSYSSTORESet},
+		"+CMD":      {query: cmdCMDQuery},
+		"+GSLP":     {set: cmdGSLP},
+		"+SLEEP":    {query: cmdSLEEPQuery, set: cmdSLEEPSet},
+		"+SYSMSG":   {query: cmdSysmsgQuery, set: cmdSysmsgSet},
+		"+UART":     {query: cmdUARTQuery(false), set: cmdUARTSet(true)}, // at_uart_cmd.c: query current, set as UART_DEF
+		"+UART_CUR": {query: cmdUARTQuery(false), set: cmdUARTSet(false)},
+		"+UART_DEF": {query: cmdUARTQuery(true), set: cmdUARTSet(true)},
 	}
-	if e.opts.Firmware == FirmwareDev {
-		t["+WSDATAFMT"] = handler{set: cmdWSDATAFMT}
-	}
+	wifiCommands(t)
+	tcpCommands(t)
+	wsCommands(t, e.opts.Firmware)
 	return t
 }
 

@@ -546,3 +546,17 @@ func cmdCIPSTATE(c *call) result {
 	}
 	return resOK
 }
+
+// tcpCommands adds the TCP/IP commands (DOC-TCP) to t.
+func tcpCommands(t map[string]handler) {
+	t["+CIPSNTPCFG"] = handler{query: cmdSNTPCFGQuery, set: cmdSNTPCFGSet}
+	t["+CIPSNTPTIME"] = handler{query: cmdSNTPTIME}
+	t["+CIPMUX"] = handler{query: cmdCIPMUXQuery, set: cmdCIPMUXSet}
+	t["+CIPMODE"] = handler{query: cmdCIPMODEQuery, set: cmdCIPMODESet}
+	t["+CIPDINFO"] = handler{query: cmdCIPDINFOQuery, set: cmdCIPDINFOSet}
+	t["+CIPSTART"] = handler{set: cmdCIPSTART}
+	t["+CIPSEND"] = handler{set: cmdCIPSENDSet, exec: cmdCIPSENDExec}
+	t["+CIPCLOSE"] = handler{set: cmdCIPCLOSESet, exec: cmdCIPCLOSEExec}
+	t["+CIPSTATUS"] = handler{exec: cmdCIPSTATUS}
+	t["+CIPSTATE"] = handler{query: cmdCIPSTATE}
+}

@@ -403,3 +403,23 @@ func cmdCWRECONNCFGSet(c *call) result {
 	c.e.mu.Unlock()
 	return resOK
 }
+
+// wifiCommands adds the Wi-Fi commands (DOC-WIFI) to t.
+func wifiCommands(t map[string]handler) {
+	t["+CWMODE"] = handler{query: cmdCWMODEQuery, set: cmdCWMODESet, test: cmdCWMODETest}
+	t["+CWJAP"] = handler{query: cmdCWJAPQuery, set: cmdCWJAPSet, exec: cmdCWJAPExec}
+	t["+CWQAP"] = handler{exec: cmdCWQAP}
+	t["+CIFSR"] = handler{exec: cmdCIFSR}
+	t["+CWSTATE"] = handler{query: cmdCWSTATE}
+	t["+CWLAP"] = handler{set: cmdCWLAPSet, exec: cmdCWLAPExec}
+	t["+CWLAPOPT"] = handler{set: cmdCWLAPOPT}
+	t["+CWAUTOCONN"] = handler{query: cmdCWAUTOCONNQuery, set: cmdCWAUTOCONNSet}
+	t["+CWRECONNCFG"] = handler{query: cmdCWRECONNCFGQuery, set: cmdCWRECONNCFGSet}
+	t["+CWSAP"] = handler{query: cmdCWSAPQuery, set: cmdCWSAPSet}
+	t["+CIPSTA"] = handler{query: cmdNetQuery(false), set: cmdNetSet(false)}
+	t["+CIPAP"] = handler{query: cmdNetQuery(true), set: cmdNetSet(true)}
+	t["+CIPSTAMAC"] = handler{query: cmdMACQuery(false), set: cmdMACSet(false)}
+	t["+CIPAPMAC"] = handler{query: cmdMACQuery(true), set: cmdMACSet(true)}
+	t["+CWDHCP"] = handler{query: cmdCWDHCPQuery, set: cmdCWDHCPSet}
+	t["+CWHOSTNAME"] = handler{query: cmdCWHOSTNAMEQuery, set: cmdCWHOSTNAMESet}
+}

@@ -359,3 +359,16 @@ func cmdWSCLOSE(c *call) result {
 	}
 	return resOK
 }
+
+// wsCommands adds the WebSocket commands (DOC-WS) of firmware fw to t:
+// AT+WSDATAFMT is only on the development line.
+func wsCommands(t map[string]handler, fw Firmware) {
+	t["+WSCFG"] = handler{set: cmdWSCFG}
+	t["+WSHEAD"] = handler{query: cmdWSHEADQuery, set: cmdWSHEADSet}
+	t["+WSOPEN"] = handler{query: cmdWSOPENQuery, set: cmdWSOPENSet}
+	t["+WSSEND"] = handler{set: cmdWSSEND}
+	t["+WSCLOSE"] = handler{set: cmdWSCLOSE}
+	if fw == FirmwareDev {
+		t["+WSDATAFMT"] = handler{set: cmdWSDATAFMT}
+	}
+}
