@@ -50,8 +50,11 @@ func chooseParity(L int) parityLayout {
 	// partial one when sh >= 4096/(m-1); k+m <= 256 bounds sh from below.
 	var page, flip parityLayout
 	for m := 2; m <= 64; m++ {
+		// sh is not rounded up: for a region past about 64 KB the second
+		// term wins and k comes out as maxShards-m for every size, so
+		// the blocks of a file share one cached encoder (building one
+		// inverts a k×k matrix: 20-40 ms at k=254, once per distinct k).
 		sh := max((pageSize+m-2)/(m-1), (L+maxShards-m-1)/(maxShards-m), 1)
-		sh = (sh + 7) &^ 7
 		p := parityLayout{L: L, sh: sh, k: (L + sh - 1) / sh, m: m}
 		if p.k+p.m > maxShards {
 			continue
