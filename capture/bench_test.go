@@ -180,7 +180,7 @@ func recordLive(tb testing.TB, path string, cs []atcorpus.Chunk, interval time.D
 	// takes it for a bulk writer; this one stands for a recorder, whose
 	// timer-driven writer has none, and only flushes by hand to follow
 	// the corpus clock instead of the wall clock.
-	w.parity = false
+	w.parity, w.subframes = false, false
 	first := int64(-1)
 	for _, c := range cs {
 		if first >= 0 && c.Time-first >= int64(interval) {
@@ -221,11 +221,24 @@ func pcapngSize(cs []atcorpus.Chunk) int64 {
 
 // BenchmarkRead measures read throughput (decompress, check, decode and
 // copy every record) of the same traffic, through Next (a fresh Record
-// and Data per record) and NextInto (Data aliasing the block).
+// and Data per record) and NextInto (Data aliasing the block), of a file
+// written in bulk (256 KiB blocks, codec 1), and through NextInto of the
+// file a recorder leaves after compaction (4 MiB blocks; since format 1.2
+// codec 2, in sub-frames, with parity).
 func BenchmarkRead(b *testing.B) {
 	cs := benchCorpus()
-	file := corpusFile(b, cs)
-	for _, path := range []string{"Next", "NextInto"} {
+	bulk := corpusFile(b, cs)
+	path := filepath.Join(b.TempDir(), "compacted.atcap")
+	recordLive(b, path, cs, DefaultFlushInterval, &WriterOptions{FlushInterval: -1})
+	compacted, err := os.ReadFile(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, path := range []string{"Next", "NextInto", "NextInto/compacted"} {
+		file := bulk
+		if path == "NextInto/compacted" {
+			file = compacted
+		}
 		b.Run(path, func(b *testing.B) {
 			b.SetBytes(payloadBytes(cs))
 			b.ReportAllocs()
@@ -411,7 +424,7 @@ func BenchmarkCloseCompact(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		w.parity = false // a recorder's writer, flushed by hand (see recordLive)
+		w.parity, w.subframes = false, false // a recorder's writer, flushed by hand (see recordLive)
 		pending := 0
 		for _, c := range cs {
 			if err := w.WriteChunk(c.Time, PortHost, c.Dir, c.Data); err != nil {

@@ -58,6 +58,12 @@ type columns struct {
 	meta     []byte
 	dataLens []byte
 	data     []byte
+
+	// marks are the sub-frame boundaries so far (subframes.go), for a
+	// writer that writes codecColumns blocks; markSize is size() at the
+	// last one.
+	marks    []colMark
+	markSize int
 }
 
 func newColumns(blockSize int) columns {
@@ -123,6 +129,7 @@ func (c *columns) size() int { return c.sz }
 
 func (c *columns) reset() {
 	c.n, c.sz = 0, 0
+	c.marks, c.markSize = c.marks[:0], 0
 	c.kinds, c.ports, c.dirs, c.times = c.kinds[:0], c.ports[:0], c.dirs[:0], c.times[:0]
 	c.overflow, c.metaLens, c.meta, c.dataLens, c.data = c.overflow[:0], c.metaLens[:0], c.meta[:0], c.dataLens[:0], c.data[:0]
 }

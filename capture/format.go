@@ -12,7 +12,7 @@ import (
 const FormatVersion = 1
 
 // FormatMinor is the minor format version this package writes.
-const FormatMinor = 1
+const FormatMinor = 2
 
 // Byte layout constants; docs/capture-format.md is the normative description.
 const (
@@ -41,6 +41,9 @@ const (
 const (
 	codecStored = 0
 	codecZstd   = 1
+	// codecColumns: each column a zstd stream of its own, cut into
+	// sub-frames that a reader can decode up to a cut (subframes.go).
+	codecColumns = 2
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)

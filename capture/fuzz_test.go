@@ -20,6 +20,10 @@ func FuzzReader(f *testing.F) {
 	f.Add(writeAll(f, sampleRecords(), &WriterOptions{Stored: true}))
 	f.Add(small[:len(small)/2])
 	f.Add([]byte{})
+	sub := bulkFile(f, corpusRecords(6, 70_000)) // a codec 2 block of 2 sub-frames
+	f.Add(sub)
+	f.Add(sub[:len(sub)*2/3])
+
 	opts := &ReaderOptions{MaxBlockSize: 1 << 20, MaxRecordSize: 1 << 16, MaxHeaderSize: 1 << 16}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		r, err := NewReader(bytes.NewReader(b), opts)

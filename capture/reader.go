@@ -94,6 +94,11 @@ type Reader struct {
 	recoveredBlocks int64
 	headerLost      bool         // the file header and its copy are gone; data starts at 0
 	pending         *DamageError // returned by the next call to Next (a damaged file header)
+	// tail is returned once the current block's records are read: the
+	// damage that cut it short (salvageColumns).
+	tail *DamageError
+
+	join, scratch []byte // codecColumns decoding buffers (subframes.go)
 }
 
 // Open opens the capture at path. Reader.Close closes the file.
@@ -360,6 +365,13 @@ func (r *Reader) next(rec *Record) error {
 			}
 			return nil
 		}
+		if d := r.tail; d != nil {
+			r.tail = nil
+			if d.From < 0 {
+				d.From = r.t
+			}
+			return d
+		}
 		if r.done {
 			return io.EOF
 		}
@@ -470,15 +482,19 @@ func (r *Reader) readBlock() error {
 		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
 			err = ErrTruncated
 		}
-		return &DamageError{Offset: start, Length: int64(blockHeaderSize + n), RecordsLost: lostIn(&h),
+		dmg := &DamageError{Offset: start, Length: int64(blockHeaderSize + n), RecordsLost: lostIn(&h),
 			From: h.firstTime, To: h.lastTime,
 			Err: fmt.Errorf("block of %d bytes cut after %d: %w", total, blockHeaderSize+n, err)}
+		return r.salvageColumns(start, &h, r.comp[:n], dmg)
 	}
 	if crc32c(r.comp) != h.crc {
 		dmg := &DamageError{Offset: start, Length: total, RecordsLost: lostIn(&h), From: h.firstTime, To: h.lastTime, Err: ErrChecksum}
 		switch h.typ {
 		case blockData:
-			return r.salvagePayload(start, &h, dmg)
+			if err := r.salvagePayload(start, &h, dmg); err != error(dmg) {
+				return err
+			}
+			return r.salvageColumns(start, &h, r.comp, dmg)
 		case blockParity:
 			dmg.Err = fmt.Errorf("parity block (nothing lost): %w", ErrChecksum)
 		}
@@ -511,6 +527,14 @@ func (r *Reader) loadBlock(start, total int64, h *blockHeader) error {
 	switch h.codec {
 	case codecStored:
 		r.raw, r.comp = r.comp, r.raw
+	case codecColumns:
+		n, _, err := r.decodeColumns(r.comp, false)
+		if err != nil {
+			return damage(err)
+		}
+		if n != int(h.records) {
+			return damage(fmt.Errorf("sub-frames hold %d records, header says %d: %w", n, h.records, ErrCorrupt))
+		}
 	case codecZstd:
 		if cap(r.raw) < int(h.rawLen) {
 			r.raw = make([]byte, 0, h.rawLen)
@@ -539,6 +563,38 @@ func (r *Reader) loadBlock(start, total int64, h *blockHeader) error {
 	r.blockOff, r.blockLen = start, total
 	r.blockRecords, r.recsRead = int64(h.records), 0
 	r.t = h.firstTime
+	return nil
+}
+
+// salvageColumns loads what the sub-frames of a damaged codecColumns
+// block (header h at start, payload p as far as it was read) still hold:
+// the records before the first sub-frame that is cut short or damaged.
+// The block is then current and dmg, with the records it still loses,
+// follows its records (r.tail); it returns nil. A block with nothing to
+// salvage returns dmg.
+func (r *Reader) salvageColumns(start int64, h *blockHeader, p []byte, dmg *DamageError) error {
+	if h.typ != blockData || h.codec != codecColumns {
+		return dmg
+	}
+	n, used, err := r.decodeColumns(p, true)
+	if err != nil || n == 0 || n > int(h.records) {
+		return dmg
+	}
+	cur, err := parseColumns(r.raw, n)
+	if err != nil {
+		return dmg
+	}
+	r.cur = cur
+	r.blocksRead++
+	r.blockOff, r.blockLen = start, int64(blockHeaderSize+used)
+	r.blockRecords, r.recsRead = int64(n), 0
+	r.t = h.firstTime
+	d := *dmg
+	skipped := int64(blockHeaderSize + used)
+	d.Offset, d.Length = start+skipped, max(0, dmg.Length-skipped)
+	d.RecordsLost = int64(h.records) - int64(n)
+	d.From = -1 // the last record salvaged, filled in by next
+	r.tail = &d
 	return nil
 }
 

@@ -15,6 +15,9 @@ func FuzzRepair(f *testing.F) {
 	_, small := smallMultiBlock(f)
 	f.Add(small)
 	f.Add(small[:len(small)*2/3])
+	sub := bulkFile(f, corpusRecords(6, 70_000)) // a codec 2 block of 2 sub-frames
+	f.Add(sub)
+	f.Add(sub[:len(sub)*2/3])
 	dir := f.TempDir()
 	live := filepath.Join(dir, "live.atcap")
 	w, err := Create(live, testHeader(), nil)

@@ -56,6 +56,7 @@ func (r *Reader) SeekTime(t int64) error {
 	r.br.Reset(r.rs)
 	r.off = off
 	r.cur = cursor{}
+	r.tail = nil
 	r.done = false
 	r.minTime = t
 	return nil

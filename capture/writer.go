@@ -104,6 +104,10 @@ type Writer struct {
 	lastTime     int64
 	parity       bool   // write a parity block after each data block
 	pbuf         []byte // the parity block being written
+	// subframes makes blocks past subFrameSize codecColumns blocks
+	// (subframes.go), decodable up to a cut; sub holds their buffers.
+	subframes bool
+	sub       *subframeEncoder
 
 	index  []indexEntry
 	stride int64
@@ -137,6 +141,7 @@ func Create(path string, h Header, opts *WriterOptions) (*Writer, error) {
 		// as compaction only rewrites small ones, and no timer bounds its
 		// latency: without parity one bad byte would lose a whole block.
 		w.parity = true
+		w.subframes = !w.opts.Stored && w.opts.BlockSize > subFrameSize
 	}
 	if err != nil {
 		f.Close()
@@ -211,6 +216,10 @@ func newWriter(out io.Writer, h Header, opts *WriterOptions, level zstd.EncoderL
 			return nil, fmt.Errorf("capture: zstd encoder: %w", err)
 		}
 		w.enc = enc
+		// The writers that make big blocks to keep (compaction, Repair,
+		// import) cut them into sub-frames; a live recorder's blocks are
+		// small and recompacted anyway.
+		w.subframes = level != liveLevel && w.opts.BlockSize > subFrameSize
 	}
 	body := encodeHeaderBody(&h)
 	b := make([]byte, fileHeaderSize, fileHeaderSize+len(body))
@@ -335,6 +344,9 @@ func (w *Writer) finishRecord(t int64) error {
 	w.lastTime = t
 	w.blockRecords++
 	w.stats.Records++
+	if w.subframes && w.cols.sz-w.cols.markSize >= subFrameSize {
+		w.cols.mark()
+	}
 	if w.cols.size() >= w.opts.BlockSize {
 		w.flushLocked()
 	}
@@ -370,23 +382,35 @@ func (w *Writer) flushLocked() {
 	if w.blockRecords == 0 || w.err != nil {
 		return
 	}
-	w.raw = w.cols.appendPayload(w.raw[:0])
 	h := blockHeader{
 		typ:       blockData,
-		rawLen:    uint32(len(w.raw)),
+		rawLen:    uint32(w.cols.rawLen()),
 		records:   w.blockRecords,
 		firstTime: w.blockFirst,
 		lastTime:  w.lastTime,
 	}
 	w.buf = w.buf[:blockHeaderSize]
-	if w.enc != nil {
+	switch {
+	case w.enc != nil && w.subframes && len(w.cols.marks) > 0:
+		if w.sub == nil {
+			w.sub = new(subframeEncoder)
+		}
+		h.codec = codecColumns
+		var err error
+		if w.buf, err = w.sub.appendColumns(w.buf, &w.cols, w.enc); err != nil {
+			w.err = err
+			return
+		}
+	case w.enc != nil:
+		w.raw = w.cols.appendPayload(w.raw[:0])
 		h.codec = codecZstd
 		w.buf = w.enc.EncodeAll(w.raw, w.buf)
 	}
-	if h.codec != codecZstd || len(w.buf)-blockHeaderSize >= len(w.raw) {
+	if h.codec == codecStored || len(w.buf)-blockHeaderSize >= int(h.rawLen) {
 		// Tiny blocks (a few records, as a live recorder's timer makes
 		// them) do not pay for a zstd frame header: store them.
 		h.codec = codecStored
+		w.raw = w.cols.appendPayload(w.raw[:0])
 		w.buf = append(w.buf[:blockHeaderSize], w.raw...)
 	}
 	payload := w.buf[blockHeaderSize:]
@@ -402,7 +426,7 @@ func (w *Writer) flushLocked() {
 	}
 	w.addIndex(indexEntry{off: off, firstTime: h.firstTime, records: h.records})
 	w.stats.Blocks++
-	w.stats.RawBytes += int64(len(w.raw))
+	w.stats.RawBytes += int64(h.rawLen)
 	w.cols.reset()
 	w.blockRecords = 0
 	if w.opts.Sync {
