@@ -421,6 +421,7 @@ func tcpCommands(t map[string]handler) {
 	t["+CIPDINFO"] = handler{query: cmdCIPDINFOQuery, set: cmdCIPDINFOSet}
 	t["+CIPSTART"] = handler{set: cmdCIPSTART}
 	t["+CIPSTARTEX"] = handler{set: cmdCIPSTARTEX}
+	t["+CIPSENDEX"] = handler{set: cmdCIPSENDEX}
 	t["+CIPV6"] = handler{query: cmdCIPV6Query, set: cmdCIPV6Set}
 	sslCommands(t)
 	t["+CIPSEND"] = handler{set: cmdCIPSENDSet, exec: cmdCIPSENDExec}

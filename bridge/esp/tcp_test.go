@@ -221,7 +221,7 @@ func TestEmuTCPErrors(t *testing.T) {
 	closed := closedPort(t)
 	h.Cmd(fmt.Sprintf(`AT+CIPSTART="TCP","127.0.0.1",%d`, closed), "\r\nERROR\r\nCLOSED\r\n") // §3.2: ERROR, then CLOSED
 	for _, bad := range []string{
-		fmt.Sprintf(`AT+CIPSTART="TCPv6","::1",%d`, srv.port), // needs AT+CIPV6=1
+		fmt.Sprintf(`AT+CIPSTART="TCPv6","::1",%d`, srv.port),        // needs AT+CIPV6=1
 		fmt.Sprintf(`AT+CIPSTART="UDP","127.0.0.1",%d,,1`, srv.port), // a mode needs the local port
 		fmt.Sprintf(`AT+CIPSTART="TCP","127.0.0.1",%d,0,"",60001`, srv.port),
 		fmt.Sprintf(`AT+CIPSTART="RAW","127.0.0.1",%d`, srv.port),
