@@ -163,7 +163,10 @@ func cmdCIPSSLCALPNQuery(c *call) result {
 // verified against the CA, and its name against AT+CIPSSLCCN when set;
 // SNI from AT+CIPSSLCSNI, else the host when it is a name; ALPN.
 func (e *Emulator) sslClientConfig(s sslConf, host string) (*tls.Config, error) {
-	tc := &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12, NextProtos: s.alpn}
+	// TLS 1.2 only: ESP-IDF's mbedTLS has TLS 1.3 off by default
+	// (CONFIG_MBEDTLS_SSL_PROTO_TLS1_3), so a server's refusal of the
+	// client certificate fails the handshake, before CONNECT.
+	tc := &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12, MaxVersion: tls.VersionTLS12, NextProtos: s.alpn}
 	tc.ServerName = s.sni
 	if tc.ServerName == "" && net.ParseIP(host) == nil {
 		tc.ServerName = host
