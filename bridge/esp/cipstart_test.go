@@ -233,3 +233,18 @@ func TestEmuIPDSizes(t *testing.T) {
 		})
 	}
 }
+
+// TestEmuWSSplitDeliveries: SplitDeliveries cuts a WebSocket message into
+// several +WS_DATA pieces (esp-at.md: +WS_DATA:<id>,<len>,<data>\r\n each).
+func TestEmuWSSplitDeliveries(t *testing.T) {
+	srv := rig.NewWSEchoServer(t, nil)
+	h, sink := startEmuRecordedOpts(t, &Options{SplitDeliveries: 4})
+	joinWiFi(h)
+	h.Cmd(fmt.Sprintf("AT+WSOPEN=0,%q", srv.URL), "+WS_CONNECTED:0\r\n\r\nOK\r\n")
+	h.Cmd("AT+WSSEND=0,10", "\r\nOK\r\n\r\n>")
+	h.Send("0123456789")
+	h.ExpectAnyOrder("\r\nSEND OK\r\n", "+WS_DATA:0,4,0123\r\n+WS_DATA:0,4,4567\r\n+WS_DATA:0,2,89\r\n")
+	h.Cmd("AT+WSCLOSE=0", "\r\nOK\r\n")
+	time.Sleep(100 * time.Millisecond)
+	checkDecodes(t, sink, "+WSOPEN", "+WSSEND")
+}
