@@ -294,6 +294,9 @@ func (e *Emulator) dialStream(ctx context.Context, r *startReq, addr string, ssl
 	if err != nil || r.base != "SSL" {
 		return conn, err
 	}
+	if ssl.psk != "" {
+		e.log.Info("SSL link: the PSK of AT+CIPSSLCPSK is not offered (Go's TLS has no external PSK); certificate suites only", "link", r.id)
+	}
 	tc, err := e.sslClientConfig(ssl, r.host)
 	if err != nil {
 		_ = conn.Close()

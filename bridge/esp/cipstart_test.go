@@ -102,6 +102,12 @@ func TestEmuSSLClient(t *testing.T) {
 	h.Cmd("AT+CIPSSLCSNI?", "+CIPSSLCSNI:0,\"esp-server.invalid\"\r\n\r\nOK\r\n")
 	h.Cmd(`AT+CIPSSLCALPN=1,"echo"`, "\r\nOK\r\n")
 	h.Cmd("AT+CIPSSLCALPN?", "+CIPSSLCALPN:0,\"echo\"\r\n\r\nOK\r\n")
+	h.Cmd("AT+CIPSSLCCIPHER=1,0xC02B", "\r\nOK\r\n") // ECDHE-ECDSA-AES128-GCM-SHA256
+	h.Cmd("AT+CIPSSLCCIPHER?", "+CIPSSLCCIPHER:0,0xC02B\r\n\r\nOK\r\n")
+	h.Cmd("AT+CIPSSLCCIPHER=1,0x1234", "\r\nERROR\r\n")
+	h.Cmd(`AT+CIPSSLCPSK="k","hint"`, "\r\nOK\r\n")
+	h.Cmd("AT+CIPSSLCPSK?", "+CIPSSLCPSK:0,\"k\",\"hint\"\r\n\r\nOK\r\n")
+	h.Cmd(`AT+CIPSSLCPSKHEX="0g","h"`, "\r\nERROR\r\n")
 	h.Cmd(start, "CONNECT\r\n\r\nOK\r\n")
 	sendTCP(h, "6", "secret", "\r\n+IPD,6:secret")
 	h.Cmd("AT+CIPSTATUS", fmt.Sprintf("STATUS:3\r\n+CIPSTATUS:0,\"SSL\",\"127.0.0.1\",%d,%d,0\r\n\r\nOK\r\n", port, h.em.tcp[0].local))

@@ -13,14 +13,16 @@ import (
 // §3.8): AT+CIPSSLCCONF, AT+CIPSSLCCN, AT+CIPSSLCSNI and AT+CIPSSLCALPN,
 // per link under AT+CIPMUX=1 (id 5: all links). Each applies to the next
 // AT+CIPSTART of its link. A choice: they reset on reboot (the firmware
-// keeps CIPSSLCCONF in NVS). AT+CIPSSLCPSK is not emulated: Go's TLS has
-// no external PSK, so it answers ERROR rather than pretend.
+// keeps CIPSSLCCONF in NVS). PSK and cipher suites are in sslpsk.go.
 
 // sslConf is one link's TLS client settings.
 type sslConf struct {
 	auth, pki, ca int
 	cn, sni       string
 	alpn          []string
+	psk, hint     string // AT+CIPSSLCPSK[HEX] (sslpsk.go): stored, not offered
+	pskHex        bool
+	suites        []uint16 // AT+CIPSSLCCIPHER; nil: every suite
 }
 
 // sslTargets parses the optional leading link id of an SSL command: the
@@ -167,6 +169,7 @@ func (e *Emulator) sslClientConfig(s sslConf, host string) (*tls.Config, error) 
 	// (CONFIG_MBEDTLS_SSL_PROTO_TLS1_3), so a server's refusal of the
 	// client certificate fails the handshake, before CONNECT.
 	tc := &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12, MaxVersion: tls.VersionTLS12, NextProtos: s.alpn}
+	tc.CipherSuites = s.suites
 	tc.ServerName = s.sni
 	if tc.ServerName == "" && net.ParseIP(host) == nil {
 		tc.ServerName = host
@@ -226,4 +229,7 @@ func sslCommands(t map[string]handler) {
 		set: sslString("AT+CIPSSLCSNI", 64, func(s *sslConf, v string) { s.sni = v }),
 	}
 	t["+CIPSSLCALPN"] = handler{query: cmdCIPSSLCALPNQuery, set: cmdCIPSSLCALPNSet}
+	t["+CIPSSLCPSK"] = handler{query: sslPSKQuery("CIPSSLCPSK"), set: sslPSKSet("AT+CIPSSLCPSK", false)}
+	t["+CIPSSLCPSKHEX"] = handler{query: sslPSKQuery("CIPSSLCPSKHEX"), set: sslPSKSet("AT+CIPSSLCPSKHEX", true)}
+	t["+CIPSSLCCIPHER"] = handler{query: cmdCIPSSLCCIPHERQuery, set: cmdCIPSSLCCIPHERSet}
 }
