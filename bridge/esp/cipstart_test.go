@@ -3,6 +3,7 @@ package esp
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"net"
 	"regexp"
 	"strconv"
@@ -253,4 +254,33 @@ func TestEmuWSSplitDeliveries(t *testing.T) {
 	h.Cmd("AT+WSCLOSE=0", "\r\nOK\r\n")
 	time.Sleep(100 * time.Millisecond)
 	checkDecodes(t, sink, "+WSOPEN", "+WSSEND")
+}
+
+func TestEmuCIPSENDL(t *testing.T) {
+	got := make(chan []byte, 1)
+	srv := rig.StartConnServer(t, "tcp4", func(c net.Conn) {
+		b, _ := io.ReadAll(c)
+		got <- b
+	})
+	port := srv.Addr().(*net.TCPAddr).Port
+	h, sink := startEmuRecorded(t)
+	h.Cmd("AT+CIPSENDLCFG?", "+CIPSENDLCFG:1024,2920\r\n\r\nOK\r\n")
+	h.Cmd("AT+CIPSENDLCFG=100,100", "\r\nOK\r\n")
+	h.Cmd("AT+CIPSENDLCFG=99", "\r\nERROR\r\n")
+	h.Cmd("AT+CIPSENDLCFG?", "+CIPSENDLCFG:100,100\r\n\r\nOK\r\n")
+	h.Cmd(fmt.Sprintf(`AT+CIPSTART="TCP","127.0.0.1",%d`, port), "CONNECT\r\n\r\nOK\r\n")
+	data := bytes.Repeat([]byte("L"), 250)
+	h.Cmd("AT+CIPSENDL=250", "\r\nOK\r\n\r\n>")
+	h.Send(string(data))
+	h.Expect("+CIPSENDL:100,250\r\n+CIPSENDL:200,250\r\n\r\nSEND OK\r\n")
+	// "+++" alone cancels.
+	h.Cmd("AT+CIPSENDL=1000", "\r\nOK\r\n\r\n>")
+	time.Sleep(30 * time.Millisecond)
+	h.Send("+++")
+	h.Expect("\r\nSEND CANCELLED\r\n")
+	h.Cmd("AT+CIPCLOSE", "CLOSED\r\n\r\nOK\r\n")
+	if b := <-got; !bytes.Equal(b, data) {
+		t.Errorf("server got %d bytes, want the 250 sent", len(b))
+	}
+	checkDecodes(t, sink, "+CIPSENDL", "+CIPSENDLCFG")
 }

@@ -27,6 +27,10 @@ type promptReq struct {
 	// (AT+CIPSEND's own receive state, esp-at.md §1.5); canceled says it did.
 	cancelable, canceled bool
 	esc                  *sendexScan // AT+CIPSENDEX: the data also ends at `\0` (sendex.go)
+	// taken counts bytes a streaming reader (AT+CIPSENDL, sendl.go) took
+	// out of buf; wake, when set, is signalled when bytes arrive.
+	taken int
+	wake  chan struct{}
 }
 
 // feed runs the recv task's state machine over one chunk the host sent.
@@ -62,13 +66,19 @@ func (e *Emulator) feed(p []byte) {
 				e.mu.Unlock()
 				return
 			}
-			take := min(len(p), pr.n-len(pr.buf))
+			take := min(len(p), pr.n-pr.taken-len(pr.buf))
 			if pr.esc != nil {
 				take = pr.esc.scan(p[:take])
 			}
 			pr.buf = append(pr.buf, p[:take]...)
 			p = p[take:]
-			if len(pr.buf) == pr.n || pr.esc != nil && pr.esc.ended {
+			if pr.wake != nil {
+				select {
+				case pr.wake <- struct{}{}:
+				default:
+				}
+			}
+			if len(pr.buf)+pr.taken == pr.n || pr.esc != nil && pr.esc.ended {
 				e.prompt = nil
 				close(pr.done)
 			}

@@ -47,6 +47,7 @@ type tcpSettings struct {
 	v6         bool              // AT+CIPV6=1 (cipstart.go)
 	keepalive  int64             // AT+CIPSTART's last keepalive (sticky)
 	ssl        [tcpLinks]sslConf // AT+CIPSSLC* per link (sslconf.go)
+	sendl      sendlConfig       // AT+CIPSENDLCFG (sendl.go)
 }
 
 // tcpLink is one AT+CIPSTART connection and the goroutine that reads it.
@@ -422,6 +423,8 @@ func tcpCommands(t map[string]handler) {
 	t["+CIPSTART"] = handler{set: cmdCIPSTART}
 	t["+CIPSTARTEX"] = handler{set: cmdCIPSTARTEX}
 	t["+CIPSENDEX"] = handler{set: cmdCIPSENDEX}
+	t["+CIPSENDL"] = handler{set: cmdCIPSENDL}
+	t["+CIPSENDLCFG"] = handler{query: cmdCIPSENDLCFGQuery, set: cmdCIPSENDLCFGSet}
 	t["+CIPV6"] = handler{query: cmdCIPV6Query, set: cmdCIPV6Set}
 	sslCommands(t)
 	t["+CIPSEND"] = handler{set: cmdCIPSENDSet, exec: cmdCIPSENDExec}
