@@ -85,7 +85,18 @@ func TestEmuTCPFiveLinks(t *testing.T) {
 	}
 	h.Cmd("AT+CIPCLOSE=5", "0,CLOSED\r\n1,CLOSED\r\n2,CLOSED\r\n3,CLOSED\r\n4,CLOSED\r\n\r\nOK\r\n")
 	h.Cmd("AT+CIPSTATUS", "STATUS:4\r\n\r\nOK\r\n")
-	checkDecodes(t, sink, "+CIPSTARTEX", "+CIPSEND", "+CIPCLOSE")
+	// Per-link TLS settings under AT+CIPMUX=1; 5 sets them all.
+	h.Cmd(`AT+CIPSSLCSNI=5,"all.invalid"`, "\r\nOK\r\n")
+	h.Cmd(`AT+CIPSSLCSNI=2,"two.invalid"`, "\r\nOK\r\n")
+	h.Cmd(`AT+CIPSSLCSNI="x"`, "\r\nERROR\r\n") // a link id is needed
+	h.Cmd("AT+CIPSSLCSNI?", "+CIPSSLCSNI:0,\"all.invalid\"\r\n+CIPSSLCSNI:1,\"all.invalid\"\r\n+CIPSSLCSNI:2,\"two.invalid\"\r\n"+
+		"+CIPSSLCSNI:3,\"all.invalid\"\r\n+CIPSSLCSNI:4,\"all.invalid\"\r\n\r\nOK\r\n")
+	// The docs' forms with empty fields and the <timeout> last; a local IP.
+	h.Cmd(fmt.Sprintf(`AT+CIPSTART=0,"TCP","127.0.0.1",%d,,,5000`, srv.port), "0,CONNECT\r\n\r\nOK\r\n")
+	h.Cmd(fmt.Sprintf(`AT+CIPSTART=1,"TCP","127.0.0.1",%d,10,"127.0.0.1",5000`, srv.port), "1,CONNECT\r\n\r\nOK\r\n")
+	h.Cmd(fmt.Sprintf(`AT+CIPSTART=2,"TCP","127.0.0.1",%d,,,5000,1`, srv.port), "\r\nERROR\r\n") // too many fields
+	h.Cmd("AT+CIPCLOSE=5", "0,CLOSED\r\n1,CLOSED\r\n\r\nOK\r\n")
+	checkDecodes(t, sink, "+CIPSTARTEX", "+CIPSEND", "+CIPCLOSE", "+CIPSSLCSNI")
 }
 
 func TestEmuSSLClient(t *testing.T) {

@@ -20,7 +20,7 @@ type ConnServer struct {
 	conns []net.Conn
 }
 
-// StartConnServer listens on network ("tcp", "tcp4"; "tcp6" at ::1) at 127.0.0.1 and
+// StartConnServer listens on network ("tcp", "tcp4" at 127.0.0.1; "tcp6" at ::1) and
 // accepts until Close, which the test's end calls.
 func StartConnServer(t testing.TB, network string, handle func(net.Conn)) *ConnServer {
 	host := "127.0.0.1:0"
