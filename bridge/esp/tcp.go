@@ -13,11 +13,12 @@ import (
 	"github.com/atbridge/atbridge/capture"
 )
 
-// The TCP client commands (esp-at.md §1.5, §1.6): AT+CIPMUX, AT+CIPMODE,
-// AT+CIPDINFO, AT+CIPSTART="TCP", AT+CIPSEND (normal and passthrough),
-// AT+CIPCLOSE, AT+CIPSTATUS and AT+CIPSTATE?, over real TCP connections.
-// AT+CIPSTART's types are in cipstart.go (UDP in udp.go, SSL settings in
-// sslconf.go).
+// The TCP/IP client commands (esp-at.md §1.5, §1.6; docs/esp-at-surface.md
+// §3): AT+CIPMUX, AT+CIPMODE, AT+CIPDINFO, AT+CIPSEND (normal and
+// passthrough), AT+CIPCLOSE, AT+CIPSTATUS and AT+CIPSTATE?, over real
+// connections. AT+CIPSTART and its types are in cipstart.go (UDP in
+// udp.go, SSL settings in sslconf.go and sslpsk.go), AT+CIPSENDEX in
+// sendex.go, AT+CIPSENDL in sendl.go.
 
 const (
 	// tcpLinks is the number of connections ESP-AT offers (ids 0..4).
