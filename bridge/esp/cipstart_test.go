@@ -15,7 +15,8 @@ import (
 
 // Expected bytes below are typed from docs/esp-at-surface.md §3.2-§3.8.
 
-// sendUDP is sendTCP for a datagram echoed whole.
+// sendData runs a send command with data and expects its Recv line, then
+// SEND OK and the echo (in either order).
 func sendData(h *emuHost, cmd, data, recv, ipd string) {
 	h.t.Helper()
 	h.Cmd(cmd, "\r\nOK\r\n\r\n>")
@@ -55,7 +56,7 @@ func TestEmuUDPClient(t *testing.T) {
 	h.Send("w")
 	h.Expect("\r\nRecv 1 bytes\r\n\r\nSEND OK\r\n")
 	h.ExpectQuiet(100 * time.Millisecond) // the echo's reply is from a third sender
-	// A TCP link takes no remote fields; a UDP link closes with CIPCLOSE.
+	// A UDP link closes with CIPCLOSE, as a TCP link.
 	h.Cmd("AT+CIPCLOSE=5", "1,CLOSED\r\n2,CLOSED\r\n\r\nOK\r\n")
 	h.ExpectQuiet(50 * time.Millisecond)
 	checkDecodes(t, sink, "+CIPSTART", "+CIPSEND", "+CIPCLOSE")
@@ -204,6 +205,7 @@ func TestEmuCIPSENDEX(t *testing.T) {
 	sendData(h, "AT+CIPSENDEX=3", "xyz", "\r\nRecv 3 bytes\r\n", "\r\n+IPD,3:xyz")
 	h.Cmd("AT+CIPSENDEX=0", "\r\nERROR\r\n")
 	h.Cmd("AT+CIPSENDEX=8193", "\r\nERROR\r\n")
+	h.Cmd(`AT+CIPSEND=4,"127.0.0.1",1`, "\r\nERROR\r\n") // remote fields are for UDP links
 	h.Cmd("AT+CIPCLOSE", "CLOSED\r\n\r\nOK\r\n")
 	h.Cmd("AT+CIPSENDEX=3", "\r\nERROR\r\n")
 	checkDecodes(t, sink, "+CIPSENDEX")
