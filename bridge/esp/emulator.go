@@ -75,6 +75,10 @@ type Options struct {
 	// WebSocket handshake; AT+CIPSTART) and one write to a TCP link; zero
 	// means 10 s, the value AT+WSOPEN gives the library.
 	NetworkTimeout time.Duration
+	// SplitDeliveries, when positive, cuts received data into pieces of at
+	// most this many bytes, one +IPD or +WS_DATA each, as a board does at
+	// TCP segment boundaries (a UDP datagram stays whole); 0 means off.
+	SplitDeliveries int
 	// RestartDelay is how long a reboot (AT+RST, AT+RESTORE) stays silent
 	// before "ready"; zero means 300 ms.
 	RestartDelay time.Duration

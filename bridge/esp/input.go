@@ -26,6 +26,11 @@ type promptReq struct {
 	// cancelable: a chunk that is exactly "+++" ends the data entry
 	// (AT+CIPSEND's own receive state, esp-at.md §1.5); canceled says it did.
 	cancelable, canceled bool
+	esc                  *sendexScan // AT+CIPSENDEX: the data also ends at `\0` (sendex.go)
+	// taken counts bytes a streaming reader (AT+CIPSENDL, sendl.go) took
+	// out of buf; wake, when set, is signalled when bytes arrive.
+	taken int
+	wake  chan struct{}
 }
 
 // feed runs the recv task's state machine over one chunk the host sent.
@@ -61,10 +66,19 @@ func (e *Emulator) feed(p []byte) {
 				e.mu.Unlock()
 				return
 			}
-			take := min(len(p), pr.n-len(pr.buf))
+			take := min(len(p), pr.n-pr.taken-len(pr.buf))
+			if pr.esc != nil {
+				take = pr.esc.scan(p[:take])
+			}
 			pr.buf = append(pr.buf, p[:take]...)
 			p = p[take:]
-			if len(pr.buf) == pr.n {
+			if pr.wake != nil {
+				select {
+				case pr.wake <- struct{}{}:
+				default:
+				}
+			}
+			if len(pr.buf)+pr.taken == pr.n || pr.esc != nil && pr.esc.ended {
 				e.prompt = nil
 				close(pr.done)
 			}
@@ -293,7 +307,12 @@ func (c *call) readPrompt(n int) []byte {
 // readData is readPrompt; when cancelable, a chunk that is exactly "+++"
 // ends the wait early with canceled set and no data.
 func (c *call) readData(n int, cancelable bool) (data []byte, canceled bool) {
-	pr := &promptReq{n: n, buf: make([]byte, 0, n), done: make(chan struct{}), cancelable: cancelable}
+	return c.awaitData(&promptReq{n: n, buf: make([]byte, 0, n), done: make(chan struct{}), cancelable: cancelable})
+}
+
+// awaitData prints the prompt and waits for pr to fill (readData).
+func (c *call) awaitData(pr *promptReq) (data []byte, canceled bool) {
+	n := pr.n
 	c.e.mu.Lock()
 	c.e.prompt = pr
 	c.e.mu.Unlock()

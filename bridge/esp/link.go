@@ -317,7 +317,7 @@ func (l *wsLink) readLoop(c *wsConn) error {
 		first := true
 		for first || off < h.Length {
 			first = false
-			n := min(uint64(len(buf)), h.Length-off)
+			n := l.e.wsPiece(min(uint64(len(buf)), h.Length-off))
 			p := buf[:n]
 			if err := c.readFull(p); err != nil {
 				return err

@@ -1,7 +1,6 @@
 package esp
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -14,23 +13,23 @@ import (
 	"github.com/atbridge/atbridge/capture"
 )
 
-// The TCP client commands (esp-at.md §1.5, §1.6): AT+CIPMUX, AT+CIPMODE,
-// AT+CIPDINFO, AT+CIPSTART="TCP", AT+CIPSEND (normal and passthrough),
-// AT+CIPCLOSE, AT+CIPSTATUS and AT+CIPSTATE?, over real TCP connections.
-// UDP, SSL, IPv6, servers and passive receive mode are not emulated: their
-// commands and types answer ERROR.
+// The TCP/IP client commands (esp-at.md §1.5, §1.6; docs/esp-at-surface.md
+// §3): AT+CIPMUX, AT+CIPMODE, AT+CIPDINFO, AT+CIPSEND (normal and
+// passthrough), AT+CIPCLOSE, AT+CIPSTATUS and AT+CIPSTATE?, over real
+// connections. AT+CIPSTART and its types are in cipstart.go (UDP in
+// udp.go, SSL settings in sslconf.go and sslpsk.go), AT+CIPSENDEX in
+// sendex.go, AT+CIPSENDL in sendl.go.
 
 const (
 	// tcpLinks is the number of connections ESP-AT offers (ids 0..4).
 	tcpLinks = 5
 	// tcpMaxSend is AT+CIPSEND's length limit.
 	tcpMaxSend = 8192
-	// tcpRecvChunk bounds one +IPD. The firmware prints one +IPD per lwIP
-	// receive callback, which usually carries one TCP segment: at most the
-	// MSS, 1460 bytes in esp-at's default sdkconfig. The emulator prints
-	// one +IPD per read of at most that many bytes, so smaller pieces
-	// follow TCP timing as they do on a board.
-	tcpRecvChunk = 1460
+	// tcpRecvChunk bounds one +IPD: at most 2920 bytes per +IPD
+	// (docs/esp-at-surface.md §3.6). The emulator prints one +IPD per read
+	// of at most that many bytes, so smaller pieces follow TCP timing as
+	// they do on a board (Options.SplitDeliveries cuts them further).
+	tcpRecvChunk = 2920
 	// ptGuard is passthrough's "+++" guard time and packet interval
 	// (esp-at.md §1.6).
 	ptGuard = 20 * time.Millisecond
@@ -42,10 +41,14 @@ const (
 // tcpSettings are the TCP commands' settings, reset by a reboot (none of
 // them is saved to flash).
 type tcpSettings struct {
-	mux        bool // AT+CIPMUX=1
-	passMode   bool // AT+CIPMODE=1
-	dinfo      bool // AT+CIPDINFO=1
-	closedOnce bool // a link was closed since boot (AT+CIPSTATUS status 4)
+	mux        bool              // AT+CIPMUX=1
+	passMode   bool              // AT+CIPMODE=1
+	dinfo      bool              // AT+CIPDINFO=1
+	closedOnce bool              // a link was closed since boot (AT+CIPSTATUS status 4)
+	v6         bool              // AT+CIPV6=1 (cipstart.go)
+	keepalive  int64             // AT+CIPSTART's last keepalive (sticky)
+	ssl        [tcpLinks]sslConf // AT+CIPSSLC* per link (sslconf.go)
+	sendl      sendlConfig       // AT+CIPSENDLCFG (sendl.go)
 }
 
 // tcpLink is one AT+CIPSTART connection and the goroutine that reads it.
@@ -56,6 +59,8 @@ type tcpLink struct {
 	gen     uint64
 	conn    net.Conn
 	remote  *net.TCPAddr
+	typ     string   // AT+CIPSTART's type: "TCP", "UDP", "SSL", "TCPv6"...
+	udp     *udpConn // a UDP link (udp.go); nil for TCP and SSL
 	local   int
 	closing atomic.Bool // closed by the board (AT+CIPCLOSE, reboot): no URC
 	done    chan struct{}
@@ -139,20 +144,26 @@ func (l *tcpLink) deliver(p []byte) {
 		e.write(l.gen, p)
 		return
 	}
-	out := make([]byte, 0, len(p)+48)
-	out = append(out, "\r\n+IPD,"...)
-	out = append(out, l.linkPrefix()...)
-	out = strconv.AppendInt(out, int64(len(p)), 10)
-	if dinfo {
-		out = fmt.Appendf(out, ",%q,%d", l.remote.IP.String(), l.remote.Port)
+	for _, piece := range e.splitDelivery(p, l.udp == nil) {
+		out := make([]byte, 0, len(piece)+48)
+		out = append(out, "\r\n+IPD,"...)
+		out = append(out, l.linkPrefix()...)
+		out = strconv.AppendInt(out, int64(len(piece)), 10)
+		if dinfo {
+			r := l.peer()
+			out = fmt.Appendf(out, ",%q,%d", r.IP.String(), r.Port)
+		}
+		out = append(out, ':')
+		out = append(out, piece...)
+		e.write(l.gen, out)
 	}
-	out = append(out, ':')
-	out = append(out, p...)
-	e.write(l.gen, out)
 }
 
 // send writes p to the link within the network timeout.
 func (l *tcpLink) send(p []byte) error {
+	if l.udp != nil {
+		return l.sendUDP(p, nil)
+	}
 	_ = l.conn.SetWriteDeadline(time.Now().Add(l.e.opts.NetworkTimeout))
 	_, err := l.conn.Write(p)
 	return err
@@ -256,147 +267,6 @@ func cmdCIPDINFOSet(c *call) result {
 	return resOK
 }
 
-// cmdCIPSTART: AT+CIPSTART="TCP","host",port[,keepalive][,"local_ip"]
-// under AT+CIPMUX=0, with a leading <link 0..4> under AT+CIPMUX=1. Success
-// prints CONNECT (or <link>,CONNECT; +LINK_CONN under AT+SYSMSG bit 1)
-// before OK.
-func cmdCIPSTART(c *call) result {
-	e := c.e
-	e.mu.Lock()
-	mux, wifi, sysmsg := e.st.tcp.mux, e.st.wifi, e.st.sysmsg
-	e.mu.Unlock()
-	p := c.cmd.Params
-	id := 0
-	if mux {
-		if len(p) < 4 {
-			return c.paramErr("0x01060000", "AT+CIPSTART under AT+CIPMUX=1 takes <link>,\"TCP\",\"host\",<port>[,<keepalive>]")
-		}
-		v, ok := p[0].Int()
-		if !ok || v < 0 || v >= tcpLinks {
-			return c.paramErr("0x01070000", "AT+CIPSTART link must be 0..4")
-		}
-		id, p = int(v), p[1:]
-	}
-	if len(p) < 3 || len(p) > 5 {
-		return c.paramErr("0x01060000", "AT+CIPSTART takes \"TCP\",\"host\",<port>[,<keepalive>][,\"local_ip\"] (a link id only under AT+CIPMUX=1)")
-	}
-	if !p[0].Quoted {
-		return c.paramErr("0x01050000", "AT+CIPSTART type must be quoted")
-	}
-	if p[0].Value != "TCP" {
-		return c.paramErr("0x01070000", "AT+CIPSTART type "+strconv.Quote(p[0].Value)+" is not emulated (only \"TCP\")")
-	}
-	if !p[1].Quoted || p[1].Value == "" {
-		return c.paramErr("0x01050000", "AT+CIPSTART host must be a quoted, non-empty string")
-	}
-	port, ok := p[2].Int()
-	if !ok || port < 1 || port > 65535 {
-		return c.paramErr("0x01070000", "AT+CIPSTART port must be 1..65535")
-	}
-	keepalive := int64(0) // the firmware's default: off
-	if len(p) > 3 && !p[3].Empty {
-		keepalive, ok = p[3].Int()
-		if !ok || keepalive < 0 || keepalive > 7200 {
-			return c.paramErr("0x01070000", "AT+CIPSTART keepalive must be 0..7200")
-		}
-	}
-	if len(p) > 4 && !p[4].Empty && !p[4].Quoted {
-		return c.paramErr("0x01050000", "AT+CIPSTART local IP must be quoted")
-	}
-	e.mu.Lock()
-	busy := e.tcp[id] != nil
-	e.mu.Unlock()
-	if busy {
-		c.print("ALREADY CONNECTED\r\n")
-		return c.errorf("AT+CIPSTART on a link in use", "link", id)
-	}
-	if wifi == wifiLost {
-		// Same rule as the WebSocket links (wsLink.connect): a board never
-		// told to join counts as on a network, one taken off it does not.
-		return c.errorf("AT+CIPSTART without Wi-Fi (AT+CWJAP to join)")
-	}
-	prefix := muxPrefix(mux, id)
-	addr := net.JoinHostPort(p[1].Value, strconv.FormatInt(port, 10))
-	conn, err := e.dialTCP(c.ctx, addr, keepalive)
-	if c.ctx.Err() != nil {
-		if conn != nil {
-			_ = conn.Close()
-		}
-		return resNone
-	}
-	if err != nil {
-		var dnsErr *net.DNSError
-		if errors.As(err, &dnsErr) {
-			return c.errorf("AT+CIPSTART: the host name does not resolve", "err", err)
-		}
-		// The connection existed and failed: its close callback prints
-		// CLOSED before the handler, woken by it, returns ERROR. The
-		// firmware's order is not documented; this is the emulator's
-		// choice, the one the callbacks make likely.
-		c.print(prefix + "CLOSED\r\n")
-		return c.errorf("AT+CIPSTART: connect failed", "addr", addr, "err", err)
-	}
-	l := &tcpLink{e: e, id: id, mux: mux, gen: c.gen, conn: conn, done: make(chan struct{})}
-	l.remote, _ = conn.RemoteAddr().(*net.TCPAddr)
-	if la, ok := conn.LocalAddr().(*net.TCPAddr); ok {
-		l.local = la.Port
-	}
-	if l.remote == nil {
-		l.remote = &net.TCPAddr{IP: net.IPv4zero}
-	}
-	e.mu.Lock()
-	e.tcp[id] = l
-	e.mu.Unlock()
-	e.event(capture.Event{Type: capture.EvNote, Text: fmt.Sprintf("tcp link %d connected to %s (local port %d)", id, l.remote, l.local)})
-	e.log.Info("tcp link connected", "link", id, "addr", addr, "remote", l.remote.String())
-	if sysmsg&2 != 0 {
-		c.print(fmt.Sprintf("+LINK_CONN:0,%d,\"TCP\",0,%q,%d,%d\r\n", id, l.remote.IP.String(), l.remote.Port, l.local))
-	} else {
-		c.print(prefix + "CONNECT\r\n")
-	}
-	e.tcpWG.Add(1)
-	go func() {
-		defer e.tcpWG.Done()
-		defer close(l.done)
-		l.run()
-	}()
-	return resOK
-}
-
-// dialTCP connects to addr (IPv4: "TCP" is the firmware's IPv4 type) within
-// the network timeout, with TCP keepalive every keepalive seconds (0: off).
-func (e *Emulator) dialTCP(ctx context.Context, addr string, keepalive int64) (net.Conn, error) {
-	if f := e.dialFilter; f != nil {
-		if err := f(addr); err != nil {
-			return nil, err
-		}
-	}
-	d := net.Dialer{Timeout: e.opts.NetworkTimeout, KeepAlive: -1}
-	if keepalive > 0 {
-		d.KeepAlive = time.Duration(keepalive) * time.Second
-	}
-	return d.DialContext(ctx, "tcp4", addr)
-}
-
-// cipLink picks the link of AT+CIPSEND: the only one under AT+CIPMUX=0,
-// the first parameter's under AT+CIPMUX=1. rest are the other parameters.
-func (c *call) cipLink() (l *tcpLink, rest []int64, ok bool) {
-	v, ok := c.wsInts()
-	if !ok {
-		return nil, nil, false
-	}
-	c.e.mu.Lock()
-	defer c.e.mu.Unlock()
-	id := int64(0)
-	if c.e.st.tcp.mux {
-		if len(v) == 0 || v[0] < 0 || v[0] >= tcpLinks {
-			return nil, nil, false
-		}
-		id, v = v[0], v[1:]
-	}
-	return c.e.tcp[id], v, true
-}
-
 // cmdCIPSENDSet: AT+CIPSEND=<len> (AT+CIPMUX=0) or AT+CIPSEND=<link>,<len>
 // (AT+CIPMUX=1), len 1..8192, in normal mode only. After the prompt it
 // takes exactly len bytes, or a lone "+++" chunk that cancels; then
@@ -408,17 +278,11 @@ func cmdCIPSENDSet(c *call) result {
 	if pass {
 		return c.errorf("AT+CIPSEND=<len> in passthrough mode (AT+CIPMODE=1 takes AT+CIPSEND without parameters)")
 	}
-	l, v, ok := c.cipLink()
-	if !ok || len(v) != 1 {
-		return c.paramErr("0x01060000", "AT+CIPSEND takes <len> (AT+CIPMUX=0) or <link>,<len> (AT+CIPMUX=1)")
+	l, n, to, res, ok := c.sendArgs("AT+CIPSEND", tcpMaxSend)
+	if !ok {
+		return res
 	}
-	if v[0] < 1 || v[0] > tcpMaxSend {
-		return c.paramErr("0x01070000", fmt.Sprintf("AT+CIPSEND length must be 1..%d", tcpMaxSend))
-	}
-	if l == nil {
-		return c.errorf("AT+CIPSEND: link is not connected")
-	}
-	data, canceled := c.readData(int(v[0]), true)
+	data, canceled := c.readData(n, true)
 	if canceled {
 		c.final = []byte("\r\nSEND Canceled\r\n")
 		c.e.log.Info("AT+CIPSEND canceled by +++", "link", l.id)
@@ -435,7 +299,7 @@ func cmdCIPSENDSet(c *call) result {
 		c.e.log.Info("AT+CIPSEND: the link closed during data entry: SEND FAIL", "link", l.id)
 		return resSendFail
 	}
-	if err := l.send(data); err != nil {
+	if err := l.sendTo(data, to); err != nil {
 		c.e.log.Info("AT+CIPSEND: write failed: SEND FAIL", "link", l.id, "err", err)
 		return resSendFail
 	}
@@ -509,16 +373,17 @@ func (e *Emulator) tcpStatusLines(prefix string) string {
 	var b strings.Builder
 	for _, l := range ls {
 		if l != nil {
-			fmt.Fprintf(&b, "%s%d,\"TCP\",%q,%d,%d,0\r\n", prefix, l.id, l.remote.IP.String(), l.remote.Port, l.local)
+			r := l.peer()
+			fmt.Fprintf(&b, "%s%d,%q,%q,%d,%d,0\r\n", prefix, l.id, l.typ, r.IP.String(), r.Port, l.local)
 		}
 	}
 	return b.String()
 }
 
 // cmdCIPSTATUS prints STATUS:<stat> and the links. stat: 0 station off
-// (AT+CWMODE 0 or 2), 2 got IP, 3 a link open, 4 all links closed, 5 not
-// on an AP. A board never told to join counts as having an IP, as the
-// links' Wi-Fi rule has it (the firmware would say 1, not connected).
+// (AT+CWMODE 0 or 2), 1 no join started, 2 got IP, 3 a link open, 4 all
+// links closed, 5 not on an AP. A board never told to join can open links
+// (the links' Wi-Fi rule), so 3 and 4 win over 1.
 func cmdCIPSTATUS(c *call) result {
 	e := c.e
 	e.mu.Lock()
@@ -534,6 +399,8 @@ func cmdCIPSTATUS(c *call) result {
 		stat = 5
 	case closed:
 		stat = 4
+	case wifi == wifiIdle:
+		stat = 1 // no Wi-Fi connection started (§10.4), though links work
 	}
 	c.print(fmt.Sprintf("STATUS:%d\r\n", stat) + e.tcpStatusLines("+CIPSTATUS:"))
 	return resOK
@@ -555,6 +422,12 @@ func tcpCommands(t map[string]handler) {
 	t["+CIPMODE"] = handler{query: cmdCIPMODEQuery, set: cmdCIPMODESet}
 	t["+CIPDINFO"] = handler{query: cmdCIPDINFOQuery, set: cmdCIPDINFOSet}
 	t["+CIPSTART"] = handler{set: cmdCIPSTART}
+	t["+CIPSTARTEX"] = handler{set: cmdCIPSTARTEX}
+	t["+CIPSENDEX"] = handler{set: cmdCIPSENDEX}
+	t["+CIPSENDL"] = handler{set: cmdCIPSENDL}
+	t["+CIPSENDLCFG"] = handler{query: cmdCIPSENDLCFGQuery, set: cmdCIPSENDLCFGSet}
+	t["+CIPV6"] = handler{query: cmdCIPV6Query, set: cmdCIPV6Set}
+	sslCommands(t)
 	t["+CIPSEND"] = handler{set: cmdCIPSENDSet, exec: cmdCIPSENDExec}
 	t["+CIPCLOSE"] = handler{set: cmdCIPCLOSESet, exec: cmdCIPCLOSEExec}
 	t["+CIPSTATUS"] = handler{exec: cmdCIPSTATUS}

@@ -219,10 +219,12 @@ func TestEmuTCPErrors(t *testing.T) {
 	srv := newTCPServer(t)
 	h := startEmu(t, &Options{NetworkTimeout: 2 * time.Second})
 	closed := closedPort(t)
-	h.Cmd(fmt.Sprintf(`AT+CIPSTART="TCP","127.0.0.1",%d`, closed), "CLOSED\r\n\r\nERROR\r\n")
+	h.Cmd(fmt.Sprintf(`AT+CIPSTART="TCP","127.0.0.1",%d`, closed), "\r\nERROR\r\nCLOSED\r\n") // §3.2: ERROR, then CLOSED
 	for _, bad := range []string{
-		fmt.Sprintf(`AT+CIPSTART="UDP","127.0.0.1",%d`, srv.port),
-		fmt.Sprintf(`AT+CIPSTART="SSL","127.0.0.1",%d`, srv.port),
+		fmt.Sprintf(`AT+CIPSTART="TCPv6","::1",%d`, srv.port),        // needs AT+CIPV6=1
+		fmt.Sprintf(`AT+CIPSTART="UDP","127.0.0.1",%d,,1`, srv.port), // a mode needs the local port
+		fmt.Sprintf(`AT+CIPSTART="TCP","127.0.0.1",%d,0,"",60001`, srv.port),
+		fmt.Sprintf(`AT+CIPSTART="RAW","127.0.0.1",%d`, srv.port),
 		`AT+CIPSTART="TCP","127.0.0.1",0`,
 		`AT+CIPSTART="TCP","127.0.0.1",65536`,
 		`AT+CIPSTART="TCP","",80`,
@@ -234,7 +236,7 @@ func TestEmuTCPErrors(t *testing.T) {
 		h.Cmd(bad, "\r\nERROR\r\n")
 	}
 	h.Cmd("AT+CIPMUX=1", "\r\nOK\r\n")
-	h.Cmd(fmt.Sprintf(`AT+CIPSTART=2,"TCP","127.0.0.1",%d`, closed), "2,CLOSED\r\n\r\nERROR\r\n")
+	h.Cmd(fmt.Sprintf(`AT+CIPSTART=2,"TCP","127.0.0.1",%d`, closed), "\r\nERROR\r\n2,CLOSED\r\n")
 	h.Cmd("AT+CIPMUX=0", "\r\nOK\r\n")
 	h.Cmd("AT+CIPMODE=1", "\r\nOK\r\n")
 	h.Cmd("AT+CIPMUX=1", "\r\nERROR\r\n") // passthrough is single-link only

@@ -37,7 +37,10 @@ func init() {
 
   # the networks AT+CWLAP lists and AT+CWJAP joins (wrong password: +CWJAP:2, unknown SSID: +CWJAP:3)
   echo '[{"ssid":"home","password":"secret123","rssi":-50},{"ssid":"cafe","channel":6}]' > aps.json
-  atbridge emulate --port pty:/tmp/esp --aps aps.json`,
+  atbridge emulate --port pty:/tmp/esp --aps aps.json
+
+  # test the host app's reassembly: a 2000-byte message arrives as +IPD (or +WS_DATA) pieces of 536 bytes
+  atbridge emulate --port pty:/tmp/esp --split-deliveries 536`,
 		setup: setupEmulate,
 	})
 }
@@ -52,6 +55,7 @@ type emulateFlags struct {
 	cwjapFail int
 	aps       string
 	reconnect time.Duration
+	split     int
 	logLevel  string
 	write     string
 	pcapng    string
@@ -70,6 +74,7 @@ func setupEmulate(fs *flag.FlagSet) func(context.Context, *env, []string) int {
 	fs.IntVar(&f.cwjapFail, "cwjap-fail", 0, "make every AT+CWJAP fail with +CWJAP:CODE (1 timeout, 2 wrong password, 3 no AP, 4 fail); 0 joins (the password \"wrong-password\" always fails with 2)")
 	fs.StringVar(&f.aps, "aps", "", `JSON file listing the access points AT+CWLAP shows and AT+CWJAP joins, e.g. [{"ssid":"home","password":"secret123","bssid":"7c:8b:ca:3e:d7:5b","channel":11,"rssi":-55,"ecn":3}] (only ssid is required); without it, three built-in APs ("espressif" with password 1234567890 among them) and any other SSID joins`)
 	fs.DurationVar(&f.reconnect, "reconnect-interval", 10*time.Second, "wait between automatic WebSocket reconnects (the firmware waits 10s)")
+	fs.IntVar(&f.split, "split-deliveries", 0, "cut received data into pieces of at most N bytes, one +IPD or +WS_DATA each, as a board does at TCP segment boundaries (0: off)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "emulator log on stderr: debug, info, warn or error")
 	fs.StringVar(&f.write, "w", "", "record the serial traffic, WebSocket frames and link events to this .atcap file")
 	fs.StringVar(&f.pcapng, "pcapng", "", pcapngFlagUsage("emulate"))
@@ -98,6 +103,9 @@ func runEmulate(ctx context.Context, e *env, f *emulateFlags) int {
 	}
 	if f.cwjapFail < 0 || f.cwjapFail > 4 {
 		return fail("--cwjap-fail must be 0..4, not %d", f.cwjapFail)
+	}
+	if f.split < 0 {
+		return fail("--split-deliveries must be 0 (off) or a positive number of bytes, not %d", f.split)
 	}
 	if f.reconnect <= 0 {
 		return fail("--reconnect-interval must be positive")
@@ -148,6 +156,7 @@ func runEmulate(ctx context.Context, e *env, f *emulateFlags) int {
 		CWJAPFail:         f.cwjapFail,
 		AccessPoints:      aps,
 		ReconnectInterval: f.reconnect,
+		SplitDeliveries:   f.split,
 		Version:           "atbridge " + toolVersion(),
 		Log:               logger,
 	}

@@ -182,6 +182,7 @@ func TestEmulateBadFlags(t *testing.T) {
 		{"emulate"},
 		{"emulate", "--port", "pty:/tmp/x", "--firmware", "beta"},
 		{"emulate", "--port", "pty:/tmp/x", "--cwjap-fail", "7"},
+		{"emulate", "--port", "pty:/tmp/x", "--split-deliveries", "-1"},
 		{"emulate", "--port", "pty:/tmp/x", "--log-level", "loud"},
 		{"emulate", "--port", "pty:/tmp/x", "--flow", "dtr"},
 		{"emulate", "--port", "pty:/tmp/x", "--aps", "/nonexistent/aps.json"},

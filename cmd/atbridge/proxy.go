@@ -209,6 +209,7 @@ func setupProxy(fs *flag.FlagSet) func(context.Context, *env, []string) int {
 	fs.StringVar(&f.emu.firmware, "firmware", "release", "with --device emulate: release or dev firmware")
 	fs.StringVar(&f.emu.pki, "pki", "", "with --device emulate: PKI folder for AT+WSCFG auth modes (see atbridge emulate --help)")
 	fs.IntVar(&f.emu.cwjapFail, "cwjap-fail", 0, "with --device emulate: make AT+CWJAP fail with this code (1..4)")
+	fs.IntVar(&f.emu.split, "split-deliveries", 0, "with --device emulate: cut received data into +IPD/+WS_DATA pieces of at most N bytes (0: off)")
 	fs.DurationVar(&f.emu.reconnect, "reconnect-interval", 10*time.Second, "with --device emulate: wait between automatic WebSocket reconnects")
 	return func(ctx context.Context, e *env, args []string) int {
 		if len(args) > 0 {
@@ -244,8 +245,11 @@ func runProxy(ctx context.Context, e *env, f *proxyFlags) int {
 		if f.emu.cwjapFail < 0 || f.emu.cwjapFail > 4 {
 			return fail("--cwjap-fail must be 0..4")
 		}
+		if f.emu.split < 0 {
+			return fail("--split-deliveries must be 0 (off) or a positive number of bytes")
+		}
 		opts.Emulator = &esp.Options{Firmware: fw, PKIDir: f.emu.pki, CWJAPFail: f.emu.cwjapFail,
-			ReconnectInterval: f.emu.reconnect, Version: "atbridge " + toolVersion()}
+			ReconnectInterval: f.emu.reconnect, SplitDeliveries: f.emu.split, Version: "atbridge " + toolVersion()}
 	}
 	return runRecording(ctx, e, "proxy", opts, &f.rec, line)
 }

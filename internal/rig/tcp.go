@@ -20,10 +20,14 @@ type ConnServer struct {
 	conns []net.Conn
 }
 
-// StartConnServer listens on network ("tcp", "tcp4") at 127.0.0.1 and
+// StartConnServer listens on network ("tcp", "tcp4" at 127.0.0.1; "tcp6" at ::1) and
 // accepts until Close, which the test's end calls.
 func StartConnServer(t testing.TB, network string, handle func(net.Conn)) *ConnServer {
-	ln, err := net.Listen(network, "127.0.0.1:0")
+	host := "127.0.0.1:0"
+	if network == "tcp6" {
+		host = "[::1]:0"
+	}
+	ln, err := net.Listen(network, host)
 	Must(t, err)
 	s := &ConnServer{t: t, ln: ln}
 	s.wg.Add(1)
