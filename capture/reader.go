@@ -598,4 +598,3 @@ func (r *Reader) readTrailer(indexOff, indexLen int64) error {
 	}
 	return nil
 }
-
