@@ -75,6 +75,7 @@ func (e *Emulator) commandTable() map[string]handler {
 	}
 	wifiCommands(t)
 	tcpCommands(t)
+	recvCommands(t)
 	wsCommands(t, e.opts.Firmware)
 	return t
 }

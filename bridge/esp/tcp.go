@@ -41,14 +41,15 @@ const (
 // tcpSettings are the TCP commands' settings, reset by a reboot (none of
 // them is saved to flash).
 type tcpSettings struct {
-	mux        bool              // AT+CIPMUX=1
-	passMode   bool              // AT+CIPMODE=1
-	dinfo      bool              // AT+CIPDINFO=1
-	closedOnce bool              // a link was closed since boot (AT+CIPSTATUS status 4)
-	v6         bool              // AT+CIPV6=1 (cipstart.go)
-	keepalive  int64             // AT+CIPSTART's last keepalive (sticky)
-	ssl        [tcpLinks]sslConf // AT+CIPSSLC* per link (sslconf.go)
-	sendl      sendlConfig       // AT+CIPSENDLCFG (sendl.go)
+	mux         bool              // AT+CIPMUX=1
+	passMode    bool              // AT+CIPMODE=1
+	dinfo       bool              // AT+CIPDINFO=1
+	closedOnce  bool              // a link was closed since boot (AT+CIPSTATUS status 4)
+	v6          bool              // AT+CIPV6=1 (cipstart.go)
+	keepalive   int64             // AT+CIPSTART's last keepalive (sticky)
+	ssl         [tcpLinks]sslConf // AT+CIPSSLC* per link (sslconf.go)
+	sendl       sendlConfig       // AT+CIPSENDLCFG (sendl.go)
+	recvPassive [tcpLinks]bool    // AT+CIPRECVTYPE / AT+CIPRECVMODE (recv.go)
 }
 
 // tcpLink is one AT+CIPSTART connection and the goroutine that reads it.
@@ -64,6 +65,7 @@ type tcpLink struct {
 	local   int
 	closing atomic.Bool // closed by the board (AT+CIPCLOSE, reboot): no URC
 	done    chan struct{}
+	rx      *rxBuf // passive receive's buffer (recv.go); set under e.mu
 }
 
 // linkPrefix is "<id>," under AT+CIPMUX=1 and empty otherwise.
@@ -81,6 +83,12 @@ func muxPrefix(mux bool, id int) string {
 // stop closes the connection without a URC and waits for the reader.
 func (l *tcpLink) stop() {
 	l.closing.Store(true)
+	l.e.mu.Lock()
+	rx := l.rx
+	l.e.mu.Unlock()
+	if rx != nil {
+		rx.shutdown()
+	}
 	_ = l.conn.Close()
 	<-l.done
 }
@@ -102,6 +110,11 @@ func (l *tcpLink) run() {
 		}
 	}
 	if l.closing.Load() {
+		return
+	}
+	if l.passiveHold() {
+		e.log.Info("tcp link closed by the peer with data unread: CLOSED waits for AT+CIPRECVDATA", "link", l.id)
+		_ = l.conn.Close()
 		return
 	}
 	e.mu.Lock()
@@ -135,6 +148,9 @@ func (l *tcpLink) run() {
 
 // deliver prints received data: raw in passthrough, else as +IPD.
 func (l *tcpLink) deliver(p []byte) {
+	if l.passiveTake(p) {
+		return
+	}
 	e := l.e
 	e.mu.Lock()
 	inPT := e.pt != nil
