@@ -79,11 +79,12 @@ int main(int argc, char **argv) {
     char got[256];
     size_t n = 0;
     unsigned long start = millis();
-    while (n < 64 && millis() - start < 5000) {
+    got[0] = 0;
+    while (!strstr(got, "\r\n\r\n") && millis() - start < 5000) {
       while (client.available() && n < sizeof got - 1) got[n++] = client.read();
+      got[n] = 0;
       delay(10);
     }
-    got[n] = 0;
     client.stop();
     if (!strstr(got, "GET /asciilogo.txt HTTP/1.1\r\nHost: ")) fail("client", "the echo did not come back");
     printf("OK client %zu bytes echoed\n", n);
