@@ -76,6 +76,7 @@ func (e *Emulator) commandTable() map[string]handler {
 	wifiCommands(t)
 	tcpCommands(t)
 	recvCommands(t)
+	nameCommands(t)
 	wsCommands(t, e.opts.Firmware)
 	return t
 }

@@ -279,7 +279,7 @@ func (e *Emulator) dialStream(ctx context.Context, r *startReq, addr string, ssl
 	if r.timeout > 0 {
 		tmo = r.timeout
 	}
-	d := net.Dialer{Timeout: tmo, KeepAlive: -1}
+	d := net.Dialer{Timeout: tmo, KeepAlive: -1, Resolver: e.resolver()}
 	if r.keepalive > 0 {
 		d.KeepAlive = time.Duration(r.keepalive) * time.Second
 	}

@@ -42,6 +42,7 @@ type flashSettings struct {
 	staMAC   mac          // AT+CIPSTAMAC
 	apMAC    mac          // AT+CIPAPMAC
 	dhcp     int64        // AT+CWDHCP state: bit 0 station, bit 1 softAP
+	dns      dnsConfig    // AT+CIPDNS (names.go)
 }
 
 // defaultFlash is a freshly flashed board's NVS (and what AT+RESTORE

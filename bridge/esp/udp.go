@@ -42,7 +42,7 @@ func (e *Emulator) dialUDP(ctx context.Context, l *tcpLink, r *startReq, addr st
 	if r.v6 {
 		ipNet = "ip6"
 	}
-	ips, err := net.DefaultResolver.LookupNetIP(ctx, ipNet, r.host)
+	ips, err := e.resolver().LookupNetIP(ctx, ipNet, r.host)
 	if err != nil {
 		return err
 	}
