@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/atbridge/atbridge/capture"
@@ -138,6 +139,11 @@ type Emulator struct {
 	// dialFilter, set by tests before Serve, vetoes connections (fuzzing
 	// must not reach beyond loopback).
 	dialFilter func(host string) error
+	// dnsPort, set by tests, replaces port 53 for AT+CIPDNS's servers;
+	// pingVia, set by tests, forces one of AT+PING's methods (ping.go).
+	dnsPort    int
+	pingVia    pingMethod
+	pingLogged atomic.Int32 // the AT+PING method last logged
 
 	execMu sync.Mutex // held while a command handler runs
 

@@ -109,8 +109,8 @@ func TestHostLibAdafruitUnchanged(t *testing.T) {
 	})
 }
 
-// adafruitSteps are the harness's steps the emulator supports.
-const adafruitSteps = "begin,scan,connect,socket"
+// adafruitSteps are every step of the harness: begin, scan, connect, ping, socket.
+const adafruitSteps = "begin,scan,connect,ping,socket"
 
 // TestHostLibWiFiEspATUnchanged compiles the unchanged WiFiEspAT library
 // (testdata/hostlibs/wifiespat) with g++ against a small Arduino core of
@@ -137,5 +137,5 @@ func TestHostLibWiFiEspATUnchanged(t *testing.T) {
 	})
 }
 
-// wifiEspATSteps are the harness's steps the emulator supports.
-const wifiEspATSteps = "init,firmware,scan,join,client"
+// wifiEspATSteps are every step of the harness.
+const wifiEspATSteps = "init,firmware,scan,join,dns,ping,client"
