@@ -41,6 +41,7 @@ func defaultState() emuState {
 	st.sleep = 1
 	st.lapOpt = defaultLapOptions()
 	st.uartCur = st.uartDef
+	st.tcp.maxConn, st.tcp.sto = defaultMaxConn, defaultSTO
 	for i := range st.datafmt {
 		st.datafmt[i] = dataFmt{level: 0, mask: 48}
 	}

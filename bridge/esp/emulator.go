@@ -80,6 +80,14 @@ type Options struct {
 	// most this many bytes, one +IPD or +WS_DATA each, as a board does at
 	// TCP segment boundaries (a UDP datagram stays whole); 0 means off.
 	SplitDeliveries int
+	// ServerBind is the host address AT+CIPSERVER listens on; empty means
+	// 127.0.0.1 (::1 for "TCPv6" and "SSLv6"). "0.0.0.0" lets other
+	// machines reach the emulated board's server.
+	ServerBind string
+	// ServerPortOffset is added to every AT+CIPSERVER port, so that a host
+	// app asking for port 80 or 333 can run where ports below 1024 are
+	// privileged or taken; queries and +LINK_CONN still show the asked port.
+	ServerPortOffset int
 	// RestartDelay is how long a reboot (AT+RST, AT+RESTORE) stays silent
 	// before "ready"; zero means 300 ms.
 	RestartDelay time.Duration
@@ -164,6 +172,7 @@ type Emulator struct {
 	links   [wsLinks]*wsLink
 	linkWG  sync.WaitGroup
 	tcp     [tcpLinks]*tcpLink // AT+CIPSTART links (tcp.go)
+	srv     *listenServer      // AT+CIPSERVER (server.go)
 	tcpWG   sync.WaitGroup
 	asyncWG sync.WaitGroup // +TIME_UPDATED and similar delayed URCs
 }
@@ -179,6 +188,9 @@ func New(opts *Options) *Emulator {
 	}
 	if e.opts.NetworkTimeout <= 0 {
 		e.opts.NetworkTimeout = 10 * time.Second
+	}
+	if e.opts.ServerBind == "" {
+		e.opts.ServerBind = "127.0.0.1"
 	}
 	if e.opts.RestartDelay <= 0 {
 		e.opts.RestartDelay = 300 * time.Millisecond

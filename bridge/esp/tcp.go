@@ -50,6 +50,8 @@ type tcpSettings struct {
 	ssl         [tcpLinks]sslConf // AT+CIPSSLC* per link (sslconf.go)
 	sendl       sendlConfig       // AT+CIPSENDLCFG (sendl.go)
 	recvPassive [tcpLinks]bool    // AT+CIPRECVTYPE / AT+CIPRECVMODE (recv.go)
+	maxConn     int64             // AT+CIPSERVERMAXCONN (server.go)
+	sto         int64             // AT+CIPSTO, seconds (server.go)
 }
 
 // tcpLink is one AT+CIPSTART connection and the goroutine that reads it.
@@ -66,6 +68,7 @@ type tcpLink struct {
 	closing atomic.Bool // closed by the board (AT+CIPCLOSE, reboot): no URC
 	done    chan struct{}
 	rx      *rxBuf // passive receive's buffer (recv.go); set under e.mu
+	server  bool   // a client of AT+CIPSERVER (server.go): tetype 1, AT+CIPSTO
 }
 
 // linkPrefix is "<id>," under AT+CIPMUX=1 and empty otherwise.
@@ -100,6 +103,7 @@ func (l *tcpLink) run() {
 	buf := make([]byte, tcpRecvChunk)
 	var rerr error
 	for {
+		l.idleDeadline()
 		n, err := l.conn.Read(buf)
 		if n > 0 {
 			l.deliver(buf[:n])
@@ -131,7 +135,13 @@ func (l *tcpLink) run() {
 		return
 	}
 	why := "closed by the server"
-	if !errors.Is(rerr, io.EOF) {
+	var ne net.Error
+	switch {
+	case l.server && errors.Is(rerr, io.EOF):
+		why = "closed by the client"
+	case l.server && errors.As(rerr, &ne) && ne.Timeout():
+		why = "idle longer than AT+CIPSTO"
+	case !errors.Is(rerr, io.EOF):
 		why = rerr.Error()
 	}
 	e.log.Info("tcp link closed by the peer: printing CLOSED, link freed", "link", l.id, "why", why)
@@ -182,12 +192,16 @@ func (l *tcpLink) send(p []byte) error {
 	}
 	_ = l.conn.SetWriteDeadline(time.Now().Add(l.e.opts.NetworkTimeout))
 	_, err := l.conn.Write(p)
+	if err == nil {
+		l.idleDeadline()
+	}
 	return err
 }
 
 // closeAllTCP drops every TCP link without a URC (a restart prints none)
 // and waits for their readers.
 func (e *Emulator) closeAllTCP() {
+	e.stopServerQuiet()
 	e.mu.Lock()
 	ls := e.tcp
 	e.tcp = [tcpLinks]*tcpLink{}
@@ -231,6 +245,9 @@ func cmdCIPMUXSet(c *call) result {
 	defer e.mu.Unlock()
 	if e.tcpOpen() {
 		return c.errorf("AT+CIPMUX with a connection open (close it first)")
+	}
+	if e.srv != nil {
+		return c.errorf("AT+CIPMUX while a server runs (AT+CIPSERVER=0 first)")
 	}
 	if v && e.st.tcp.passMode {
 		return c.errorf("AT+CIPMUX=1 in passthrough mode (AT+CIPMODE=0 first)")
@@ -381,7 +398,8 @@ func cmdCIPCLOSESet(c *call) result {
 }
 
 // tcpStatusLines prints one line per open link: prefix then
-// <link>,"TCP","ip",port,localport,0 (0: the board is the client).
+// <link>,"TCP","ip",port,localport,<tetype> (0: the board is the client,
+// 1: the server).
 func (e *Emulator) tcpStatusLines(prefix string) string {
 	e.mu.Lock()
 	ls := e.tcp
@@ -390,7 +408,7 @@ func (e *Emulator) tcpStatusLines(prefix string) string {
 	for _, l := range ls {
 		if l != nil {
 			r := l.peer()
-			fmt.Fprintf(&b, "%s%d,%q,%q,%d,%d,0\r\n", prefix, l.id, l.typ, r.IP.String(), r.Port, l.local)
+			fmt.Fprintf(&b, "%s%d,%q,%q,%d,%d,%d\r\n", prefix, l.id, l.typ, r.IP.String(), r.Port, l.local, b2u(l.server))
 		}
 	}
 	return b.String()
@@ -444,6 +462,7 @@ func tcpCommands(t map[string]handler) {
 	t["+CIPSENDLCFG"] = handler{query: cmdCIPSENDLCFGQuery, set: cmdCIPSENDLCFGSet}
 	t["+CIPV6"] = handler{query: cmdCIPV6Query, set: cmdCIPV6Set}
 	sslCommands(t)
+	serverCommands(t)
 	t["+CIPSEND"] = handler{set: cmdCIPSENDSet, exec: cmdCIPSENDExec}
 	t["+CIPCLOSE"] = handler{set: cmdCIPCLOSESet, exec: cmdCIPCLOSEExec}
 	t["+CIPSTATUS"] = handler{exec: cmdCIPSTATUS}

@@ -24,6 +24,7 @@ import (
 type PKI struct {
 	Dir          string
 	ServerTLS    *tls.Config // requires a client cert from the client CA
+	ClientTLS    *tls.Config // presents the client cert; trusts the server's root
 	ServerCert   string      // PEM files for the python server
 	ServerKey    string
 	ClientCAFile string
@@ -89,6 +90,12 @@ func NewPKI(t *testing.T) *PKI {
 	// Cert #1 without its key, for NO PRVT_KEY FOUND.
 	writePEM(t, filepath.Join(p.Dir, "wss_cert", "wss_client_01.crt"), "CERTIFICATE", client.der)
 
+	// The board's own SSL server (AT+CIPSERVER): its certificate, and the
+	// CA its clients' certificates must chain to.
+	writePEM(t, filepath.Join(p.Dir, "server_cert", "server_cert.crt"), "CERTIFICATE", server.der)
+	writePEM(t, filepath.Join(p.Dir, "server_key", "server.key"), "PRIVATE KEY", keyDER(t, server.key))
+	writePEM(t, filepath.Join(p.Dir, "server_ca", "server_ca.crt"), "CERTIFICATE", clientCA.der)
+
 	p.ServerCert = filepath.Join(dir, "server.crt")
 	p.ServerKey = filepath.Join(dir, "server.key")
 	p.ClientCAFile = filepath.Join(dir, "client_ca.crt")
@@ -102,6 +109,14 @@ func NewPKI(t *testing.T) *PKI {
 		Certificates: []tls.Certificate{{Certificate: [][]byte{server.der}, PrivateKey: server.key}},
 		ClientAuth:   tls.RequireAndVerifyClientCert,
 		ClientCAs:    pool,
+		MinVersion:   tls.VersionTLS12,
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(serverCA.cert)
+	p.ClientTLS = &tls.Config{
+		Certificates: []tls.Certificate{{Certificate: [][]byte{client.der}, PrivateKey: client.key}},
+		RootCAs:      roots,
+		ServerName:   "esp-server.invalid",
 		MinVersion:   tls.VersionTLS12,
 	}
 	return p
