@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"strings"
 	"time"
@@ -19,7 +20,7 @@ import (
 func init() {
 	register(&command{
 		name:    "emulate",
-		summary: "Be an ESP32 running ESP-AT (WebSocket and TCP client commands) in software, with real network connections",
+		summary: "Be an ESP32 running ESP-AT (Wi-Fi, TCP/UDP/SSL clients and servers, WebSocket) in software, with real network connections",
 		usage:   "atbridge emulate --port pty:PATH|/dev/ttyX [flags]",
 		examples: `  # a pseudo-terminal for the host app; talk to it with any serial tool
   atbridge emulate --port pty:/tmp/esp
@@ -39,6 +40,9 @@ func init() {
   echo '[{"ssid":"home","password":"secret123","rssi":-50},{"ssid":"cafe","channel":6}]' > aps.json
   atbridge emulate --port pty:/tmp/esp --aps aps.json
 
+  # a host app that runs a server (AT+CIPSERVER=1,80): clients connect to 127.0.0.1:8080
+  atbridge emulate --port pty:/tmp/esp --server-port-offset 8000
+
   # test the host app's reassembly: a 2000-byte message arrives as +IPD (or +WS_DATA) pieces of 536 bytes
   atbridge emulate --port pty:/tmp/esp --split-deliveries 536`,
 		setup: setupEmulate,
@@ -56,6 +60,8 @@ type emulateFlags struct {
 	aps       string
 	reconnect time.Duration
 	split     int
+	srvBind   string
+	srvOffset int
 	logLevel  string
 	write     string
 	pcapng    string
@@ -70,11 +76,13 @@ func setupEmulate(fs *flag.FlagSet) func(context.Context, *env, []string) int {
 	fs.StringVar(&f.flow, "flow", "none", "flow control of a serial device: none, rtscts or xonxoff")
 	fs.BoolVar(&f.pace, "pace", false, "deliver output no faster than the configured baud rate (8N1 timing), as a real UART does")
 	fs.StringVar(&f.firmware, "firmware", "release", "firmware to emulate: release (v5.0.1: no fin, no WSDATAFMT, 8192 limits) or dev (master: fin, WSDATAFMT, 16384)")
-	fs.StringVar(&f.pki, "pki", "", "folder with wss_cert/wss_client_NN.crt, wss_key/wss_client_NN.key and wss_ca/wss_ca_NN.crt for AT+WSCFG auth modes 1..3")
+	fs.StringVar(&f.pki, "pki", "", "folder laid out as ESP-AT's raw_data partitions: wss_cert/wss_client_NN.crt, wss_key/wss_client_NN.key and wss_ca/wss_ca_NN.crt for AT+WSCFG auth modes 1..3 and AT+CIPSSLCCONF; server_cert/server_cert.crt, server_key/server.key and server_ca/server_ca.crt for AT+CIPSERVER's \"SSL\" type")
 	fs.IntVar(&f.cwjapFail, "cwjap-fail", 0, "make every AT+CWJAP fail with +CWJAP:CODE (1 timeout, 2 wrong password, 3 no AP, 4 fail); 0 joins (the password \"wrong-password\" always fails with 2)")
 	fs.StringVar(&f.aps, "aps", "", `JSON file listing the access points AT+CWLAP shows and AT+CWJAP joins, e.g. [{"ssid":"home","password":"secret123","bssid":"7c:8b:ca:3e:d7:5b","channel":11,"rssi":-55,"ecn":3}] (only ssid is required); without it, three built-in APs ("espressif" with password 1234567890 among them) and any other SSID joins`)
 	fs.DurationVar(&f.reconnect, "reconnect-interval", 10*time.Second, "wait between automatic WebSocket reconnects (the firmware waits 10s)")
 	fs.IntVar(&f.split, "split-deliveries", 0, "cut received data into pieces of at most N bytes, one +IPD or +WS_DATA each, as a board does at TCP segment boundaries (0: off)")
+	fs.StringVar(&f.srvBind, "server-bind", "127.0.0.1", "host address AT+CIPSERVER listens on (0.0.0.0: reachable from other machines)")
+	fs.IntVar(&f.srvOffset, "server-port-offset", 0, "add N to every AT+CIPSERVER port, e.g. 8000 so that port 80 listens on 8080 (queries still show 80)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "emulator log on stderr: debug, info, warn or error")
 	fs.StringVar(&f.write, "w", "", "record the serial traffic, WebSocket frames and link events to this .atcap file")
 	fs.StringVar(&f.pcapng, "pcapng", "", pcapngFlagUsage("emulate"))
@@ -109,6 +117,9 @@ func runEmulate(ctx context.Context, e *env, f *emulateFlags) int {
 	}
 	if f.reconnect <= 0 {
 		return fail("--reconnect-interval must be positive")
+	}
+	if err := checkServerFlags(f); err != nil {
+		return fail("%v", err)
 	}
 	var aps []esp.AccessPoint
 	if f.aps != "" {
@@ -157,6 +168,8 @@ func runEmulate(ctx context.Context, e *env, f *emulateFlags) int {
 		AccessPoints:      aps,
 		ReconnectInterval: f.reconnect,
 		SplitDeliveries:   f.split,
+		ServerBind:        f.srvBind,
+		ServerPortOffset:  f.srvOffset,
 		Version:           "atbridge " + toolVersion(),
 		Log:               logger,
 	}
@@ -254,3 +267,14 @@ type pacedPort struct {
 }
 
 func (p *pacedPort) Write(b []byte) (int, error) { return p.w.Write(b) }
+
+// checkServerFlags checks --server-bind and --server-port-offset.
+func checkServerFlags(f *emulateFlags) error {
+	if f.srvOffset < -65534 || f.srvOffset > 65534 {
+		return fmt.Errorf("--server-port-offset must be within -65534..65534, not %d", f.srvOffset)
+	}
+	if net.ParseIP(f.srvBind) == nil {
+		return fmt.Errorf("--server-bind must be an IP address such as 127.0.0.1 or 0.0.0.0, not %q", f.srvBind)
+	}
+	return nil
+}

@@ -183,6 +183,8 @@ func TestEmulateBadFlags(t *testing.T) {
 		{"emulate", "--port", "pty:/tmp/x", "--firmware", "beta"},
 		{"emulate", "--port", "pty:/tmp/x", "--cwjap-fail", "7"},
 		{"emulate", "--port", "pty:/tmp/x", "--split-deliveries", "-1"},
+		{"emulate", "--port", "pty:/tmp/x", "--server-bind", "localhost:80"},
+		{"emulate", "--port", "pty:/tmp/x", "--server-port-offset", "70000"},
 		{"emulate", "--port", "pty:/tmp/x", "--log-level", "loud"},
 		{"emulate", "--port", "pty:/tmp/x", "--flow", "dtr"},
 		{"emulate", "--port", "pty:/tmp/x", "--aps", "/nonexistent/aps.json"},

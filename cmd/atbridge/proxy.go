@@ -211,6 +211,8 @@ func setupProxy(fs *flag.FlagSet) func(context.Context, *env, []string) int {
 	fs.IntVar(&f.emu.cwjapFail, "cwjap-fail", 0, "with --device emulate: make AT+CWJAP fail with this code (1..4)")
 	fs.IntVar(&f.emu.split, "split-deliveries", 0, "with --device emulate: cut received data into +IPD/+WS_DATA pieces of at most N bytes (0: off)")
 	fs.DurationVar(&f.emu.reconnect, "reconnect-interval", 10*time.Second, "with --device emulate: wait between automatic WebSocket reconnects")
+	fs.StringVar(&f.emu.srvBind, "server-bind", "127.0.0.1", "with --device emulate: host address AT+CIPSERVER listens on")
+	fs.IntVar(&f.emu.srvOffset, "server-port-offset", 0, "with --device emulate: add N to every AT+CIPSERVER port")
 	return func(ctx context.Context, e *env, args []string) int {
 		if len(args) > 0 {
 			fmt.Fprintf(e.stderr, "atbridge proxy: unexpected argument %q (ports are given with --host and --device)\n", args[0])
@@ -248,8 +250,12 @@ func runProxy(ctx context.Context, e *env, f *proxyFlags) int {
 		if f.emu.split < 0 {
 			return fail("--split-deliveries must be 0 (off) or a positive number of bytes")
 		}
+		if err := checkServerFlags(&f.emu); err != nil {
+			return fail("%v", err)
+		}
 		opts.Emulator = &esp.Options{Firmware: fw, PKIDir: f.emu.pki, CWJAPFail: f.emu.cwjapFail,
-			ReconnectInterval: f.emu.reconnect, SplitDeliveries: f.emu.split, Version: "atbridge " + toolVersion()}
+			ReconnectInterval: f.emu.reconnect, SplitDeliveries: f.emu.split,
+			ServerBind: f.emu.srvBind, ServerPortOffset: f.emu.srvOffset, Version: "atbridge " + toolVersion()}
 	}
 	return runRecording(ctx, e, "proxy", opts, &f.rec, line)
 }
