@@ -127,15 +127,23 @@ func TestHostLibWiFiEspATUnchanged(t *testing.T) {
 	srcs, _ := filepath.Glob(filepath.Join(lib, "wifiespat/src/*.cpp"))
 	more, _ := filepath.Glob(filepath.Join(lib, "wifiespat/src/utility/*.cpp"))
 	args := append([]string{"-std=gnu++17", "-O1", "-DWIFIESPAT2", "-I" + filepath.Join(lib, "arduino_shim"), "-I" + filepath.Join(lib, "wifiespat/src"),
-		"-o", bin, filepath.Join(lib, "wifiespat_run.cpp"), filepath.Join(lib, "arduino_shim/core.cpp")}, append(srcs, more...)...)
+		"-o", bin, filepath.Join(lib, "wifiespat_run.cpp"), filepath.Join(lib, "hostsock.cpp"), filepath.Join(lib, "arduino_shim/core.cpp")}, append(srcs, more...)...)
 	if out, err := exec.Command(gxx, args...).CombinedOutput(); err != nil {
 		t.Fatalf("g++: %v\n%s", err, out)
 	}
 	host, port := slowEcho(t)
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	serverPort := ln.Addr().(*net.TCPAddr).Port // the WiFiServer's, free again
+	ln.Close()
 	runHostLib(t, func(ctx context.Context, dev string) *exec.Cmd {
-		return exec.CommandContext(ctx, bin, dev, "espressif", "1234567890", host, strconv.Itoa(port), wifiEspATSteps)
+		cmd := exec.CommandContext(ctx, bin, dev, "espressif", "1234567890", host, strconv.Itoa(port), wifiEspATSteps)
+		cmd.Env = append(os.Environ(), "ESP_SERVER_PORT="+strconv.Itoa(serverPort))
+		return cmd
 	})
 }
 
-// wifiEspATSteps are every step of the harness.
-const wifiEspATSteps = "init,firmware,scan,join,dns,ping,client"
+// wifiEspATSteps are every step of the harness, the WiFiServer one included.
+const wifiEspATSteps = "init,firmware,scan,join,dns,ping,client,server"

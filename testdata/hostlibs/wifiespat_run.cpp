@@ -2,12 +2,22 @@
 // an ESP-AT device on a serial path, doing what its examples do
 // (CheckFirmware, ScanNetworks, WebClient): WiFi.init, firmwareVersion,
 // scanNetworks, begin (join), localIP, hostByName, ping, and a WiFiClient
-// round trip to a TCP server. Prints one line per step; exits 0 only when
-// every step asked for succeeds.
+// round trip to a TCP server, and a WiFiServer (AdvancedWebServer's calls)
+// that this program reaches as a remote client over a host socket. Prints
+// one line per step; exits 0 only when every step asked for succeeds.
 //
 // Usage: wifiespat_run DEVICE SSID PASSWORD HOST PORT STEPS
-// STEPS is a comma-separated list of: init,firmware,scan,join,dns,ping,client
+// STEPS is a comma-separated list of: init,firmware,scan,join,dns,ping,client,server
+// The server step listens on $ESP_SERVER_PORT (default 2323). When nothing
+// listens there on the host (a mock replaying a recording), the client's
+// bytes come from the recording and only the library's side is checked.
 #include <WiFiEspAT.h>
+
+// hostsock.cpp
+int host_connect(uint16_t port);
+bool host_write(int fd, const char *s, size_t n);
+size_t host_read(int fd, char *buf, size_t n, int timeout_ms);
+void host_close(int fd);
 
 #include "HardwareSerial.h"
 
@@ -88,6 +98,40 @@ int main(int argc, char **argv) {
     client.stop();
     if (!strstr(got, "GET /asciilogo.txt HTTP/1.1\r\nHost: ")) fail("client", "the echo did not come back");
     printf("OK client %zu bytes echoed\n", n);
+  }
+  if (want(steps, "server")) {
+    const char *sp = getenv("ESP_SERVER_PORT");
+    uint16_t sport = sp ? atoi(sp) : 2323;
+    WiFiServer server(sport);
+    server.begin();
+    if (!server) fail("server", "WiFiServer.begin failed");
+    int fd = host_connect(sport);
+    bool remote = fd >= 0;
+    if (remote && !host_write(fd, "hello server\n", 13)) fail("server", "the remote client could not write");
+    WiFiClient c;
+    unsigned long start = millis();
+    while (!(c = server.accept()) && millis() - start < 5000) delay(10);
+    if (!c) fail("server", "no client arrived");
+    char got[64];
+    size_t n = 0;
+    got[0] = 0;
+    while (!strchr(got, '\n') && millis() - start < 5000) {
+      while (c.available() && n < sizeof got - 1) got[n++] = c.read();
+      got[n] = 0;
+      delay(10);
+    }
+    if (strcmp(got, "hello server\n")) fail("server", "the client's line did not arrive");
+    c.print("hello client\n");
+    c.flush();
+    if (remote) {
+      char back[64];
+      back[host_read(fd, back, 13, 5000)] = 0;
+      if (strcmp(back, "hello client\n")) fail("server", "the reply did not reach the remote client");
+    }
+    c.stop();
+    server.end();
+    host_close(fd);
+    printf("OK server port %u%s\n", sport, remote ? " (remote client on the host)" : " (client from the recording)");
   }
   printf("ALL OK\n");
   return 0;
