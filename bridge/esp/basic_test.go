@@ -3,6 +3,7 @@ package esp
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -138,6 +139,27 @@ func TestEmuSNTP(t *testing.T) {
 	for _, bad := range []string{"AT+CIPSNTPCFG=1,1460", "AT+CIPSNTPCFG=2", "AT+CIPSNTPCFG=1,0860"} {
 		h.Cmd(bad, "\r\nERROR\r\n")
 	}
+}
+
+// TestEmuSYSTIMESTAMP sets the clock as DOC-BASIC's example does
+// (1565853509 is "2019-08-15 15:18:29" at UTC+8), then lets SNTP replace
+// it; AT+CIPSNTPINTV keeps its interval.
+func TestEmuSYSTIMESTAMP(t *testing.T) {
+	fixed := time.Date(2021, 10, 18, 12, 12, 27, 0, time.UTC)
+	h := startEmu(t, &Options{Now: func() time.Time { return fixed }})
+	h.Cmd("AT+CIPSNTPCFG=0,8", "\r\nOK\r\n")
+	h.Cmd("AT+SYSTIMESTAMP=1565853509", "\r\nOK\r\n")
+	h.Cmd("AT+SYSTIMESTAMP?", "+SYSTIMESTAMP:1565853509\r\n\r\nOK\r\n")
+	h.Cmd("AT+CIPSNTPTIME?", "+CIPSNTPTIME:Thu Aug 15 15:18:29 2019\r\nOK\r\n")
+	h.Cmd("AT+CIPSNTPINTV?", "+CIPSNTPINTV:3600\r\n\r\nOK\r\n")
+	h.Cmd("AT+CIPSNTPINTV=15", "\r\nOK\r\n")
+	for _, bad := range []string{"AT+CIPSNTPINTV=14", "AT+CIPSNTPINTV=4294968", "AT+SYSTIMESTAMP=-1", `AT+SYSTIMESTAMP="1"`} {
+		h.Cmd(bad, "\r\nERROR\r\n")
+	}
+	h.Cmd("AT+CIPSNTPCFG=1,8", "\r\nOK\r\n")
+	h.Expect("+TIME_UPDATED\r\n")
+	h.Cmd("AT+SYSTIMESTAMP?", fmt.Sprintf("+SYSTIMESTAMP:%d\r\n\r\nOK\r\n", fixed.Unix()))
+	h.Cmd("AT+CIPSNTPINTV?", "+CIPSNTPINTV:15\r\n\r\nOK\r\n")
 }
 
 // TestEmuServeTwice: a second Serve boots afresh; the AP joined during the

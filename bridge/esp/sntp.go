@@ -13,6 +13,13 @@ type sntpConfig struct {
 	offset  time.Duration // east of UTC
 	servers []string
 	synced  bool
+	// AT+CIPSNTPINTV, seconds: ESP-IDF's CONFIG_LWIP_SNTP_UPDATE_DELAY
+	// default of one hour (a choice: the AT docs give no default).
+	interval int64
+	// AT+SYSTIMESTAMP=<t> set the clock to t at the host time setAt;
+	// an SNTP update replaces it ("It will be the same as SNTP time when
+	// the SNTP time is updated", DOC-BASIC).
+	setTo, setAt time.Time
 }
 
 // timeUpdatedDelay is how long after AT+CIPSNTPCFG=1 the emulator prints
@@ -22,7 +29,23 @@ const timeUpdatedDelay = 100 * time.Millisecond
 var defaultSNTPServers = []string{"cn.ntp.org.cn", "ntp.sjtu.edu.cn", "us.pool.ntp.org"}
 
 func defaultSNTP() sntpConfig {
-	return sntpConfig{servers: append([]string(nil), defaultSNTPServers...)}
+	return sntpConfig{servers: append([]string(nil), defaultSNTPServers...), interval: 3600}
+}
+
+// clock is the board's UTC time: the host's once SNTP has synced, else
+// what AT+SYSTIMESTAMP set plus the time since, else the epoch plus the
+// time since boot (the RTC starts at 0).
+func (e *Emulator) clock() time.Time {
+	e.mu.Lock()
+	cfg := e.st.sntp
+	e.mu.Unlock()
+	switch {
+	case cfg.synced:
+		return e.opts.Now().UTC()
+	case !cfg.setAt.IsZero():
+		return cfg.setTo.Add(e.opts.Now().Sub(cfg.setAt))
+	}
+	return time.Unix(0, 0).UTC().Add(e.uptime())
 }
 
 // parseTimezone reads AT+CIPSNTPCFG's <timezone> as TCP-IP_AT_Commands.rst
@@ -63,6 +86,9 @@ func cmdSNTPCFGSet(c *call) result {
 	}
 	cfg := defaultSNTP()
 	cfg.enable = en == 1
+	c.e.mu.Lock()
+	cfg.interval, cfg.setTo, cfg.setAt = c.e.st.sntp.interval, c.e.st.sntp.setTo, c.e.st.sntp.setAt
+	c.e.mu.Unlock()
 	if len(p) > 1 && !p[1].Empty {
 		if p[1].Quoted {
 			return c.badType(1, "AT+CIPSNTPCFG timezone must be a number")
@@ -139,14 +165,53 @@ func cmdSNTPCFGQuery(c *call) result {
 // epoch, so the emulator prints 1970 plus the time since boot.
 func cmdSNTPTIME(c *call) result {
 	c.e.mu.Lock()
-	cfg := c.e.st.sntp
+	off := c.e.st.sntp.offset
 	c.e.mu.Unlock()
-	var t time.Time
-	if cfg.synced {
-		t = c.e.opts.Now().UTC().Add(cfg.offset)
-	} else {
-		t = time.Unix(0, 0).UTC().Add(c.e.uptime())
-	}
+	t := c.e.clock().Add(off)
 	c.final = []byte("+CIPSNTPTIME:" + t.Format("Mon Jan _2 15:04:05 2006") + "\r\nOK\r\n")
 	return resNone
+}
+
+// cmdSNTPINTVSet is AT+CIPSNTPINTV=<15..4294967 s>. The emulator's clock
+// follows the host's, so the interval changes nothing else.
+func cmdSNTPINTVSet(c *call) result {
+	v, ok := c.intParams(1)
+	if !ok || v[0] < 15 || v[0] > 4294967 {
+		return c.paramErr("0x01070000", "AT+CIPSNTPINTV must be 15..4294967 seconds")
+	}
+	c.e.mu.Lock()
+	c.e.st.sntp.interval = v[0]
+	c.e.mu.Unlock()
+	return resOK
+}
+
+func cmdSNTPINTVQuery(c *call) result {
+	c.e.mu.Lock()
+	v := c.e.st.sntp.interval
+	c.e.mu.Unlock()
+	c.print(fmt.Sprintf("+CIPSNTPINTV:%d\r\n", v))
+	return resOK
+}
+
+// cmdSYSTIMESTAMPQuery prints +SYSTIMESTAMP:<Unix seconds> (DOC-BASIC;
+// WiFiEspAT reads the time with it after AT+CIPSNTPCFG).
+func cmdSYSTIMESTAMPQuery(c *call) result {
+	c.print(fmt.Sprintf("+SYSTIMESTAMP:%d\r\n", c.e.clock().Unix()))
+	return resOK
+}
+
+// cmdSYSTIMESTAMPSet is AT+SYSTIMESTAMP=<Unix seconds>: it sets the clock
+// until SNTP next updates it (a sync already done is overridden, as the
+// board's settimeofday is, until the next SNTP interval; a choice: the
+// emulator keeps the set time until AT+CIPSNTPCFG syncs again).
+func cmdSYSTIMESTAMPSet(c *call) result {
+	v, ok := c.intParams(1)
+	if !ok || v[0] < 0 || v[0] > 1<<32-1 {
+		return c.paramErr("0x01070000", "AT+SYSTIMESTAMP takes Unix seconds")
+	}
+	c.e.mu.Lock()
+	c.e.st.sntp.setTo, c.e.st.sntp.setAt = time.Unix(v[0], 0).UTC(), c.e.opts.Now()
+	c.e.st.sntp.synced = false
+	c.e.mu.Unlock()
+	return resOK
 }

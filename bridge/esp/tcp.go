@@ -452,6 +452,8 @@ func cmdCIPSTATE(c *call) result {
 func tcpCommands(t map[string]handler) {
 	t["+CIPSNTPCFG"] = handler{query: cmdSNTPCFGQuery, set: cmdSNTPCFGSet}
 	t["+CIPSNTPTIME"] = handler{query: cmdSNTPTIME}
+	t["+CIPSNTPINTV"] = handler{query: cmdSNTPINTVQuery, set: cmdSNTPINTVSet}
+	t["+SYSTIMESTAMP"] = handler{query: cmdSYSTIMESTAMPQuery, set: cmdSYSTIMESTAMPSet}
 	t["+CIPMUX"] = handler{query: cmdCIPMUXQuery, set: cmdCIPMUXSet}
 	t["+CIPMODE"] = handler{query: cmdCIPMODEQuery, set: cmdCIPMODESet}
 	t["+CIPDINFO"] = handler{query: cmdCIPDINFOQuery, set: cmdCIPDINFOSet}
