@@ -12,6 +12,9 @@ import (
 func (m *Mock) WriteSummary(w io.Writer) {
 	st := m.Stats()
 	fmt.Fprintf(w, "mock: %d of %d transactions answered, %d misses, %d not sent by the host", st.Answered, len(m.s.Txs), len(st.Misses), st.Unplayed)
+	if st.Polls > 0 {
+		fmt.Fprintf(w, ", %d polls repeated or skipped", st.Polls)
+	}
 	if st.Finished {
 		fmt.Fprintf(w, "; last output at %s (recorded %s)", st.Done.Round(time.Microsecond), time.Duration(m.s.Duration))
 	}
