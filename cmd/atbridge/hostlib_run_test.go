@@ -146,4 +146,4 @@ func TestHostLibWiFiEspATUnchanged(t *testing.T) {
 }
 
 // wifiEspATSteps are every step of the harness, the WiFiServer one included.
-const wifiEspATSteps = "init,firmware,scan,join,dns,ping,client,server"
+const wifiEspATSteps = "init,firmware,scan,join,dns,ping,time,client,server"

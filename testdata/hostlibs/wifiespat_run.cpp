@@ -1,13 +1,14 @@
 // Runs the unchanged WiFiEspAT library (vendored in wifiespat/src) against
 // an ESP-AT device on a serial path, doing what its examples do
 // (CheckFirmware, ScanNetworks, WebClient): WiFi.init, firmwareVersion,
-// scanNetworks, begin (join), localIP, hostByName, ping, and a WiFiClient
+// scanNetworks, begin (join), localIP, hostByName, ping, sntp and getTime,
+// and a WiFiClient
 // round trip to a TCP server, and a WiFiServer (AdvancedWebServer's calls)
 // that this program reaches as a remote client over a host socket. Prints
 // one line per step; exits 0 only when every step asked for succeeds.
 //
 // Usage: wifiespat_run DEVICE SSID PASSWORD HOST PORT STEPS
-// STEPS is a comma-separated list of: init,firmware,scan,join,dns,ping,client,server
+// STEPS is a comma-separated list of: init,firmware,scan,join,dns,ping,time,client,server
 // The server step listens on $ESP_SERVER_PORT (default 2323). When nothing
 // listens there on the host (a mock replaying a recording), the client's
 // bytes come from the recording and only the library's side is checked.
@@ -78,6 +79,13 @@ int main(int argc, char **argv) {
     if (!WiFi.ping(host)) fail("ping", host);
     printf("OK ping %s\n", host);
   }
+  if (want(steps, "time")) {
+    if (!WiFi.sntp("pool.ntp.org", "time.nist.gov")) fail("time", "WiFi.sntp failed");
+    unsigned long t = 0, start = millis();
+    while ((t = WiFi.getTime()) < 1600000000UL && millis() - start < 5000) delay(100);
+    if (t < 1600000000UL) fail("time", "getTime never synced");
+    printf("OK time synced\n");
+  }
   if (want(steps, "client")) {
     WiFiClient client;
     if (!client.connect(host, port)) fail("client", "connect failed");
@@ -112,6 +120,10 @@ int main(int argc, char **argv) {
     unsigned long start = millis();
     while (!(c = server.accept()) && millis() - start < 5000) delay(10);
     if (!c) fail("server", "no client arrived");
+    // The client wrote at once; give its +IPD the time a sketch's loop()
+    // takes, so that a mock replaying this run sees the same commands (an
+    // available() before the +IPD would poll AT+CIPRECVLEN? instead).
+    delay(50);
     char got[64];
     size_t n = 0;
     got[0] = 0;
