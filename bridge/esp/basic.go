@@ -29,6 +29,7 @@ type emuState struct {
 	headers  []wsHeader // newest first
 	datafmt  [wsLinks]dataFmt
 	tcp      tcpSettings // AT+CIPMUX, AT+CIPMODE, AT+CIPDINFO (tcp.go)
+	http     httpState   // AT+HTTPURLCFG, AT+HTTPCHEAD (http.go)
 }
 
 // defaultState is the power-on state of the settings the flash does not
@@ -78,6 +79,7 @@ func (e *Emulator) commandTable() map[string]handler {
 	tcpCommands(t)
 	recvCommands(t)
 	nameCommands(t)
+	httpCommands(t)
 	wsCommands(t, e.opts.Firmware)
 	return t
 }
