@@ -77,6 +77,7 @@ func (e *Emulator) commandTable() map[string]handler {
 	tcpCommands(t)
 	recvCommands(t)
 	wsCommands(t, e.opts.Firmware)
+	mqttCommands(t)
 	return t
 }
 

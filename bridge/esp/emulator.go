@@ -160,6 +160,8 @@ type Emulator struct {
 	tcp     [tcpLinks]*tcpLink // AT+CIPSTART links (tcp.go)
 	tcpWG   sync.WaitGroup
 	asyncWG sync.WaitGroup // +TIME_UPDATED and similar delayed URCs
+
+	mqtt *mqttLink // AT+MQTT* link 0 (mqtt.go); nil: uninitialised
 }
 
 // New returns an Emulator in the state of a freshly flashed board.

@@ -324,6 +324,7 @@ func cmdCWQAP(c *call) result {
 	c.e.mu.Unlock()
 	if was == wifiGotIP || was == wifiConnected {
 		c.after = func() { c.print("WIFI DISCONNECT\r\n") }
+		c.after = c.e.mqttAfterWiFiLoss(c, c.after) // MQTT drops with Wi-Fi (mqtt_client.go)
 	}
 	return resOK
 }
