@@ -197,11 +197,12 @@ func cmdMQTTUSERCFG(c *call) result {
 	}
 	e := c.e
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	m := e.mqtt
 	if m != nil && !m.configurable() {
+		e.mu.Unlock()
 		return c.mqttErr(mqttErrNotInConfigState, "AT+MQTTUSERCFG while connected (AT+MQTTCLEAN=0 first)")
 	}
+	defer e.mu.Unlock()
 	if m == nil {
 		m = &mqttLink{state: mqttUserCfg}
 		e.mqtt = m
@@ -279,20 +280,11 @@ func cmdMQTTCONNCFG(c *call) result {
 	if !ok {
 		return res
 	}
-	e := c.e
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	m := e.mqtt
-	if m == nil {
-		return c.mqttErr(mqttErrNoConfigured, "AT+MQTTCONNCFG before AT+MQTTUSERCFG")
-	}
-	if !m.configurable() {
-		return c.mqttErr(mqttErrNotInConfigState, "AT+MQTTCONNCFG while connected")
-	}
-	m.state = mqttConnCfg
-	m.keepalive, m.noClean, m.lwtTopic, m.lwtMsg = keep, noClean == 1, topic, msg
-	m.lwtQoS, m.lwtRetain = byte(qos), retain == 1
-	return resOK
+	return c.mqttSetConfig("AT+MQTTCONNCFG", func(m *mqttLink) {
+		m.state = mqttConnCfg
+		m.keepalive, m.noClean, m.lwtTopic, m.lwtMsg = keep, noClean == 1, topic, msg
+		m.lwtQoS, m.lwtRetain = byte(qos), retain == 1
+	})
 }
 
 // cmdMQTTALPN: AT+MQTTALPN=0,<counts 0..5>[,"alpn"]...; 0 clears. Used by
@@ -317,7 +309,7 @@ func cmdMQTTALPN(c *call) result {
 		}
 		alpn = append(alpn, p.Value)
 	}
-	return c.mqttSetTLS("AT+MQTTALPN", func(m *mqttLink) { m.alpn = alpn })
+	return c.mqttSetConfig("AT+MQTTALPN", func(m *mqttLink) { m.alpn = alpn })
 }
 
 // cmdMQTTSNI: AT+MQTTSNI=0,"sni". Used by the TLS and WSS schemes only.
@@ -330,21 +322,26 @@ func cmdMQTTSNI(c *call) result {
 	if !p.Quoted || p.Value == "" {
 		return c.badType(1, "AT+MQTTSNI: <sni> is a non-empty quoted string")
 	}
-	return c.mqttSetTLS("AT+MQTTSNI", func(m *mqttLink) { m.sni = p.Value })
+	return c.mqttSetConfig("AT+MQTTSNI", func(m *mqttLink) { m.sni = p.Value })
 }
 
-// mqttSetTLS applies a TLS setting to a configurable link.
-func (c *call) mqttSetTLS(name string, set func(*mqttLink)) result {
+// mqttSetConfig applies a setting to a configurable link: ERROR before
+// AT+MQTTUSERCFG or once connected.
+func (c *call) mqttSetConfig(name string, set func(*mqttLink)) result {
 	e := c.e
 	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.mqtt == nil {
-		return c.mqttErr(mqttErrNoConfigured, name+" before AT+MQTTUSERCFG")
+	m := e.mqtt
+	ok := m.configurable()
+	if ok {
+		set(m)
 	}
-	if !e.mqtt.configurable() {
+	e.mu.Unlock()
+	switch {
+	case m == nil:
+		return c.mqttErr(mqttErrNoConfigured, name+" before AT+MQTTUSERCFG")
+	case !ok:
 		return c.mqttErr(mqttErrNotInConfigState, name+" while connected")
 	}
-	set(e.mqtt)
 	return resOK
 }
 

@@ -417,15 +417,21 @@ func (c *call) mqttWait(t paho.Token, timeout time.Duration) error {
 // before AT+MQTTCONN, IN_DISCONNECTED_STATE after a drop.
 func (c *call) mqttSession(name string) (*mqttSession, result, bool) {
 	c.e.mu.Lock()
-	defer c.e.mu.Unlock()
 	m := c.e.mqtt
+	null := m == nil || m.sess == nil && !m.established
+	down := !null && m.state < mqttConnected
+	var s *mqttSession
+	if m != nil {
+		s = m.sess
+	}
+	c.e.mu.Unlock()
 	switch {
-	case m == nil || m.sess == nil && !m.established:
+	case null:
 		return nil, c.mqttErr(mqttErrNullLink, name+" before AT+MQTTCONN"), false
-	case m.state < mqttConnected:
+	case down:
 		return nil, c.mqttErr(mqttErrInDisconnected, name+": the MQTT connection is down"), false
 	}
-	return m.sess, resOK, true
+	return s, resOK, true
 }
 
 // mqttPubArgs reads the common tail of AT+MQTTPUB and AT+MQTTPUBRAW:
