@@ -143,7 +143,8 @@ func TestMQTTPubSub(t *testing.T) {
 // prompts; the broker's log shows what the board sent.
 func TestMQTTLongFields(t *testing.T) {
 	mq := rig.StartMosquitto(t, nil)
-	h := startEmu(t, nil)
+	sink := &rig.Records{}
+	h := startEmu(t, &Options{Record: sink.Add})
 	id := "esp32-" + strings.Repeat("i", 294)
 	user := strings.Repeat("u", 100)
 	pass := strings.Repeat("p", 90)
@@ -171,6 +172,7 @@ func TestMQTTLongFields(t *testing.T) {
 	// Configuration is refused while connected.
 	h.Cmd(`AT+MQTTLONGUSERNAME=0,4`, "\r\nERROR\r\n")
 	h.Cmd(`AT+MQTTCLEAN=0`, "\r\nOK\r\n")
+	checkDecodes(t, sink, "+MQTTLONGCLIENTID", "+MQTTLONGUSERNAME", "+MQTTLONGPASSWORD")
 }
 
 // mqttPKI lays the test PKI's client pair and the server's CA out under
@@ -196,6 +198,18 @@ func TestMQTTSchemes(t *testing.T) {
 	p := mqttPKI(t)
 	mq := rig.StartMosquitto(t, p)
 	h := startEmu(t, &Options{PKIDir: p.Dir})
+	h.Cmd("AT+SYSLOG=1", "\r\nOK\r\n")
+	h.Cmd(`AT+MQTTALPN=0,1,"mqtt"`, "ERR CODE:0x010a6001\r\n\r\nERROR\r\n") // before AT+MQTTUSERCFG
+	h.Cmd(`AT+MQTTSNI=0,"esp-server.invalid"`, "ERR CODE:0x010a6001\r\n\r\nERROR\r\n")
+	// ALPN and SNI in the ClientHello: mosquitto ignores them.
+	h.Cmd(`AT+MQTTUSERCFG=0,10,"esp32-wss","","",0,0,"/mqtt"`, "\r\nOK\r\n")
+	h.Cmd(`AT+MQTTALPN=0,2,"mqtt"`, "ERR CODE:0x010a6008\r\n\r\nERROR\r\n")
+	h.Cmd(`AT+MQTTALPN=0,2,"mqtt","x-amzn-mqtt-ca"`, "\r\nOK\r\n")
+	h.Cmd(`AT+MQTTSNI=0,"esp-server.invalid"`, "\r\nOK\r\n")
+	wss := mqttPort(mq.WSSAddr)
+	h.Cmd(`AT+MQTTCONN=0,"127.0.0.1",`+wss+`,0`, "+MQTTCONNECTED:0,10,\"127.0.0.1\",\""+wss+"\",\"/mqtt\",0\r\n\r\nOK\r\n")
+	h.Cmd(`AT+MQTTSNI=0,"other"`, "ERR CODE:0x010a6002\r\n\r\nERROR\r\n") // not while connected
+	h.Cmd(`AT+MQTTCLEAN=0`, "\r\nOK\r\n")
 	for _, tc := range []struct {
 		scheme     int
 		addr, path string
@@ -216,7 +230,7 @@ func TestMQTTSchemes(t *testing.T) {
 			h.Cmd(fmt.Sprintf(`AT+MQTTUSERCFG=0,%d,"esp32-%d","","",0,0,"%s"`, tc.scheme, tc.scheme, tc.path), "\r\nOK\r\n")
 			conn := `AT+MQTTCONN=0,"127.0.0.1",` + port + `,0`
 			if !tc.ok {
-				h.Cmd(conn, "+MQTTDISCONNECTED:0\r\n\r\nERROR\r\n")
+				h.Cmd(conn, "+MQTTDISCONNECTED:0\r\nERR CODE:0x010a6051\r\n\r\nERROR\r\n")
 				h.Cmd(`AT+MQTTCONN?`, fmt.Sprintf("+MQTTCONN:0,3,%d,\"127.0.0.1\",\"%s\",\"%s\",0\r\n\r\nOK\r\n", tc.scheme, port, tc.path))
 				h.Cmd(`AT+MQTTCLEAN=0`, "\r\nOK\r\n")
 				return
@@ -295,6 +309,36 @@ func TestMQTTBrokerGone(t *testing.T) {
 	h.Cmd(`AT+MQTTCONN=0,"127.0.0.1",`+port+`,0`, "\r\nERROR\r\n")
 	h.Cmd(`AT+MQTTCLEAN=0`, "\r\nOK\r\n")
 	h.ExpectQuiet(100 * time.Millisecond)
+}
+
+// TestMQTTPubRawFail: the broker goes away while the host types
+// AT+MQTTPUBRAW's data: +MQTTPUB:FAIL, and +MQTTDISCONNECTED waits until
+// the data is in (§10.13).
+func TestMQTTPubRawFail(t *testing.T) {
+	mq := rig.StartMosquitto(t, nil)
+	h := startEmu(t, nil)
+	port := mqttPort(mq.Addr)
+	h.Cmd(`AT+MQTTUSERCFG=0,1,"fails","","",0,0,""`, "\r\nOK\r\n")
+	h.Cmd(`AT+MQTTCONN=0,"127.0.0.1",`+port+`,0`, "+MQTTCONNECTED:0,1,\"127.0.0.1\",\""+port+"\",\"\",0\r\n\r\nOK\r\n")
+	h.Cmd(`AT+MQTTPUBRAW=0,"t",4,1,0`, "\r\nOK\r\n\r\n>")
+	mq.Stop()
+	deadline := time.Now().Add(rig.Timeout)
+	for {
+		h.em.mu.Lock()
+		st := h.em.mqtt.state
+		h.em.mu.Unlock()
+		if st == mqttDisconn {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the link never saw the broker go")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	h.ExpectQuiet(50 * time.Millisecond) // no URC inside the prompt
+	h.Send("data")
+	h.ExpectAnyOrder("+MQTTPUB:FAIL\r\n", "+MQTTDISCONNECTED:0\r\n")
+	h.Cmd(`AT+MQTTCLEAN=0`, "\r\nOK\r\n")
 }
 
 // TestMQTTReconnect: with reconnect 1 a link that lost its broker comes
