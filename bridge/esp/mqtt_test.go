@@ -378,7 +378,8 @@ func TestMQTTReconnect(t *testing.T) {
 
 // TestMQTTResetAndWiFi: AT+RST drops the link without a DISCONNECT, so the
 // broker publishes the will, and the board forgets its configuration;
-// AT+CWQAP drops it with +MQTTDISCONNECTED after WIFI DISCONNECT.
+// AT+CWQAP and AT+CWMODE=2 drop it with +MQTTDISCONNECTED after WIFI
+// DISCONNECT.
 func TestMQTTResetAndWiFi(t *testing.T) {
 	mq := rig.StartMosquitto(t, nil)
 	h := startEmu(t, nil)
@@ -407,4 +408,9 @@ func TestMQTTResetAndWiFi(t *testing.T) {
 	// Without Wi-Fi a new connection fails as the firmware's would.
 	h.Cmd(`AT+MQTTUSERCFG=0,1,"roams","","",0,0,""`, "\r\nOK\r\n")
 	h.Cmd(`AT+MQTTCONN=0,"127.0.0.1",`+port+`,0`, "+MQTTDISCONNECTED:0\r\n\r\nERROR\r\n")
+	// Leaving station mode drops Wi-Fi, and MQTT with it.
+	h.Cmd(`AT+CWJAP="espressif","1234567890"`, "WIFI CONNECTED\r\nWIFI GOT IP\r\n\r\nOK\r\n")
+	h.Cmd(`AT+MQTTCONN=0,"127.0.0.1",`+port+`,0`, connected)
+	h.Cmd("AT+CWMODE=2", "\r\nOK\r\nWIFI DISCONNECT\r\n+MQTTDISCONNECTED:0\r\n")
+	h.Cmd(`AT+MQTTCONN?`, "+MQTTCONN:0,3,1,\"127.0.0.1\",\""+port+"\",\"\",0\r\n\r\nOK\r\n")
 }
