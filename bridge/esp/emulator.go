@@ -55,6 +55,7 @@ type Options struct {
 	// wss_cert/wss_client_NN.crt, wss_key/wss_client_NN.key and
 	// wss_ca/wss_ca_NN.crt. Empty means no certificates: AT+WSCFG with an
 	// auth_mode other than 0 answers NO CERT FOUND or NO CA FOUND.
+	// MQTT reads MQTTClientCertFile, MQTTClientKeyFile and MQTTCAFile here.
 	PKIDir string
 	// AccessPoints are the networks the emulated radio sees: AT+CWLAP lists
 	// them and AT+CWJAP joins only them, checking the password (+CWJAP:3 for

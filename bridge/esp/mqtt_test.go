@@ -223,6 +223,7 @@ func TestMQTTSchemes(t *testing.T) {
 		{6, mq.WSAddr, "/mqtt", true},
 		{7, mq.WSSAddr, "/mqtt", true},
 		{8, mq.WSSAddr, "", true},
+		{9, mq.WSSAddr, "/", true}, // a client certificate nobody asks for
 	} {
 		func() {
 			t.Logf("scheme %d to %s", tc.scheme, tc.addr)
