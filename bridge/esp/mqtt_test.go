@@ -197,7 +197,8 @@ func mqttPKI(t *testing.T) *rig.PKI {
 func TestMQTTSchemes(t *testing.T) {
 	p := mqttPKI(t)
 	mq := rig.StartMosquitto(t, p)
-	h := startEmu(t, &Options{PKIDir: p.Dir})
+	sink := &rig.Records{}
+	h := startEmu(t, &Options{PKIDir: p.Dir, Record: sink.Add})
 	h.Cmd("AT+SYSLOG=1", "\r\nOK\r\n")
 	h.Cmd(`AT+MQTTALPN=0,1,"mqtt"`, "ERR CODE:0x010a6001\r\n\r\nERROR\r\n") // before AT+MQTTUSERCFG
 	h.Cmd(`AT+MQTTSNI=0,"esp-server.invalid"`, "ERR CODE:0x010a6001\r\n\r\nERROR\r\n")
@@ -244,13 +245,15 @@ func TestMQTTSchemes(t *testing.T) {
 			h.Cmd(`AT+MQTTCLEAN=0`, "\r\nOK\r\n")
 		}()
 	}
+	checkDecodes(t, sink, "+MQTTALPN", "+MQTTSNI", "+MQTTSUB")
 }
 
 // TestMQTTErrors checks the documented errors and their codes under
 // AT+SYSLOG=1.
 func TestMQTTErrors(t *testing.T) {
 	mq := rig.StartMosquitto(t, nil)
-	h := startEmu(t, nil)
+	sink := &rig.Records{}
+	h := startEmu(t, &Options{Record: sink.Add})
 	h.Cmd("AT+SYSLOG=1", "\r\nOK\r\n")
 	errc := func(code string) string { return "ERR CODE:0x" + code + "\r\n\r\nERROR\r\n" }
 	h.Cmd(`AT+MQTTPUB=0,"t","x",0,0`, errc("010a6006"))         // publish before connect: AT_MQTT_NULL_LINK
@@ -291,6 +294,7 @@ func TestMQTTErrors(t *testing.T) {
 	h.Cmd(`AT+MQTTPUB=0,"t","x",0,0,100`, errc("01070005")) // timeout_ms 3000..60000
 	h.Cmd(`AT+MQTTPUB=0,"t","x",0,0,3000`, "\r\nOK\r\n")
 	h.Cmd(`AT+MQTTCLEAN=0`, "\r\nOK\r\n")
+	checkDecodes(t, sink, "+MQTTCONN", "+MQTTPUB", "+MQTTUSERCFG")
 }
 
 // TestMQTTBrokerGone stops the broker under a connected link:
@@ -298,7 +302,8 @@ func TestMQTTErrors(t *testing.T) {
 // cleaned before it connects again.
 func TestMQTTBrokerGone(t *testing.T) {
 	mq := rig.StartMosquitto(t, nil)
-	h := startEmu(t, nil)
+	sink := &rig.Records{}
+	h := startEmu(t, &Options{Record: sink.Add})
 	port := mqttPort(mq.Addr)
 	h.Cmd(`AT+MQTTUSERCFG=0,1,"gone","","",0,0,""`, "\r\nOK\r\n")
 	h.Cmd(`AT+MQTTCONN=0,"127.0.0.1",`+port+`,0`, "+MQTTCONNECTED:0,1,\"127.0.0.1\",\""+port+"\",\"\",0\r\n\r\nOK\r\n")
@@ -310,6 +315,7 @@ func TestMQTTBrokerGone(t *testing.T) {
 	h.Cmd(`AT+MQTTCONN=0,"127.0.0.1",`+port+`,0`, "\r\nERROR\r\n")
 	h.Cmd(`AT+MQTTCLEAN=0`, "\r\nOK\r\n")
 	h.ExpectQuiet(100 * time.Millisecond)
+	checkDecodes(t, sink, "+MQTTCONN")
 }
 
 // TestMQTTPubRawFail: the broker goes away while the host types
@@ -317,7 +323,8 @@ func TestMQTTBrokerGone(t *testing.T) {
 // the data is in (§10.13).
 func TestMQTTPubRawFail(t *testing.T) {
 	mq := rig.StartMosquitto(t, nil)
-	h := startEmu(t, nil)
+	sink := &rig.Records{}
+	h := startEmu(t, &Options{Record: sink.Add})
 	port := mqttPort(mq.Addr)
 	h.Cmd(`AT+MQTTUSERCFG=0,1,"fails","","",0,0,""`, "\r\nOK\r\n")
 	h.Cmd(`AT+MQTTCONN=0,"127.0.0.1",`+port+`,0`, "+MQTTCONNECTED:0,1,\"127.0.0.1\",\""+port+"\",\"\",0\r\n\r\nOK\r\n")
@@ -340,6 +347,7 @@ func TestMQTTPubRawFail(t *testing.T) {
 	h.Send("data")
 	h.ExpectAnyOrder("+MQTTPUB:FAIL\r\n", "+MQTTDISCONNECTED:0\r\n")
 	h.Cmd(`AT+MQTTCLEAN=0`, "\r\nOK\r\n")
+	checkDecodes(t, sink, "+MQTTPUBRAW")
 }
 
 // TestMQTTReconnect: with reconnect 1 a link that lost its broker comes
@@ -348,7 +356,8 @@ func TestMQTTPubRawFail(t *testing.T) {
 // client that takes over the client ID.
 func TestMQTTReconnect(t *testing.T) {
 	mq := rig.StartMosquitto(t, nil)
-	h := startEmu(t, &Options{ReconnectInterval: 200 * time.Millisecond})
+	sink := &rig.Records{}
+	h := startEmu(t, &Options{ReconnectInterval: 200 * time.Millisecond, Record: sink.Add})
 	port := mqttPort(mq.Addr)
 	h.Cmd(`AT+MQTTUSERCFG=0,1,"twin","","",0,0,""`, "\r\nOK\r\n")
 	h.Cmd(`AT+MQTTCONN=0,"127.0.0.1",`+port+`,1`, "+MQTTCONNECTED:0,1,\"127.0.0.1\",\""+port+"\",\"\",1\r\n\r\nOK\r\n")
@@ -375,6 +384,7 @@ func TestMQTTReconnect(t *testing.T) {
 	}
 	h.Expect("+MQTTSUBRECV:0,\"back\",5,again\r\n")
 	h.Cmd(`AT+MQTTCLEAN=0`, "\r\nOK\r\n")
+	checkDecodes(t, sink, "+MQTTCONN", "+MQTTSUB")
 }
 
 // TestMQTTResetAndWiFi: AT+RST drops the link without a DISCONNECT, so the
@@ -383,7 +393,8 @@ func TestMQTTReconnect(t *testing.T) {
 // DISCONNECT.
 func TestMQTTResetAndWiFi(t *testing.T) {
 	mq := rig.StartMosquitto(t, nil)
-	h := startEmu(t, nil)
+	sink := &rig.Records{}
+	h := startEmu(t, &Options{Record: sink.Add})
 	port := mqttPort(mq.Addr)
 	peer := newPeer(t, mq.Addr, "watcher")
 	peer.subscribe(t, "will/#")
@@ -414,4 +425,5 @@ func TestMQTTResetAndWiFi(t *testing.T) {
 	h.Cmd(`AT+MQTTCONN=0,"127.0.0.1",`+port+`,0`, connected)
 	h.Cmd("AT+CWMODE=2", "\r\nOK\r\nWIFI DISCONNECT\r\n+MQTTDISCONNECTED:0\r\n")
 	h.Cmd(`AT+MQTTCONN?`, "+MQTTCONN:0,3,1,\"127.0.0.1\",\""+port+"\",\"\",0\r\n\r\nOK\r\n")
+	checkDecodes(t, sink, "+MQTTCONN", "+CWQAP", "+CWMODE")
 }
