@@ -370,18 +370,17 @@ func TestMQTTReconnect(t *testing.T) {
 	h.Expect("+MQTTDISCONNECTED:0\r\n")
 	twin.Disconnect(50)
 	h.Expect("+MQTTCONNECTED:0,1,\"127.0.0.1\",\"" + port + "\",\"\",1\r\n")
-	peer := newPeer(t, mq.Addr, "peer")
+	// Wait until the board has subscribed again (the broker logs each
+	// SUBSCRIBE), then publish once.
 	deadline := time.Now().Add(rig.Timeout)
-	for {
-		peer.publish(t, "back", []byte("again"))
-		if got, ok := h.WaitLen(1, 200*time.Millisecond); ok {
-			_ = got
-			break
-		}
+	for strings.Count(mq.Log(), "Received SUBSCRIBE from twin") < 2 {
 		if time.Now().After(deadline) {
-			t.Fatal("no +MQTTSUBRECV after the reconnect")
+			t.Fatalf("the board did not subscribe again after the reconnect:\n%s", mq.Log())
 		}
+		time.Sleep(10 * time.Millisecond)
 	}
+	peer := newPeer(t, mq.Addr, "peer")
+	peer.publish(t, "back", []byte("again"))
 	h.Expect("+MQTTSUBRECV:0,\"back\",5,again\r\n")
 	h.Cmd(`AT+MQTTCLEAN=0`, "\r\nOK\r\n")
 	checkDecodes(t, sink, "+MQTTCONN", "+MQTTSUB")
