@@ -81,6 +81,7 @@ func (e *Emulator) commandTable() map[string]handler {
 	nameCommands(t)
 	httpCommands(t)
 	wsCommands(t, e.opts.Firmware)
+	mqttCommands(t)
 	return t
 }
 

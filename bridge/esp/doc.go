@@ -14,11 +14,12 @@
 // point list, AT+CWLAP), softap.go, netif.go (addresses, AT+CIFSR),
 // sntp.go, ws.go and link.go (AT+WS* and the WebSocket link
 // model), wsclient.go (its own RFC 6455 client), tls.go (certificates from
-// --pki), tcp.go and tcp_passthrough.go (AT+CIP*), record.go (what it
-// records).
+// --pki), tcp.go and tcp_passthrough.go (AT+CIP*), mqtt.go, mqtt_client.go
+// and mqtt_pubsub.go (AT+MQTT*, a paho.mqtt.golang client), record.go (what
+// it records).
 //
-// Package esp imports capture and formats (the WebSocket codec) and the
-// standard library. It never imports package bridge (the proxy reaches the
+// Package esp imports capture and formats (the WebSocket codec), the
+// standard library and, for MQTT only, github.com/eclipse/paho.mqtt.golang. It never imports package bridge (the proxy reaches the
 // emulator through bridge.DeviceEmulator) nor opens ports: Serve takes any
 // io.ReadWriter, and a bridge/port Port's line settings follow AT+UART_CUR.
 package esp

@@ -56,6 +56,7 @@ type Options struct {
 	// wss_cert/wss_client_NN.crt, wss_key/wss_client_NN.key and
 	// wss_ca/wss_ca_NN.crt. Empty means no certificates: AT+WSCFG with an
 	// auth_mode other than 0 answers NO CERT FOUND or NO CA FOUND.
+	// MQTT reads MQTTClientCertFile, MQTTClientKeyFile and MQTTCAFile here.
 	PKIDir string
 	// AccessPoints are the networks the emulated radio sees: AT+CWLAP lists
 	// them and AT+CWJAP joins only them, checking the password (+CWJAP:3 for
@@ -175,6 +176,8 @@ type Emulator struct {
 	srv     *listenServer      // AT+CIPSERVER (server.go)
 	tcpWG   sync.WaitGroup
 	asyncWG sync.WaitGroup // +TIME_UPDATED and similar delayed URCs
+
+	mqtt *mqttLink // AT+MQTT* link 0 (mqtt.go); nil: uninitialised
 }
 
 // New returns an Emulator in the state of a freshly flashed board.

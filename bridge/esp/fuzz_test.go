@@ -50,6 +50,7 @@ func FuzzEmulatorInput(f *testing.F) {
 		"AT+CIPSTART=\"TCP\",\"127.0.0.1\",1\r\nAT+CIPSEND=3\r\n+++", "AT+CIPMUX=1\r\nAT+CIPSTART=0,\"TCP\",\"127.0.0.1\",1,60\r\nAT+CIPSEND=0,2\r\nhi",
 		"AT+CIPMODE=1\r\nAT+CIPSEND\r\nab+++", "AT+CIPDINFO=1\r\nAT+CIPSTATUS\r\nAT+CIPSTATE?\r\nAT+CIPCLOSE=5\r\nAT+CIPCLOSE\r\n",
 		"AT+SYSMSG=7\r\nAT+CIPMUX?\r\nAT+CIPMODE?\r\nAT+CIPDINFO?\r\n",
+		"AT+MQTTUSERCFG=0,1,\"c\",\"\",\"\",0,0,\"\"\r\nAT+MQTTLONGPASSWORD=0,3\r\nabcAT+MQTTCONN=0,\"127.0.0.1\",1,1\r\nAT+MQTTPUBRAW=0,\"t\",2,0,0\r\nhiAT+MQTTSUB?\r\nAT+MQTTCLEAN=0\r\n",
 	}
 	for _, s := range seeds {
 		f.Add([]byte(s), uint8(len(s)/2))

@@ -486,6 +486,7 @@ func (e *Emulator) freeLink(l *wsLink) {
 // their goroutines.
 func (e *Emulator) closeAllLinks() {
 	e.closeAllTCP()
+	e.closeMQTT()
 	e.mu.Lock()
 	ls := e.links
 	e.links = [wsLinks]*wsLink{}

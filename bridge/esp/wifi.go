@@ -101,6 +101,7 @@ func cmdCWMODESet(c *call) result {
 	switch {
 	case drop:
 		c.after = func() { c.print("WIFI DISCONNECT\r\n") }
+		c.after = c.e.mqttAfterWiFiLoss(c, c.after) // MQTT drops with Wi-Fi (mqtt_client.go)
 	case rejoin:
 		c.after = func() {
 			found, code, _ := e.matchAP(ap)
@@ -324,6 +325,7 @@ func cmdCWQAP(c *call) result {
 	c.e.mu.Unlock()
 	if was == wifiGotIP || was == wifiConnected {
 		c.after = func() { c.print("WIFI DISCONNECT\r\n") }
+		c.after = c.e.mqttAfterWiFiLoss(c, c.after) // MQTT drops with Wi-Fi (mqtt_client.go)
 	}
 	return resOK
 }

@@ -43,6 +43,11 @@ func init() {
   # a host app that runs a server (AT+CIPSERVER=1,80): clients connect to 127.0.0.1:8080
   atbridge emulate --port pty:/tmp/esp --server-port-offset 8000
 
+  # MQTT against a local broker (AT+MQTTUSERCFG, AT+MQTTCONN, AT+MQTTSUB, +MQTTSUBRECV ...); TLS schemes
+  # read mqtt_client.crt, mqtt_client.key and mqtt_ca.crt from the --pki folder
+  mosquitto -p 1883 &
+  atbridge emulate --port pty:/tmp/esp --pki ./pki
+
   # test the host app's reassembly: a 2000-byte message arrives as +IPD (or +WS_DATA) pieces of 536 bytes
   atbridge emulate --port pty:/tmp/esp --split-deliveries 536`,
 		setup: setupEmulate,
@@ -76,10 +81,10 @@ func setupEmulate(fs *flag.FlagSet) func(context.Context, *env, []string) int {
 	fs.StringVar(&f.flow, "flow", "none", "flow control of a serial device: none, rtscts or xonxoff")
 	fs.BoolVar(&f.pace, "pace", false, "deliver output no faster than the configured baud rate (8N1 timing), as a real UART does")
 	fs.StringVar(&f.firmware, "firmware", "release", "firmware to emulate: release (v5.0.1: no fin, no WSDATAFMT, 8192 limits) or dev (master: fin, WSDATAFMT, 16384)")
-	fs.StringVar(&f.pki, "pki", "", "folder laid out as ESP-AT's raw_data partitions: wss_cert/wss_client_NN.crt, wss_key/wss_client_NN.key and wss_ca/wss_ca_NN.crt for AT+WSCFG auth modes 1..3 and AT+CIPSSLCCONF; server_cert/server_cert.crt, server_key/server.key and server_ca/server_ca.crt for AT+CIPSERVER's \"SSL\" type")
+	fs.StringVar(&f.pki, "pki", "", "folder laid out as ESP-AT's raw_data partitions: wss_cert/wss_client_NN.crt, wss_key/wss_client_NN.key and wss_ca/wss_ca_NN.crt for AT+WSCFG auth modes 1..3 and AT+CIPSSLCCONF; server_cert/server_cert.crt, server_key/server.key and server_ca/server_ca.crt for AT+CIPSERVER's \"SSL\" type; "+esp.MQTTClientCertFile+", "+esp.MQTTClientKeyFile+" (client pair) and "+esp.MQTTCAFile+" (the broker's CA) for AT+MQTTUSERCFG schemes 3..5 and 8..10")
 	fs.IntVar(&f.cwjapFail, "cwjap-fail", 0, "make every AT+CWJAP fail with +CWJAP:CODE (1 timeout, 2 wrong password, 3 no AP, 4 fail); 0 joins (the password \"wrong-password\" always fails with 2)")
 	fs.StringVar(&f.aps, "aps", "", `JSON file listing the access points AT+CWLAP shows and AT+CWJAP joins, e.g. [{"ssid":"home","password":"secret123","bssid":"7c:8b:ca:3e:d7:5b","channel":11,"rssi":-55,"ecn":3}] (only ssid is required); without it, three built-in APs ("espressif" with password 1234567890 among them) and any other SSID joins`)
-	fs.DurationVar(&f.reconnect, "reconnect-interval", 10*time.Second, "wait between automatic WebSocket reconnects (the firmware waits 10s)")
+	fs.DurationVar(&f.reconnect, "reconnect-interval", 10*time.Second, "wait between automatic WebSocket reconnects (the firmware waits 10s); also the longest wait between MQTT reconnect tries")
 	fs.IntVar(&f.split, "split-deliveries", 0, "cut received data into pieces of at most N bytes, one +IPD or +WS_DATA each, as a board does at TCP segment boundaries (0: off)")
 	fs.StringVar(&f.srvBind, "server-bind", "127.0.0.1", "host address AT+CIPSERVER listens on (0.0.0.0: reachable from other machines)")
 	fs.IntVar(&f.srvOffset, "server-port-offset", 0, "add N to every AT+CIPSERVER port, e.g. 8000 so that port 80 listens on 8080 (queries still show 80)")

@@ -276,6 +276,8 @@ var (
 	wsURCs = []string{"+WS_CONNECTED:", "+WS_DISCONNECTED:", "+WS_CLOSED:"}
 	// URCs by prefix (Wi-Fi softAP and AT+SYSMSG forms).
 	urcPrefixes = []string{"+LINK_CONN:", "+STA_CONNECTED:", "+STA_DISCONNECTED:", "+DIST_STA_IP:"}
+	// MQTT URCs by prefix, when no command is running (classify).
+	mqttLinkURCs = []string{"+MQTTCONNECTED:", "+MQTTDISCONNECTED:"}
 )
 
 func names(l ...string) map[string]string {
@@ -387,6 +389,13 @@ func (d *Decoder) classify(text []byte) (EventKind, string, int) {
 	}
 	h := d.s.head()
 	if h == nil {
+		// The MQTT link's URCs outside a command (a drop, a reconnect,
+		// AT+CWQAP); during AT+MQTTCONN they are its response lines.
+		for _, p := range mqttLinkURCs {
+			if bytes.HasPrefix(text, []byte(p)) {
+				return EvURC, p[:len(p)-1], -1
+			}
+		}
 		return EvUnparsed, "", -1
 	}
 	if len(text) > 0 && text[0] == '+' {
