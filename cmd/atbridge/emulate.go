@@ -20,7 +20,7 @@ import (
 func init() {
 	register(&command{
 		name:    "emulate",
-		summary: "Be an ESP32 running ESP-AT (Wi-Fi, TCP/UDP/SSL clients and servers, WebSocket) in software, with real network connections",
+		summary: "Be an ESP32 running ESP-AT (Wi-Fi, TCP/UDP/SSL clients and servers, WebSocket, MQTT, HTTP) in software, with real network connections",
 		usage:   "atbridge emulate --port pty:PATH|/dev/ttyX [flags]",
 		examples: `  # a pseudo-terminal for the host app; talk to it with any serial tool
   atbridge emulate --port pty:/tmp/esp
