@@ -247,26 +247,7 @@ func mqttTLS(certPEM, keyPEM, caPEM []byte, host, sni string, alpn []string) (*t
 		if !pool.AppendCertsFromPEM(caPEM) {
 			return nil, fmt.Errorf("%s holds no PEM certificate", MQTTCAFile)
 		}
-		tc.VerifyPeerCertificate = func(raw [][]byte, _ [][]*x509.Certificate) error {
-			if len(raw) == 0 {
-				return errors.New("the broker sent no certificate")
-			}
-			inter := x509.NewCertPool()
-			var leaf *x509.Certificate
-			for i, r := range raw {
-				c, err := x509.ParseCertificate(r)
-				if err != nil {
-					return err
-				}
-				if i == 0 {
-					leaf = c
-				} else {
-					inter.AddCert(c)
-				}
-			}
-			_, err := leaf.Verify(x509.VerifyOptions{Roots: pool, Intermediates: inter})
-			return err
-		}
+		tc.VerifyPeerCertificate = verifyChain(pool, "", "broker")
 	}
 	return tc, nil
 }

@@ -3,7 +3,6 @@ package esp
 import (
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"net"
 	"strings"
@@ -189,26 +188,7 @@ func (e *Emulator) sslClientConfig(s sslConf, host string) (*tls.Config, error) 
 		pool := x509.NewCertPool()
 		pool.AppendCertsFromPEM(caPEM)
 		cn := s.cn
-		tc.VerifyPeerCertificate = func(raw [][]byte, _ [][]*x509.Certificate) error {
-			if len(raw) == 0 {
-				return errors.New("server sent no certificate")
-			}
-			inter := x509.NewCertPool()
-			var leaf *x509.Certificate
-			for i, r := range raw {
-				c, err := x509.ParseCertificate(r)
-				if err != nil {
-					return err
-				}
-				if i == 0 {
-					leaf = c
-				} else {
-					inter.AddCert(c)
-				}
-			}
-			_, err := leaf.Verify(x509.VerifyOptions{Roots: pool, Intermediates: inter, DNSName: cn})
-			return err
-		}
+		tc.VerifyPeerCertificate = verifyChain(pool, cn, "server")
 	}
 	return tc, nil
 }

@@ -74,25 +74,34 @@ func (cfg *wsConfig) tlsConfig() (*tls.Config, error) {
 		if !pool.AppendCertsFromPEM(cfg.caPEM) {
 			return nil, errors.New("CA holds no certificate")
 		}
-		tc.VerifyPeerCertificate = func(raw [][]byte, _ [][]*x509.Certificate) error {
-			if len(raw) == 0 {
-				return errors.New("server sent no certificate")
-			}
-			certs := make([]*x509.Certificate, len(raw))
-			for i, r := range raw {
-				c, err := x509.ParseCertificate(r)
-				if err != nil {
-					return err
-				}
-				certs[i] = c
-			}
-			inter := x509.NewCertPool()
-			for _, c := range certs[1:] {
-				inter.AddCert(c)
-			}
-			_, err := certs[0].Verify(x509.VerifyOptions{Roots: pool, Intermediates: inter})
-			return err
-		}
+		tc.VerifyPeerCertificate = verifyChain(pool, "", "server")
 	}
 	return tc, nil
+}
+
+// verifyChain checks the peer's chain against roots as mbedTLS does for a
+// board with a CA configured: the chain must lead to roots; the host name
+// is checked only when name is set (AT+CIPSSLCCN). peer names the other
+// side in errors ("server", "broker").
+func verifyChain(roots *x509.CertPool, name, peer string) func([][]byte, [][]*x509.Certificate) error {
+	return func(raw [][]byte, _ [][]*x509.Certificate) error {
+		if len(raw) == 0 {
+			return errors.New("the " + peer + " sent no certificate")
+		}
+		inter := x509.NewCertPool()
+		var leaf *x509.Certificate
+		for i, r := range raw {
+			c, err := x509.ParseCertificate(r)
+			if err != nil {
+				return err
+			}
+			if i == 0 {
+				leaf = c
+			} else {
+				inter.AddCert(c)
+			}
+		}
+		_, err := leaf.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, DNSName: name})
+		return err
+	}
 }
