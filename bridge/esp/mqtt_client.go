@@ -49,6 +49,12 @@ type mqttSession struct {
 	// connects counts successful connects; the first is AT+MQTTCONN's, whose
 	// +MQTTCONNECTED the command prints. Guarded by e.mu.
 	connects int
+	// urcMu orders the connection URCs: paho runs its lost and connect
+	// handlers in goroutines of their own, so a quick reconnect could call
+	// onConnect before onLost has printed. lostShown (under e.mu) says
+	// onConnect printed the +MQTTDISCONNECTED:0 itself.
+	urcMu     sync.Mutex
+	lostShown bool
 
 	connMu sync.Mutex
 	conn   net.Conn // the latest network connection, closed to drop it abruptly
@@ -140,13 +146,19 @@ func connectedURC(m *mqttLink) string {
 // topics again.
 func (s *mqttSession) onConnect(cl paho.Client) {
 	e := s.e
+	s.urcMu.Lock()
 	e.mu.Lock()
 	s.connects++
 	if s.connects == 1 || !s.current() {
 		e.mu.Unlock()
+		s.urcMu.Unlock()
 		return
 	}
 	m := s.link
+	// The loss not announced yet: announce it first, as the firmware's
+	// event loop sees the disconnect before the reconnect.
+	announceLost := m.state != mqttDisconn
+	s.lostShown = announceLost
 	m.state = mqttConnected
 	subs := append([]mqttSub(nil), m.subs...)
 	if len(subs) > 0 {
@@ -154,7 +166,11 @@ func (s *mqttSession) onConnect(cl paho.Client) {
 	}
 	line := connectedURC(m)
 	e.mu.Unlock()
+	if announceLost {
+		s.urc([]byte("+MQTTDISCONNECTED:0\r\n"))
+	}
 	s.urc([]byte(line))
+	s.urcMu.Unlock()
 	for _, sub := range subs {
 		if t := cl.Subscribe(sub.topic, sub.qos, nil); !t.WaitTimeout(e.opts.NetworkTimeout) || t.Error() != nil {
 			e.log.Info("MQTT: subscribing again after a reconnect failed", "topic", sub.topic, "err", t.Error())
@@ -165,7 +181,14 @@ func (s *mqttSession) onConnect(cl paho.Client) {
 // onLost prints +MQTTDISCONNECTED:0 when the broker goes away.
 func (s *mqttSession) onLost(_ paho.Client, err error) {
 	e := s.e
+	s.urcMu.Lock()
+	defer s.urcMu.Unlock()
 	e.mu.Lock()
+	if s.lostShown {
+		s.lostShown = false // onConnect announced this loss already
+		e.mu.Unlock()
+		return
+	}
 	if !s.current() {
 		e.mu.Unlock()
 		return
