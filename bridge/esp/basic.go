@@ -87,6 +87,12 @@ func (e *Emulator) commandTable() map[string]handler {
 
 // run looks the command up and runs the form the host used.
 func (e *Emulator) run(c *call) result {
+	if p := e.opts.PanicOn; p != "" && c.cmd.Name == p {
+		e.log.Info("PanicOn: the board crashes and restarts", "cmd", string(c.cmd.Line))
+		e.logPanic(string(c.cmd.Line))
+		c.restart = restartReboot
+		return resNone
+	}
 	h, ok := e.commandTable()[c.cmd.Name]
 	if !ok {
 		e.mu.Lock()

@@ -89,6 +89,14 @@ type Options struct {
 	// app asking for port 80 or 333 can run where ports below 1024 are
 	// privileged or taken; queries and +LINK_CONN still show the asked port.
 	ServerPortOffset int
+	// LogUART, when set, receives what the board prints on its console
+	// UART (logport.go): boot banners with the reset cause, ESP-IDF log
+	// lines for the emulator's events, and the panic of PanicOn.
+	LogUART io.Writer
+	// PanicOn names a command (as the decoder names it, e.g. "+WSSEND")
+	// that crashes the board: the panic goes to LogUART, the AT UART stays
+	// silent, and the board restarts. Empty means never.
+	PanicOn string
 	// RestartDelay is how long a reboot (AT+RST, AT+RESTORE) stays silent
 	// before "ready"; zero means 300 ms.
 	RestartDelay time.Duration
@@ -153,6 +161,10 @@ type Emulator struct {
 	dnsPort    int
 	pingVia    pingMethod
 	pingLogged atomic.Int32 // the AT+PING method last logged
+
+	logMu      sync.Mutex  // guards logCh and logDropped (logport.go)
+	logCh      chan string // lines for Options.LogUART while serving
+	logDropped int
 
 	execMu sync.Mutex // held while a command handler runs
 
@@ -260,6 +272,9 @@ func (e *Emulator) Serve(ctx context.Context, port io.ReadWriter) error {
 	// the factory setting boots with its own.
 	e.applyBootLine(defaultFlash().uartDef, bootUART)
 
+	stopLog := e.startLogUART()
+	defer stopLog()
+	e.logBoot(resetPowerOn)
 	e.event(capture.Event{Type: capture.EvNote, Text: "emulator started (" + e.opts.Firmware.String() + " firmware)"})
 	e.write(e.curGen(), []byte("\r\nready\r\n"))
 	e.log.Info("emulator ready", "firmware", e.opts.Firmware.String())

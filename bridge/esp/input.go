@@ -388,6 +388,11 @@ func (e *Emulator) rebootAfter(restore bool, sleep time.Duration) {
 	e.outMu.Lock()
 	e.start = time.Now()
 	e.outMu.Unlock()
+	why := resetSoftware
+	if sleep > 0 {
+		why = resetDeepSleep
+	}
+	e.logBoot(why)
 	gen := e.curGen()
 	e.write(gen, []byte("\r\nready\r\n"))
 	e.log.Info("emulator restarted", "restore", restore)

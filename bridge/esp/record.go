@@ -45,4 +45,5 @@ func (e *Emulator) recordFrame(id int, dir formats.Dir, h ws.Header, payload []b
 // event records a link or emulator event.
 func (e *Emulator) event(ev capture.Event) {
 	e.record(&capture.Record{Kind: capture.KindEvent, Event: ev})
+	e.logEvent(ev)
 }

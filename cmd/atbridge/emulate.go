@@ -48,6 +48,9 @@ func init() {
   mosquitto -p 1883 &
   atbridge emulate --port pty:/tmp/esp --pki ./pki
 
+  # the board's console on a second pty; crash it at the first AT+WSSEND to test the host app's recovery
+  atbridge emulate --port pty:/tmp/esp --log-port pty:/tmp/esp-log --panic-on AT+WSSEND
+
   # test the host app's reassembly: a 2000-byte message arrives as +IPD (or +WS_DATA) pieces of 536 bytes
   atbridge emulate --port pty:/tmp/esp --split-deliveries 536`,
 		setup: setupEmulate,
@@ -67,6 +70,9 @@ type emulateFlags struct {
 	split     int
 	srvBind   string
 	srvOffset int
+	logPort   string
+	logBaud   int
+	panicOn   string
 	logLevel  string
 	write     string
 	pcapng    string
@@ -88,6 +94,9 @@ func setupEmulate(fs *flag.FlagSet) func(context.Context, *env, []string) int {
 	fs.IntVar(&f.split, "split-deliveries", 0, "cut received data into pieces of at most N bytes, one +IPD or +WS_DATA each, as a board does at TCP segment boundaries (0: off)")
 	fs.StringVar(&f.srvBind, "server-bind", "127.0.0.1", "host address AT+CIPSERVER listens on (0.0.0.0: reachable from other machines)")
 	fs.IntVar(&f.srvOffset, "server-port-offset", 0, "add N to every AT+CIPSERVER port, e.g. 8000 so that port 80 listens on 8080 (queries still show 80)")
+	fs.StringVar(&f.logPort, "log-port", "", "also be the board's console UART here (pty:PATH or a serial device): boot banners with the reset cause, ESP-IDF log lines, panics; written only")
+	fs.IntVar(&f.logBaud, "log-baud", port.DefaultBaud, "baud rate of a serial --log-port (the ESP32's console runs at 115200)")
+	fs.StringVar(&f.panicOn, "panic-on", "", "crash the board when the host sends this command (e.g. AT+WSSEND): the panic goes to --log-port, the AT side stays silent until ready")
 	fs.StringVar(&f.logLevel, "log-level", "info", "emulator log on stderr: debug, info, warn or error")
 	fs.StringVar(&f.write, "w", "", "record the serial traffic, WebSocket frames and link events to this .atcap file")
 	fs.StringVar(&f.pcapng, "pcapng", "", pcapngFlagUsage("emulate"))
@@ -159,11 +168,23 @@ func runEmulate(ctx context.Context, e *env, f *emulateFlags) int {
 	if err := refuseExisting(f.pcapng, f.force); err != nil {
 		return fail("--pcapng: %v", err)
 	}
+	panicOn, err := panicCommand(f.panicOn)
+	if err != nil {
+		return fail("%v", err)
+	}
 	pt, err := port.Open(ctx, f.port, &port.Options{Line: line})
 	if err != nil {
 		return fail("%v", err)
 	}
 	defer pt.Close()
+	var logUART port.Port
+	if f.logPort != "" {
+		logLine := capture.LineSettings{Baud: f.logBaud, DataBits: 8, Parity: capture.ParityNone, StopBits: capture.Stop1}
+		if logUART, err = port.Open(ctx, f.logPort, &port.Options{Line: logLine}); err != nil {
+			return fail("--log-port: %v", err)
+		}
+		defer logUART.Close()
+	}
 
 	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
 	opts := &esp.Options{
@@ -175,8 +196,12 @@ func runEmulate(ctx context.Context, e *env, f *emulateFlags) int {
 		SplitDeliveries:   f.split,
 		ServerBind:        f.srvBind,
 		ServerPortOffset:  f.srvOffset,
+		PanicOn:           panicOn,
 		Version:           "atbridge " + toolVersion(),
 		Log:               logger,
+	}
+	if logUART != nil {
+		opts.LogUART = logUART // not a typed nil: no --log-port, no console
 	}
 	var rec *capture.Writer
 	var out *output
@@ -282,4 +307,17 @@ func checkServerFlags(f *emulateFlags) error {
 		return fmt.Errorf("--server-bind must be an IP address such as 127.0.0.1 or 0.0.0.0, not %q", f.srvBind)
 	}
 	return nil
+}
+
+// panicCommand turns --panic-on's "AT+WSSEND" (or "+WSSEND") into the
+// command name the emulator matches.
+func panicCommand(s string) (string, error) {
+	if s == "" {
+		return "", nil
+	}
+	name := strings.TrimPrefix(strings.ToUpper(strings.TrimSpace(s)), "AT")
+	if !strings.HasPrefix(name, "+") || len(name) < 2 || strings.ContainsAny(name, "=?\"") {
+		return "", fmt.Errorf("--panic-on wants a command name such as AT+WSSEND, not %q", s)
+	}
+	return name, nil
 }

@@ -153,3 +153,31 @@ func TestEmulateServerFlags(t *testing.T) {
 	c.read("\r\n+IPD,0,2:hi")
 	c.stop()
 }
+
+// TestEmulateLogPort: --log-port is the board's console; --panic-on
+// crashes the board there while the AT side only sees it restart.
+func TestEmulateLogPort(t *testing.T) {
+	logLink := filepath.Join(t.TempDir(), "log")
+	c := startEmulateCLI(t, "--log-port", "pty:"+logLink, "--panic-on", "AT+GMR")
+	lf, err := os.OpenFile(logLink, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lf.Close()
+	c.send("AT+GMR\r\n")
+	c.read("AT+GMR\r\n\r\nready\r\n")
+	var got []byte
+	buf := make([]byte, 4096)
+	_ = lf.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for !bytes.Contains(got, []byte("rst:0xc (SW_CPU_RESET)")) {
+		n, err := lf.Read(buf)
+		got = append(got, buf[:n]...)
+		if err != nil {
+			t.Fatalf("reading the log pty: %v; got %q", err, got)
+		}
+	}
+	if !bytes.Contains(got, []byte("Guru Meditation Error: Core  0 panic'ed")) {
+		t.Fatalf("no panic on the console: %q", got)
+	}
+	c.stop()
+}

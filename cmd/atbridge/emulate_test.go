@@ -185,6 +185,7 @@ func TestEmulateBadFlags(t *testing.T) {
 		{"emulate", "--port", "pty:/tmp/x", "--split-deliveries", "-1"},
 		{"emulate", "--port", "pty:/tmp/x", "--server-bind", "localhost:80"},
 		{"emulate", "--port", "pty:/tmp/x", "--server-port-offset", "70000"},
+		{"emulate", "--port", "pty:/tmp/x", "--panic-on", "AT+WSSEND=0,4"},
 		{"emulate", "--port", "pty:/tmp/x", "--log-level", "loud"},
 		{"emulate", "--port", "pty:/tmp/x", "--flow", "dtr"},
 		{"emulate", "--port", "pty:/tmp/x", "--aps", "/nonexistent/aps.json"},

@@ -1,0 +1,145 @@
+package esp
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/atbridge/atbridge/capture"
+)
+
+// The log UART (Options.LogUART): what a board prints on UART0, its
+// console, while the AT commands run on UART1. The emulator writes what an
+// ESP-AT board would for its own life, in the formats formats/esplog
+// decodes (Espressif's api-guides/startup, api-reference/system/log,
+// api-guides/fatal-errors):
+//   - at every boot the ROM's banner and reset line, POWERON_RESET at the
+//     first, SW_CPU_RESET after AT+RST, AT+RESTORE or a panic, and
+//     DEEPSLEEP_RESET after AT+GSLP; then the bootloader's and the AT
+//     firmware's first log lines;
+//   - while it runs, one ESP-IDF log line per event the emulator records
+//     (links opened and closed, Wi-Fi joined, errors), tag "at";
+//   - with Options.PanicOn, when the host sends that command, the panic
+//     handler's output: the Guru Meditation line, a register line, the
+//     backtrace and "Rebooting...", and the board restarts (the AT UART
+//     sees nothing until "ready").
+// The stamps are milliseconds since the boot, as esp_log_timestamp gives.
+
+// bootReset says why the board last booted, for the ROM's rst: line.
+type bootReset int
+
+const (
+	resetPowerOn bootReset = iota
+	resetSoftware
+	resetDeepSleep
+)
+
+var resetLines = map[bootReset]string{
+	resetPowerOn:   "rst:0x1 (POWERON_RESET),boot:0x13 (SPI_FAST_FLASH_BOOT)",
+	resetSoftware:  "rst:0xc (SW_CPU_RESET),boot:0x13 (SPI_FAST_FLASH_BOOT)",
+	resetDeepSleep: "rst:0x5 (DEEPSLEEP_RESET),boot:0x13 (SPI_FAST_FLASH_BOOT)",
+}
+
+// logBoot writes the boot banner for reason.
+func (e *Emulator) logBoot(why bootReset) {
+	if e.opts.LogUART == nil {
+		return
+	}
+	var b strings.Builder
+	b.WriteString("ets Jun  8 2016 00:22:57\r\n\r\n")
+	b.WriteString(resetLines[why] + "\r\n")
+	b.WriteString("configsip: 0, SPIWP:0xee\r\nmode:DIO, clock div:2\r\nentry 0x40080404\r\n")
+	e.logRaw(b.String())
+	e.logLine('I', "boot", "ESP-IDF v5.0.1 2nd stage bootloader")
+	e.logLine('I', "cpu_start", "Starting scheduler on PRO CPU.")
+	e.logLine('I', "at", "AT firmware "+e.opts.Firmware.String()+" ready (atbridge emulator)")
+}
+
+// logLine writes one ESP-IDF log line: "<L> (<ms>) <tag>: <msg>".
+func (e *Emulator) logLine(level byte, tag, msg string) {
+	if e.opts.LogUART == nil {
+		return
+	}
+	e.logRaw(fmt.Sprintf("%c (%d) %s: %s\r\n", level, e.uptime().Milliseconds(), tag, msg))
+}
+
+// logEvent mirrors a recorded event on the log UART.
+func (e *Emulator) logEvent(ev capture.Event) {
+	if e.opts.LogUART == nil || ev.Text == "" {
+		return
+	}
+	level := byte('I')
+	if strings.Contains(ev.Text, "fail") || strings.Contains(ev.Text, "lost") {
+		level = 'W'
+	}
+	e.logLine(level, "at", ev.Text)
+}
+
+// logPanic writes the panic handler's output for a crash in command cmd.
+func (e *Emulator) logPanic(cmd string) {
+	if e.opts.LogUART == nil {
+		return
+	}
+	e.logLine('E', "at", "crashing in "+cmd+" (Options.PanicOn)")
+	e.logRaw("Guru Meditation Error: Core  0 panic'ed (LoadProhibited). Exception was unhandled.\r\n\r\n" +
+		"Core  0 register dump:\r\n" +
+		"PC      : 0x400d1234  PS      : 0x00060430  A0      : 0x800d5678  A1      : 0x3ffb5f30\r\n\r\n" +
+		"Backtrace: 0x400d1234:0x3ffb5f30 0x400d5675:0x3ffb5f50 0x40087f2d:0x3ffb5f70\r\n\r\n" +
+		"Rebooting...\r\n")
+}
+
+// logRaw queues s for the log UART. A board's console never holds up its
+// AT task: when nobody reads the log port and its queue is full, lines are
+// dropped (and counted in the emulator's log at the end).
+func (e *Emulator) logRaw(s string) {
+	e.logMu.Lock()
+	defer e.logMu.Unlock()
+	if e.logCh == nil {
+		return
+	}
+	select {
+	case e.logCh <- s:
+	default:
+		e.logDropped++
+	}
+}
+
+// startLogUART starts the writer goroutine; the returned func stops it
+// after the queue is written (or the port failed).
+func (e *Emulator) startLogUART() func() {
+	if e.opts.LogUART == nil {
+		return func() {}
+	}
+	ch, done := make(chan string, 256), make(chan struct{})
+	e.logMu.Lock()
+	e.logCh, e.logDropped = ch, 0
+	e.logMu.Unlock()
+	go func() {
+		defer close(done)
+		failed := false
+		for s := range ch {
+			if failed {
+				continue
+			}
+			if w, ok := e.opts.LogUART.(interface{ SetWriteDeadline(time.Time) error }); ok {
+				_ = w.SetWriteDeadline(time.Now().Add(time.Second))
+			}
+			if _, err := io.WriteString(e.opts.LogUART, s); err != nil {
+				failed = true
+				e.log.Warn("writing the log UART failed; no more log output", "err", err)
+			}
+		}
+	}()
+	return func() {
+		e.logMu.Lock()
+		close(ch)
+		e.logCh = nil
+		dropped := e.logDropped
+		e.logMu.Unlock()
+		<-done
+		if dropped > 0 {
+			e.log.Warn("log UART: lines dropped because nobody read the port", "lines", dropped)
+		}
+	}
+}
