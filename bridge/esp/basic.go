@@ -193,6 +193,16 @@ func (c *call) quotedParam(i, min, max int, what string) (string, result, bool) 
 	return p.Value, resOK, true
 }
 
+// reqInt reads numeric parameter i within lo..hi; missing or empty is a
+// bad value, as out of range is.
+func (c *call) reqInt(i int, lo, hi int64, what string) (int64, result, bool) {
+	v, res, ok := c.optInt(i, lo, hi, lo-1, what)
+	if ok && v < lo {
+		return 0, c.badValue(i, fmt.Sprintf("%s must be %d..%d", what, lo, hi)), false
+	}
+	return v, res, ok
+}
+
 // optInt reads optional numeric parameter i within lo..hi: missing or
 // empty gives def.
 func (c *call) optInt(i int, lo, hi, def int64, what string) (int64, result, bool) {

@@ -92,12 +92,13 @@ func (c *call) httpDo(r *httpReq) (int64, error) {
 	}
 	ctx, cancel := context.WithTimeout(c.ctx, r.timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, r.method, r.url, bytes.NewReader(r.body))
+	var body io.Reader
+	if r.body != nil {
+		body = bytes.NewReader(r.body)
+	}
+	req, err := http.NewRequestWithContext(ctx, r.method, r.url, body)
 	if err != nil {
 		return 0, &httpErr{code: 0x7000, why: err.Error()}
-	}
-	if r.body == nil {
-		req.Body, req.ContentLength = nil, 0
 	}
 	req.Header.Set("User-Agent", httpUserAgent)
 	if r.ctype != "" {
@@ -210,14 +211,18 @@ func (c *call) httpURLParam(i int, what string) (string, result, bool) {
 		return "", res, false
 	}
 	if u == "" {
-		c.e.mu.Lock()
-		u = c.e.st.http.url
-		c.e.mu.Unlock()
-		if u == "" {
+		if u = c.e.storedURL(); u == "" {
 			return "", c.badValue(i, what+` is "" and AT+HTTPURLCFG set none`), false
 		}
 	}
 	return u, resOK, true
+}
+
+// storedURL is AT+HTTPURLCFG's URL, which a url of "" stands for.
+func (e *Emulator) storedURL() string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.st.http.url
 }
 
 // cmdHTTPCLIENT is AT+HTTPCLIENT=<opt>,<content-type>,<"url">,[<"host">],[<"path">],<transport_type>[,<"data">][,<"http_req_header">]...
@@ -226,11 +231,8 @@ func cmdHTTPCLIENT(c *call) result {
 	if len(p) < 6 {
 		return c.paramErr("0x01060000", "AT+HTTPCLIENT takes at least 6 parameters")
 	}
-	opt, res, ok := c.optInt(0, 1, 5, -1, "AT+HTTPCLIENT opt")
-	if !ok || opt < 0 {
-		if ok {
-			return c.badValue(0, "AT+HTTPCLIENT opt must be 1..5")
-		}
+	opt, res, ok := c.reqInt(0, 1, 5, "AT+HTTPCLIENT opt")
+	if !ok {
 		return res
 	}
 	ct, res, ok := c.optInt(1, 0, 3, 0, "AT+HTTPCLIENT content-type")
@@ -265,9 +267,7 @@ func cmdHTTPCLIENT(c *call) result {
 		u = scheme + "://" + parts[1] + path
 	}
 	if u == "" {
-		c.e.mu.Lock()
-		u = c.e.st.http.url
-		c.e.mu.Unlock()
+		u = c.e.storedURL()
 	}
 	if u == "" {
 		return c.badValue(2, "AT+HTTPCLIENT needs a url, or host and path")
@@ -395,11 +395,8 @@ func httpSend(method, name string) func(*call) result {
 		}
 		// "The maximum length is equal to the system allocable heap size":
 		// the emulator takes what an ESP32's heap could (a choice).
-		n, res, ok := c.optInt(1, 1, 128*1024, -1, name+"'s length")
-		if !ok || n < 0 {
-			if ok {
-				return c.badValue(1, name+" needs a length")
-			}
+		n, res, ok := c.reqInt(1, 1, 128*1024, name+"'s length")
+		if !ok {
 			return res
 		}
 		cnt, res, ok := c.optInt(2, 0, 64, 0, name+"'s header count")
@@ -465,10 +462,7 @@ func cmdHTTPURLCFGSet(c *call) result {
 // cmdHTTPURLCFGQuery prints +HTTPURLCFG:<len>,<url> when one is set, and
 // only OK otherwise (esp-at-surface.md §10.11).
 func cmdHTTPURLCFGQuery(c *call) result {
-	c.e.mu.Lock()
-	u := c.e.st.http.url
-	c.e.mu.Unlock()
-	if u != "" {
+	if u := c.e.storedURL(); u != "" {
 		c.print(fmt.Sprintf("+HTTPURLCFG:%d,%s\r\n", len(u), u))
 	}
 	return resOK

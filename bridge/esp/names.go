@@ -64,7 +64,7 @@ func (e *Emulator) lookup(ctx context.Context, host string, ipNet int64) ([]neti
 			return nil, err
 		}
 	}
-	network := map[int64]string{1: "ip", 2: "ip4", 3: "ip6"}[ipNet]
+	network := [...]string{1: "ip", 2: "ip4", 3: "ip6"}[ipNet]
 	ips, err := e.resolver().LookupNetIP(ctx, network, host)
 	if err != nil {
 		return nil, err
@@ -178,12 +178,9 @@ func cmdCIPDNSSet(c *call) result {
 	if len(p) < 1 || len(p) > 4 {
 		return c.paramErr("0x01060000", "AT+CIPDNS takes 1..4 parameters")
 	}
-	en, res, ok := c.optInt(0, 0, 1, -1, "AT+CIPDNS enable")
+	en, res, ok := c.reqInt(0, 0, 1, "AT+CIPDNS enable")
 	if !ok {
 		return res
-	}
-	if en < 0 {
-		return c.badValue(0, "AT+CIPDNS enable must be 0 or 1")
 	}
 	var servers []string
 	seen := map[netip.Addr]bool{}

@@ -89,12 +89,9 @@ func cmdCIPSERVERSet(c *call) result {
 	if len(p) < 1 || len(p) > 5 {
 		return c.paramErr("0x01060000", "AT+CIPSERVER takes 1..5 parameters")
 	}
-	mode, res, ok := c.optInt(0, 0, 1, -1, "AT+CIPSERVER mode")
+	mode, res, ok := c.reqInt(0, 0, 1, "AT+CIPSERVER mode")
 	if !ok {
 		return res
-	}
-	if mode < 0 {
-		return c.badValue(0, "AT+CIPSERVER mode must be 0 or 1")
 	}
 	if mode == 0 {
 		if len(p) > 2 {
