@@ -352,8 +352,7 @@ func (r *mockRun) isFinal(oi int) bool {
 // release schedules the outputs anchored to host item k, received at t.
 func (r *mockRun) release(k int, t time.Time) { r.releaseExcept(k, t, -1) }
 
-// releaseExcept is release without transaction skipTx's own output (a
-// poll passed over: its answer is not sent, what followed it is).
+// releaseExcept is release without transaction skipTx's own output.
 func (r *mockRun) releaseExcept(k int, t time.Time, skipTx int) {
 	var base int64
 	if k >= 0 {
@@ -553,13 +552,17 @@ func (r *mockRun) command(line []byte) {
 func trimCRLF(b []byte) []byte { return bytes.TrimSuffix(b, []byte("\r\n")) }
 
 // consume marks host item k received at t and schedules what it triggers.
-func (r *mockRun) consume(k int, t time.Time) {
+func (r *mockRun) consume(k int, t time.Time) { r.consumeExcept(k, t, -1) }
+
+// consumeExcept is consume without transaction skipTx's own output (a poll
+// passed over: its answer is not sent, what followed it is).
+func (r *mockRun) consumeExcept(k int, t time.Time, skipTx int) {
 	r.consumed[k] = true
 	r.left--
 	for r.cur < len(r.consumed) && r.consumed[r.cur] {
 		r.cur++
 	}
-	r.release(k, t)
+	r.releaseExcept(k, t, skipTx)
 }
 
 // payloadDone compares a typed payload with the recorded one.

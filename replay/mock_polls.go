@@ -79,13 +79,8 @@ func (r *mockRun) skipPolls(key string, now time.Time) int {
 				return -1 // not past polls: the caller's own match failed
 			}
 			for _, p := range skipped {
-				r.consumed[p] = true
-				r.left--
-				r.releaseExcept(p, now, s.Host[p].Tx)
+				r.consumeExcept(p, now, s.Host[p].Tx)
 				r.countPoll()
-			}
-			for r.cur < len(r.consumed) && r.consumed[r.cur] {
-				r.cur++
 			}
 			return j
 		}

@@ -42,7 +42,6 @@ func slowEcho(t *testing.T) (host string, port int) {
 // through "atbridge proxy --device emulate", recording; and against
 // "atbridge mock" of that recording. Each run must print ALL OK.
 func runHostLib(t *testing.T, cmd func(ctx context.Context, dev string) *exec.Cmd) {
-	runLib := func(t *testing.T, link string) { runLibOn(t, cmd, link) }
 	dir := t.TempDir()
 	rec := filepath.Join(dir, "lib.atcap")
 	t.Run("emulate", func(t *testing.T) { runOnEmulate(t, cmd) })
@@ -51,7 +50,7 @@ func runHostLib(t *testing.T, cmd func(ctx context.Context, dev string) *exec.Cm
 		ctx, cancel := context.WithCancel(context.Background())
 		done, _, stderr := startCLI(ctx, "proxy", "--quiet", "--host", "pty:"+link, "--device", "emulate", "-w", rec)
 		openPtyLink(t, link, done, stderr).Close()
-		runLib(t, link)
+		runLibOn(t, cmd, link)
 		cancel()
 		if code := <-done; code != exitOK && code != exitSignal {
 			t.Fatalf("proxy exited %d: %s", code, stderr.String())
@@ -63,7 +62,7 @@ func runHostLib(t *testing.T, cmd func(ctx context.Context, dev string) *exec.Cm
 		defer cancel()
 		done, _, stderr := startCLI(ctx, "mock", "--port", "pty:"+link, "--linger", "5s", rec)
 		openPtyLink(t, link, done, stderr).Close()
-		runLib(t, link)
+		runLibOn(t, cmd, link)
 		cancel()
 		<-done
 		if !strings.Contains(stderr.String(), " 0 misses") {
