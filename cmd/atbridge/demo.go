@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -175,17 +176,18 @@ func runDemo(ctx context.Context, e *env, out string, quiet, force bool) int {
 		fmt.Fprintf(e.stdout, " and %s", pcap)
 	}
 	fmt.Fprintf(e.stdout, ". Next:\n")
+	self := invocation()
 	next := [][2]string{
-		{"atbridge show " + out, "the transcript again (--raw for bytes, --json for jq)"},
-		{"atbridge stats " + out, "latencies, results, WebSocket messages"},
+		{self + " show " + out, "the transcript again (--raw for bytes, --json for jq)"},
+		{self + " stats " + out, "latencies, results, WebSocket messages"},
 	}
 	if exported {
 		next = append(next, [2]string{"wireshark " + pcap, "serial, AT and WebSocket views"})
 	}
 	next = append(next,
-		[2]string{"atbridge report " + out + " -o demo.html", "one page to attach to a bug report"},
-		[2]string{"atbridge emulate --port pty:/tmp/esp", "an ESP32 for your own host app"},
-		[2]string{"atbridge proxy --host pty:/tmp/esp --device /dev/ttyUSB0 -w session.atcap", "your real board"},
+		[2]string{self + " report " + out + " -o demo.html", "one page to attach to a bug report"},
+		[2]string{self + " emulate --port pty:/tmp/esp", "an ESP32 for your own host app"},
+		[2]string{self + " proxy --host pty:/tmp/esp --device /dev/ttyUSB0 -w session.atcap", "your real board"},
 	)
 	width := 0
 	for _, n := range next {
@@ -344,4 +346,25 @@ func (s *echoServer) close() {
 	_ = s.srv.Shutdown(ctx)
 	_ = s.srv.Close()
 	<-s.done
+}
+
+// invocation is how the person who ran the demo runs atbridge again:
+// "atbridge" when the atbridge on PATH is this program; "go run
+// ./cmd/atbridge" when this is a go run build (its binary lives in Go's
+// build cache, and nothing is on PATH); otherwise the path it was started
+// by (./atbridge, say).
+func invocation() string {
+	exe, err := os.Executable()
+	if err != nil {
+		return "atbridge"
+	}
+	if p, err := exec.LookPath("atbridge"); err == nil {
+		if sameFile(p, exe) {
+			return "atbridge"
+		}
+	}
+	if strings.Contains(exe, string(filepath.Separator)+"go-build") {
+		return "go run ./cmd/atbridge"
+	}
+	return os.Args[0]
 }
