@@ -112,9 +112,18 @@ const (
 	hdrPort     = 4 // nested fields: portName, portRole, portLine
 	hdrMeta     = 5 // nested fields: metaKey, metaValue
 
-	portName = 1
-	portRole = 2
-	portLine = 3
+	portName    = 1
+	portRole    = 2
+	portLine    = 3
+	portAdapter = 4 // nested fields: adapterVID ... adapterLatency
+
+	adapterVID          = 1 // uvarint
+	adapterPID          = 2 // uvarint
+	adapterManufacturer = 3
+	adapterProduct      = 4
+	adapterSerial       = 5
+	adapterDriver       = 6
+	adapterLatency      = 7 // uvarint: milliseconds
 
 	metaKey   = 1
 	metaValue = 2
@@ -130,6 +139,9 @@ func encodeHeaderBody(h *Header) []byte {
 		pb = appendStringField(pb, portName, p.Name)
 		pb = appendStringField(pb, portRole, p.Role)
 		pb = appendBytesField(pb, portLine, appendLine(nil, p.Line))
+		if !p.Adapter.IsZero() {
+			pb = appendBytesField(pb, portAdapter, appendAdapter(nil, p.Adapter))
+		}
 		b = appendBytesField(b, hdrPort, pb)
 	}
 	for _, k := range sortedKeys(h.Meta) {
@@ -166,6 +178,12 @@ func decodeHeaderBody(b []byte, h *Header) error {
 						return err
 					}
 					p.Line = l
+				case portAdapter:
+					a, err := parseAdapter(pit.val)
+					if err != nil {
+						return err
+					}
+					p.Adapter = a
 				}
 			}
 			if pit.err != nil {
@@ -193,4 +211,39 @@ func decodeHeaderBody(b []byte, h *Header) error {
 		}
 	}
 	return it.err
+}
+
+func appendAdapter(b []byte, a Adapter) []byte {
+	b = appendUvarintField(b, adapterVID, uint64(a.VID))
+	b = appendUvarintField(b, adapterPID, uint64(a.PID))
+	b = appendStringField(b, adapterManufacturer, a.Manufacturer)
+	b = appendStringField(b, adapterProduct, a.Product)
+	b = appendStringField(b, adapterSerial, a.Serial)
+	b = appendStringField(b, adapterDriver, a.Driver)
+	return appendUvarintField(b, adapterLatency, uint64(max(a.LatencyTimerMS, 0)))
+}
+
+func parseAdapter(v []byte) (Adapter, error) {
+	var a Adapter
+	it := fieldIter{b: v}
+	for it.next() {
+		switch it.tag {
+		case adapterVID:
+			a.VID = uint16(it.uvarint())
+		case adapterPID:
+			a.PID = uint16(it.uvarint())
+		case adapterManufacturer:
+			a.Manufacturer = string(it.val)
+		case adapterProduct:
+			a.Product = string(it.val)
+		case adapterSerial:
+			a.Serial = string(it.val)
+		case adapterDriver:
+			a.Driver = string(it.val)
+		case adapterLatency:
+			// A hostile value must not overflow int on 32-bit systems.
+			a.LatencyTimerMS = int(min(it.uvarint(), 1<<20))
+		}
+	}
+	return a, it.err
 }

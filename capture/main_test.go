@@ -34,7 +34,9 @@ func testHeader() Header {
 		MonoBase: 987654321,
 		Ports: []PortInfo{
 			{Name: "pty:/tmp/esp", Role: "host", Line: LineSettings{Baud: 115200, DataBits: 8, Parity: ParityNone, StopBits: Stop1}},
-			{Name: "/dev/ttyUSB0", Role: "device", Line: LineSettings{Baud: 921600, DataBits: 8, Parity: ParityEven, StopBits: Stop2, Flow: FlowRTSCTS}},
+			{Name: "/dev/ttyUSB0", Role: "device", Line: LineSettings{Baud: 921600, DataBits: 8, Parity: ParityEven, StopBits: Stop2, Flow: FlowRTSCTS},
+				Adapter: Adapter{VID: 0x0403, PID: 0x6001, Manufacturer: "FTDI", Product: "FT232R USB UART", Serial: "A10K3XYZ", Driver: "ftdi_sio", LatencyTimerMS: 16}},
+			{Name: "/dev/ttyUSB1", Role: "log", Line: LineSettings{Baud: 115200, DataBits: 8, Parity: ParityNone, StopBits: Stop1}},
 		},
 		Meta: map[string]string{"firmware": "v5.0.1.0", "command": "atbridge proxy", "empty": ""},
 	}

@@ -97,6 +97,19 @@ const (
 	// the records lost (-1 when unknown), Bytes the damaged bytes of the
 	// source file, Text all of it in words.
 	EvDamage EventType = 14
+	// EvBreak is a BREAK condition on a line: Port; Dir the direction the
+	// break travelled (ToDevice on the host's TX, ToHost on the ESP32's);
+	// Count how many the OS reported since the previous EvBreak.
+	EvBreak EventType = 15
+	// EvLineErrors reports receive errors the OS counted on a port: Port;
+	// Dir as for EvBreak; Text the kind ("framing", "parity", "overrun",
+	// "buffer_overrun"); Count how many since the previous report of that
+	// kind. The bytes themselves were lost or garbled by the UART.
+	EvLineErrors EventType = 16
+	// EvTrigger marks where a ring recording's trigger fired: Text says
+	// which trigger and what matched it. The records before it are the
+	// window kept in memory, those after it the --after time.
+	EvTrigger EventType = 17
 )
 
 var eventNames = map[EventType]string{
@@ -114,6 +127,9 @@ var eventNames = map[EventType]string{
 	EvSplit:        "split",
 	EvNotDelivered: "not_delivered",
 	EvDamage:       "damage",
+	EvBreak:        "break",
+	EvLineErrors:   "line_errors",
+	EvTrigger:      "trigger",
 }
 
 func (t EventType) String() string {
@@ -259,13 +275,37 @@ type Header struct {
 
 // PortInfo describes one serial port of a capture.
 type PortInfo struct {
-	Name string       // e.g. "/dev/ttyUSB0", "pty:/tmp/esp", "emulate"
-	Role string       // "host" (the host app's side) or "device" (the ESP32's side)
-	Line LineSettings // settings when the capture started
+	Name string // e.g. "/dev/ttyUSB0", "pty:/tmp/esp", "emulate"
+	// Role is "host" (the host app's side), "device" (the ESP32's AT
+	// UART) or "log" (the ESP32's console UART, receive only).
+	Role    string
+	Line    LineSettings // settings when the capture started
+	Adapter Adapter      // the USB adapter behind the port, when known
 }
+
+// Adapter describes the USB serial adapter behind a port as the OS
+// enumerates it. The zero value means not a USB port, or not known.
+type Adapter struct {
+	VID, PID     uint16
+	Manufacturer string
+	Product      string
+	Serial       string
+	Driver       string // kernel driver, e.g. "ftdi_sio", "cp210x", "ch341"
+	// LatencyTimerMS is the adapter's latency timer in milliseconds where
+	// it has one (FTDI chips, /sys/bus/usb-serial/devices/*/latency_timer
+	// on Linux); zero when it has none or it could not be read. 16 ms, the
+	// FTDI default, delays every short read by up to that much.
+	LatencyTimerMS int
+}
+
+// IsZero reports whether nothing is known about the adapter.
+func (a Adapter) IsZero() bool { return a == Adapter{} }
 
 // Port indexes used by atbridge's own recorders.
 const (
 	PortHost   uint8 = 0
 	PortDevice uint8 = 1
+	// PortLog is the ESP32's log (console) UART, recorded with
+	// --log-port: its chunks are ToHost and never forwarded anywhere.
+	PortLog uint8 = 2
 )
