@@ -128,7 +128,9 @@ func (l *Live) Run(sink LiveSink) {
 				sink.Tick()
 				return
 			}
-			if l.dec != nil && r.Kind == capture.KindChunk {
+			// The log UART's chunks are not AT traffic: the sink decodes
+			// them (DeviceLog) or shows them as they are.
+			if l.dec != nil && r.Kind == capture.KindChunk && r.Port != capture.PortLog {
 				sink.Events(l.dec.Feed(r.Time, r.Dir, r.Data))
 			} else {
 				sink.Record(&r)

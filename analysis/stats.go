@@ -40,6 +40,33 @@ type Stats struct {
 	LostEvents int        `json:"lost_events"` // bytes_lost events
 	LostBytes  int64      `json:"lost_bytes"`
 	Damage     []string   `json:"damage"` // one line per damaged region
+	// Log is what the ESP32's log UART said (captures recorded with
+	// --log-port); nil without one.
+	Log *LogStats `json:"log,omitempty"`
+}
+
+// LogStats summarises the ESP32's log UART.
+type LogStats struct {
+	Bytes int64 `json:"bytes"`
+	Lines int   `json:"lines"`
+	// Resets by the ROM's reason ("SW_CPU_RESET"), and Causes by what the
+	// log said went wrong before them ("panic: LoadProhibited").
+	ResetsByReason map[string]int `json:"resets_by_reason"`
+	ResetsByCause  map[string]int `json:"resets_by_cause"`
+	Resets         []ResetStat    `json:"resets"`
+	// Warnings and Errors count ESP-IDF W and E lines by tag.
+	Warnings map[string]int `json:"warnings_by_tag"`
+	Errors   map[string]int `json:"errors_by_tag"`
+}
+
+// ResetStat is one reset, as stats --json lists it.
+type ResetStat struct {
+	TimeNS   int64  `json:"time_ns"`
+	Reason   string `json:"reason"`
+	Cause    string `json:"cause,omitempty"`
+	SilentNS int64  `json:"at_silent_ns"`   // -1: the AT UART had carried nothing from the ESP32
+	ReadyNS  int64  `json:"ready_after_ns"` // -1: no "ready" followed
+	Text     string `json:"text"`
 }
 
 // DirStats counts the traffic of one direction.
@@ -79,6 +106,7 @@ type Collector struct {
 	dec            *at.Decoder
 	cmds           map[string]*CmdStats
 	fromAT, frames map[int]*WSStats
+	dl             *DeviceLog
 }
 
 // NewCollector returns a Collector for the recording named file (as the
@@ -94,6 +122,7 @@ func NewCollector(file string, h capture.Header) *Collector {
 		cmds:   map[string]*CmdStats{},
 		fromAT: map[int]*WSStats{},
 		frames: map[int]*WSStats{},
+		dl:     NewDeviceLog(),
 	}
 }
 
@@ -105,6 +134,11 @@ func (c *Collector) Add(rec *capture.Record) {
 	st.DurationNS = max(st.DurationNS, rec.Time)
 	switch rec.Kind {
 	case capture.KindChunk:
+		if rec.Port == capture.PortLog {
+			c.logStats().Bytes += int64(len(rec.Data))
+			c.logged(c.dl.Log(rec))
+			break
+		}
 		ds := st.Directions[rec.Dir.String()]
 		if ds == nil {
 			ds = &DirStats{}
@@ -150,6 +184,7 @@ func (c *Collector) Damaged(d *capture.DamageError) {
 func (c *Collector) Finish() *Stats {
 	st := c.st
 	c.events(c.dec.Flush())
+	c.logged(c.dl.Flush())
 	for _, cs := range c.cmds {
 		slices.Sort(cs.Latencies)
 		cs.LatencyP50NS, cs.LatencyP95NS = percentile(cs.Latencies, 50), percentile(cs.Latencies, 95)
@@ -163,8 +198,46 @@ func (c *Collector) Finish() *Stats {
 	return st
 }
 
+// logStats returns st.Log, made on the first log UART record.
+func (c *Collector) logStats() *LogStats {
+	if c.st.Log == nil {
+		c.st.Log = &LogStats{ResetsByReason: map[string]int{}, ResetsByCause: map[string]int{},
+			Resets: []ResetStat{}, Warnings: map[string]int{}, Errors: map[string]int{}}
+	}
+	return c.st.Log
+}
+
+// logged counts decoded log lines and completed resets.
+func (c *Collector) logged(lines []LogLine, resets []Reset) {
+	if len(lines) == 0 && len(resets) == 0 {
+		return
+	}
+	ls := c.logStats()
+	for _, l := range lines {
+		ls.Lines++
+		switch l.Level {
+		case 'W':
+			ls.Warnings[l.Tag]++
+		case 'E':
+			ls.Errors[l.Tag]++
+		}
+	}
+	for i := range resets {
+		r := &resets[i]
+		ls.ResetsByReason[r.Reason]++
+		if r.Cause != "" {
+			ls.ResetsByCause[r.Cause]++
+		}
+		ls.Resets = append(ls.Resets, ResetStat{TimeNS: r.Time, Reason: r.Reason, Cause: r.Cause,
+			SilentNS: r.SilentNS, ReadyNS: r.ReadyNS, Text: r.String()})
+	}
+}
+
 func (c *Collector) events(evs []at.Event) {
 	st := c.st
+	if rs := c.dl.AT(evs); len(rs) > 0 {
+		c.logged(nil, rs)
+	}
 	for i := range evs {
 		ev := &evs[i]
 		switch ev.Kind {

@@ -59,6 +59,14 @@ type ProxyOptions struct {
 	Emulator DeviceEmulator
 	// Taps are WebSocket taps recorded into the same capture.
 	Taps []TapConfig
+	// LogPort is the ESP32's log (console) UART, recorded as a third
+	// port (capture.PortLog) on the same clock and never written: any
+	// port form, or EmulateSpec (with Device EmulateSpec) for the
+	// in-process emulator's own log stream. Empty records none.
+	LogPort string
+	// LogLine is LogPort's line (zero fields: 115200 8N1, the ROM's and
+	// ESP-IDF's default). AT+UART_CUR and termios changes never touch it.
+	LogLine capture.LineSettings
 	// Log receives one line per port event; nil discards.
 	Log *slog.Logger
 }
@@ -83,7 +91,9 @@ type Proxy struct {
 	uart uartWatch
 
 	host, dev *side
+	logSide   *side // the log UART, nil without one
 	emuPort   *memPort
+	emuLog    *memPort // the emulator's end of its log UART
 	taps      []*tapListener
 	links     atomic.Uint32 // tap connection numbers
 
@@ -181,6 +191,11 @@ func OpenProxy(ctx context.Context, opts *ProxyOptions) (_ *Proxy, err error) {
 			p.dev.set(dp)
 		}
 	}
+	if o.LogPort != "" {
+		if err := p.openLog(ctx); err != nil {
+			return nil, err
+		}
+	}
 	for _, tc := range o.Taps {
 		t, err := listenTap(ctx, p, tc)
 		if err != nil {
@@ -196,10 +211,14 @@ func (p *Proxy) Ports() []capture.PortInfo {
 	if p.host == nil {
 		return nil
 	}
-	return []capture.PortInfo{
+	ports := []capture.PortInfo{
 		{Name: p.host.spec, Role: "host", Line: p.host.lineNow()},
 		{Name: p.dev.spec, Role: "device", Line: p.dev.lineNow()},
 	}
+	if p.logSide != nil {
+		ports = append(ports, capture.PortInfo{Name: p.logSide.spec, Role: "log", Line: p.logSide.lineNow()})
+	}
+	return ports
 }
 
 // TapAddrs returns the address each WebSocket tap listens on, in the order
@@ -254,6 +273,9 @@ func (p *Proxy) Run(ctx context.Context) error {
 			p.q.event(p.q.now(), s.idx, formats.DirNone, capture.Event{Type: capture.EvPortOpened, Text: s.spec, Line: pt.Line()})
 			p.watchPort(s, pt)
 		}
+		if p.logSide != nil {
+			p.startLog(ctx)
+		}
 		if p.emuPort != nil {
 			p.startEmulator(ctx)
 		}
@@ -288,6 +310,9 @@ func (p *Proxy) Run(ctx context.Context) error {
 		t := p.q.now()
 		p.q.event(t, capture.PortHost, formats.DirNone, capture.Event{Type: capture.EvPortClosed})
 		p.q.event(t, capture.PortDevice, formats.DirNone, capture.Event{Type: capture.EvPortClosed})
+		if p.logSide != nil {
+			p.q.event(t, capture.PortLog, formats.DirNone, capture.Event{Type: capture.EvPortClosed})
+		}
 	}
 	p.q.close()
 	<-qdone
@@ -308,7 +333,12 @@ func (p *Proxy) startEmulator(ctx context.Context) {
 	p.wg.Add(1)
 	go func() {
 		defer p.wg.Done()
-		err := p.opts.Emulator.Emulate(ctx, p.emuPort, p.q.now, record)
+		var err error
+		if p.emuLog != nil {
+			err = p.opts.Emulator.(LogEmulator).EmulateWithLog(ctx, p.emuPort, p.emuLog, p.q.now, record)
+		} else {
+			err = p.opts.Emulator.Emulate(ctx, p.emuPort, p.q.now, record)
+		}
 		p.emuPort.Close()
 		if err != nil && ctx.Err() == nil {
 			p.log.Warn("emulator stopped", "err", err)
@@ -325,13 +355,16 @@ func (p *Proxy) Close() error {
 
 func (p *Proxy) closePorts() {
 	p.closeOnce.Do(func() {
-		for _, s := range []*side{p.host, p.dev} {
+		for _, s := range []*side{p.host, p.dev, p.logSide} {
 			if s != nil {
 				s.shutdown()
 			}
 		}
 		if p.emuPort != nil {
 			p.emuPort.Close()
+		}
+		if p.emuLog != nil {
+			p.emuLog.Close()
 		}
 		for _, t := range p.taps {
 			t.close()

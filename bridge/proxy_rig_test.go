@@ -29,6 +29,8 @@ type proxyRig struct {
 	t       *testing.T
 	dir     string
 	devLink string
+	logLink string    // the log UART's pty (rigOptions.logUART)
+	logPort port.Port // its master, the emulator's console
 	host    *rig.HostApp
 	px      *Proxy
 	w       *capture.Writer
@@ -39,9 +41,10 @@ type proxyRig struct {
 	cancel context.CancelFunc
 	runErr chan error
 
-	evMu   sync.Mutex
-	events []capture.Record
-	evCond *sync.Cond
+	evMu    sync.Mutex
+	events  []capture.Record
+	logData []byte // the log port's bytes so far
+	evCond  *sync.Cond
 }
 
 // rigEmu is one emulator run on the device pty.
@@ -101,6 +104,9 @@ type rigOptions struct {
 	// echo puts an echoing device on the device pty instead of the
 	// emulator.
 	echo bool
+	// logUART gives the emulator a console on a third pty, whose slave
+	// the proxy records as its log port.
+	logUART bool
 }
 
 func startProxyRig(t *testing.T, ro *rigOptions) *proxyRig {
@@ -116,8 +122,26 @@ func startProxyRig(t *testing.T, ro *rigOptions) *proxyRig {
 	o := ro.proxy
 	o.Host = "pty:" + filepath.Join(dir, "host")
 	o.Device = r.devLink
+	if ro.logUART {
+		r.logLink = filepath.Join(dir, "log")
+		lp, err := port.Open(context.Background(), "pty:"+r.logLink, nil)
+		rig.Must(t, err)
+		t.Cleanup(func() { lp.Close() })
+		var eo esp.Options
+		if ro.emu != nil {
+			eo = *ro.emu
+		}
+		eo.LogUART = lp
+		ro.emu, r.logPort, o.LogPort = &eo, lp, r.logLink
+	}
 	o.Log = rig.Logger(t)
 	o.Observe = func(rec *capture.Record) {
+		if rec.Kind == capture.KindChunk && rec.Port == capture.PortLog {
+			r.evMu.Lock()
+			r.logData = append(r.logData, rec.Data...)
+			r.evMu.Unlock()
+			return
+		}
 		if rec.Kind != capture.KindEvent {
 			return
 		}
@@ -126,8 +150,11 @@ func startProxyRig(t *testing.T, ro *rigOptions) *proxyRig {
 		r.evCond.Broadcast()
 		r.evMu.Unlock()
 	}
-	r.w, err = capture.Create(r.capPath, capture.Header{Tool: "test", Ports: []capture.PortInfo{
-		{Name: o.Host, Role: "host"}, {Name: o.Device, Role: "device"}}}, nil)
+	hdr := capture.Header{Tool: "test", Ports: []capture.PortInfo{{Name: o.Host, Role: "host"}, {Name: o.Device, Role: "device"}}}
+	if o.LogPort != "" {
+		hdr.Ports = append(hdr.Ports, capture.PortInfo{Name: o.LogPort, Role: "log"})
+	}
+	r.w, err = capture.Create(r.capPath, hdr, nil)
 	rig.Must(t, err)
 	o.Recorder = r.w
 	r.px, err = OpenProxy(context.Background(), &o)
@@ -232,4 +259,11 @@ func chunkBytes(recs []capture.Record, dir formats.Dir) []byte {
 		}
 	}
 	return b
+}
+
+// logBytes returns the log port's bytes recorded so far.
+func (r *proxyRig) logBytes() []byte {
+	r.evMu.Lock()
+	defer r.evMu.Unlock()
+	return append([]byte(nil), r.logData...)
 }

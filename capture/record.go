@@ -309,3 +309,10 @@ const (
 	// --log-port: its chunks are ToHost and never forwarded anywhere.
 	PortLog uint8 = 2
 )
+
+// ATChunk reports whether r is a chunk of the AT UART: serial bytes
+// between the host app and the ESP32, which the AT decoder reads. The log
+// UART's chunks (PortLog) are not.
+func (r *Record) ATChunk() bool {
+	return r.Kind == KindChunk && r.Dir.Serial() && r.Port != PortLog
+}

@@ -155,7 +155,7 @@ func (r *Redactor) Add(rec *capture.Record) []capture.Record {
 	h := held{rec: *rec, idx: r.n}
 	h.rec.Data = append([]byte(nil), rec.Data...)
 	r.n++
-	if rec.Kind == capture.KindChunk && rec.Dir.Serial() && len(rec.Data) > 0 {
+	if rec.ATChunk() && len(rec.Data) > 0 {
 		s := &r.st[dirIndex(rec.Dir)]
 		h.start = s.fed
 		s.fed += int64(len(rec.Data))
@@ -209,7 +209,7 @@ func (r *Redactor) release(all bool) []capture.Record {
 	k := 0
 	for ; k < len(r.q); k++ {
 		h := &r.q[k]
-		if h.rec.Kind == capture.KindChunk && h.rec.Dir.Serial() && len(h.rec.Data) > 0 {
+		if h.rec.ATChunk() && len(h.rec.Data) > 0 {
 			i := dirIndex(h.rec.Dir)
 			end := h.start + int64(len(h.rec.Data))
 			if !all && end > r.decided(i) {
@@ -233,7 +233,7 @@ func (r *Redactor) trim(i int) {
 	s := &r.st[i]
 	keep := s.fed
 	for _, h := range r.q {
-		if h.rec.Kind == capture.KindChunk && h.rec.Dir.Serial() && dirIndex(h.rec.Dir) == i && len(h.rec.Data) > 0 {
+		if h.rec.ATChunk() && dirIndex(h.rec.Dir) == i && len(h.rec.Data) > 0 {
 			keep = h.start
 			break
 		}

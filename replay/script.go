@@ -166,7 +166,7 @@ func FromRecords(h capture.Header, recs []capture.Record) (*Script, error) {
 		if r.Time > s.Duration {
 			s.Duration = r.Time
 		}
-		if r.Kind != capture.KindChunk || !r.Dir.Serial() || len(r.Data) == 0 {
+		if !r.ATChunk() || len(r.Data) == 0 {
 			continue
 		}
 		if r.Dir == formats.ToDevice {

@@ -163,7 +163,7 @@ type Emulator struct {
 	pingLogged atomic.Int32 // the AT+PING method last logged
 
 	logMu      sync.Mutex  // guards logCh and logDropped (logport.go)
-	logCh      chan string // lines for Options.LogUART while serving
+	logCh      chan logMsg // lines for Options.LogUART while serving
 	logDropped int
 
 	execMu sync.Mutex // held while a command handler runs
@@ -276,6 +276,7 @@ func (e *Emulator) Serve(ctx context.Context, port io.ReadWriter) error {
 	defer stopLog()
 	e.logBoot(resetPowerOn)
 	e.event(capture.Event{Type: capture.EvNote, Text: "emulator started (" + e.opts.Firmware.String() + " firmware)"})
+	e.logSync() // the boot banner before "ready", as on a board
 	e.write(e.curGen(), []byte("\r\nready\r\n"))
 	e.log.Info("emulator ready", "firmware", e.opts.Firmware.String())
 	e.bootURCs(e.curGen()) // auto-connect, as after AT+RST
@@ -359,15 +360,19 @@ func (e *Emulator) bumpGen() {
 // write sends b to the host in one write unless gen is stale.
 func (e *Emulator) write(gen uint64, b []byte) {
 	e.outMu.Lock()
-	defer e.outMu.Unlock()
 	if gen != e.gen || e.out == nil {
+		e.outMu.Unlock()
 		return
 	}
 	// Record before writing: once the bytes are out, the host may answer
 	// and the reader record that answer, and a capture must never hold a
 	// reply ahead of what it answers.
 	e.recordChunk(formats.ToHost, b)
-	if n, err := e.out.Write(b); err != nil {
+	n, err := e.out.Write(b)
+	e.outMu.Unlock()
+	// The note goes out after outMu is free: recording it mirrors it on
+	// the log UART, whose line stamp (uptime) takes outMu.
+	if err != nil {
 		e.log.Warn("writing to the host failed", "err", err)
 		e.event(capture.Event{Type: capture.EvNote, Text: fmt.Sprintf("emulator: writing to the host failed after %d of %d bytes: %v", n, len(b), err)})
 	}
@@ -392,4 +397,16 @@ func (o *Options) Emulate(ctx context.Context, dev io.ReadWriter, clock func() i
 	}
 	eo.Clock, eo.Record = clock, record
 	return New(&eo).Serve(ctx, dev)
+}
+
+// EmulateWithLog is Emulate with the board's console (Options.LogUART)
+// written to log: a proxy records it as the capture's log UART
+// (bridge.ProxyOptions.LogPort "emulate").
+func (o *Options) EmulateWithLog(ctx context.Context, dev io.ReadWriter, log io.Writer, clock func() int64, record func(*capture.Record)) error {
+	var eo Options
+	if o != nil {
+		eo = *o
+	}
+	eo.LogUART = log
+	return eo.Emulate(ctx, dev, clock, record)
 }

@@ -374,8 +374,23 @@ func (e *Emulator) rebootAfter(restore bool, sleep time.Duration) {
 	e.mu.Unlock()
 	e.event(capture.Event{Type: capture.EvNote, Text: "emulator restarted"})
 
+	// A board prints its ROM banner on the log UART as it comes out of
+	// reset (after a deep sleep, when it wakes), and "ready" on the AT
+	// UART only once the AT firmware is up: the banner comes first.
 	select {
-	case <-time.After(e.opts.RestartDelay + sleep):
+	case <-time.After(sleep):
+	case <-parent.Done():
+	}
+	e.outMu.Lock()
+	e.start = time.Now()
+	e.outMu.Unlock()
+	why := resetSoftware
+	if sleep > 0 {
+		why = resetDeepSleep
+	}
+	e.logBoot(why)
+	select {
+	case <-time.After(e.opts.RestartDelay):
 	case <-parent.Done():
 	}
 	e.applyBootLine(prevUART, nowUART)
@@ -385,14 +400,7 @@ func (e *Emulator) rebootAfter(restore bool, sleep time.Duration) {
 	e.rebooting = false
 	e.busy = false
 	e.mu.Unlock()
-	e.outMu.Lock()
-	e.start = time.Now()
-	e.outMu.Unlock()
-	why := resetSoftware
-	if sleep > 0 {
-		why = resetDeepSleep
-	}
-	e.logBoot(why)
+	e.logSync()
 	gen := e.curGen()
 	e.write(gen, []byte("\r\nready\r\n"))
 	e.log.Info("emulator restarted", "restore", restore)

@@ -66,8 +66,8 @@ func (e *Emulator) logLine(level byte, tag, msg string) {
 
 // logEvent mirrors a recorded event on the log UART.
 func (e *Emulator) logEvent(ev capture.Event) {
-	if e.opts.LogUART == nil || ev.Text == "" {
-		return
+	if e.opts.LogUART == nil || ev.Text == "" || ev.Text == "emulator restarted" {
+		return // the board says it restarted with its boot banner
 	}
 	level := byte('I')
 	if strings.Contains(ev.Text, "fail") || strings.Contains(ev.Text, "lost") {
@@ -89,6 +89,13 @@ func (e *Emulator) logPanic(cmd string) {
 		"Rebooting...\r\n")
 }
 
+// logMsg is one piece of the log UART's queue: text to write, or (sync
+// set) a request to be told when everything before it is written.
+type logMsg struct {
+	s    string
+	sync chan struct{}
+}
+
 // logRaw queues s for the log UART. A board's console never holds up its
 // AT task: when nobody reads the log port and its queue is full, lines are
 // dropped (and counted in the emulator's log at the end).
@@ -99,9 +106,30 @@ func (e *Emulator) logRaw(s string) {
 		return
 	}
 	select {
-	case e.logCh <- s:
+	case e.logCh <- logMsg{s: s}:
 	default:
 		e.logDropped++
+	}
+}
+
+// logSync waits, at most 100 ms, until what was queued for the log UART is
+// written, so that the boot banner is out before "ready" is.
+func (e *Emulator) logSync() {
+	done := make(chan struct{})
+	e.logMu.Lock()
+	if e.logCh == nil {
+		e.logMu.Unlock()
+		return
+	}
+	select {
+	case e.logCh <- logMsg{sync: done}:
+	default:
+		close(done)
+	}
+	e.logMu.Unlock()
+	select {
+	case <-done:
+	case <-time.After(100 * time.Millisecond):
 	}
 }
 
@@ -111,21 +139,25 @@ func (e *Emulator) startLogUART() func() {
 	if e.opts.LogUART == nil {
 		return func() {}
 	}
-	ch, done := make(chan string, 256), make(chan struct{})
+	ch, done := make(chan logMsg, 256), make(chan struct{})
 	e.logMu.Lock()
 	e.logCh, e.logDropped = ch, 0
 	e.logMu.Unlock()
 	go func() {
 		defer close(done)
 		failed := false
-		for s := range ch {
+		for m := range ch {
+			if m.sync != nil {
+				close(m.sync)
+				continue
+			}
 			if failed {
 				continue
 			}
 			if w, ok := e.opts.LogUART.(interface{ SetWriteDeadline(time.Time) error }); ok {
 				_ = w.SetWriteDeadline(time.Now().Add(time.Second))
 			}
-			if _, err := io.WriteString(e.opts.LogUART, s); err != nil {
+			if _, err := io.WriteString(e.opts.LogUART, m.s); err != nil {
 				failed = true
 				e.log.Warn("writing the log UART failed; no more log output", "err", err)
 			}

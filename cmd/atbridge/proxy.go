@@ -34,6 +34,11 @@ func init() {
   # no hardware: the in-process emulator as the device
   atbridge proxy --host pty:/tmp/esp --device emulate -w dev.atcap
 
+  # also record the ESP32's log UART (boot lines, ESP-IDF logs, panics) on the same clock
+  atbridge proxy --host pty:/tmp/esp --device /dev/ttyUSB0 --log-port /dev/ttyUSB1 -w s.atcap
+  # the emulator's own console, and a panic when the host sends AT+WSSEND
+  atbridge proxy --host pty:/tmp/esp --device emulate --log-port emulate --panic-on AT+WSSEND -w crash.atcap
+
   # start now, plug the board in later (and unplug and replug it at will)
   atbridge proxy --host pty:/tmp/esp --device /dev/ttyUSB0 -w s.atcap --wait
 
@@ -111,6 +116,9 @@ type recordFlags struct {
 	force bool
 	// meta is added to the capture header's metadata.
 	meta map[string]string
+	// logPort is the ESP32's console UART, recorded read-only at logBaud.
+	logPort string
+	logBaud int
 }
 
 // register adds the recording flags of command (proxy or sniff).
@@ -126,6 +134,12 @@ func (r *recordFlags) register(fs *flag.FlagSet, command string) {
 	}
 	fs.IntVar(&r.queue, "queue", bridge.DefaultQueueBytes>>20, queue)
 	fs.BoolVar(&r.wait, "wait", false, "wait for a port that is not there yet (a board not plugged in yet), trying every 500 ms, instead of failing")
+	logForm := "a serial device, pty:PATH or tcp:HOST:PORT"
+	if command == "proxy" {
+		logForm += "; emulate with --device emulate"
+	}
+	fs.StringVar(&r.logPort, "log-port", "", "also record the ESP32's log (console) UART, receive only ("+logForm+"): boot lines, ESP-IDF logs, panics on the same clock")
+	fs.IntVar(&r.logBaud, "log-baud", port.DefaultBaud, "baud rate of --log-port (the ESP32's ROM and ESP-IDF log at 115200)")
 	r.redact.register(fs)
 	registerForce(fs, &r.force)
 }
@@ -213,6 +227,7 @@ func setupProxy(fs *flag.FlagSet) func(context.Context, *env, []string) int {
 	fs.DurationVar(&f.emu.reconnect, "reconnect-interval", 10*time.Second, "with --device emulate: wait between automatic WebSocket reconnects")
 	fs.StringVar(&f.emu.srvBind, "server-bind", "127.0.0.1", "with --device emulate: host address AT+CIPSERVER listens on")
 	fs.IntVar(&f.emu.srvOffset, "server-port-offset", 0, "with --device emulate: add N to every AT+CIPSERVER port")
+	fs.StringVar(&f.emu.panicOn, "panic-on", "", "with --device emulate: crash the board when the host sends this command (e.g. AT+WSSEND); see --log-port emulate")
 	return func(ctx context.Context, e *env, args []string) int {
 		if len(args) > 0 {
 			fmt.Fprintf(e.stderr, "atbridge proxy: unexpected argument %q (ports are given with --host and --device)\n", args[0])
@@ -253,9 +268,13 @@ func runProxy(ctx context.Context, e *env, f *proxyFlags) int {
 		if err := checkServerFlags(&f.emu); err != nil {
 			return fail("%v", err)
 		}
+		panicOn, err := panicCommand(f.emu.panicOn)
+		if err != nil {
+			return fail("%v", err)
+		}
 		opts.Emulator = &esp.Options{Firmware: fw, PKIDir: f.emu.pki, CWJAPFail: f.emu.cwjapFail,
 			ReconnectInterval: f.emu.reconnect, SplitDeliveries: f.emu.split,
-			ServerBind: f.emu.srvBind, ServerPortOffset: f.emu.srvOffset, Version: "atbridge " + toolVersion()}
+			ServerBind: f.emu.srvBind, ServerPortOffset: f.emu.srvOffset, PanicOn: panicOn, Version: "atbridge " + toolVersion()}
 	}
 	return runRecording(ctx, e, "proxy", opts, &f.rec, line)
 }
@@ -281,6 +300,17 @@ func runRecording(ctx context.Context, e *env, name string, opts *bridge.ProxyOp
 		return fail("--queue must be positive")
 	}
 	opts.QueueBytes = rf.queue << 20
+	var logLine capture.LineSettings
+	if rf.logPort != "" {
+		if opts.Host == "" {
+			return fail("--log-port needs the serial ports too (it records beside them)")
+		}
+		if rf.logBaud <= 0 {
+			return fail("--log-baud must be positive, not %d", rf.logBaud)
+		}
+		logLine = port.LineDefaults(capture.LineSettings{Baud: rf.logBaud})
+		opts.LogPort, opts.LogLine = rf.logPort, logLine
+	}
 	hdr := capture.Header{
 		Tool: "atbridge " + toolVersion(),
 		Meta: rf.redact.meta(map[string]string{"command": name}),
@@ -290,6 +320,9 @@ func runRecording(ctx context.Context, e *env, name string, opts *bridge.ProxyOp
 	}
 	if opts.Host != "" {
 		hdr.Ports = []capture.PortInfo{{Name: opts.Host, Role: "host", Line: line}, {Name: opts.Device, Role: "device", Line: line}}
+		if opts.LogPort != "" {
+			hdr.Ports = append(hdr.Ports, capture.PortInfo{Name: opts.LogPort, Role: "log", Line: logLine})
+		}
 	}
 	if err := refuseExisting(rf.pcapng, rf.force); err != nil {
 		return fail("--pcapng: %v", err)
@@ -381,6 +414,9 @@ func runRecording(ctx context.Context, e *env, name string, opts *bridge.ProxyOp
 	}
 	if opts.Host != "" {
 		fmt.Fprintf(e.stderr, "atbridge %s: %s <-> %s at %s, recording to %s; Ctrl-C stops\n", name, opts.Host, opts.Device, line, rf.write)
+	}
+	if opts.LogPort != "" {
+		fmt.Fprintf(e.stderr, "atbridge %s: recording the ESP32's log UART %s at %s (receive only)\n", name, opts.LogPort, logLine)
 	}
 	stopMarks := readMarkers(e, px)
 	runErr := px.Run(ctx)
@@ -487,9 +523,16 @@ func newLiveView(e *env, raw bool, h capture.Header) *liveView {
 			start: h.Start,
 			text:  view.TextOptions{Colour: e.useColour(e.stdout)},
 			until: 1<<63 - 1,
+			dl:    analysis.NewDeviceLog(),
+			// The live view shows the log UART's lines from warnings up:
+			// the capture has them all.
+			logLevel: 'W',
 		},
 		live: analysis.NewLive(h, &analysis.LiveOptions{Raw: raw, Viewer: "terminal"}),
 		done: make(chan struct{}),
+	}
+	if raw {
+		v.s.dl = nil // log chunks in hex, like the rest
 	}
 	v.s.header("(live)", &h)
 	go func() {
@@ -514,4 +557,7 @@ func (v *liveView) Tick() {
 func (v *liveView) close() {
 	v.live.Close()
 	<-v.done
+	v.s.logFlush()
+	v.s.drain(-1)
+	v.s.out.Flush()
 }

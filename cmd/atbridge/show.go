@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/atbridge/atbridge/analysis"
 	"github.com/atbridge/atbridge/capture"
 	"github.com/atbridge/atbridge/formats"
 	"github.com/atbridge/atbridge/formats/at"
@@ -42,6 +43,7 @@ type showFlags struct {
 	since, until string
 	link         int
 	kinds        string
+	log          string // --log: the log UART lines shown
 }
 
 func setupShow(fs *flag.FlagSet) func(context.Context, *env, []string) int {
@@ -51,7 +53,8 @@ func setupShow(fs *flag.FlagSet) func(context.Context, *env, []string) int {
 	fs.StringVar(&f.since, "since", "", "start at this time: a duration from the start (1.5s, 2m) or an RFC 3339 time")
 	fs.StringVar(&f.until, "until", "", "stop after this time: a duration from the start or an RFC 3339 time")
 	fs.IntVar(&f.link, "link", -1, "only events of this WebSocket link (0..2)")
-	fs.StringVar(&f.kinds, "kind", "", "only these kinds, comma-separated: command,echo,payload,prompt,result,info,urc,unparsed,transaction,ws_message,link_state,frame,event (with --raw: chunk,frame,event)")
+	fs.StringVar(&f.kinds, "kind", "", "only these kinds, comma-separated: command,echo,payload,prompt,result,info,urc,unparsed,transaction,ws_message,link_state,frame,event,log,reset (with --raw: chunk,frame,event)")
+	fs.StringVar(&f.log, "log", "all", "ESP32 log UART lines shown (captures recorded with --log-port): all, none, or the least severe level shown (E, W, I, D, V); resets and panics show at any level but none")
 	return func(ctx context.Context, e *env, args []string) int {
 		return runShow(ctx, e, f, args)
 	}
@@ -83,6 +86,10 @@ type shower struct {
 	until  int64
 	buf    []byte
 	damage int
+	// dl decodes the log UART's chunks (nil with --raw); logLevel is the
+	// --log level (0: none).
+	dl       *analysis.DeviceLog
+	logLevel byte
 	// pending holds rendered items briefly so they come out in time order:
 	// the decoder settles some events (held host bytes, flushed partial
 	// lines) after records with later times were shown. Their text is in
@@ -163,6 +170,12 @@ func runShow(ctx context.Context, e *env, f *showFlags, args []string) int {
 		text:  view.TextOptions{Colour: !f.json && e.useColour(e.stdout)},
 		until: 1<<63 - 1,
 	}
+	if s.logLevel, err = parseLogLevel(f.log); err != nil {
+		return fail("%v", err)
+	}
+	if !f.raw {
+		s.dl = analysis.NewDeviceLog()
+	}
 	defer s.out.Flush()
 	defer s.drain(-1)
 	if f.kinds != "" {
@@ -227,7 +240,7 @@ func runShow(ctx context.Context, e *env, f *showFlags, args []string) int {
 		if note := order.check(rec); note != nil {
 			s.record(note)
 		}
-		if dec != nil && rec.Kind == capture.KindChunk {
+		if dec != nil && rec.Kind == capture.KindChunk && rec.Port != capture.PortLog {
 			s.events(dec.Feed(rec.Time, rec.Dir, rec.Data))
 			continue
 		}
@@ -239,6 +252,7 @@ func runShow(ctx context.Context, e *env, f *showFlags, args []string) int {
 	if dec != nil {
 		s.events(dec.Flush())
 	}
+	s.logFlush()
 	s.drain(-1)
 	if err := s.out.Flush(); err != nil {
 		return fail("write: %v", err)
@@ -270,6 +284,9 @@ func (s *shower) wants(kind string, link int) bool {
 }
 
 func (s *shower) events(evs []at.Event) {
+	if s.dl != nil {
+		defer s.resets(s.dl.AT(evs))
+	}
 	for i := range evs {
 		e := &evs[i]
 		if !s.wants(e.Kind.String(), e.Link) {
@@ -287,6 +304,10 @@ func (s *shower) events(evs []at.Event) {
 // record shows a record that is not decoded: a frame or an event, or with
 // --raw any record.
 func (s *shower) record(r *capture.Record) {
+	if s.dl != nil && r.Kind == capture.KindChunk && r.Port == capture.PortLog {
+		s.logChunk(r)
+		return
+	}
 	link := -1
 	switch r.Kind {
 	case capture.KindFrame:

@@ -39,7 +39,7 @@ func newOrderCheck(h *capture.Header) *orderCheck {
 // check returns a note to show before chunk r when its order against the
 // other tap's last chunk is uncertain.
 func (o *orderCheck) check(r *capture.Record) *capture.Record {
-	if o == nil || r.Kind != capture.KindChunk || !r.Dir.Serial() {
+	if o == nil || !r.ATChunk() {
 		return nil
 	}
 	i, other := 0, 1

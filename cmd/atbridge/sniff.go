@@ -19,6 +19,9 @@ func init() {
   # a 921600 bench, watched live in Wireshark while it records
   atbridge sniff --host-rx /dev/ttyUSB0 --device-rx /dev/ttyUSB1 --baud 921600 -w bench.atcap --pcapng - | wireshark -k -i -
 
+  # a third adapter on the ESP32's log UART (UART0 TX) at 115200, while the AT UART runs at 921600
+  atbridge sniff --host-rx /dev/ttyUSB0 --device-rx /dev/ttyUSB1 --baud 921600 --log-port /dev/ttyUSB2 -w bench.atcap
+
 Both adapters follow an AT+UART_CUR the device answers OK, as the ESP32 and its host do.`,
 		setup: func(fs *flag.FlagSet) func(context.Context, *env, []string) int {
 			var hostRx, devRx string

@@ -111,6 +111,9 @@ func writeStatsText(out io.Writer, st *analysis.Stats) {
 			fmt.Fprintf(w, "  link %d\t%d\t%d\t%d\t%d\n", l.Link, l.ToServer, l.ToServerBytes, l.ToClient, l.ToClientBytes)
 		}
 	}
+	if lg := st.Log; lg != nil {
+		writeLogStats(w, lg)
+	}
 	fmt.Fprintf(w, "\nlost bytes\t%d in %d events\n", st.LostBytes, st.LostEvents)
 	if len(st.Damage) == 0 {
 		fmt.Fprintf(w, "damage\tnone\n")
@@ -132,4 +135,27 @@ func countsText[V int | int64](m map[string]V) string {
 		parts[i] = fmt.Sprintf("%s %d", k, m[k])
 	}
 	return strings.Join(parts, ", ")
+}
+
+// writeLogStats prints what the ESP32's log UART said: resets by reason
+// and cause, each reset in one line, warnings and errors by tag.
+func writeLogStats(w io.Writer, lg *analysis.LogStats) {
+	fmt.Fprintf(w, "\nlog UART\t%d bytes, %d lines\n", lg.Bytes, lg.Lines)
+	resets := "none"
+	if len(lg.ResetsByReason) > 0 {
+		resets = countsText(lg.ResetsByReason)
+	}
+	fmt.Fprintf(w, "  resets\t%s\n", resets)
+	if len(lg.ResetsByCause) > 0 {
+		fmt.Fprintf(w, "  causes\t%s\n", countsText(lg.ResetsByCause))
+	}
+	for _, r := range lg.Resets {
+		fmt.Fprintf(w, "  reset at %s\t%s\n", time.Duration(r.TimeNS).Round(time.Millisecond), r.Text)
+	}
+	if len(lg.Errors) > 0 {
+		fmt.Fprintf(w, "  errors by tag\t%s\n", countsText(lg.Errors))
+	}
+	if len(lg.Warnings) > 0 {
+		fmt.Fprintf(w, "  warnings by tag\t%s\n", countsText(lg.Warnings))
+	}
 }

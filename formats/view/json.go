@@ -69,6 +69,45 @@ type JSONEvent struct {
 	Port *int `json:"port,omitempty"`
 	// Lost describes damage found while reading (kind "damage").
 	Lost *JSONDamage `json:"lost,omitempty"`
+	// Log describes a line of the ESP32's log UART (kind "log") or a
+	// reset it reported (kind "reset").
+	Log *JSONLog `json:"log,omitempty"`
+}
+
+// JSONLog is a decoded line of the ESP32's log UART, or a reset.
+type JSONLog struct {
+	// Type is the line's kind: "text", "log" (an ESP-IDF log line),
+	// "boot" (the ROM's reset line), "panic", "backtrace", "abort",
+	// "brownout", "watchdog", "reboot"; or "reset" for a kind "reset" item.
+	Type string `json:"type"`
+	// Level (E, W, I, D, V), Tag and Msg of an ESP-IDF log line; BoardMS
+	// the board's own stamp (milliseconds since boot), or BoardTime its
+	// system time ("12:34:56.789") when it logs that instead.
+	Level     string `json:"level,omitempty"`
+	Tag       string `json:"tag,omitempty"`
+	Msg       string `json:"msg,omitempty"`
+	BoardMS   *int64 `json:"board_ms,omitempty"`
+	BoardTime string `json:"board_time,omitempty"`
+	// Reason, ResetCode and BootMode of a boot line or a reset
+	// ("SW_CPU_RESET", 12, "SPI_FAST_FLASH_BOOT").
+	Reason    string `json:"reason,omitempty"`
+	ResetCode *int   `json:"reset_code,omitempty"`
+	BootMode  string `json:"boot_mode,omitempty"`
+	// Cause is a panic's exception or an abort's ("abort()" or the failed
+	// assert); for a reset, what the log said went wrong before it.
+	Cause string `json:"cause,omitempty"`
+	Core  *int   `json:"core,omitempty"`
+	// Backtrace lists the program counters ("0x400d1234"), outermost last;
+	// Corrupted says the handler could not walk the whole stack.
+	Backtrace []string `json:"backtrace,omitempty"`
+	Corrupted bool     `json:"corrupted,omitempty"`
+	// SilentNS (reset only): how long the AT UART had been silent when the
+	// ESP32 reset, -1 when it had sent nothing yet; ReadyNS: how long after
+	// the reset "ready" came, -1 when none did.
+	SilentNS *int64 `json:"at_silent_ns,omitempty"`
+	ReadyNS  *int64 `json:"ready_after_ns,omitempty"`
+	// Cut marks a piece of a line longer than the decoder's limit.
+	Cut bool `json:"cut,omitempty"`
 }
 
 // JSONCommand is a parsed command line.
