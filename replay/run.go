@@ -119,9 +119,13 @@ func Run(ctx context.Context, port io.ReadWriter, s *Script, opts *RunOptions) (
 			doneBefore[o.Anchor+1]++
 		case o.Tx < 0 && o.Kind == at.EvURC:
 			urcBefore[o.Anchor+1]++
-			if o.Name == "ready" {
-				readyBefore[o.Anchor+1]++
-			}
+		}
+		// A restart counts wherever the decoder placed its "ready": one
+		// that ended a command (the board panicked in it) belongs to
+		// that transaction, and the next input must still wait for it,
+		// as the firmware drops input until then.
+		if o.Kind == at.EvURC && o.Name == "ready" {
+			readyBefore[o.Anchor+1]++
 		}
 	}
 	for i := 1; i <= len(s.Host); i++ {

@@ -69,11 +69,17 @@ func (e *Emulator) logEvent(ev capture.Event) {
 	if e.opts.LogUART == nil || ev.Text == "" || ev.Text == "emulator restarted" {
 		return // the board says it restarted with its boot banner
 	}
-	level := byte('I')
-	if strings.Contains(ev.Text, "fail") || strings.Contains(ev.Text, "lost") {
+	level, text := byte('I'), ev.Text
+	switch ev.Type {
+	case capture.EvWSConnected:
+		text = fmt.Sprintf("websocket link %d connected to %s", ev.Link, ev.Text)
+	case capture.EvWSClosed:
+		text = fmt.Sprintf("websocket link %d closed: code %d %s", ev.Link, ev.Code, ev.Text)
+	}
+	if strings.Contains(text, "fail") || strings.Contains(text, "lost") {
 		level = 'W'
 	}
-	e.logLine(level, "at", ev.Text)
+	e.logLine(level, "at", text)
 }
 
 // logPanic writes the panic handler's output for a crash in command cmd.
