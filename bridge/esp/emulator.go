@@ -97,6 +97,13 @@ type Options struct {
 	// that crashes the board: the panic goes to LogUART, the AT UART stays
 	// silent, and the board restarts. Empty means never.
 	PanicOn string
+	// PanicKind is how the board fails in PanicOn's command: "" or
+	// "loadprohibited" (a CPU exception: Guru Meditation, register dump,
+	// backtrace), "abort" (abort() from a failed check), "assert",
+	// "task-wdt" (the task watchdog, configured to panic), "int-wdt" (the
+	// interrupt watchdog) or "brownout" (the supply dipped: the reset
+	// reason is then RTCWDT_BROWN_OUT_RESET). See PanicKinds.
+	PanicKind string
 	// RestartDelay is how long a reboot (AT+RST, AT+RESTORE) stays silent
 	// before "ready"; zero means 300 ms.
 	RestartDelay time.Duration
@@ -163,6 +170,7 @@ type Emulator struct {
 	pingLogged atomic.Int32 // the AT+PING method last logged
 
 	logMu      sync.Mutex  // guards logCh and logDropped (logport.go)
+	nextReset  bootReset   // why the next reboot happens (a PanicKind's), under mu
 	logCh      chan logMsg // lines for Options.LogUART while serving
 	logDropped int
 

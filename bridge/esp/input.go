@@ -384,7 +384,10 @@ func (e *Emulator) rebootAfter(restore bool, sleep time.Duration) {
 	e.outMu.Lock()
 	e.start = time.Now()
 	e.outMu.Unlock()
-	why := resetSoftware
+	e.mu.Lock()
+	why := e.nextReset
+	e.nextReset = resetSoftware
+	e.mu.Unlock()
 	if sleep > 0 {
 		why = resetDeepSleep
 	}

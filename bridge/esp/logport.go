@@ -30,16 +30,21 @@ import (
 type bootReset int
 
 const (
-	resetPowerOn bootReset = iota
-	resetSoftware
+	resetSoftware bootReset = iota // the zero value: AT+RST, AT+RESTORE, a panic
+	resetPowerOn
 	resetDeepSleep
+	resetBrownout
 )
 
 var resetLines = map[bootReset]string{
 	resetPowerOn:   "rst:0x1 (POWERON_RESET),boot:0x13 (SPI_FAST_FLASH_BOOT)",
 	resetSoftware:  "rst:0xc (SW_CPU_RESET),boot:0x13 (SPI_FAST_FLASH_BOOT)",
 	resetDeepSleep: "rst:0x5 (DEEPSLEEP_RESET),boot:0x13 (SPI_FAST_FLASH_BOOT)",
+	resetBrownout:  "rst:0xf (RTCWDT_BROWN_OUT_RESET),boot:0x13 (SPI_FAST_FLASH_BOOT)",
 }
+
+// PanicKinds lists Options.PanicKind's values.
+var PanicKinds = []string{"loadprohibited", "abort", "assert", "task-wdt", "int-wdt", "brownout"}
 
 // logBoot writes the boot banner for reason.
 func (e *Emulator) logBoot(why bootReset) {
@@ -82,17 +87,57 @@ func (e *Emulator) logEvent(ev capture.Event) {
 	e.logLine(level, "at", text)
 }
 
-// logPanic writes the panic handler's output for a crash in command cmd.
+// logWiFiJoin writes what ESP-IDF's Wi-Fi driver and netif print when
+// the station joins an AP and gets its address.
+func (e *Emulator) logWiFiJoin(ap AccessPoint, n netConfig) {
+	e.logLine('I', "wifi", fmt.Sprintf("connected with %s, aid = 1, channel %d, BW20, bssid = %s", ap.SSID, ap.Channel, ap.BSSID))
+	e.logLine('I', "esp_netif_handlers", fmt.Sprintf("sta ip: %s, mask: %s, gw: %s", n.ip, n.netmask, n.gateway))
+}
+
+// wifiReasons maps AT+CWJAP's error codes to the disconnect reason ESP-IDF
+// logs (wifi_err_reason_t): 1 timeout -> 200 BEACON_TIMEOUT, 2 wrong
+// password -> 15 4WAY_HANDSHAKE_TIMEOUT, 3 AP not found -> 201
+// NO_AP_FOUND, 4 -> 205 CONNECTION_FAIL.
+var wifiReasons = map[int]int{1: 200, 2: 15, 3: 201, 4: 205}
+
+// logWiFiFail writes the driver's warning for a join that failed.
+func (e *Emulator) logWiFiFail(code int) {
+	e.logLine('W', "wifi", fmt.Sprintf("sta disconnected, reason %d", wifiReasons[code]))
+}
+
+// logPanic writes the panic handler's output for a crash in command cmd,
+// as Options.PanicKind says (api-guides/fatal-errors), and sets the reason
+// the ROM gives for the reset that follows.
 func (e *Emulator) logPanic(cmd string) {
+	if e.opts.PanicKind == "brownout" {
+		e.mu.Lock()
+		e.nextReset = resetBrownout
+		e.mu.Unlock()
+	}
 	if e.opts.LogUART == nil {
 		return
 	}
+	const regs = "Core  0 register dump:\r\n" +
+		"PC      : 0x400d1234  PS      : 0x00060430  A0      : 0x800d5678  A1      : 0x3ffb5f30\r\n\r\n"
+	const trace = "Backtrace: 0x400d1234:0x3ffb5f30 0x400d5675:0x3ffb5f50 0x40087f2d:0x3ffb5f70\r\n\r\n"
 	e.logLine('E', "at", "crashing in "+cmd+" (Options.PanicOn)")
-	e.logRaw("Guru Meditation Error: Core  0 panic'ed (LoadProhibited). Exception was unhandled.\r\n\r\n" +
-		"Core  0 register dump:\r\n" +
-		"PC      : 0x400d1234  PS      : 0x00060430  A0      : 0x800d5678  A1      : 0x3ffb5f30\r\n\r\n" +
-		"Backtrace: 0x400d1234:0x3ffb5f30 0x400d5675:0x3ffb5f50 0x40087f2d:0x3ffb5f70\r\n\r\n" +
-		"Rebooting...\r\n")
+	switch e.opts.PanicKind {
+	case "abort":
+		e.logRaw("\r\nabort() was called at PC 0x400d2bf3 on core 0\r\n\r\n" + trace + "Rebooting...\r\n")
+	case "assert":
+		e.logRaw("\r\nassert failed: at_ws_task at_ws_cmd.c:412 (link->state == WS_CONNECTED)\r\n\r\n" + trace + "Rebooting...\r\n")
+	case "task-wdt":
+		e.logLine('E', "task_wdt", "Task watchdog got triggered. The following tasks did not reset the watchdog in time:")
+		e.logLine('E', "task_wdt", " - IDLE (CPU 0)")
+		e.logLine('E', "task_wdt", "Aborting.")
+		e.logRaw("\r\nabort() was called at PC 0x400d8a1f on core 0\r\n\r\n" + trace + "Rebooting...\r\n")
+	case "int-wdt":
+		e.logRaw("Guru Meditation Error: Core  0 panic'ed (Interrupt wdt timeout on CPU0). \r\n\r\n" + regs + trace + "Rebooting...\r\n")
+	case "brownout":
+		e.logRaw("\r\nBrownout detector was triggered\r\n\r\n")
+	default:
+		e.logRaw("Guru Meditation Error: Core  0 panic'ed (LoadProhibited). Exception was unhandled.\r\n\r\n" + regs + trace + "Rebooting...\r\n")
+	}
 }
 
 // logMsg is one piece of the log UART's queue: text to write, or (sync

@@ -132,3 +132,44 @@ func TestEmuLogUARTNobodyReads(t *testing.T) {
 		h.Expect("\r\nready\r\n")
 	}
 }
+
+// TestEmuPanicKinds: each PanicKind prints its failure as ESP-IDF does,
+// and the reset after it has the ROM reason that failure gives.
+func TestEmuPanicKinds(t *testing.T) {
+	want := map[string]struct {
+		kind   esplog.Kind
+		reset  string
+		detail string
+	}{
+		"":               {esplog.KindPanic, "SW_CPU_RESET", "LoadProhibited"},
+		"loadprohibited": {esplog.KindPanic, "SW_CPU_RESET", "LoadProhibited"},
+		"abort":          {esplog.KindAbort, "SW_CPU_RESET", "abort()"},
+		"assert":         {esplog.KindAbort, "SW_CPU_RESET", "at_ws_task at_ws_cmd.c:412 (link->state == WS_CONNECTED)"},
+		"task-wdt":       {esplog.KindWatchdog, "SW_CPU_RESET", ""},
+		"int-wdt":        {esplog.KindPanic, "SW_CPU_RESET", "Interrupt wdt timeout on CPU0"},
+		"brownout":       {esplog.KindBrownout, "RTCWDT_BROWN_OUT_RESET", ""},
+	}
+	if len(want) != len(PanicKinds)+1 {
+		t.Fatalf("PanicKinds %v: test them all", PanicKinds)
+	}
+	for kind, w := range want {
+		t.Run(kind, func(t *testing.T) {
+			lp, logs := openLogUART(t)
+			h := startEmu(t, &Options{LogUART: lp, PanicOn: "+GMR", PanicKind: kind})
+			i := logs.waitKind(t, esplog.KindBoot, 0)
+			h.Send("AT+GMR\r\n")
+			h.Expect("AT+GMR\r\n")
+			f := logs.waitKind(t, w.kind, i+1)
+			if l := logs.line(f); w.detail != "" && l.Cause != w.detail {
+				t.Errorf("%v line %q: cause %q, want %q", w.kind, l.Text, l.Cause, w.detail)
+			}
+			h.Expect("\r\nready\r\n")
+			if l := logs.line(logs.waitKind(t, esplog.KindBoot, f)); l.Reset != w.reset {
+				t.Errorf("reset %q after %s, want %s", l.Reset, kind, w.reset)
+			}
+			// The next reset is an ordinary one again.
+			h.Cmd("AT+RST", "\r\nOK\r\n")
+			h.Expect("\r\nready\r\n")
+		})
+	}
+}

@@ -287,6 +287,7 @@ func (c *call) join(ap apConfig) result {
 		e.mu.Lock()
 		e.st.wifi = wifiLost
 		e.mu.Unlock()
+		e.logWiFiFail(code)
 		c.print(fmt.Sprintf("+CWJAP:%d\r\n", code))
 		return c.execFail(fmt.Sprintf("AT+CWJAP fails with code %d (%s)", code, why))
 	}
@@ -294,7 +295,9 @@ func (c *call) join(ap apConfig) result {
 	e.connectLocked(ap, found)
 	saved := ap
 	e.storeLocked(func(f *flashSettings) { f.savedAP = &saved })
+	addr := e.staAddrLocked()
 	e.mu.Unlock()
+	e.logWiFiJoin(found, addr)
 	c.print("WIFI CONNECTED\r\nWIFI GOT IP\r\n")
 	return resOK
 }

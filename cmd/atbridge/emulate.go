@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -50,6 +51,8 @@ func init() {
 
   # the board's console on a second pty; crash it at the first AT+WSSEND to test the host app's recovery
   atbridge emulate --port pty:/tmp/esp --log-port pty:/tmp/esp-log --panic-on AT+WSSEND
+  # the same board failing another way: the brownout detector resets it (RTCWDT_BROWN_OUT_RESET)
+  atbridge emulate --port pty:/tmp/esp --log-port pty:/tmp/esp-log --panic-on AT+WSSEND --panic-kind brownout
 
   # test the host app's reassembly: a 2000-byte message arrives as +IPD (or +WS_DATA) pieces of 536 bytes
   atbridge emulate --port pty:/tmp/esp --split-deliveries 536`,
@@ -73,6 +76,7 @@ type emulateFlags struct {
 	logPort   string
 	logBaud   int
 	panicOn   string
+	panicKind string
 	logLevel  string
 	write     string
 	pcapng    string
@@ -97,6 +101,7 @@ func setupEmulate(fs *flag.FlagSet) func(context.Context, *env, []string) int {
 	fs.StringVar(&f.logPort, "log-port", "", "also be the board's console UART here (pty:PATH or a serial device): boot banners with the reset cause, ESP-IDF log lines, panics; written only")
 	fs.IntVar(&f.logBaud, "log-baud", port.DefaultBaud, "baud rate of a serial --log-port (the ESP32's console runs at 115200)")
 	fs.StringVar(&f.panicOn, "panic-on", "", "crash the board when the host sends this command (e.g. AT+WSSEND): the panic goes to --log-port, the AT side stays silent until ready")
+	fs.StringVar(&f.panicKind, "panic-kind", "loadprohibited", "how --panic-on crashes: "+strings.Join(esp.PanicKinds, ", "))
 	fs.StringVar(&f.logLevel, "log-level", "info", "emulator log on stderr: debug, info, warn or error")
 	fs.StringVar(&f.write, "w", "", "record the serial traffic, WebSocket frames and link events to this .atcap file")
 	fs.StringVar(&f.pcapng, "pcapng", "", pcapngFlagUsage("emulate"))
@@ -172,6 +177,9 @@ func runEmulate(ctx context.Context, e *env, f *emulateFlags) int {
 	if err != nil {
 		return fail("%v", err)
 	}
+	if err := checkPanicKind(f.panicKind); err != nil {
+		return fail("%v", err)
+	}
 	pt, err := port.Open(ctx, f.port, &port.Options{Line: line})
 	if err != nil {
 		return fail("%v", err)
@@ -197,6 +205,7 @@ func runEmulate(ctx context.Context, e *env, f *emulateFlags) int {
 		ServerBind:        f.srvBind,
 		ServerPortOffset:  f.srvOffset,
 		PanicOn:           panicOn,
+		PanicKind:         f.panicKind,
 		Version:           "atbridge " + toolVersion(),
 		Log:               logger,
 	}
@@ -311,6 +320,14 @@ func checkServerFlags(f *emulateFlags) error {
 
 // panicCommand turns --panic-on's "AT+WSSEND" (or "+WSSEND") into the
 // command name the emulator matches.
+// checkPanicKind refuses a --panic-kind the emulator does not know.
+func checkPanicKind(k string) error {
+	if k == "" || slices.Contains(esp.PanicKinds, k) {
+		return nil
+	}
+	return fmt.Errorf("--panic-kind must be one of %s, not %q", strings.Join(esp.PanicKinds, ", "), k)
+}
+
 func panicCommand(s string) (string, error) {
 	if s == "" {
 		return "", nil

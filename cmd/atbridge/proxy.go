@@ -228,6 +228,7 @@ func setupProxy(fs *flag.FlagSet) func(context.Context, *env, []string) int {
 	fs.StringVar(&f.emu.srvBind, "server-bind", "127.0.0.1", "with --device emulate: host address AT+CIPSERVER listens on")
 	fs.IntVar(&f.emu.srvOffset, "server-port-offset", 0, "with --device emulate: add N to every AT+CIPSERVER port")
 	fs.StringVar(&f.emu.panicOn, "panic-on", "", "with --device emulate: crash the board when the host sends this command (e.g. AT+WSSEND); see --log-port emulate")
+	fs.StringVar(&f.emu.panicKind, "panic-kind", "loadprohibited", "with --device emulate: how --panic-on crashes: "+strings.Join(esp.PanicKinds, ", "))
 	return func(ctx context.Context, e *env, args []string) int {
 		if len(args) > 0 {
 			fmt.Fprintf(e.stderr, "atbridge proxy: unexpected argument %q (ports are given with --host and --device)\n", args[0])
@@ -272,9 +273,12 @@ func runProxy(ctx context.Context, e *env, f *proxyFlags) int {
 		if err != nil {
 			return fail("%v", err)
 		}
+		if err := checkPanicKind(f.emu.panicKind); err != nil {
+			return fail("%v", err)
+		}
 		opts.Emulator = &esp.Options{Firmware: fw, PKIDir: f.emu.pki, CWJAPFail: f.emu.cwjapFail,
 			ReconnectInterval: f.emu.reconnect, SplitDeliveries: f.emu.split,
-			ServerBind: f.emu.srvBind, ServerPortOffset: f.emu.srvOffset, PanicOn: panicOn, Version: "atbridge " + toolVersion()}
+			ServerBind: f.emu.srvBind, ServerPortOffset: f.emu.srvOffset, PanicOn: panicOn, PanicKind: f.emu.panicKind, Version: "atbridge " + toolVersion()}
 	}
 	return runRecording(ctx, e, "proxy", opts, &f.rec, line)
 }
