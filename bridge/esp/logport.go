@@ -66,7 +66,11 @@ func (e *Emulator) logLine(level byte, tag, msg string) {
 	if e.opts.LogUART == nil {
 		return
 	}
-	e.logRaw(fmt.Sprintf("%c (%d) %s: %s\r\n", level, e.uptime().Milliseconds(), tag, msg))
+	sep := ": "
+	if tag == "wifi" {
+		sep = ":" // the Wi-Fi library's own lines have no space: "I (5) wifi:connected with ..."
+	}
+	e.logRaw(fmt.Sprintf("%c (%d) %s%s%s\r\n", level, e.uptime().Milliseconds(), tag, sep, msg))
 }
 
 // logEvent mirrors a recorded event on the log UART.

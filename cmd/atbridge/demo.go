@@ -112,9 +112,10 @@ func runDemo(ctx context.Context, e *env, out string, quiet, force bool) int {
 		return fail("%v", err)
 	}
 	rec, err := capture.Create(dst.Name(), capture.Header{
-		Tool:  "atbridge " + toolVersion(),
-		Ports: []capture.PortInfo{{Name: "pty:" + hostLink, Role: "host"}, {Name: bridge.EmulateSpec, Role: "device"}},
-		Meta:  map[string]string{"command": "demo", "notes": "atbridge demo: scripted host app, in-process emulator, local echo server at " + echo.url},
+		Tool: "atbridge " + toolVersion(),
+		Ports: []capture.PortInfo{{Name: "pty:" + hostLink, Role: "host"}, {Name: bridge.EmulateSpec, Role: "device"},
+			{Name: bridge.EmulateSpec, Role: "log", Line: port.LineDefaults(capture.LineSettings{})}},
+		Meta: map[string]string{"command": "demo", "notes": "atbridge demo: scripted host app, in-process emulator, local echo server at " + echo.url},
 	}, nil)
 	if err != nil {
 		dst.Abort()
@@ -123,6 +124,7 @@ func runDemo(ctx context.Context, e *env, out string, quiet, force bool) int {
 	px, err := bridge.OpenProxy(ctx, &bridge.ProxyOptions{
 		Host:     "pty:" + hostLink,
 		Device:   bridge.EmulateSpec,
+		LogPort:  bridge.EmulateSpec, // the emulator's console too, as --log-port records a board's
 		Recorder: rec,
 		Emulator: &esp.Options{Version: "atbridge " + toolVersion(), RestartDelay: 50 * time.Millisecond},
 	})
