@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"os"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -63,6 +64,16 @@ func TestLatencySplitRecoversServerDelay(t *testing.T) {
 				t.Fatalf("proxy exit %d: %s", code, stderr.String())
 			}
 
+			if *updateGoldens && tc.baud == 115200 {
+				// The README's example: a real recording, refreshed with -update.
+				b, err := os.ReadFile(rec)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile("../../testdata/latency.atcap", b, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
 			st, err := analysis.ReadLatency(context.Background(), rec)
 			if err != nil {
 				t.Fatal(err)
