@@ -52,7 +52,8 @@ type Dist struct {
 	P90NS int64 `json:"p90_ns"`
 	P99NS int64 `json:"p99_ns"`
 	MaxNS int64 `json:"max_ns"`
-	// Samples are the values, sorted; left out of the JSON form.
+	// Samples are the values in the order the round trips happened; left
+	// out of the JSON form.
 	Samples []int64 `json:"-"`
 }
 
@@ -379,10 +380,10 @@ func finishSplits(m map[string]*splitAcc) []*SplitStats {
 }
 
 func distOf(v []int64) Dist {
-	slices.Sort(v)
-	d := Dist{Count: len(v), Samples: v, P50NS: percentile(v, 50), P90NS: percentile(v, 90), P99NS: percentile(v, 99)}
+	sorted := slices.Sorted(slices.Values(v))
+	d := Dist{Count: len(v), Samples: v, P50NS: percentile(sorted, 50), P90NS: percentile(sorted, 90), P99NS: percentile(sorted, 99)}
 	if len(v) > 0 {
-		d.MaxNS = v[len(v)-1]
+		d.MaxNS = sorted[len(v)-1]
 	}
 	return d
 }
