@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -152,5 +154,36 @@ func TestLatencySplitRecoversServerDelay(t *testing.T) {
 			}
 			t.Logf("network p50 %v (injected %v, network minus hold p50 %v), processing p50 %v, ESP32→host %v", time.Duration(net.P50NS), delay, over[n/2], time.Duration(proc.P50NS), time.Duration(toHost.P50NS))
 		})
+	}
+}
+
+// TestStatsLatencyCommand: "stats --latency" prints the split of the
+// README's example capture as a table and as JSON, and "report" shows it.
+func TestStatsLatencyCommand(t *testing.T) {
+	path := filepath.Join("..", "..", "testdata", "latency.atcap")
+	out, errOut, code := execCLI(t, "", "stats", "--latency", path)
+	for _, want := range []string{"line  115200 8N1; no wire", "+WSSEND→+WS_DATA link 0 (5 with frames)", "network", "host→ESP32", "ESP32→host", "round trip"} {
+		if code != exitOK || !strings.Contains(out, want) {
+			t.Errorf("exit %d, no %q in\n%s%s", code, want, out, errOut)
+		}
+	}
+	out, _, code = execCLI(t, "", "stats", "--latency", "--json", path)
+	var st analysis.LatencyStats
+	if err := json.Unmarshal([]byte(out), &st); err != nil || code != exitOK {
+		t.Fatalf("exit %d, %v:\n%s", code, err, out)
+	}
+	if len(st.Exchanges) != 1 || st.Exchanges[0].Segment(analysis.SegNetwork) == nil || st.Exchanges[0].Segment(analysis.SegNetwork).P50NS < int64(40*time.Millisecond) {
+		t.Errorf("json exchanges %+v", st.Exchanges)
+	}
+	if _, errOut, code := execCLI(t, "", "stats", "--latency"); code != exitFailure || !strings.Contains(errOut, "want one capture FILE") {
+		t.Errorf("no file: exit %d, %s", code, errOut)
+	}
+	html := filepath.Join(t.TempDir(), "r.html")
+	if _, errOut, code := execCLI(t, "", "report", path, "-o", html); code != exitOK {
+		t.Fatalf("report: exit %d: %s", code, errOut)
+	}
+	b, err := os.ReadFile(html)
+	if err != nil || !strings.Contains(string(b), "Latency by segment") || !strings.Contains(string(b), "network: p50") {
+		t.Errorf("the report has no latency split (%v)", err)
 	}
 }
