@@ -26,8 +26,10 @@ import (
 // settings in force (start bit, data bits, parity, stop bits, from the
 // header's port and EvLineSettings events). What is left is the device's.
 // When the device is the in-process emulator (a port named "emulate")
-// there is no wire: nothing is subtracted, and the serial segments say
-// what a real line would add.
+// there is no wire, and a capture written by "atbridge emulate" (meta
+// command=emulate) is stamped at the ESP32's end, where the line's time
+// lies outside the measured interval: in both, nothing is subtracted, and
+// the serial segments say what the line adds.
 
 // Segment names, in the order a round trip passes them.
 const (
@@ -81,8 +83,9 @@ type LatencyStats struct {
 	// Line is the ESP32 UART's settings at the start ("unknown" when the
 	// capture does not say; the serial segments are then 0).
 	Line string `json:"line"`
-	// Wire is false when the device had no serial line (the in-process
-	// emulator): the serial segments are then computed only.
+	// Wire is false when the measured times hold no serial line time (the
+	// in-process emulator, or a capture the emulator wrote at its own
+	// end): the serial segments are then computed only, not subtracted.
 	Wire      bool          `json:"wire"`
 	Commands  []*SplitStats `json:"commands"`  // by name
 	Exchanges []*SplitStats `json:"exchanges"` // WebSocket exchanges, by link
@@ -142,6 +145,9 @@ func NewLatencyCollector(file string, h capture.Header) *LatencyCollector {
 		wire: true, wsLink: -1, cmds: map[string]*splitAcc{}, ex: map[string]*splitAcc{},
 	}
 	c.uart = uartPort(h.Ports)
+	if h.Meta["command"] == "emulate" {
+		c.wire = false
+	}
 	for i, p := range h.Ports {
 		c.lines[uint8(i)] = p.Line
 		if p.Name == "emulate" {

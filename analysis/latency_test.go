@@ -31,9 +31,13 @@ func TestCharTime(t *testing.T) {
 // AT+WSSEND=0,2 "hi" echoed back, with frames when frames is set.
 func latencySession(device string, frames bool) *LatencyStats {
 	l := capture.LineSettings{Baud: 115200, DataBits: 8, Parity: capture.ParityNone, StopBits: capture.Stop1}
-	c := NewLatencyCollector("x.atcap", capture.Header{Ports: []capture.PortInfo{
+	h := capture.Header{Ports: []capture.PortInfo{
 		{Name: "host app", Role: "host", Line: l}, {Name: device, Role: "device", Line: l}, {Name: "log", Role: "log"},
-	}})
+	}}
+	if device == "atbridge emulate" { // the emulator's own recording, stamped at its end
+		h.Meta = map[string]string{"command": "emulate"}
+	}
+	c := NewLatencyCollector("x.atcap", h)
 	ms := func(v float64) int64 { return int64(v * 1e6) }
 	chunk := func(t float64, port uint8, d formats.Dir, s string) {
 		c.Add(&capture.Record{Kind: capture.KindChunk, Time: ms(t), Port: port, Dir: d, Data: []byte(s)})
@@ -75,10 +79,10 @@ func TestLatencySplit(t *testing.T) {
 		name   string
 		device string
 		frames bool
-	}{{"wire, frames", "ESP32", true}, {"wire, no frames", "ESP32", false}, {"emulator, frames", "emulate", true}} {
+	}{{"wire, frames", "ESP32", true}, {"wire, no frames", "ESP32", false}, {"emulator, frames", "emulate", true}, {"emulate's own capture", "atbridge emulate", false}} {
 		t.Run(tc.name, func(t *testing.T) {
 			st := latencySession(tc.device, tc.frames)
-			if st.Line != "115200 8N1" || st.Wire != (tc.device != "emulate") {
+			if st.Line != "115200 8N1" || st.Wire != (tc.device == "ESP32") {
 				t.Errorf("line %q wire %v", st.Line, st.Wire)
 			}
 			if len(st.Commands) != 2 || st.Commands[0].Name != "+WSSEND" || st.Commands[1].Name != "AT" {

@@ -43,7 +43,7 @@ func writeLatencyText(out io.Writer, st *analysis.LatencyStats) {
 	case st.Line == "unknown":
 		wire = "the capture does not say: serial segments are 0"
 	case !st.Wire:
-		wire = "no wire (in-process emulator): serial segments computed, not subtracted"
+		wire = "no wire (in-process emulator) or timed at the ESP32's end: serial segments computed, not subtracted"
 	}
 	fmt.Fprintf(w, "file\t%s\nline\t%s; %s\n", st.File, st.Line, wire)
 	for _, x := range []struct {

@@ -45,7 +45,7 @@ func LatencySplitSVG(st *analysis.LatencyStats) template.HTML {
 	case st.Line == "unknown":
 		note = "the capture does not give the line settings: serial segments are 0"
 	case !st.Wire:
-		note = "the device is the in-process emulator, which has no wire: serial segments show what a real line would add"
+		note = "the device is the emulator, timed with no wire between: serial segments show what a real line adds"
 	}
 	fmt.Fprintf(&b, `<p class="mono">line %s · %s</p><div class="legend">`, html.EscapeString(st.Line), html.EscapeString(note))
 	for _, s := range []string{analysis.SegToDevice, analysis.SegHostWait, analysis.SegDevice, analysis.SegNetwork, analysis.SegToHost} {
