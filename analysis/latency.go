@@ -107,9 +107,16 @@ const evRing = 4096
 type wsPending struct {
 	payloadEnd        int64 // time of the AT+WSSEND payload's last byte; -1 when none
 	payloadN          int
-	frameOut, frameIn int64 // -1 until seen
+	head              []byte // the payload's first bytes, to know its frame by
+	frameOut, frameIn int64  // -1 until seen
+	frameLink         int    // the Link of the frame to the server, -1 until seen
 	line              capture.LineSettings
 }
+
+// headLen is how much of a payload is kept to match it with its frame.
+const headLen = 64
+
+func idleWS() wsPending { return wsPending{payloadEnd: -1, frameOut: -1, frameIn: -1, frameLink: -1} }
 
 // A LatencyCollector computes LatencyStats from a recording's records,
 // given in file order. The zero value is not usable; it is not safe for
@@ -156,7 +163,7 @@ func NewLatencyCollector(file string, h capture.Header) *LatencyCollector {
 	}
 	c.first = c.lines[c.uart]
 	for i := range c.ws {
-		c.ws[i] = wsPending{payloadEnd: -1, frameOut: -1, frameIn: -1}
+		c.ws[i] = idleWS()
 	}
 	return c
 }
@@ -215,15 +222,8 @@ func (c *LatencyCollector) Add(rec *capture.Record) {
 		}
 		c.events(c.dec.Decode(rec.Time, rec.Dir, rec.Data))
 	case capture.KindFrame:
-		if rec.Frame.Opcode >= 8 || int(rec.Frame.Link) >= len(c.ws) {
-			return // control frames carry no message
-		}
-		w := &c.ws[rec.Frame.Link]
-		switch {
-		case rec.Dir == formats.ToServer && w.payloadEnd >= 0 && w.frameOut < 0:
-			w.frameOut = rec.Time
-		case rec.Dir == formats.ToClient && w.frameOut >= 0 && w.frameIn < 0:
-			w.frameIn = rec.Time
+		if rec.Frame.Opcode < 8 { // control frames carry no message
+			c.frame(rec)
 		}
 	case capture.KindEvent:
 		switch rec.Event.Type {
@@ -236,6 +236,44 @@ func (c *LatencyCollector) Add(rec *capture.Record) {
 				c.events(c.dec.DeviceAbsent(rec.Time))
 			}
 		}
+	}
+}
+
+// frame ties a data frame to the exchange it belongs to. The emulator
+// numbers its frames by AT link, but --ws-tap by its own connections, so
+// a frame to the server is known by its payload first (the start of an
+// AT+WSSEND payload still waiting for its frame), by its link number
+// second; the frame back is the next one on the same connection.
+func (c *LatencyCollector) frame(rec *capture.Record) {
+	fl := int(rec.Frame.Link)
+	if rec.Dir == formats.ToClient {
+		for i := range c.ws {
+			if w := &c.ws[i]; w.frameLink == fl && w.frameIn < 0 {
+				w.frameIn = rec.Time
+				return
+			}
+		}
+		return
+	}
+	if rec.Dir != formats.ToServer {
+		return
+	}
+	head := rec.Data[:min(len(rec.Data), headLen)]
+	pick := -1
+	for i := range c.ws {
+		w := &c.ws[i]
+		if w.payloadEnd < 0 || w.frameOut >= 0 {
+			continue
+		}
+		if string(w.head) == string(head) && (pick < 0 || i == fl) {
+			pick = i
+		}
+	}
+	if pick < 0 && fl < len(c.ws) && c.ws[fl].payloadEnd >= 0 && c.ws[fl].frameOut < 0 {
+		pick = fl
+	}
+	if pick >= 0 {
+		c.ws[pick].frameOut, c.ws[pick].frameLink = rec.Time, fl
 	}
 }
 
@@ -255,7 +293,10 @@ func (c *LatencyCollector) events(evs []at.Event) {
 			}
 		case at.EvPayload:
 			if ev.Name == "+WSSEND" && c.wsLink >= 0 {
-				c.ws[c.wsLink] = wsPending{payloadEnd: ev.Time, payloadN: len(ev.Raw), frameOut: -1, frameIn: -1, line: c.line()}
+				w := idleWS()
+				w.payloadEnd, w.payloadN, w.line = ev.Time, len(ev.Raw), c.line()
+				w.head = append(c.ws[c.wsLink].head[:0], ev.Data[:min(len(ev.Data), headLen)]...)
+				c.ws[c.wsLink] = w
 			}
 		case at.EvURC:
 			if ev.Name == "+WS_DATA" && ev.Link >= 0 && ev.Link < len(c.ws) {
@@ -351,7 +392,7 @@ func (c *LatencyCollector) wsData(ev *at.Event) {
 	}
 	a.add(SegToHost, sIn)
 	a.add(SegRoundTrip, sOut+max(device, 0)+sIn)
-	*w = wsPending{payloadEnd: -1, frameOut: -1, frameIn: -1}
+	*w = idleWS()
 }
 
 func acc(m map[string]*splitAcc, name string) *splitAcc {

@@ -29,7 +29,7 @@ func TestCharTime(t *testing.T) {
 // latencySession feeds a small session to a collector: AT with an answer
 // that a log-UART chunk must not end early, a line change to 9600 8E2, and
 // AT+WSSEND=0,2 "hi" echoed back, with frames when frames is set.
-func latencySession(device string, frames bool) *LatencyStats {
+func latencySession(device string, frames bool, frameLink uint8) *LatencyStats {
 	l := capture.LineSettings{Baud: 115200, DataBits: 8, Parity: capture.ParityNone, StopBits: capture.Stop1}
 	h := capture.Header{Ports: []capture.PortInfo{
 		{Name: "host app", Role: "host", Line: l}, {Name: device, Role: "device", Line: l}, {Name: "log", Role: "log"},
@@ -44,7 +44,7 @@ func latencySession(device string, frames bool) *LatencyStats {
 	}
 	frame := func(t float64, d formats.Dir) {
 		if frames {
-			c.Add(&capture.Record{Kind: capture.KindFrame, Time: ms(t), Dir: d, Data: []byte("hi"), Frame: capture.Frame{Opcode: 1, Fin: true, Length: 2}})
+			c.Add(&capture.Record{Kind: capture.KindFrame, Time: ms(t), Dir: d, Data: []byte("hi"), Frame: capture.Frame{Link: frameLink, Opcode: 1, Fin: true, Length: 2}})
 		}
 	}
 	chunk(0, 1, formats.ToHost, "\r\nready\r\n")
@@ -76,12 +76,19 @@ func TestLatencySplit(t *testing.T) {
 	c8n1, c8e2 := 1e9/11520.0, 12e9/9600.0 // ns per character
 	ns := func(chars int, ct float64) time.Duration { return time.Duration(float64(chars)*ct + 0.5) }
 	for _, tc := range []struct {
-		name   string
-		device string
-		frames bool
-	}{{"wire, frames", "ESP32", true}, {"wire, no frames", "ESP32", false}, {"emulator, frames", "emulate", true}, {"emulate's own capture", "atbridge emulate", false}} {
+		name      string
+		device    string
+		frames    bool
+		frameLink uint8 // the emulator's frames carry the AT link; --ws-tap's its own connection number
+	}{
+		{"wire, frames", "ESP32", true, 0},
+		{"wire, --ws-tap frames on connection 4", "ESP32", true, 4},
+		{"wire, no frames", "ESP32", false, 0},
+		{"emulator, frames", "emulate", true, 0},
+		{"emulate's own capture", "atbridge emulate", false, 0},
+	} {
 		t.Run(tc.name, func(t *testing.T) {
-			st := latencySession(tc.device, tc.frames)
+			st := latencySession(tc.device, tc.frames, tc.frameLink)
 			if st.Line != "115200 8N1" || st.Wire != (tc.device == "ESP32") {
 				t.Errorf("line %q wire %v", st.Line, st.Wire)
 			}
