@@ -110,6 +110,7 @@ type wsPending struct {
 	head              []byte // the payload's first bytes, to know its frame by
 	frameOut, frameIn int64  // -1 until seen
 	frameLink         int    // the Link of the frame to the server, -1 until seen
+	typing            bool   // AT+WSSEND sent: its payload pieces count
 	line              capture.LineSettings
 }
 
@@ -122,17 +123,16 @@ func idleWS() wsPending { return wsPending{payloadEnd: -1, frameOut: -1, frameIn
 // given in file order. The zero value is not usable; it is not safe for
 // concurrent use.
 type LatencyCollector struct {
-	file   string
-	dec    *at.Decoder
-	lines  map[uint8]capture.LineSettings
-	uart   uint8 // the port whose line settings time the bytes
-	first  capture.LineSettings
-	wire   bool
-	ring   [evRing]evInfo
-	wsLink int // link of the last AT+WSSEND command line
-	ws     [3]wsPending
-	cmds   map[string]*splitAcc
-	ex     map[string]*splitAcc
+	file  string
+	dec   *at.Decoder
+	lines map[uint8]capture.LineSettings
+	uart  uint8 // the port whose line settings time the bytes
+	first capture.LineSettings
+	wire  bool
+	ring  [evRing]evInfo
+	ws    [3]wsPending
+	cmds  map[string]*splitAcc
+	ex    map[string]*splitAcc
 }
 
 type splitAcc struct {
@@ -149,7 +149,7 @@ func (a *splitAcc) add(name string, v int64) {
 func NewLatencyCollector(file string, h capture.Header) *LatencyCollector {
 	c := &LatencyCollector{
 		file: file, dec: at.NewDecoder(h.DecoderOptions()), lines: map[uint8]capture.LineSettings{},
-		wire: true, wsLink: -1, cmds: map[string]*splitAcc{}, ex: map[string]*splitAcc{},
+		wire: true, cmds: map[string]*splitAcc{}, ex: map[string]*splitAcc{},
 	}
 	c.uart = uartPort(h.Ports)
 	if h.Meta["command"] == "emulate" {
@@ -288,15 +288,21 @@ func (c *LatencyCollector) events(evs []at.Event) {
 		c.ring[ev.Seq%evRing] = evInfo{seq: ev.Seq, kind: ev.Kind, n: len(ev.Raw), start: ev.Start, time: ev.Time}
 		switch ev.Kind {
 		case at.EvCommand:
+			// A new AT+WSSEND starts the link's next exchange; one still
+			// waiting for its +WS_DATA is given up (its reply cannot be told
+			// from this one's).
 			if ev.Name == "+WSSEND" && ev.Link >= 0 && ev.Link < len(c.ws) {
-				c.wsLink = ev.Link
+				w := idleWS()
+				w.head, w.typing = c.ws[ev.Link].head[:0], true
+				c.ws[ev.Link] = w
 			}
 		case at.EvPayload:
-			if ev.Name == "+WSSEND" && c.wsLink >= 0 {
-				w := idleWS()
-				w.payloadEnd, w.payloadN, w.line = ev.Time, len(ev.Raw), c.line()
-				w.head = append(c.ws[c.wsLink].head[:0], ev.Data[:min(len(ev.Data), headLen)]...)
-				c.ws[c.wsLink] = w
+			// The payload may come in several pieces, one event each.
+			if ev.Name == "+WSSEND" && ev.Link >= 0 && ev.Link < len(c.ws) {
+				if w := &c.ws[ev.Link]; w.typing && w.frameOut < 0 {
+					w.payloadEnd, w.payloadN, w.line = ev.Time, w.payloadN+len(ev.Raw), c.line()
+					w.head = append(w.head, ev.Data[:min(len(ev.Data), headLen-len(w.head))]...)
+				}
 			}
 		case at.EvURC:
 			if ev.Name == "+WS_DATA" && ev.Link >= 0 && ev.Link < len(c.ws) {

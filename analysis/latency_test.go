@@ -29,7 +29,7 @@ func TestCharTime(t *testing.T) {
 // latencySession feeds a small session to a collector: AT with an answer
 // that a log-UART chunk must not end early, a line change to 9600 8E2, and
 // AT+WSSEND=0,2 "hi" echoed back, with frames when frames is set.
-func latencySession(device string, frames bool, frameLink uint8) *LatencyStats {
+func latencySession(device string, frames bool, frameLink uint8, split bool) *LatencyStats {
 	l := capture.LineSettings{Baud: 115200, DataBits: 8, Parity: capture.ParityNone, StopBits: capture.Stop1}
 	h := capture.Header{Ports: []capture.PortInfo{
 		{Name: "host app", Role: "host", Line: l}, {Name: device, Role: "device", Line: l}, {Name: "log", Role: "log"},
@@ -55,7 +55,12 @@ func latencySession(device string, frames bool, frameLink uint8) *LatencyStats {
 		Line: capture.LineSettings{Baud: 9600, DataBits: 8, Parity: capture.ParityEven, StopBits: capture.Stop2}}})
 	chunk(10, 0, formats.ToDevice, "AT+WSSEND=0,2\r\n")
 	chunk(30, 1, formats.ToHost, "AT+WSSEND=0,2\r\n\r\nOK\r\n\r\n>")
-	chunk(40, 0, formats.ToDevice, "hi")
+	if split { // the payload in two reads: two payload events
+		chunk(38, 0, formats.ToDevice, "h")
+		chunk(40, 0, formats.ToDevice, "i")
+	} else {
+		chunk(40, 0, formats.ToDevice, "hi")
+	}
 	frame(45, formats.ToServer)
 	chunk(50, 1, formats.ToHost, "\r\nSEND OK\r\n")
 	frame(70, formats.ToClient)
@@ -80,15 +85,17 @@ func TestLatencySplit(t *testing.T) {
 		device    string
 		frames    bool
 		frameLink uint8 // the emulator's frames carry the AT link; --ws-tap's its own connection number
+		split     bool  // the payload in two pieces
 	}{
-		{"wire, frames", "ESP32", true, 0},
-		{"wire, --ws-tap frames on connection 4", "ESP32", true, 4},
-		{"wire, no frames", "ESP32", false, 0},
-		{"emulator, frames", "emulate", true, 0},
-		{"emulate's own capture", "atbridge emulate", false, 0},
+		{"wire, frames", "ESP32", true, 0, false},
+		{"wire, --ws-tap frames on connection 4", "ESP32", true, 4, false},
+		{"wire, payload in two pieces", "ESP32", true, 4, true},
+		{"wire, no frames", "ESP32", false, 0, false},
+		{"emulator, frames", "emulate", true, 0, false},
+		{"emulate's own capture", "atbridge emulate", false, 0, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			st := latencySession(tc.device, tc.frames, tc.frameLink)
+			st := latencySession(tc.device, tc.frames, tc.frameLink, tc.split)
 			if st.Line != "115200 8N1" || st.Wire != (tc.device == "ESP32") {
 				t.Errorf("line %q wire %v", st.Line, st.Wire)
 			}
@@ -140,7 +147,11 @@ func TestLatencySplit(t *testing.T) {
 			if got := segP50(t, send, SegToDevice); got != ns(17, c8e2) {
 				t.Errorf("AT+WSSEND host→ESP32 %v", got)
 			}
-			if got := segP50(t, send, SegHostWait); got != 10*time.Millisecond {
+			wait := 10 * time.Millisecond
+			if tc.split {
+				wait = 8 * time.Millisecond // to the first piece
+			}
+			if got := segP50(t, send, SegHostWait); got != wait {
 				t.Errorf("AT+WSSEND host wait %v", got)
 			}
 		})
