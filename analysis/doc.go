@@ -1,8 +1,9 @@
 // Package analysis turns a recorded session into numbers: per-command
 // counts, results and latencies, errors and unparsed runs, unsolicited
 // messages, WebSocket messages per link (from AT and from recorded frames),
-// lost bytes and damage (Stats), and the summary that a report shows
-// (Summary). "atbridge stats" and "atbridge report" print what it computes;
+// lost bytes and damage (Stats), each round trip split into serial line,
+// ESP32 and network segments (LatencyStats), and the summary that a report
+// shows (Summary). "atbridge stats" and "atbridge report" print what it computes;
 // a Go program or a live view in a browser can compute the same without
 // copying the CLI.
 //

@@ -328,12 +328,21 @@ func (l *wsLink) readLoop(c *wsConn) error {
 			if len(rec) < recordPayloadLimit {
 				rec = append(rec, p[:min(len(p), recordPayloadLimit-len(rec))]...)
 			}
+			// A frame read in one piece is recorded before its +WS_DATA,
+			// as a tap on the network would see it, so that the network
+			// and the device's time are told apart on one clock.
+			whole := off == 0 && n == h.Length
+			if whole {
+				l.e.recordFrame(l.id, formats.ToClient, h, rec)
+			}
 			if h.Opcode <= ws.OpBinary {
 				l.printData(h, off, p)
 			}
 			off += n
+			if !whole && off >= h.Length {
+				l.e.recordFrame(l.id, formats.ToClient, h, rec)
+			}
 		}
-		l.e.recordFrame(l.id, formats.ToClient, h, rec)
 	}
 }
 

@@ -190,6 +190,11 @@ func buildReport(ctx context.Context, path string) (*report.Page, error) {
 	p.Timeline = report.TimelineSVG(data)
 	p.Links = report.LinksSVG(spans, st.DurationNS)
 	p.Latency = report.LatencySVG(lat)
+	split, err := analysis.ReadLatency(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	p.LatencySplit = report.LatencySplitSVG(split)
 	return p, nil
 }
 

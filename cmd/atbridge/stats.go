@@ -21,16 +21,22 @@ func init() {
 	register(&command{
 		name:    "stats",
 		summary: "Summarise a capture: traffic, command latencies, errors, WebSocket messages, damage",
-		usage:   "atbridge stats [--json] FILE",
+		usage:   "atbridge stats [--json] [--latency] FILE",
 		examples: `  atbridge stats testdata/seed-tcp.atcap
   # the p95 latency of AT+WSSEND, for a CI check
-  atbridge stats --json session.atcap | jq '.commands[] | select(.name=="+WSSEND") | .latency_p95_ns'`,
+  atbridge stats --json session.atcap | jq '.commands[] | select(.name=="+WSSEND") | .latency_p95_ns'
+  # each command's round trip split: serial line each way, ESP32, network (with frames)
+  atbridge stats --latency session.atcap`,
 		setup: func(fs *flag.FlagSet) func(context.Context, *env, []string) int {
 			asJSON := fs.Bool("json", false, "write the summary as one JSON object (schema in the README)")
+			latency := fs.Bool("latency", false, "instead, split each command's round trip into segments: serial line each way, ESP32, and network where frames were recorded")
 			return func(ctx context.Context, e *env, args []string) int {
 				args, code, err := interspersed(e, fs, args)
 				if err != nil {
 					return code
+				}
+				if *latency {
+					return runStatsLatency(ctx, e, args, *asJSON)
 				}
 				return runStats(ctx, e, args, *asJSON)
 			}

@@ -44,8 +44,9 @@ type Page struct {
 	Problems          []Problem
 	MoreProblems      int // problems beyond those listed
 	// Timeline, Links and Latency are inline SVG from TimelineSVG,
-	// LinksSVG and LatencySVG.
+	// LinksSVG and LatencySVG; LatencySplit from LatencySplitSVG.
 	Timeline, Links, Latency template.HTML
+	LatencySplit             template.HTML
 	Data                     *Data
 }
 

@@ -30,10 +30,14 @@ import (
 // message comes back with its type. It remembers each handshake's headers.
 type WSEchoServer struct {
 	URL string
-	srv *httptest.Server
+	// Delay (nanoseconds) holds every echo back from the message's
+	// arrival, a known server time for latency tests; zero answers at once.
+	Delay atomic.Int64
+	srv   *httptest.Server
 
 	mu      sync.Mutex
 	headers []http.Header
+	held    []time.Duration
 }
 
 // NewWSEchoServer starts one on 127.0.0.1, with TLS when tlsCfg is not
@@ -56,8 +60,15 @@ func NewWSEchoServer(t testing.TB, tlsCfg *tls.Config) *WSEchoServer {
 			if err != nil {
 				return
 			}
+			d, t0 := time.Duration(s.Delay.Load()), time.Now()
+			time.Sleep(d)
 			if err := c.Write(ctx, typ, data); err != nil {
 				return
+			}
+			if d > 0 {
+				s.mu.Lock()
+				s.held = append(s.held, time.Since(t0)) // a sleep overshoots: what was really held
+				s.mu.Unlock()
 			}
 		}
 	})
@@ -76,6 +87,15 @@ func NewWSEchoServer(t testing.TB, tlsCfg *tls.Config) *WSEchoServer {
 		s.srv.Close()
 	})
 	return s
+}
+
+// Held returns how long the server had each message under Delay, from
+// reading it to having written its echo, in order: at least Delay, more
+// by however late the sleep woke and the write took.
+func (s *WSEchoServer) Held() []time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]time.Duration(nil), s.held...)
 }
 
 // LastHeader returns the last handshake's request headers (nil before any).
