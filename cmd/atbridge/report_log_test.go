@@ -11,7 +11,8 @@ import (
 
 // logReportCapture writes a failing session with the ESP32's log UART on
 // port 2: warnings and errors from two tags, a panic, its backtrace and
-// the reset after it, a brownout reset later, and the AT side's "ready".
+// the reset after it, the AT side's "ready" (split across reads), a
+// brownout reset later, and one more reset.
 func logReportCapture(t *testing.T) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "log.atcap")
@@ -38,7 +39,8 @@ func logReportCapture(t *testing.T) string {
 	chunk(300, 0, "AT+WSSEND=0,4\r\n")
 	chunk(310, 2, "Guru Meditation Error: Core  0 panic'ed (LoadProhibited). Exception was unhandled.\r\n\r\nBacktrace: 0x400d1234:0x3ffb5f30 0x400d5678:0x3ffb5f50\r\n\r\nRebooting...\r\n")
 	chunk(320, 2, "ets Jul 29 2019 12:21:46\r\n\r\nrst:0xc (SW_CPU_RESET),boot:0x13 (SPI_FAST_FLASH_BOOT)\r\n")
-	chunk(900, 1, "ready\r\n")
+	chunk(890, 1, "\r\nrea")
+	chunk(900, 1, "dy\r\n")
 	chunk(5000, 2, "Brownout detector was triggered\r\n\r\nets Jul 29 2019 12:21:46\r\n\r\nrst:0xf (BROWNOUT_RST),boot:0x13 (SPI_FAST_FLASH_BOOT)\r\n")
 	chunk(9000, 2, "rst:0xc (SW_CPU_RESET),boot:0x13 (SPI_FAST_FLASH_BOOT)\r\nW (40) wifi: again")
 	if err := w.Close(); err != nil {
@@ -56,7 +58,9 @@ func TestReportLog(t *testing.T) {
 	for _, want := range []string{
 		`<g id="log-lane">`, `>ESP32 log</text>`,
 		`class="log-mark log-reset"`, `class="log-mark log-panic"`, `class="log-mark log-brownout"`,
-		`>reset: SW_CPU_RESET</text>`, `>panic: LoadProhibited</text>`, `<title>reset: BROWNOUT_RST at 5s: rst:0xf (BROWNOUT_RST),boot:0x13 (SPI_FAST_FLASH_BOOT)</title>`,
+		`>reset: SW_CPU_RESET</text>`, `>panic: LoadProhibited</text>`, `<title>reset: BROWNOUT_RST at 5s: rst:0xf (BROWNOUT_RST),boot:0x13 (SPI_FAST_FLASH_BOOT) (AT UART silent for 4.1s before; no ready after)</title>`,
+		// The reset is tied to the AT side: the silence since AT+GMR's reply, then "ready".
+		`<td class="mono">reset: SW_CPU_RESET</td><td class="mono">rst:0xc (SW_CPU_RESET),boot:0x13 (SPI_FAST_FLASH_BOOT)</td><td>AT UART silent for 210ms before; ready 580ms after</td>`,
 		`<title>panic: LoadProhibited at 310ms: Guru Meditation Error: Core  0 panic&#39;ed (LoadProhibited). Exception was unhandled.</title>`,
 		`class="log-errors"`, `class="log-warnings"`,
 		`<section id="esp32-log">`, `<p>14 lines from the board's log UART.</p>`,

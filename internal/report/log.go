@@ -22,6 +22,26 @@ type LogMark struct {
 	// a warning or error.
 	Reason string
 	Line   string // the line as printed (colour escapes removed)
+	// ATSilentNS and ReadyAfterNS tie a reset to the AT UART: how long
+	// the ESP32 had printed nothing there before it, and how long after it
+	// it printed "ready". Both are -1 when not known (or not a reset); the
+	// zero LogMark from LogMarkOf has them at -1.
+	ATSilentNS, ReadyAfterNS int64
+}
+
+// ATSide says what the AT UART showed around a reset: "AT UART silent
+// for 1.2s before; ready 310ms after", "" when nothing is known.
+func (m LogMark) ATSide() string {
+	var p []string
+	if m.ATSilentNS >= 0 {
+		p = append(p, "AT UART silent for "+secs(m.ATSilentNS)+" before")
+	}
+	if m.ReadyAfterNS >= 0 {
+		p = append(p, "ready "+secs(m.ReadyAfterNS)+" after")
+	} else if m.Kind == "reset" {
+		p = append(p, "no ready after")
+	}
+	return strings.Join(p, "; ")
 }
 
 // Label is what the mark says on the timeline: "reset: SW_CPU_RESET",
@@ -49,7 +69,7 @@ func (m LogMark) crash() bool { return m.Kind != "warning" && m.Kind != "error" 
 // for lines the report does not mark (info, debug, plain text, backtraces,
 // which belong to the panic before them).
 func LogMarkOf(t int64, ln *esplog.Line) (LogMark, bool) {
-	m := LogMark{T: t, Line: ln.Text}
+	m := LogMark{T: t, Line: ln.Text, ATSilentNS: -1, ReadyAfterNS: -1}
 	switch ln.Kind {
 	case esplog.KindBoot:
 		m.Kind, m.Reason = "reset", ln.Reset
@@ -236,7 +256,11 @@ func logLane(b *strings.Builder, marks []LogMark, x0, w, y, laneH, top, bottom f
 		if m.Kind == "reset" {
 			colour, shape = colourReset, fmt.Sprintf(`<path d="M%.2f %.1f l5 5 l-5 5 l-5 -5 z"`, x, y+2) // a diamond
 		}
-		title := html.EscapeString(m.Label() + " at " + secs(m.T) + ": " + m.Line)
+		title := m.Label() + " at " + secs(m.T) + ": " + m.Line
+		if a := m.ATSide(); a != "" {
+			title += " (" + a + ")"
+		}
+		title = html.EscapeString(title)
 		fmt.Fprintf(b, `<g class="log-mark log-%s"><line x1="%.2f" y1="%.1f" x2="%.2f" y2="%.1f" stroke="%s" stroke-width="1.5" stroke-dasharray="3 2"/>%s fill="%s"/><title>%s</title></g>`,
 			html.EscapeString(m.Kind), x, top, x, bottom, colour, shape, colour, title)
 		if labels < maxLogLabels && x-lastLabel >= minLabelGap {
