@@ -28,7 +28,7 @@ func PcapOptions(h Header, base *pcapng.Options) pcapng.Options {
 	}
 	if o.Ports == nil {
 		for _, p := range h.Ports {
-			o.Ports = append(o.Ports, pcapng.Port{Name: p.Name, Role: p.Role})
+			o.Ports = append(o.Ports, pcapng.Port{Name: p.Name, Role: p.Role, Adapter: adapterFacts(p.Adapter)})
 		}
 	}
 	var c []string
@@ -75,8 +75,55 @@ func pcapEvent(r *Record) pcapng.Event {
 		}
 	case EvPortClosed, EvPortLost:
 		pe.Text = strings.TrimSpace(fmt.Sprintf("port %d %s", r.Port, ev.Text))
+	case EvBreak:
+		pe.Kind, pe.Count = pcapng.EvBreak, ev.Count
+	case EvLineErrors:
+		pe.Kind, pe.Count = pcapng.EvLineErrors, ev.Count
 	}
 	return pe
+}
+
+// adapterFacts describes a USB adapter for the export's interface
+// comments, "" when nothing is known.
+func adapterFacts(a Adapter) string {
+	if a.IsZero() {
+		return ""
+	}
+	var f []string
+	if a.VID != 0 || a.PID != 0 {
+		f = append(f, fmt.Sprintf("USB %04x:%04x", a.VID, a.PID))
+	}
+	if s := strings.TrimSpace(a.Manufacturer + " " + a.Product); s != "" {
+		f = append(f, s)
+	}
+	if a.Serial != "" {
+		f = append(f, "serial number "+a.Serial)
+	}
+	if a.Driver != "" {
+		f = append(f, "driver "+a.Driver)
+	}
+	if a.LatencyTimerMS > 0 {
+		lt := fmt.Sprintf("latency timer %d ms", a.LatencyTimerMS)
+		if a.LatencyTimerMS >= 16 {
+			lt += " (delays every short read by up to that much: latencies in this capture are inflated)"
+		}
+		f = append(f, lt)
+	}
+	return strings.Join(f, ", ")
+}
+
+// logPorts says which ports of a header are the ESP32's log UART: those
+// with Role "log", and PortLog when the header does not describe it.
+func logPorts(h Header) (lp [256]bool) {
+	for i, p := range h.Ports {
+		if i < len(lp) {
+			lp[i] = p.Role == "log"
+		}
+	}
+	if int(PortLog) >= len(h.Ports) {
+		lp[PortLog] = true
+	}
+	return lp
 }
 
 // PcapFeed feeds capture records to a pcapng.Writer: it is how a
@@ -89,6 +136,9 @@ type PcapFeed struct {
 	live bool
 	err  error
 	last int64 // latest record time
+	// log marks the log ports: their chunks are console text, not AT
+	// traffic, and go to the exporter's log view only.
+	log [256]bool
 }
 
 // NewPcapFeed writes the pcapng (or pcap) header for a capture with header
@@ -100,7 +150,7 @@ func NewPcapFeed(w io.Writer, h Header, opts *pcapng.Options, live bool) (*PcapF
 	if err != nil {
 		return nil, err
 	}
-	f := &PcapFeed{x: x, live: live}
+	f := &PcapFeed{x: x, live: live, log: logPorts(h)}
 	if live {
 		if err := x.Flush(); err != nil {
 			return nil, err
@@ -126,7 +176,11 @@ func (f *PcapFeed) Write(r *Record) error {
 	var err error
 	switch r.Kind {
 	case KindChunk:
-		err = f.x.Chunk(t, r.Port, r.Dir, r.Data)
+		if f.log[r.Port] {
+			err = f.x.Log(t, r.Port, r.Data)
+		} else {
+			err = f.x.Chunk(t, r.Port, r.Dir, r.Data)
+		}
 	case KindFrame:
 		h := ws.Header{Fin: r.Frame.Fin, Rsv: r.Frame.Rsv, Opcode: r.Frame.Opcode, Masked: r.Frame.Masked, MaskKey: r.Frame.MaskKey, Length: r.Frame.Length}
 		err = f.x.Frame(t, int(r.Frame.Link), r.Dir, h, r.Data)

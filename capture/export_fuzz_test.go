@@ -62,6 +62,17 @@ func FuzzExport(f *testing.F) {
 			f.Add(b[:len(b)*2/3])
 		}
 	}
+	// A capture with the ESP32's log UART on port 2 and line events.
+	var buf bytes.Buffer
+	w, err := capture.NewWriter(&buf, logHeader(), &capture.WriterOptions{FlushInterval: -1, BlockSize: 512})
+	if err != nil {
+		f.Fatal(err)
+	}
+	writeLogSession(f, w)
+	if err := w.Close(); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(buf.Bytes())
 	f.Fuzz(func(t *testing.T, in []byte) {
 		r, err := capture.NewReader(bytes.NewReader(in), &capture.ReaderOptions{MaxBlockSize: 1 << 20, MaxRecordSize: 1 << 20})
 		if err != nil {

@@ -67,7 +67,7 @@ func setupExport(fs *flag.FlagSet) func(context.Context, *env, []string) int {
 	f := &exportFlags{}
 	fs.StringVar(&f.out, "o", "", "output file (\"-\" for stdout); .gz and .zst compress")
 	fs.StringVar(&f.format, "format", "pcapng", "pcapng (all views, comments) or pcap (one --view, no comments)")
-	fs.StringVar(&f.view, "view", "", "what to write: raw (serial reads), at (decoded AT units), ws (WebSocket flows), net (TCP/UDP link and MQTT flows) or all; default all, and required with --format pcap")
+	fs.StringVar(&f.view, "view", "", "what to write: raw (serial reads), at (decoded AT units), ws (WebSocket flows), net (TCP/UDP link and MQTT flows), log (the ESP32 log UART as text) or all; default all, and required with --format pcap")
 	fs.StringVar(&f.frames, "frames", "auto", "WebSocket frames: auto (recorded ones where the capture has them, else rebuilt from AT traffic), recorded or reconstructed")
 	fs.Var(&f.links, "link", "only this WebSocket link (repeat or comma-separate for several); drops the raw view")
 	fs.StringVar(&f.since, "since", "", "leave out packets before this time: a duration from the start (1.5s, 2m) or an RFC 3339 time")
@@ -89,14 +89,14 @@ func exportOptions(format, view, frames string) (pcapng.Options, error) {
 		return o, fmt.Errorf("--format must be pcapng or pcap, not %q", format)
 	}
 	if view == "" && o.Classic {
-		return o, errors.New("--format pcap holds one view: add --view raw, at, ws or net")
+		return o, errors.New("--format pcap holds one view: add --view raw, at, ws, net or log")
 	}
 	v, err := pcapng.ParseView(view)
 	if err != nil {
 		return o, fmt.Errorf("--view: %v", err)
 	}
 	if o.Classic && v == pcapng.ViewAll {
-		return o, errors.New("--format pcap holds one view: --view raw, at, ws or net, not all")
+		return o, errors.New("--format pcap holds one view: --view raw, at, ws, net or log, not all")
 	}
 	o.Views = v
 	switch strings.ToLower(frames) {

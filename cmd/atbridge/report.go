@@ -187,6 +187,9 @@ func buildReport(ctx context.Context, path string) (*report.Page, error) {
 	for _, c := range st.Commands {
 		lat = append(lat, report.CmdLatency{Name: c.Name, Latencies: c.Latencies})
 	}
+	if data.Log, p.Log, err = reportLog(ctx, path); err != nil {
+		return nil, err
+	}
 	p.Timeline = report.TimelineSVG(data)
 	p.Links = report.LinksSVG(spans, st.DurationNS)
 	p.Latency = report.LatencySVG(lat)

@@ -182,6 +182,8 @@ func (a *atView) event(t int64, ev Event) {
 		text = fmt.Sprintf("%s: link %d %s", ev.Name, ev.Link, ev.Text)
 	case EvWSClosed:
 		text = fmt.Sprintf("%s: link %d code %d %s", ev.Name, ev.Link, ev.Code, ev.Text)
+	case EvBreak, EvLineErrors:
+		text = eventText(ev)
 	}
 	text = strings.TrimSpace(text)
 	a.pdu(ifEvents, t, "data-text-lines", "atbridge", formats.DirNone, []byte(text+"\n"), text)

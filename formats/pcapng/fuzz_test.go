@@ -13,7 +13,7 @@ import (
 // fuzzOps feeds an exporter from fuzz bytes: each op is a kind byte, a
 // length byte and that many data bytes. Kinds: 0/1 a chunk to the device
 // or host, 2/3 a recorded frame to the server or client (link and opcode
-// from the data), 4 an event. Times advance by the kind byte's high bits.
+// from the data), 5 log UART bytes on port 2, 4, 6, 7 an event. Times advance by the kind byte's high bits.
 func fuzzOps(x *pcapng.Writer, in []byte) error {
 	var t int64
 	for len(in) >= 2 {
@@ -49,10 +49,13 @@ func fuzzOps(x *pcapng.Writer, in []byte) error {
 				h.Length += 100 // a cut frame
 			}
 			err = x.Frame(t, link, dir, h, d)
+		case 5:
+			err = x.Log(t, 2, d)
 		default:
 			ev := pcapng.Event{Name: "fuzz", Text: string(d), Link: -1}
 			if len(d) > 0 {
-				ev.Kind = pcapng.EventKind(d[0] % 5)
+				ev.Kind = pcapng.EventKind(d[0] % 7)
+				ev.Port = d[0] % 3
 				ev.Link = int(d[0] >> 5)
 				ev.Control = d[0]
 				ev.Count = int64(len(d))
@@ -91,6 +94,7 @@ func FuzzPcapngExport(f *testing.F) {
 		f.Add(ops, uint8(0))
 	}
 	f.Add([]byte("\x04\x05\x21ws://\x03\x05\x41test\x02\x04\x01abc\x03\x03\x48\x03\xe8\x04\x02\x40x"), uint8(0))
+	f.Add([]byte("\x05\x11I (12) wifi: conn\x0d\x0aected\r\nrst:0xc (SW_CPU_RESET),boot:0x13 (x)\r\n\x04\x03\x06\x02a"), uint8(1))
 	f.Add([]byte("\x00\x20AT+WSOPEN=0,\"ws://a:1/\"\r\n\x09\x19+WS_CONNECTED:0\r\n\r\nOK\r\n\x0a\x03\x41hi"), uint8(2))
 	f.Fuzz(func(t *testing.T, in []byte, mode uint8) {
 		var buf bytes.Buffer

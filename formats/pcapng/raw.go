@@ -13,6 +13,10 @@ const (
 	rtacTXStart      = 1
 	rtacRXStart      = 2
 	rtacDataLost     = 5
+	rtacFraming      = 7
+	rtacParity       = 8
+	rtacBreak        = 9
+	rtacOverflow     = 10
 )
 
 // rawView writes the serial reads as LINKTYPE_RTAC_SERIAL packets: a
@@ -60,5 +64,20 @@ func (r *rawView) event(x *Writer, t int64, ev Event) {
 		b := r.header(x, t, rtacDataLost, r.control[ev.Port])
 		x.pkt = b
 		x.emit(rawIface(ev.Dir), t, ev.Dir, b, fmt.Sprintf("port %d: %d bytes %s were read but not recorded", ev.Port, ev.Count, ev.Dir))
+	case EvBreak, EvLineErrors:
+		// RTAC has no event for an error kind this version does not know:
+		// framing is the nearest (the comment names the kind).
+		kind := uint8(rtacFraming)
+		switch {
+		case ev.Kind == EvBreak:
+			kind = rtacBreak
+		case ev.Text == "parity":
+			kind = rtacParity
+		case ev.Text == "overrun" || ev.Text == "buffer_overrun":
+			kind = rtacOverflow
+		}
+		b := r.header(x, t, kind, r.control[ev.Port])
+		x.pkt = b
+		x.emit(rawIface(ev.Dir), t, ev.Dir, b, eventText(ev))
 	}
 }

@@ -21,7 +21,8 @@ type View uint8
 // "uart-raw-to_device" and "uart-raw-to_host"; for ViewAT "uart-at" and
 // "atbridge-events"; for ViewWS "ws-link0", "ws-link1", "ws-link2" (and
 // "ws-linkN" added when a recording has a higher link number); for ViewNet
-// "net-linkN" and "mqtt-linkN", each added before its first packet.
+// "net-linkN" and "mqtt-linkN", each added before its first packet; for
+// ViewLog "esp32-log NAME" per log port (see Writer.Log).
 const (
 	// ViewRaw: serial bytes exactly as each read returned them, as
 	// LINKTYPE_RTAC_SERIAL packets (event DATA_TX_START for bytes to the
@@ -43,11 +44,14 @@ const (
 	// on a TCP flow, so that Wireshark's HTTP, MQTT and other dissectors
 	// decode what went through the ESP32.
 	ViewNet
+	// ViewLog: what the ESP32 printed on its log (console) UART, one
+	// exported PDU per line shown as text (see Writer.Log).
+	ViewLog
 	// ViewAll is every view; the zero View means ViewAll too.
-	ViewAll = ViewRaw | ViewAT | ViewWS | ViewNet
+	ViewAll = ViewRaw | ViewAT | ViewWS | ViewNet | ViewLog
 )
 
-// ParseView reads "raw", "at", "ws", "net" or "all".
+// ParseView reads "raw", "at", "ws", "net", "log" or "all".
 func ParseView(s string) (View, error) {
 	switch strings.ToLower(s) {
 	case "raw":
@@ -58,10 +62,12 @@ func ParseView(s string) (View, error) {
 		return ViewWS, nil
 	case "net":
 		return ViewNet, nil
+	case "log":
+		return ViewLog, nil
 	case "all", "":
 		return ViewAll, nil
 	}
-	return 0, fmt.Errorf("unknown view %q (want raw, at, ws, net or all)", s)
+	return 0, fmt.Errorf("unknown view %q (want raw, at, ws, net, log or all)", s)
 }
 
 // FrameSource says where the WebSocket view takes its frames from.
@@ -85,7 +91,11 @@ const (
 // Port describes a serial port for the interfaces' descriptions.
 type Port struct {
 	Name string // e.g. "/dev/ttyUSB0", "pty:/tmp/esp"
-	Role string // "host" or "device"
+	Role string // "host", "device" or "log" (the ESP32's console UART)
+	// Adapter describes the USB adapter behind the port (VID:PID,
+	// product, driver, latency timer) for the interface comments; "" when
+	// not known.
+	Adapter string
 }
 
 // Options configure a Writer. A nil *Options means
@@ -146,6 +156,13 @@ const (
 	// EvWSClosed: a recorded WebSocket connection ended (Link, Code:
 	// the close code or 0, Text: the reason).
 	EvWSClosed
+	// EvBreak: a BREAK on a line (Port, Dir, Count); the raw view gets an
+	// RTAC "break" packet, a log port's interface a text packet.
+	EvBreak
+	// EvLineErrors: receive errors the OS counted (Port, Dir, Text:
+	// "framing", "parity", "overrun" or "buffer_overrun", Count); the raw
+	// view gets an RTAC framing, parity or overflow packet.
+	EvLineErrors
 )
 
 // Event is an event of the input other than serial bytes and frames.
@@ -216,6 +233,7 @@ type Writer struct {
 	flows flows
 	net   netView
 	mqtt  mqttView
+	log   logView
 	pkt   []byte // scratch for packet bodies
 }
 
@@ -242,11 +260,11 @@ func NewWriter(w io.Writer, opts *Options) (*Writer, error) {
 		for _, l := range x.opts.Links {
 			x.links[l] = true
 		}
-		x.views &^= ViewRaw
+		x.views &^= ViewRaw | ViewLog
 	}
 	if x.opts.Classic {
-		if v := x.views; v != ViewRaw && v != ViewAT && v != ViewWS && v != ViewNet {
-			return nil, fmt.Errorf("%w: classic pcap holds exactly one view (raw, at, ws or net)", ErrView)
+		if v := x.views; v != ViewRaw && v != ViewAT && v != ViewWS && v != ViewNet && v != ViewLog {
+			return nil, fmt.Errorf("%w: classic pcap holds exactly one view (raw, at, ws, net or log)", ErrView)
 		}
 	} else if x.views == 0 {
 		return nil, fmt.Errorf("%w: no view left (Links drops the raw view)", ErrView)
@@ -258,6 +276,7 @@ func NewWriter(w io.Writer, opts *Options) (*Writer, error) {
 	x.flows.init(x)
 	x.net.init(x, &x.flows)
 	x.mqtt.init(x, &x.flows)
+	x.log.init(x)
 	x.writeHeader()
 	return x, x.out.err
 }
@@ -285,7 +304,10 @@ func (x *Writer) sectionComment() string {
 		b.WriteString("wss:// links are shown as plaintext: a decrypted reconstruction, not a wire capture. ")
 	}
 	if x.views&ViewNet != 0 {
-		b.WriteString("net-linkN: one synthetic TCP flow (or UDP datagrams) per connection of TCP/UDP/SSL link N, with the data RECONSTRUCTED from AT+CIPSEND* and +IPD/+CIPRECVDATA; mqtt-linkN: MQTT 3.1.1 packets RECONSTRUCTED from AT+MQTT* and +MQTT*; addresses, ports other than the remote's and TCP framing synthesized; TLS shown as plaintext.")
+		b.WriteString("net-linkN: one synthetic TCP flow (or UDP datagrams) per connection of TCP/UDP/SSL link N, with the data RECONSTRUCTED from AT+CIPSEND* and +IPD/+CIPRECVDATA; mqtt-linkN: MQTT 3.1.1 packets RECONSTRUCTED from AT+MQTT* and +MQTT*; addresses, ports other than the remote's and TCP framing synthesized; TLS shown as plaintext. ")
+	}
+	if x.views&ViewLog != 0 && x.hasLogPort() {
+		b.WriteString("esp32-log NAME: the ESP32's log (console) UART, one text packet per line; resets, panics, warnings and errors named in packet comments.")
 	}
 	if x.opts.Comment != "" {
 		b.WriteString("\n")
@@ -299,7 +321,7 @@ func (x *Writer) writeHeader() {
 		switch x.views {
 		case ViewRaw:
 			x.out.pcapHeader(linkRTACSerial)
-		case ViewAT:
+		case ViewAT, ViewLog:
 			x.out.pcapHeader(linkUpperPDU)
 		case ViewWS, ViewNet:
 			x.out.pcapHeader(linkEthernet)
@@ -317,9 +339,16 @@ func (x *Writer) writeHeader() {
 	if ports != "" {
 		ports = "; " + ports
 	}
+	var adapters []string
+	for i, p := range x.opts.Ports {
+		if c := adapterComment(uint8(i), p); c != "" && p.Role != "log" {
+			adapters = append(adapters, c)
+		}
+	}
 	if x.views&ViewRaw != 0 {
-		x.addIface(linkRTACSerial, ifRawToDevice, "serial reads from the host app to the ESP32, exactly as recorded"+ports, "")
-		x.addIface(linkRTACSerial, ifRawToHost, "serial reads from the ESP32 to the host app, exactly as recorded"+ports, "")
+		c := strings.Join(adapters, "\n")
+		x.addIface(linkRTACSerial, ifRawToDevice, "serial reads from the host app to the ESP32, exactly as recorded"+ports, c)
+		x.addIface(linkRTACSerial, ifRawToHost, "serial reads from the ESP32 to the host app, exactly as recorded"+ports, c)
 	}
 	if x.views&ViewAT != 0 {
 		x.addIface(linkUpperPDU, ifAT, "ESP-AT command lines, response blocks and unsolicited messages, decoded from the serial traffic", "")
@@ -330,6 +359,23 @@ func (x *Writer) writeHeader() {
 			x.ws.iface(l)
 		}
 	}
+	if x.views&ViewLog != 0 {
+		for i, p := range x.opts.Ports {
+			if p.Role == "log" && i < 256 {
+				x.log.port(uint8(i))
+			}
+		}
+	}
+}
+
+// hasLogPort reports whether Options.Ports names a log port.
+func (x *Writer) hasLogPort() bool {
+	for _, p := range x.opts.Ports {
+		if p.Role == "log" {
+			return true
+		}
+	}
+	return false
 }
 
 // Interface names.
@@ -411,6 +457,25 @@ func (x *Writer) Chunk(t int64, port uint8, dir formats.Dir, data []byte) error 
 	return x.usable()
 }
 
+// Log takes bytes read from the ESP32's log (console) UART on port at
+// input time t. The log view decodes them into lines (formats/esplog) and
+// writes one text packet per line, at the time of the read that held the
+// line's first byte, on the port's "esp32-log NAME" interface; no other
+// view sees them (they are not AT traffic). data is not retained.
+func (x *Writer) Log(t int64, port uint8, data []byte) error {
+	if err := x.usable(); err != nil {
+		return err
+	}
+	if len(data) == 0 {
+		return nil
+	}
+	x.stats.Input += int64(len(data))
+	if x.views&ViewLog != 0 {
+		x.log.chunk(t, port, data)
+	}
+	return x.usable()
+}
+
 // Frame takes a WebSocket frame recorded on the network side of link at
 // input time t: dir ToServer or ToClient, h its header as on the wire,
 // payload its unmasked payload (cut frames have len(payload) < h.Length;
@@ -432,7 +497,11 @@ func (x *Writer) Event(t int64, ev Event) error {
 	if err := x.usable(); err != nil {
 		return err
 	}
-	if x.views&ViewRaw != 0 {
+	logPort := (ev.Kind == EvBreak || ev.Kind == EvLineErrors) && x.log.isLog(ev.Port)
+	if logPort && x.views&ViewLog != 0 {
+		x.log.event(t, ev)
+	}
+	if x.views&ViewRaw != 0 && !logPort {
 		x.raw.event(x, t, ev)
 	}
 	if x.views&ViewAT != 0 && (ev.Kind != EvWSConnected && ev.Kind != EvWSClosed || x.keepLink(ev.Link)) {
@@ -494,6 +563,9 @@ func (x *Writer) Close() error {
 			x.decoded(&ev)
 		}
 		x.at.flushBlock()
+	}
+	if x.views&ViewLog != 0 {
+		x.log.flush()
 	}
 	err := x.Flush()
 	x.closed = true

@@ -48,6 +48,9 @@ type Page struct {
 	Timeline, Links, Latency template.HTML
 	LatencySplit             template.HTML
 	Data                     *Data
+	// Log is the section on the ESP32's log UART (SummarizeLog); nil
+	// when the capture has none.
+	Log *LogSummary
 }
 
 // Data is the transcript as the page's script reads it.
@@ -57,6 +60,10 @@ type Data struct {
 	Dirs       []string `json:"dirs"`
 	Names      []string `json:"names"`
 	Rows       Rows     `json:"rows"`
+	// Log is what the timeline marks from the ESP32's log UART, in time
+	// order; nil when the capture has no log UART (then the timeline has
+	// no log lane).
+	Log []LogMark `json:"-"`
 
 	kinds, dirs, names map[string]int
 }

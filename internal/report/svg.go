@@ -55,7 +55,9 @@ func axis(b *strings.Builder, x0, w float64, y float64, dur int64) {
 
 // TimelineSVG bins the rows into columns across the capture's duration and
 // draws, per lane, how much happened: host → ESP32 items, ESP32 → host
-// items, WebSocket traffic, with errors and losses marked.
+// items, WebSocket traffic, with errors and losses marked; and when the
+// capture has the ESP32's log UART (Data.Log), a lane of its warnings and
+// errors with each reset and crash marked across all lanes (logLane).
 func TimelineSVG(d *Data) template.HTML {
 	const x0, bins = 120.0, 400
 	w := float64(svgWidth) - x0 - 10
@@ -86,7 +88,11 @@ func TimelineSVG(d *Data) template.HTML {
 		}
 	}
 	const laneH, gap = 28.0, 8.0
-	h := 3*(laneH+gap) + 40
+	nLanes := 3
+	if d.Log != nil {
+		nLanes = 4
+	}
+	h := float64(nLanes)*(laneH+gap) + 40
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg id="timeline" width="100%%" viewBox="0 0 %d %.0f" role="img" aria-label="timeline" style="cursor:pointer">`, svgWidth, h)
 	bw := w / bins
@@ -105,7 +111,10 @@ func TimelineSVG(d *Data) template.HTML {
 			fmt.Fprintf(&b, `<rect x="%.2f" y="%.2f" width="%.2f" height="%.2f" fill="%s"/>`, x0+float64(bin)*bw, y+laneH-bh, math.Max(bw, 1), bh, l.colour)
 		}
 	}
-	top, bottom := 6.0, 3*(laneH+gap)
+	top, bottom := 6.0, float64(nLanes)*(laneH+gap)
+	if d.Log != nil {
+		logLane(&b, d.Log, x0, w, 3*(laneH+gap)+6, laneH, top, bottom, dur, bins)
+	}
 	for bin := range errs {
 		x := x0 + (float64(bin)+0.5)*bw
 		if errs[bin] > 0 {
