@@ -14,17 +14,17 @@ import (
 	"github.com/atbridge/atbridge/internal/rig"
 )
 
-var recordPanic = flag.Bool("record-panic", false, "re-record testdata/panic.atcap through proxy --device emulate --log-port emulate (then run -update)")
+var recordPanic = flag.Bool("record-panic", false, "re-record testdata/log/panic.atcap through proxy --device emulate --log-port emulate (then run -update)")
 
 // panicCapture is the failing session the README shows: a host app opens
 // a WebSocket, sends a message that is echoed, then closes the link, and
 // the board panics in AT+WSCLOSE (emulate --panic-on), resets and says
 // ready; the capture holds the AT UART, the emulator's frames and its
 // log UART on one clock.
-const panicCapture = "../../testdata/panic.atcap"
+const panicCapture = "../../testdata/log/panic.atcap"
 
-// TestPanicCaptureShow: show prints testdata/panic.atcap as
-// testdata/panic.show.txt has it (log lines, AT lines and frames
+// TestPanicCaptureShow: show prints testdata/log/panic.atcap as
+// testdata/log/panic.show.txt has it (log lines, AT lines and frames
 // interleaved). -record-panic records the capture anew.
 func TestPanicCaptureShow(t *testing.T) {
 	if *recordPanic {
@@ -34,7 +34,7 @@ func TestPanicCaptureShow(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("show exit %d: %s", code, errOut)
 	}
-	checkGolden(t, "../../testdata/panic.show.txt", []byte(out))
+	checkGolden(t, "../../testdata/log/panic.show.txt", []byte(out))
 	for _, want := range []string{"frame    link 0 text masked 4 bytes: \"test\"", "log      Guru Meditation Error", "RESET    SW_CPU_RESET after panic: LoadProhibited", "command  AT+WSCLOSE=0"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("show of %s lacks %q", panicCapture, want)
