@@ -11,3 +11,8 @@ var processStart = time.Now()
 func monotonicNow() int64 {
 	return processStart.UnixNano() + int64(time.Since(processStart))
 }
+
+// MonotonicNow is the clock Header.MonoBase is read from: a recorder that
+// makes its files later (a ring recording writes one per trigger) reads it
+// once at its start so every file it writes shares one MonoBase.
+func MonotonicNow() int64 { return monotonicNow() }
