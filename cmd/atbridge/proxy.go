@@ -39,6 +39,11 @@ func init() {
   # the emulator's own console, and a panic when the host sends AT+WSSEND
   atbridge proxy --host pty:/tmp/esp --device emulate --log-port emulate --panic-on AT+WSSEND -w crash.atcap
 
+  # an overnight soak: keep the last 10 minutes in memory, write soak-0001.atcap, ...
+  # with them and 30 s more whenever a command fails, the link drops or the board resets
+  atbridge proxy --host pty:/tmp/esp --device /dev/ttyUSB0 -w soak.atcap --ring 10m \
+      --trigger error --trigger ws-close --trigger reset --trigger 'latency>2s' --after 30s
+
   # start now, plug the board in later (and unplug and replug it at will)
   atbridge proxy --host pty:/tmp/esp --device /dev/ttyUSB0 -w s.atcap --wait
 
@@ -119,6 +124,8 @@ type recordFlags struct {
 	// logPort is the ESP32's console UART, recorded read-only at logBaud.
 	logPort string
 	logBaud int
+	// ring keeps the session in memory and writes windows on triggers.
+	ring ringFlags
 }
 
 // register adds the recording flags of command (proxy or sniff).
@@ -140,6 +147,7 @@ func (r *recordFlags) register(fs *flag.FlagSet, command string) {
 	}
 	fs.StringVar(&r.logPort, "log-port", "", "also record the ESP32's log (console) UART, receive only ("+logForm+"): boot lines, ESP-IDF logs, panics on the same clock")
 	fs.IntVar(&r.logBaud, "log-baud", port.DefaultBaud, "baud rate of --log-port (the ESP32's ROM and ESP-IDF log at 115200)")
+	r.ring.register(fs)
 	r.redact.register(fs)
 	registerForce(fs, &r.force)
 }
@@ -300,6 +308,10 @@ func runRecording(ctx context.Context, e *env, name string, opts *bridge.ProxyOp
 			return fail("%v", err)
 		}
 	}
+	ringOpts, ringOn, err := rf.ring.options(rf)
+	if err != nil {
+		return fail("%v", err)
+	}
 	if rf.queue <= 0 {
 		return fail("--queue must be positive")
 	}
@@ -335,7 +347,16 @@ func runRecording(ctx context.Context, e *env, name string, opts *bridge.ProxyOp
 	// overwrite rule (a temporary name until the end when it replaces one).
 	path := rf.write
 	var out *output
-	if split.Size > 0 || split.Every > 0 {
+	var rec recording
+	if ringOn {
+		if err := refuseRingFiles(rf.write, rf.force); err != nil {
+			return fail("%v", err)
+		}
+		ringReporter(e, name, &ringOpts)
+		if rec, err = bridge.CreateRing(rf.write, hdr, ringOpts); err != nil {
+			return fail("%v", err)
+		}
+	} else if split.Size > 0 || split.Every > 0 {
 		if err := refuseExisting(splitFirst(rf.write), rf.force); err != nil {
 			return fail("%v", err)
 		}
@@ -346,12 +367,13 @@ func runRecording(ctx context.Context, e *env, name string, opts *bridge.ProxyOp
 		}
 		path = out.Name()
 	}
-	rec, err := bridge.CreateSplit(path, hdr, split)
-	if err != nil {
-		if out != nil {
-			out.Abort()
+	if rec == nil {
+		if rec, err = bridge.CreateSplit(path, hdr, split); err != nil {
+			if out != nil {
+				out.Abort()
+			}
+			return fail("%v", err)
 		}
-		return fail("%v", err)
 	}
 	// files are the names the user will see (the temporary name renamed).
 	files := func() []string {
@@ -417,7 +439,11 @@ func runRecording(ctx context.Context, e *env, name string, opts *bridge.ProxyOp
 		fmt.Fprintf(e.stderr, "atbridge %s: WebSocket tap listening on %s, forwarding to %s\n", name, a, opts.Taps[i].Upstream)
 	}
 	if opts.Host != "" {
-		fmt.Fprintf(e.stderr, "atbridge %s: %s <-> %s at %s, recording to %s; Ctrl-C stops\n", name, opts.Host, opts.Device, line, rf.write)
+		to := rf.write
+		if ringOn {
+			to = fmt.Sprintf("a %s ring (windows to %s on %s)", rf.ring.ring, bridge.RingName(rf.write, 1), triggerList(ringOpts.Triggers))
+		}
+		fmt.Fprintf(e.stderr, "atbridge %s: %s <-> %s at %s, recording to %s; Ctrl-C stops\n", name, opts.Host, opts.Device, line, to)
 	}
 	if opts.LogPort != "" {
 		fmt.Fprintf(e.stderr, "atbridge %s: recording the ESP32's log UART %s at %s (receive only)\n", name, opts.LogPort, logLine)
@@ -449,8 +475,12 @@ func runRecording(ctx context.Context, e *env, name string, opts *bridge.ProxyOp
 	}
 	st := px.Stats()
 	names := files()
-	fmt.Fprintf(e.stderr, "atbridge %s: %d bytes to the device, %d to the host; %d records in %s\n",
-		name, st.ToDevice-st.NotDeliveredToDevice, st.ToHost-st.NotDeliveredToHost, st.Queue.Records, strings.Join(names, ", "))
+	where := "in " + strings.Join(names, ", ")
+	if ringOn {
+		where = ringSummary(rec.(*bridge.RingWriter), names)
+	}
+	fmt.Fprintf(e.stderr, "atbridge %s: %d bytes to the device, %d to the host; %d records %s\n",
+		name, st.ToDevice-st.NotDeliveredToDevice, st.ToHost-st.NotDeliveredToHost, st.Queue.Records, where)
 	if st.NotDeliveredToDevice > 0 {
 		fmt.Fprintf(e.stderr, "atbridge %s: %d bytes from the host were not delivered: the device was absent (not_delivered events mark them; the commands end as \"device absent\")\n", name, st.NotDeliveredToDevice)
 	}
@@ -460,7 +490,7 @@ func runRecording(ctx context.Context, e *env, name string, opts *bridge.ProxyOp
 	if st.Queue.LostBytes > 0 {
 		fmt.Fprintf(e.stderr, "atbridge %s: %d bytes were forwarded but not recorded (the disk fell behind; bytes_lost events mark where)\n", name, st.Queue.LostBytes)
 	}
-	if code == exitOK {
+	if code == exitOK && len(names) > 0 {
 		fmt.Fprintf(e.stderr, "next: atbridge show %s    atbridge stats %s\n", names[0], names[0])
 	}
 	return code
