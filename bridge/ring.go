@@ -36,8 +36,9 @@ type RingOptions struct {
 	// complete (or failed), from a goroutine of the RingWriter's.
 	OnWindow func(Window)
 
-	// now replaces the clock in tests.
-	now func() int64
+	// Clock, when set, replaces the wall clock: record times since the
+	// ring's start (simulations, tests).
+	Clock func() int64
 }
 
 // ParseRing reads --ring: a duration ("10m") or a size ("50MB", "512KiB").
@@ -55,8 +56,9 @@ const (
 	DefaultRingMemory = 256 << 20
 	// RingRecordCost is what a held record costs besides its data and
 	// text, counted against RingOptions.Bytes and Memory (the Record
-	// struct, its pointer in the ring, the allocation's rounding).
-	RingRecordCost = 160
+	// struct's 160-byte allocation, its pointer in the ring, the data's
+	// allocation rounding).
+	RingRecordCost = 176
 )
 
 // closeGrace is how long past a window's end the RingWriter waits for
@@ -75,7 +77,10 @@ type Window struct {
 	// trigger's, Until the last record's (record times: since the ring's
 	// start).
 	From, At, Until int64
-	Records         int64 // in the file, its EvTrigger records included
+	// End is where the window's after part ended: the last trigger plus
+	// After, or the end of the recording when that came first.
+	End     int64
+	Records int64 // in the file, its EvTrigger records included
 	// Short says why the part before the trigger is shorter than asked,
 	// when it is ("the session began 2m10s before", "the 256 MiB memory
 	// bound"); empty when it is whole.
@@ -154,7 +159,7 @@ func CreateRing(path string, h capture.Header, opts RingOptions) (*RingWriter, e
 	h.Start = now.UTC()
 	h.MonoBase = capture.MonotonicNow()
 	r := &RingWriter{base: path, hdr: h, opts: opts, first: -1, trimmed: -1, stop: make(chan struct{})}
-	r.now = opts.now
+	r.now = opts.Clock
 	if r.now == nil {
 		r.now = func() int64 { return int64(time.Since(now)) }
 	}
@@ -328,8 +333,10 @@ func (r *RingWriter) endWindow(stopped bool) {
 	w := r.win
 	r.win = nil
 	w.mu.Lock()
+	w.End = w.deadline
 	if stopped {
 		end := max(w.last, r.now())
+		w.End = min(end, w.deadline)
 		w.pending = append(w.pending, &capture.Record{Kind: capture.KindEvent, Time: end,
 			Event: capture.Event{Type: capture.EvNote, Text: fmt.Sprintf("the recording stopped %s after the trigger, before the %s asked",
 				time.Duration(end-w.At).Round(time.Millisecond), r.opts.After)}})

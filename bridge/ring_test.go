@@ -25,7 +25,7 @@ type ringSession struct {
 
 func newRingSession(t *testing.T, opts RingOptions) *ringSession {
 	s := &ringSession{t: t}
-	opts.now = func() int64 { return s.clock }
+	opts.Clock = func() int64 { return s.clock }
 	opts.OnWindow = func(w Window) {
 		s.mu.Lock()
 		s.wins = append(s.wins, w)
