@@ -4,6 +4,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,7 +18,7 @@ import (
 type ringSession struct {
 	t     *testing.T
 	rw    *RingWriter
-	clock int64
+	clock atomic.Int64 // read by the RingWriter's ticker
 	mu    sync.Mutex
 	wins  []Window
 	fed   []capture.Record
@@ -25,7 +26,7 @@ type ringSession struct {
 
 func newRingSession(t *testing.T, opts RingOptions) *ringSession {
 	s := &ringSession{t: t}
-	opts.Clock = func() int64 { return s.clock }
+	opts.Clock = s.clock.Load
 	opts.OnWindow = func(w Window) {
 		s.mu.Lock()
 		s.wins = append(s.wins, w)
@@ -44,7 +45,7 @@ func newRingSession(t *testing.T, opts RingOptions) *ringSession {
 }
 
 func (s *ringSession) feed(r capture.Record) {
-	s.clock = r.Time
+	s.clock.Store(r.Time)
 	s.fed = append(s.fed, r)
 	if err := s.rw.Write(&r); err != nil {
 		s.t.Fatal(err)
@@ -254,7 +255,7 @@ func TestRingTriggers(t *testing.T) {
 				r.Time += 1e9
 				s.feed(r)
 			}
-			s.clock += 3e9 // past the window and its grace: the tick ends it
+			s.clock.Add(3e9) // past the window and its grace: the tick ends it
 			s.rw.tick()
 			deadline := time.Now().Add(5 * time.Second)
 			for {
@@ -307,4 +308,42 @@ func TestParseTrigger(t *testing.T) {
 	if _, err := CreateRing("x.atcap", capture.Header{}, RingOptions{Span: time.Minute}); err == nil {
 		t.Error("a ring with no trigger was made")
 	}
+}
+
+// FuzzRingDetector feeds arbitrary bytes on every stream to a detector
+// with every trigger armed: it must never panic, and a regex trigger's
+// line buffer stays bounded.
+func FuzzRingDetector(f *testing.F) {
+	f.Add([]byte("AT+CIPSTATUS\r\n"), []byte("\r\nERROR\r\n"), []byte("rst:0xc (SW_CPU_RESET),boot:0x13\r\n"))
+	f.Add([]byte("AT+WSSEND=0,5\r\n"), []byte("\r\nOK\r\n\r\n>+WS_DISCONNECTED:0\r\nready\r\n"), []byte("Guru Meditation Error: Core  0 panic'ed"))
+	f.Add([]byte{0xff, 0, '\n'}, []byte("busy p...\r\n"), []byte("\x1b[0;31mE (12) wifi: x\x1b[0m\r\n"))
+	var trigs []Trigger
+	for _, s := range []string{"error", "busy", "ws-close", "reset", "latency>1ms", "regex:E \\(", "marker"} {
+		tr, err := ParseTrigger(s)
+		if err != nil {
+			f.Fatal(err)
+		}
+		trigs = append(trigs, tr)
+	}
+	f.Fuzz(func(t *testing.T, host, dev, log []byte) {
+		d := newDetector(capture.Header{}, trigs)
+		for i, r := range []capture.Record{
+			{Kind: capture.KindChunk, Time: 1, Port: capture.PortHost, Dir: formats.ToDevice, Data: host},
+			{Kind: capture.KindChunk, Time: 2e6, Port: capture.PortDevice, Dir: formats.ToHost, Data: dev},
+			{Kind: capture.KindChunk, Time: 3e6, Port: capture.PortLog, Dir: formats.ToHost, Data: log},
+			{Kind: capture.KindFrame, Time: 4e6, Dir: formats.ToClient, Frame: capture.Frame{Opcode: uint8(len(host) % 16)}, Data: dev},
+			{Kind: capture.KindEvent, Time: 5e6, Event: capture.Event{Type: capture.EventType(len(dev) % 20), Text: string(log)}},
+		} {
+			for _, what := range d.check(&r) {
+				if what == "" {
+					t.Fatalf("record %d fired with no text", i)
+				}
+			}
+		}
+		for k, b := range d.lines {
+			if len(b) >= maxTriggerLine {
+				t.Fatalf("%v holds %d bytes of a line", k, len(b))
+			}
+		}
+	})
 }
