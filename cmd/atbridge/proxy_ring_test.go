@@ -83,7 +83,8 @@ func TestProxyRing(t *testing.T) {
 		t.Errorf("%d trigger records, want 2", trig)
 	}
 	show, _, code := execCLI(t, "", "show", filepath.Join(dir, "soak-0001.atcap"))
-	if code != exitOK || !strings.Contains(show, "trigger") || !strings.Contains(show, "AT+BOGUS=1") {
+	if code != exitOK || !strings.Contains(show, "trigger") || !strings.Contains(show, "AT+BOGUS=1") ||
+		!strings.Contains(show, `# window 1 of a ring recording (--ring), written when this fired: regex:^AT\+BOGUS: host→device "AT+BOGUS=1"`) {
 		t.Errorf("show (exit %d):\n%s", code, show)
 	}
 

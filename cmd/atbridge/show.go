@@ -274,6 +274,9 @@ func (s *shower) header(path string, h *capture.Header) {
 		}
 		fmt.Fprintf(s.out, "# port %d: %s (%s%s)\n", i, p.Name, p.Role, line)
 	}
+	if n := h.Meta["ring_window"]; n != "" {
+		fmt.Fprintf(s.out, "# window %s of a ring recording (--ring), written when this fired: %s\n", n, h.Meta["ring_trigger"])
+	}
 }
 
 func (s *shower) wants(kind string, link int) bool {
