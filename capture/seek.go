@@ -107,3 +107,49 @@ func (r *Reader) loadIndex() []indexEntry {
 	}
 	return idx
 }
+
+// LastTime returns the time of the capture's last record as the block
+// headers say, reading no payload: with an index it reads the last indexed
+// block's header and walks the few after it; without one (a crashed
+// recorder) it walks every block header, 48 bytes each. It leaves the
+// reader where it was. A damaged header ends the walk: the time is then
+// the last one before it.
+func (r *Reader) LastTime() (int64, error) {
+	if r.closed {
+		return 0, ErrClosed
+	}
+	if r.rs == nil {
+		return 0, ErrNotSeekable
+	}
+	if !r.indexLoaded {
+		r.index = r.loadIndex()
+		r.indexLoaded = true
+	}
+	here, err := r.rs.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return 0, fmt.Errorf("capture: %w", err)
+	}
+	defer r.rs.Seek(here, io.SeekStart)
+	off := r.dataStart
+	if n := len(r.index); n > 0 {
+		off = r.index[n-1].off
+	}
+	var last int64
+	var hb [blockHeaderSize]byte
+	for {
+		if _, err := r.rs.Seek(off, io.SeekStart); err != nil {
+			return last, fmt.Errorf("capture: %w", err)
+		}
+		if _, err := io.ReadFull(r.rs, hb[:]); err != nil {
+			return last, nil
+		}
+		h, ok := parseBlockHeader(hb[:])
+		if !ok || (h.typ != blockData && h.typ != blockParity && h.typ != blockHeaderCopy) {
+			return last, nil
+		}
+		if h.typ == blockData && h.records > 0 {
+			last = max(last, h.lastTime)
+		}
+		off += blockHeaderSize + int64(h.storedLen)
+	}
+}

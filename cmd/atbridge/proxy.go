@@ -7,8 +7,10 @@ import (
 	"crypto/x509"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/atbridge/atbridge/analysis"
@@ -126,6 +128,8 @@ type recordFlags struct {
 	logBaud int
 	// ring keeps the session in memory and writes windows on triggers.
 	ring ringFlags
+	// http serves the live view in a browser.
+	http string
 }
 
 // register adds the recording flags of command (proxy or sniff).
@@ -148,6 +152,7 @@ func (r *recordFlags) register(fs *flag.FlagSet, command string) {
 	fs.StringVar(&r.logPort, "log-port", "", "also record the ESP32's log (console) UART, receive only ("+logForm+"): boot lines, ESP-IDF logs, panics on the same clock")
 	fs.IntVar(&r.logBaud, "log-baud", port.DefaultBaud, "baud rate of --log-port (the ESP32's ROM and ESP-IDF log at 115200)")
 	r.ring.register(fs)
+	registerHTTP(fs, &r.http)
 	r.redact.register(fs)
 	registerForce(fs, &r.force)
 }
@@ -414,6 +419,39 @@ func runRecording(ctx context.Context, e *env, name string, opts *bridge.ProxyOp
 		defer live.Close()
 		opts.Observe = live.Chain(opts.Observe)
 	}
+	var pxp atomic.Pointer[bridge.Proxy] // for the page's markers, once it runs
+	var wv *webView
+	if rf.http != "" {
+		var download func() (io.ReadCloser, string, error)
+		if fs := rec.Files(); !ringOn && len(fs) > 0 {
+			download = func() (io.ReadCloser, string, error) {
+				fs := rec.Files() // the part being written, when splitting
+				name := fs[len(fs)-1]
+				if out != nil {
+					name = rf.write
+				}
+				return downloadFile(fs[len(fs)-1], name)()
+			}
+		}
+		mark := func(t string) {
+			if px := pxp.Load(); px != nil {
+				px.Mark(t)
+			}
+		}
+		var err error
+		if wv, err = startWebView(e, name, rf.http, rec.Header(), mark, download); err != nil {
+			if view != nil {
+				view.close()
+			}
+			rec.Close()
+			for _, f := range rec.Files() {
+				os.Remove(f)
+			}
+			return fail("%v", err)
+		}
+		defer wv.close()
+		opts.Observe = chainObserve(opts.Observe, wv.observe)
+	}
 	if rf.wait {
 		opts.Wait = true
 		opts.Waiting = func(role, spec string, err error) {
@@ -448,6 +486,7 @@ func runRecording(ctx context.Context, e *env, name string, opts *bridge.ProxyOp
 	if opts.LogPort != "" {
 		fmt.Fprintf(e.stderr, "atbridge %s: recording the ESP32's log UART %s at %s (receive only)\n", name, opts.LogPort, logLine)
 	}
+	pxp.Store(px)
 	stopMarks := readMarkers(e, px)
 	runErr := px.Run(ctx)
 	stopMarks()

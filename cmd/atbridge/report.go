@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -12,10 +11,8 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/atbridge/atbridge/analysis"
 	"github.com/atbridge/atbridge/capture"
@@ -41,8 +38,6 @@ func init() {
 	})
 }
 
-// maxRowText bounds the text of one transcript row in the page.
-const maxRowText = 400
 
 // maxProblems bounds the problems listed in their own section.
 const maxProblems = 200
@@ -139,7 +134,7 @@ func buildReport(ctx context.Context, path string) (*report.Page, error) {
 		if j.Link != nil {
 			link = *j.Link
 		}
-		text, flags := rowText(&j)
+		text, flags := report.RowText(&j)
 		data.Add(j.OffsetNS, j.Dir, j.Kind, j.Name, link, text, flags)
 		if flags != 0 && len(p.Problems) < maxProblems {
 			p.Problems = append(p.Problems, report.Problem{Time: view.RelTime(j.OffsetNS), Text: j.Kind + " " + j.Name + " " + text})
@@ -199,115 +194,4 @@ func buildReport(ctx context.Context, path string) (*report.Page, error) {
 	}
 	p.LatencySplit = report.LatencySplitSVG(split)
 	return p, nil
-}
-
-// rowText is what a transcript row says, and its problem flags.
-func rowText(j *view.JSONEvent) (string, int) {
-	flags := 0
-	if j.Error != "" {
-		flags |= report.FlagError
-	}
-	str := func(p *string) string {
-		if p == nil {
-			return ""
-		}
-		return *p
-	}
-	data := func() string {
-		if j.Data != nil {
-			return view.QuoteText([]byte(*j.Data))
-		}
-		if j.DataB64 != nil {
-			b, _ := base64.StdEncoding.DecodeString(*j.DataB64)
-			if utf8.Valid(b) {
-				return view.QuoteText(b)
-			}
-			return fmt.Sprintf("%d bytes of binary data", len(b))
-		}
-		return ""
-	}
-	var t string
-	switch j.Kind {
-	case "transaction":
-		if tx := j.Tx; tx != nil {
-			res := tx.Result
-			if res == "" {
-				res = "no result"
-			}
-			t = fmt.Sprintf("%s → %s in %s", tx.Line, res, view.RelTime(tx.LatencyNS))
-			if tx.Busy {
-				t += " (typed while busy)"
-			}
-			switch tx.Result {
-			case "OK", "SEND OK", "SET OK", "SEND Canceled":
-			default:
-				flags |= report.FlagError
-			}
-		}
-	case "result":
-		t = j.Name
-		if j.Name == "ERROR" || j.Name == "SEND FAIL" || j.Name == "busy p..." {
-			flags |= report.FlagError
-		}
-	case "prompt":
-		t = ">"
-	case "payload", "ws_message":
-		t = data()
-		if j.WS != nil && j.WS.Result != "" {
-			t += " → " + j.WS.Result
-		}
-	case "frame":
-		op := 1
-		if j.WS != nil && j.WS.Opcode != nil {
-			op = *j.WS.Opcode
-		}
-		t = view.OpcodeName(op) + " " + data()
-	case "link_state":
-		t = "now " + j.State
-	case "event":
-		t = j.Event
-		if j.Text != "" {
-			t += ": " + j.Text
-		}
-		if j.Count != 0 {
-			t += " (" + strconv.FormatInt(j.Count, 10) + ")"
-		}
-		if j.Event == "bytes_lost" {
-			flags |= report.FlagLost
-		}
-		if j.Event == "damage" { // a hole a repair left
-			flags |= report.FlagError | report.FlagLost
-		}
-		if j.Event == "port_lost" || j.Event == "not_delivered" {
-			flags |= report.FlagError
-		}
-	case "damage":
-		flags |= report.FlagError | report.FlagLost
-		t = j.Error
-		if j.Lost != nil {
-			t = fmt.Sprintf("%d bytes unreadable at file offset %d: %s", j.Lost.Bytes, j.Lost.FileOffset, j.Error)
-		}
-	case "unparsed":
-		flags |= report.FlagError
-		raw := ""
-		if j.RawB64 != nil {
-			b, _ := base64.StdEncoding.DecodeString(*j.RawB64)
-			raw = view.QuoteText(b)
-		}
-		t = j.Error + " " + raw
-	default: // command, echo, info, urc
-		t = str(j.Line)
-		if t == "" {
-			t = data()
-		} else if d := data(); d != "" && j.Kind == "urc" {
-			t += " " + d
-		}
-	}
-	if j.Error != "" && j.Kind != "unparsed" && j.Kind != "damage" {
-		t += " [" + j.Error + "]"
-	}
-	if len(t) > maxRowText {
-		t = t[:maxRowText] + "…"
-	}
-	return t, flags
 }

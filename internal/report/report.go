@@ -139,3 +139,7 @@ func Render(w io.Writer, p *Page) error {
 		JSON template.JS
 	}{p, template.CSS(pageCSS), template.JS(pageJS), template.JS(data)})
 }
+
+// CSS is the report's stylesheet, for other pages of atbridge's (the live
+// view) to look the same.
+func CSS() string { return pageCSS }

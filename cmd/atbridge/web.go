@@ -1,0 +1,163 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/atbridge/atbridge/analysis"
+	"github.com/atbridge/atbridge/capture"
+	"github.com/atbridge/atbridge/formats/at"
+	"github.com/atbridge/atbridge/formats/view"
+	"github.com/atbridge/atbridge/internal/report"
+	"github.com/atbridge/atbridge/internal/web"
+)
+
+// httpFlagUsage is --http's help, the same on every command that has it.
+const httpFlagUsage = "serve a live view of the session in a browser at ADDR (:8080, or 0.0.0.0:8080 to let other machines in; loopback unless a host is given); the URL with its access token is printed at start"
+
+func registerHTTP(fs *flag.FlagSet, addr *string) {
+	fs.StringVar(addr, "http", "", httpFlagUsage)
+}
+
+// webView feeds a live web.Server from a session's records: the records go
+// through an analysis.Live (a bounded queue that never holds up the
+// recording) into a shower writing "show --json" lines, which become the
+// page's rows, exactly as "atbridge report" makes its rows.
+type webView struct {
+	srv  *web.Server
+	s    *shower
+	live *analysis.Live
+	done chan struct{}
+}
+
+// startWebView serves the live view for a session with header h. mark
+// records a marker typed in the page; download opens the capture so far
+// (nil: none).
+func startWebView(e *env, name, addr string, h capture.Header, mark func(string), download func() (io.ReadCloser, string, error)) (*webView, error) {
+	srv, err := web.Start(web.Options{Addr: addr, Title: name + " (live)", Header: h, Live: true, Mark: mark, Download: download})
+	if err != nil {
+		return nil, err
+	}
+	v := &webView{
+		srv: srv,
+		s: &shower{
+			out:      bufio.NewWriterSize(&rowWriter{srv: srv}, 64<<10),
+			f:        &showFlags{json: true, link: -1},
+			start:    h.Start,
+			until:    1<<63 - 1,
+			dl:       analysis.NewDeviceLog(),
+			logLevel: 'V',
+		},
+		live: analysis.NewLive(h, &analysis.LiveOptions{Viewer: "browser view", Queue: 1 << 14}),
+		done: make(chan struct{}),
+	}
+	go func() {
+		defer close(v.done)
+		v.live.Run(v)
+	}()
+	fmt.Fprintf(e.stderr, "atbridge %s: live view at %s\n", name, srv.URL())
+	return v, nil
+}
+
+// observe is the session's Observe hook.
+func (v *webView) observe(r *capture.Record) { v.live.Observe(r) }
+
+// Events, Record and Tick make webView the Live's sink.
+func (v *webView) Events(evs []at.Event)    { v.s.events(evs) }
+func (v *webView) Record(r *capture.Record) { v.s.record(r) }
+func (v *webView) Tick() {
+	v.s.drain(-1)
+	v.s.out.Flush()
+}
+
+// close hands the page what is queued, tells it the session ended and
+// stops serving.
+func (v *webView) close() {
+	v.live.Close()
+	<-v.done
+	v.s.logFlush()
+	v.s.drain(-1)
+	v.s.out.Flush()
+	v.srv.Close()
+}
+
+// rowWriter turns "show --json" lines into the page's rows.
+type rowWriter struct {
+	srv  *web.Server
+	part []byte
+	rows []web.Row
+}
+
+func (w *rowWriter) Write(p []byte) (int, error) {
+	n := len(p)
+	w.rows = w.rows[:0]
+	for len(p) > 0 {
+		i := bytes.IndexByte(p, '\n')
+		if i < 0 {
+			w.part = append(w.part, p...)
+			break
+		}
+		line := p[:i]
+		if len(w.part) > 0 {
+			line = append(w.part, line...)
+		}
+		if r, ok := jsonRow(line); ok {
+			w.rows = append(w.rows, r)
+		}
+		w.part, p = w.part[:0], p[i+1:]
+	}
+	if len(w.rows) > 0 {
+		w.srv.Add(w.rows...)
+	}
+	return n, nil
+}
+
+// jsonRow makes a page row of one "show --json" line; the header line and
+// anything that does not parse are not rows.
+func jsonRow(line []byte) (web.Row, bool) {
+	var j view.JSONEvent
+	if json.Unmarshal(line, &j) != nil || j.Kind == "header" {
+		return web.Row{}, false
+	}
+	link := -1
+	if j.Link != nil {
+		link = *j.Link
+	}
+	text, flags := report.RowText(&j)
+	r := web.Row{T: j.OffsetNS, Dir: j.Dir, Kind: j.Kind, Name: j.Name, Link: link, Text: text, Flags: flags}
+	if j.Tx != nil {
+		r.LatencyNS = j.Tx.LatencyNS
+	}
+	return r, true
+}
+
+// downloadFile serves path as it is now: a live capture's blocks are whole
+// on disk within the flush interval, and readers take a file that ends
+// without its index (a crash-safe format), so the copy is a valid capture
+// of the session so far. name is what the browser saves it as.
+func downloadFile(path, name string) func() (io.ReadCloser, string, error) {
+	return func() (io.ReadCloser, string, error) {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, "", fmt.Errorf("the capture is not readable yet: %v", err)
+		}
+		return f, filepath.Base(name), nil
+	}
+}
+
+// chainObserve returns an Observe hook calling a (when set), then b.
+func chainObserve(a, b func(*capture.Record)) func(*capture.Record) {
+	if a == nil {
+		return b
+	}
+	return func(r *capture.Record) {
+		a(r)
+		b(r)
+	}
+}

@@ -1,0 +1,144 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/atbridge/atbridge/capture"
+	"github.com/atbridge/atbridge/internal/rig"
+)
+
+var liveURLRE = regexp.MustCompile(`live view at (http://\S+)`)
+
+// waitURL returns the live view's URL from a command's stderr.
+func waitURL(t *testing.T, stderr *lockedBuffer) string {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if m := liveURLRE.FindStringSubmatch(stderr.String()); m != nil {
+			return m[1]
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no live view URL printed:\n%s", stderr.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestLiveViewInBrowser: "atbridge proxy --device emulate --http" with a
+// host app on a pty, and the page in headless Chromium. The page follows
+// the session (the commands, their results, the transactions with their
+// latency chart), its marker lands in the capture, its download is the
+// capture so far; without the token, or from another origin, nothing is
+// served.
+func TestLiveViewInBrowser(t *testing.T) {
+	b := rig.StartBrowser(t)
+	dir := t.TempDir()
+	host, rec := filepath.Join(dir, "host"), filepath.Join(dir, "live.atcap")
+	_, pxErr, stop := startCmd(t, "proxy", "--host", "pty:"+host, "--device", "emulate", "-w", rec, "--quiet", "--http", "127.0.0.1:0")
+	url := waitURL(t, pxErr)
+	f := openLink(t, host, pxErr)
+	var got []byte
+	send := func(cmd, want string) {
+		got = got[:0]
+		f.Write([]byte(cmd))
+		readUntil(t, f, &got, want)
+	}
+	send("AT\r\n", "\r\nOK\r\n")
+
+	p, err := b.Open(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.WaitFor(`document.body.dataset.ready === "1"`, 20*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	// Rows that came before the page opened arrive with its hello.
+	if err := p.WaitFor(`atbridge.texts().some(function (x) { return x.indexOf("transaction AT AT → OK") === 0 })`, 10*time.Second); err != nil {
+		t.Fatalf("the page lacks the AT sent before it opened: %v", err)
+	}
+	send("AT+GMR\r\n", "\r\nOK\r\n")
+	send("AT+BOGUS=1\r\n", "ERROR\r\n")
+	if err := p.WaitFor(`atbridge.texts().some(function (x) { return /^transaction \+BOGUS AT\+BOGUS=1 → ERROR/.test(x) })`, 10*time.Second); err != nil {
+		var texts []string
+		p.Eval(`atbridge.texts()`, &texts)
+		t.Fatalf("the page did not follow the session: %v\n%s", err, strings.Join(texts, "\n"))
+	}
+	if err := p.WaitFor(`atbridge.latency().indexOf("+GMR") >= 0 && document.querySelector('#lat .bar[data-cmd="+GMR"]')`, 5*time.Second); err != nil {
+		t.Errorf("no latency bar for +GMR: %v", err)
+	}
+	var rendered, errRows int
+	p.Eval(`document.querySelectorAll("#spacer .row").length`, &rendered)
+	p.Eval(`document.querySelectorAll("#spacer .row.err").length`, &errRows)
+	if rendered < 5 || errRows == 0 {
+		t.Errorf("%d transcript rows in the DOM, %d marked as errors", rendered, errRows)
+	}
+	// Search filters the rows.
+	var shown int
+	p.Eval(`(function(){ var s = document.getElementById("search"); s.value = "bogus"; s.dispatchEvent(new Event("input")); return 0 })()`, nil)
+	if err := p.WaitFor(`atbridge.shown() > 0 && atbridge.shown() < atbridge.rows()`, 5*time.Second); err != nil {
+		t.Errorf("search did not filter: %v", err)
+	}
+	p.Eval(`atbridge.shown()`, &shown)
+
+	// A marker typed in the page, and the download.
+	p.Eval(`atbridge.mark("seen in the page")`, nil)
+	if err := p.WaitFor(`document.getElementById("mark-done").textContent === "marked: seen in the page"`, 5*time.Second); err != nil {
+		t.Error(err)
+	}
+	var head string
+	if err := p.Eval(`fetch(document.getElementById("download").href).then(function (r) { return r.arrayBuffer() }).then(function (b) { return String.fromCharCode.apply(null, new Uint8Array(b.slice(0, 6))) + ":" + b.byteLength })`, &head); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(head, "ATCAP") {
+		t.Errorf("download starts %q, want a capture", head)
+	}
+
+	// No token, a wrong one, another origin, another Host: refused.
+	base := strings.SplitN(url, "?", 2)[0]
+	for _, u := range []string{base, base + "?token=0000", base + "capture.atcap"} {
+		resp, err := http.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("GET %s: %d, want 403", u, resp.StatusCode)
+		}
+	}
+	wsURL := strings.Replace(strings.Replace(url, "http://", "ws://", 1), "/?", "/ws?", 1)
+	if c, _, err := websocket.Dial(context.Background(), wsURL, &websocket.DialOptions{HTTPHeader: http.Header{"Origin": {"http://evil.example"}}}); err == nil {
+		c.CloseNow()
+		t.Error("a page of another origin opened the live view's WebSocket")
+	}
+	req, _ := http.NewRequest("GET", url, nil)
+	req.Host = "rebound.example:80"
+	if resp, err := http.DefaultClient.Do(req); err == nil {
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("Host rebound.example: %d, want 403", resp.StatusCode)
+		}
+	}
+
+	if code := stop(); code != exitOK {
+		t.Fatalf("proxy exit %d:\n%s", code, pxErr.String())
+	}
+	if err := p.WaitFor(`document.getElementById("status").textContent === "the session ended"`, 5*time.Second); err != nil {
+		t.Errorf("the page was not told the session ended: %v", err)
+	}
+	_, recs := readCapture(t, rec)
+	marked := false
+	for _, r := range recs {
+		marked = marked || (r.Kind == capture.KindEvent && r.Event.Type == capture.EvMarker && r.Event.Text == "seen in the page")
+	}
+	if !marked {
+		t.Error("the page's marker is not in the capture")
+	}
+}
