@@ -38,7 +38,6 @@ func init() {
 	})
 }
 
-
 // maxProblems bounds the problems listed in their own section.
 const maxProblems = 200
 
