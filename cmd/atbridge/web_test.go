@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"path/filepath"
 	"regexp"
@@ -141,4 +142,103 @@ func TestLiveViewInBrowser(t *testing.T) {
 	if !marked {
 		t.Error("the page's marker is not in the capture")
 	}
+}
+
+// TestViewPages: paging through a capture as the view's page does, 50 rows
+// at a time from each page's next, gives every row "show --json" gives,
+// in order, none lost or doubled at the pages' edges.
+func TestViewPages(t *testing.T) {
+	paths, _ := filepath.Glob("../../testdata/*.atcap")
+	paths = append(paths, "../../testdata/log/panic.atcap")
+	for _, path := range paths {
+		t.Run(filepath.Base(path), func(t *testing.T) { testViewPages(t, path) })
+	}
+}
+
+func testViewPages(t *testing.T, path string) {
+	out, _, code := execCLI(t, "", "show", "--json", path)
+	if code != exitOK {
+		t.Fatal(code)
+	}
+	var want []string
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		if r, ok := jsonRow([]byte(l)); ok {
+			want = append(want, fmt.Sprint(r))
+		}
+	}
+	var got []string
+	pages := 0
+	for from := int64(0); from >= 0; pages++ {
+		rows, next, err := viewPage(context.Background(), path, from, 17)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rows {
+			got = append(got, fmt.Sprint(r))
+		}
+		if next >= 0 && next <= from {
+			t.Fatalf("page from %d: next %d does not move on", from, next)
+		}
+		from = next
+	}
+	if pages < len(want)/17 {
+		t.Fatalf("%d pages for %d rows", pages, len(want))
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("pages give %d rows, show %d; first difference:\n%s", len(got), len(want), firstDiff(got, want))
+	}
+}
+
+func firstDiff(a, b []string) string {
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			return fmt.Sprintf("row %d:\n got  %s\n want %s", i, a[i], b[i])
+		}
+	}
+	return "one is a prefix of the other"
+}
+
+// TestViewInBrowser: "atbridge view" on a saved capture: the page loads
+// its first page of rows, seeking to a time shows the rows from there.
+func TestViewInBrowser(t *testing.T) {
+	b := rig.StartBrowser(t)
+	_, errOut, stop := startCmd(t, "view", "../../testdata/secrets.atcap")
+	m := regexp.MustCompile(`at (http://\S+)`).FindStringSubmatch(waitStderr(t, errOut, "open that URL"))
+	p, err := b.Open(m[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.WaitFor(`document.body.dataset.page === "1" && atbridge.rows() > 20`, 20*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	var texts []string
+	p.Eval(`atbridge.texts()`, &texts)
+	if !strings.Contains(strings.Join(texts, "\n"), "AT+GMR") {
+		t.Errorf("the first page lacks AT+GMR:\n%s", strings.Join(texts, "\n"))
+	}
+	var first float64
+	p.Eval(`(function(){ var s = atbridge.seek(2e9); return s })()`, nil)
+	if err := p.WaitFor(`document.body.dataset.page === "2"`, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	p.Eval(`atbridge.firstTime()`, &first)
+	if first < 2e9 {
+		t.Errorf("after seeking to 2s the first row is at %v ns", first)
+	}
+	if code := stop(); code != exitOK {
+		t.Errorf("view exit %d", code)
+	}
+}
+
+// waitStderr waits until a command's stderr holds want and returns it.
+func waitStderr(t *testing.T, b *lockedBuffer, want string) string {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(b.String(), want) {
+		if time.Now().After(deadline) {
+			t.Fatalf("stderr lacks %q:\n%s", want, b.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return b.String()
 }

@@ -277,6 +277,7 @@
     texts: function () { return rows.map(function (r) { return r[2] + " " + r[3] + " " + r[5]; }); },
     latency: function () { return Object.keys(lat); },
     seek: function (ns) { requestPage(ns, true); return seq; },
+    firstTime: function () { return rows.length ? rows[0][0] : -1; },
     mark: function (t) { ws.send(JSON.stringify({ type: "marker", text: t })); }
   };
   connect();
