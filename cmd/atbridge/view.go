@@ -56,7 +56,9 @@ func runView(ctx context.Context, e *env, addr string, args []string) int {
 	}
 	srv, err := web.Start(web.Options{
 		Addr: addr, Title: filepath.Base(path), Header: hdr, DurationNS: dur,
-		Page:     func(ctx context.Context, from int64, n int) ([]web.Row, int64, error) { return viewPage(ctx, path, from, n) },
+		Page: func(ctx context.Context, from int64, n int) ([]web.Row, int64, error) {
+			return viewPage(ctx, path, from, n)
+		},
 		Download: downloadFile(path, path),
 	})
 	if err != nil {
