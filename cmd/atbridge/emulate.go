@@ -82,6 +82,7 @@ type emulateFlags struct {
 	pcapng    string
 	redact    liveRedact
 	force     bool
+	http      string
 }
 
 func setupEmulate(fs *flag.FlagSet) func(context.Context, *env, []string) int {
@@ -105,6 +106,7 @@ func setupEmulate(fs *flag.FlagSet) func(context.Context, *env, []string) int {
 	fs.StringVar(&f.logLevel, "log-level", "info", "emulator log on stderr: debug, info, warn or error")
 	fs.StringVar(&f.write, "w", "", "record the serial traffic, WebSocket frames and link events to this .atcap file")
 	fs.StringVar(&f.pcapng, "pcapng", "", pcapngFlagUsage("emulate"))
+	registerHTTP(fs, &f.http)
 	f.redact.register(fs)
 	registerForce(fs, &f.force)
 	return func(ctx context.Context, e *env, args []string) int {
@@ -261,6 +263,22 @@ func runEmulate(ctx context.Context, e *env, f *emulateFlags) int {
 		opts.Record = live.Chain(opts.Record)
 	}
 
+	if f.http != "" {
+		h := capture.Header{Tool: "atbridge " + toolVersion(), Ports: []capture.PortInfo{{Name: f.port, Role: "host", Line: pt.Line()}}}
+		path := ""
+		if rec != nil {
+			h, path = rec.Header(), out.Name()
+		}
+		wv, err := attachWeb(e, "emulate", f.http, h, &opts.Clock, &opts.Record, path, f.write)
+		if err != nil {
+			if rec != nil {
+				rec.Close()
+				out.Abort()
+			}
+			return fail("%v", err)
+		}
+		defer wv.close()
+	}
 	var dev interface {
 		port.Port
 	} = pt

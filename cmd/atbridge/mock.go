@@ -54,6 +54,7 @@ type mockFlags struct {
 	redact      liveRedact
 	force       bool
 	line        lineFlags
+	http        string
 }
 
 func setupMock(fs *flag.FlagSet) func(context.Context, *env, []string) int {
@@ -62,6 +63,7 @@ func setupMock(fs *flag.FlagSet) func(context.Context, *env, []string) int {
 	f.line.register(fs, "--port", "an AT+UART_CUR from the host app changes it after the recorded OK")
 	fs.StringVar(&f.timing, "timing", "recorded", "recorded (as captured), fast, or scale=N (recorded delays times N)")
 	fs.StringVar(&f.write, "w", "", "record the mock session to this .atcap file")
+	registerHTTP(fs, &f.http)
 	f.redact.register(fs)
 	registerForce(fs, &f.force)
 	fs.Var(&f.faults, "fault", "inject a fault, as in a rules file after \"fault\" (repeatable), e.g. 'delay AT+GMR 2s'")
@@ -141,6 +143,22 @@ func runMock(ctx context.Context, e *env, file string, f *mockFlags) int {
 		pt.rec = rec
 		sink := f.redact.wrap(rec, rec.Header())
 		opts.Record = func(r *capture.Record) { _ = sink.Write(r) }
+	}
+	if f.http != "" {
+		h := capture.Header{Tool: "atbridge " + toolVersion(), Ports: []capture.PortInfo{{Name: f.port, Role: "host", Line: pt.Line()}}}
+		path := ""
+		if rec != nil {
+			h, path = rec.Header(), out.Name()
+		}
+		wv, err := attachWeb(e, "mock", f.http, h, &opts.Clock, &opts.Record, path, f.write)
+		if err != nil {
+			if rec != nil {
+				rec.Close()
+				out.Abort()
+			}
+			return fail("%v", err)
+		}
+		defer wv.close()
 	}
 	fmt.Fprintf(e.stderr, "atbridge mock: playing %s (%d transactions, %s) on %s at %s, %s timing\n", file, len(script.Txs), time.Duration(script.Duration).Round(time.Millisecond), f.port, pt.Line(), timing)
 	m := replay.NewMock(script, opts)

@@ -9,6 +9,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
+	"time"
 
 	"github.com/atbridge/atbridge/analysis"
 	"github.com/atbridge/atbridge/capture"
@@ -30,6 +32,7 @@ func registerHTTP(fs *flag.FlagSet, addr *string) {
 // recording) into a shower writing "show --json" lines, which become the
 // page's rows, exactly as "atbridge report" makes its rows.
 type webView struct {
+	mu   sync.Mutex // observe may be called from several goroutines (the emulator's links)
 	srv  *web.Server
 	s    *shower
 	live *analysis.Live
@@ -66,7 +69,11 @@ func startWebView(e *env, name, addr string, h capture.Header, mark func(string)
 }
 
 // observe is the session's Observe hook.
-func (v *webView) observe(r *capture.Record) { v.live.Observe(r) }
+func (v *webView) observe(r *capture.Record) {
+	v.mu.Lock()
+	v.live.Observe(r)
+	v.mu.Unlock()
+}
 
 // Events, Record and Tick make webView the Live's sink.
 func (v *webView) Events(evs []at.Event)    { v.s.events(evs) }
@@ -79,7 +86,9 @@ func (v *webView) Tick() {
 // close hands the page what is queued, tells it the session ended and
 // stops serving.
 func (v *webView) close() {
+	v.mu.Lock()
 	v.live.Close()
+	v.mu.Unlock()
 	<-v.done
 	v.s.logFlush()
 	v.s.drain(-1)
@@ -160,4 +169,37 @@ func chainObserve(a, b func(*capture.Record)) func(*capture.Record) {
 		a(r)
 		b(r)
 	}
+}
+
+// attachWeb serves the live view for a command whose records go through a
+// Record hook (emulate, mock): it chains the hook, sets the clock when
+// nothing else did (and h's start with it), and records the page's markers
+// through the hook. path is the capture being written ("" for none) and
+// name what a download saves it as.
+func attachWeb(e *env, command, addr string, h capture.Header, clock *func() int64, record *func(*capture.Record), path, name string) (*webView, error) {
+	if *clock == nil {
+		start := time.Now()
+		h.Start = start.UTC()
+		*clock = func() int64 { return int64(time.Since(start)) }
+	}
+	var download func() (io.ReadCloser, string, error)
+	if path != "" {
+		download = downloadFile(path, name)
+	}
+	now := *clock
+	var hook func(*capture.Record)
+	mark := func(t string) {
+		hook(&capture.Record{Kind: capture.KindEvent, Time: now(), Event: capture.Event{Type: capture.EvMarker, Text: t}})
+	}
+	v, err := startWebView(e, command, addr, h, mark, download)
+	if err != nil {
+		return nil, err
+	}
+	if *record == nil {
+		*record = v.observe
+	} else {
+		*record = chainObserve(*record, v.observe)
+	}
+	hook = *record
+	return v, nil
 }

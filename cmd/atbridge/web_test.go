@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/atbridge/atbridge/capture"
 	"github.com/atbridge/atbridge/internal/rig"
+	"github.com/atbridge/atbridge/internal/web"
 )
 
 var liveURLRE = regexp.MustCompile(`live view at (http://\S+)`)
@@ -241,4 +243,62 @@ func waitStderr(t *testing.T, b *lockedBuffer, want string) string {
 		time.Sleep(10 * time.Millisecond)
 	}
 	return b.String()
+}
+
+// followRows reads the live view's WebSocket as its page does until a row
+// says want, and returns the rows' texts.
+func followRows(t *testing.T, url, want string) []string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	base := strings.SplitN(strings.TrimPrefix(url, "http://"), "/", 2)[0]
+	wsURL := strings.Replace(strings.Replace(url, "http://", "ws://", 1), "/?", "/ws?", 1)
+	c, _, err := websocket.Dial(ctx, wsURL, &websocket.DialOptions{HTTPHeader: http.Header{"Origin": {"http://" + base}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	var texts []string
+	for {
+		_, b, err := c.Read(ctx)
+		if err != nil {
+			t.Fatalf("%v before a row %q; rows:\n%s", err, want, strings.Join(texts, "\n"))
+		}
+		var m struct {
+			Type    string    `json:"type"`
+			Rows    []web.Row `json:"rows"`
+			History []web.Row `json:"history"`
+		}
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range append(m.History, m.Rows...) {
+			texts = append(texts, r.Kind+" "+r.Text)
+			if strings.Contains(r.Kind+" "+r.Text, want) {
+				return texts
+			}
+		}
+	}
+}
+
+// TestLiveViewEmulateMock: emulate --http and mock --http serve the same
+// live view of their sessions.
+func TestLiveViewEmulateMock(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		name, link string
+		args       []string
+	}{
+		{"emulate", filepath.Join(dir, "emu"), []string{"emulate", "--port", "pty:" + filepath.Join(dir, "emu"), "--http", "127.0.0.1:0"}},
+		{"mock", filepath.Join(dir, "mock"), []string{"mock", "../../testdata/secrets.atcap", "--port", "pty:" + filepath.Join(dir, "mock"), "--http", "127.0.0.1:0", "--timing", "fast"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, errOut, stop := startCmd(t, c.args...)
+			url := waitURL(t, errOut)
+			f := openLink(t, c.link, errOut)
+			f.Write([]byte("AT\r\n"))
+			followRows(t, url, "transaction AT → ")
+			stop()
+		})
+	}
 }
