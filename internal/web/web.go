@@ -140,7 +140,8 @@ type Server struct {
 	pending  []Row
 	history  []Row // the last History rows, oldest first
 	clients  map[*client]struct{}
-	skipped  int64 // rows the recording side's view skipped, to tell pages
+	skipped  int64 // records the recording side's view skipped, to tell pages
+	skipWhy  string
 	closed   bool
 	rowsSent int64
 
@@ -219,11 +220,12 @@ func (s *Server) Add(rows ...Row) {
 	s.mu.Unlock()
 }
 
-// Skipped tells the pages that the recording side's view skipped n
-// records (its own queue was full): the capture has them.
-func (s *Server) Skipped(n int64) {
+// Skipped tells the pages that the recording side skipped n records
+// before they became rows, and why: the capture has them.
+func (s *Server) Skipped(n int64, why string) {
 	s.mu.Lock()
 	s.skipped += n
+	s.skipWhy = why
 	s.mu.Unlock()
 }
 
@@ -279,7 +281,7 @@ func (s *Server) run() {
 // flush sends the pending rows as one message to every page.
 func (s *Server) flush() {
 	s.mu.Lock()
-	rows, skipped := s.pending, s.skipped
+	rows, skipped, why := s.pending, s.skipped, s.skipWhy
 	s.pending, s.skipped = nil, 0
 	s.history = append(s.history, rows...)
 	if over := len(s.history) - s.opts.History; over > 0 {
@@ -287,8 +289,7 @@ func (s *Server) flush() {
 	}
 	s.mu.Unlock()
 	if skipped > 0 {
-		s.broadcast(mustJSON(map[string]any{"type": "skipped", "rows": skipped,
-			"why": "the recorder's view fell behind; the capture has them"}), 0)
+		s.broadcast(mustJSON(map[string]any{"type": "skipped", "rows": skipped, "why": why}), 0)
 	}
 	if len(rows) > 0 {
 		s.broadcast(mustJSON(map[string]any{"type": "rows", "rows": rows}), len(rows))

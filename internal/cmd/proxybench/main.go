@@ -190,7 +190,7 @@ func run(rounds int, duration time.Duration, chunk, repeat int, only []string) e
 func printTable(rs []result, rounds int, duration time.Duration, chunk, repeat int) {
 	fmt.Printf("| setup | RTT min (64 B) | RTT p50 | RTT p99 | full-duplex echo, each way (median of %d) | bytes echoed | longest wait for data | machine CPU busy, CPU ms per MB | check |\n", repeat)
 	fmt.Printf("|---|---|---|---|---|---|---|---|---|\n")
-	var direct, soc, socDump *result
+	var direct, soc, socDump, bin, binHTTP *result
 	var atbs []*result
 	for i := range rs {
 		r := &rs[i]
@@ -199,6 +199,11 @@ func printTable(rs []result, rounds int, duration time.Duration, chunk, repeat i
 			direct = r
 		case "atbridge-bin", "atbridge":
 			atbs = append(atbs, r)
+			if r.name == "atbridge-bin" {
+				bin = r
+			}
+		case "atbridge-bin-http":
+			binHTTP = r
 		case "socat":
 			soc = r
 		case "socat-dump":
@@ -215,6 +220,10 @@ func printTable(rs []result, rounds int, duration time.Duration, chunk, repeat i
 		fmt.Printf("| %s | %s | %s | %s | %.1f MB/s | %d | %s | %s | %s |\n", r.name, us(r.min), us(r.p50), us(r.p99), r.mbps, r.bytes, r.maxGap.Round(time.Millisecond), cpuCell(r), check)
 	}
 	fmt.Printf("\n%d round trips per setup (after 100 untimed), interleaved in batches of 100; throughput: %d runs of %d-byte writes for %v while reading, alternating setups.\n", rounds, repeat, chunk, duration)
+	if bin != nil && binHTTP != nil {
+		fmt.Printf("atbridge-bin-http (a page following the live view): p50 = %.2fx atbridge-bin's, throughput = %.0f%% of it; runs %s vs %s MB/s\n",
+			float64(binHTTP.p50)/float64(bin.p50), 100*binHTTP.mbps/bin.mbps, runList(binHTTP.runs), runList(bin.runs))
+	}
 	for _, atb := range atbs {
 		if direct != nil {
 			fmt.Printf("%s: p50 = %.2fx direct (target <= 2x); throughput = %.0f%% of direct (target >= 60%%)\n",
@@ -405,4 +414,12 @@ func (p *patternCheck) done() error {
 		return fmt.Errorf("capture holds %d of %d bytes", p.off, p.n)
 	}
 	return nil
+}
+
+func runList(v []float64) string {
+	s := make([]string, len(v))
+	for i, x := range v {
+		s[i] = fmt.Sprintf("%.1f", x)
+	}
+	return strings.Join(s, ", ")
 }

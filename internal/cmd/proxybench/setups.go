@@ -36,7 +36,11 @@ var setups = map[string]func() (*setup, error){
 	// what forwarding alone costs (not part of the default run).
 	"atbridge-norec": func() (*setup, error) { return atbridgeSetup(false) },
 	// atbridge-bin is "atbridge proxy -w FILE --quiet" in its own process.
-	"atbridge-bin": atbridgeBinSetup,
+	"atbridge-bin": func() (*setup, error) { return atbridgeBinSetup(false) },
+	// atbridge-bin-http is atbridge-bin with --http and a page following
+	// it over the live view's WebSocket, reading every message as fast as
+	// it comes (what a browser tab does, without the rendering).
+	"atbridge-bin-http": func() (*setup, error) { return atbridgeBinSetup(true) },
 }
 
 // discard is a Recorder that keeps nothing.
@@ -241,7 +245,7 @@ var atbridgeBin string
 
 // atbridgeBinSetup runs "atbridge proxy" as its own process, as a user
 // would (and as socat runs), and checks its capture after SIGINT.
-func atbridgeBinSetup() (*setup, error) {
+func atbridgeBinSetup(http bool) (*setup, error) {
 	dir, err := os.MkdirTemp("", "proxybench-")
 	if err != nil {
 		return nil, err
@@ -259,8 +263,17 @@ func atbridgeBinSetup() (*setup, error) {
 		return nil, err
 	}
 	echoed := echoPort(dev)
-	cmd := exec.Command(atbridgeBin, "proxy", "--host", "pty:"+hostLink, "--device", devLink, "-w", capPath, "--quiet")
+	args := []string{"proxy", "--host", "pty:" + hostLink, "--device", devLink, "-w", capPath, "--quiet"}
+	var stderr *lineBuffer
+	if http {
+		args = append(args, "--http", "127.0.0.1:0")
+		stderr = &lineBuffer{}
+	}
+	cmd := exec.Command(atbridgeBin, args...)
 	cmd.Stderr = io.Discard
+	if stderr != nil {
+		cmd.Stderr = stderr
+	}
 	if err := cmd.Start(); err != nil {
 		dev.Close()
 		return nil, err
@@ -280,6 +293,16 @@ func atbridgeBinSetup() (*setup, error) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+	var page *follower
+	if http {
+		if page, err = follow(stderr); err != nil {
+			c.Close()
+			_ = cmd.Process.Kill()
+			<-waited
+			dev.Close()
+			return nil, err
+		}
+	}
 	return &setup{client: c, close: func(mk func(formats.Dir) streamCheck) (string, error) {
 		c.Close()
 		_ = cmd.Process.Signal(os.Interrupt)
@@ -290,13 +313,18 @@ func atbridgeBinSetup() (*setup, error) {
 		if err != nil {
 			return "", fmt.Errorf("atbridge proxy: %w", err)
 		}
+		followed := ""
+		if page != nil {
+			rows, skipped := page.wait()
+			followed = fmt.Sprintf("; the page followed %d rows, was told of %d skipped", rows, skipped)
+		}
 		if mk == nil {
-			return "", nil
+			return followed, nil
 		}
 		if err := checkCapture(capPath, mk(formats.ToDevice), mk(formats.ToHost)); err != nil {
 			return "", err
 		}
 		fi, _ := os.Stat(capPath)
-		return fmt.Sprintf("capture byte-exact both ways, no bytes lost, %.1f MB file", float64(fi.Size())/1e6), nil
+		return fmt.Sprintf("capture byte-exact both ways, no bytes lost, %.1f MB file%s", float64(fi.Size())/1e6, followed), nil
 	}}, nil
 }
