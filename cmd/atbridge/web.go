@@ -39,10 +39,10 @@ type webView struct {
 	tick          time.Time
 	inTick, bytes int
 	dropped       int64
-	srv     *web.Server
-	s    *shower
-	live *analysis.Live
-	done chan struct{}
+	srv           *web.Server
+	s             *shower
+	live          *analysis.Live
+	done          chan struct{}
 }
 
 // startWebView serves the live view for a session with header h. mark
