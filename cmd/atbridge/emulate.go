@@ -27,6 +27,9 @@ func init() {
   atbridge emulate --port pty:/tmp/esp
   python3 -m serial.tools.miniterm /tmp/esp 115200
 
+  # and follow what the host app does in a browser (open the URL it prints)
+  atbridge emulate --port pty:/tmp/esp --http :8080
+
   # the master-branch firmware (AT+WSDATAFMT, <fin>, 16 KiB), mutual TLS from a PKI folder
   atbridge emulate --port pty:/tmp/esp --firmware dev --pki ./pki
 

@@ -29,6 +29,9 @@ func init() {
   # an MCU host app on a USB-UART at 921600 with RTS/CTS (AT+UART_CUR is followed)
   atbridge mock good.atcap --port /dev/ttyUSB0 --baud 921600 --rtscts
 
+  # watch the exchange in a browser while the host app runs (open the URL it prints)
+  atbridge mock good.atcap --port pty:/tmp/esp --http :8080
+
   # in CI: after a miss, give up after 1 s of silence (exit 1, closest recorded command)
   atbridge mock good.atcap --port pty:/tmp/esp --miss-timeout 1s -w mock-run.atcap --force`,
 		setup: setupMock,

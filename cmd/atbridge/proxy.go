@@ -46,6 +46,9 @@ func init() {
   atbridge proxy --host pty:/tmp/esp --device /dev/ttyUSB0 -w soak.atcap --ring 10m \
       --trigger error --trigger ws-close --trigger reset --trigger 'latency>2s' --after 30s
 
+  # follow the session in a browser (open the URL it prints; add a host, 0.0.0.0:8080, to let other machines in)
+  atbridge proxy --host pty:/tmp/esp --device /dev/ttyUSB0 -w s.atcap --http :8080
+
   # start now, plug the board in later (and unplug and replug it at will)
   atbridge proxy --host pty:/tmp/esp --device /dev/ttyUSB0 -w s.atcap --wait
 

@@ -19,6 +19,12 @@ func init() {
   # a 921600 bench, watched live in Wireshark while it records
   atbridge sniff --host-rx /dev/ttyUSB0 --device-rx /dev/ttyUSB1 --baud 921600 -w bench.atcap --pcapng - | wireshark -k -i -
 
+  # the bench followed from another machine's browser (the printed URL carries its token)
+  atbridge sniff --host-rx /dev/ttyUSB0 --device-rx /dev/ttyUSB1 -w bench.atcap --http 0.0.0.0:8080
+
+  # an overnight soak: only the 10 minutes before each ERROR or reset, and 30 s after
+  atbridge sniff --host-rx /dev/ttyUSB0 --device-rx /dev/ttyUSB1 -w soak.atcap --ring 10m --trigger error --trigger reset --after 30s
+
   # a third adapter on the ESP32's log UART (UART0 TX) at 115200, while the AT UART runs at 921600
   atbridge sniff --host-rx /dev/ttyUSB0 --device-rx /dev/ttyUSB1 --baud 921600 --log-port /dev/ttyUSB2 -w bench.atcap
 
