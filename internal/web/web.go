@@ -294,6 +294,29 @@ func (s *Server) flush() {
 	if len(rows) > 0 {
 		s.broadcast(mustJSON(map[string]any{"type": "rows", "rows": rows}), len(rows))
 	}
+	s.tellSkipped()
+}
+
+// tellSkipped queues, for each page that skipped rows and has room again,
+// how many: a page that caught up hears of it even when no row follows.
+func (s *Server) tellSkipped() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for c := range s.clients {
+		c.mu.Lock()
+		if c.skipped > 0 {
+			select {
+			case c.ch <- skippedMsg(c.skipped):
+				c.skipped = 0
+			default:
+			}
+		}
+		c.mu.Unlock()
+	}
+}
+
+func skippedMsg(n int64) []byte {
+	return mustJSON(map[string]any{"type": "skipped", "rows": n, "why": "this page fell behind; the capture has them"})
 }
 
 // broadcast queues msg for every page; a page whose queue is full skips it
@@ -455,7 +478,7 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 			c.skipped = 0
 			c.mu.Unlock()
 			if n > 0 {
-				if write(mustJSON(map[string]any{"type": "skipped", "rows": n, "why": "this page fell behind; the capture has them"})) != nil {
+				if write(skippedMsg(n)) != nil {
 					return
 				}
 			}
