@@ -267,17 +267,8 @@ func runEmulate(ctx context.Context, e *env, f *emulateFlags) int {
 	}
 
 	if f.http != "" {
-		h := capture.Header{Tool: "atbridge " + toolVersion(), Ports: []capture.PortInfo{{Name: f.port, Role: "host", Line: pt.Line()}}}
-		path := ""
-		if rec != nil {
-			h, path = rec.Header(), out.Name()
-		}
-		wv, err := attachWeb(e, "emulate", f.http, h, &opts.Clock, &opts.Record, path, f.write)
+		wv, err := attachWeb(e, "emulate", f.http, f.port, pt.Line(), rec, out, f.write, &opts.Clock, &opts.Record)
 		if err != nil {
-			if rec != nil {
-				rec.Close()
-				out.Abort()
-			}
 			return fail("%v", err)
 		}
 		defer wv.close()

@@ -407,16 +407,21 @@ func runRecording(ctx context.Context, e *env, name string, opts *bridge.ProxyOp
 		// sniffer left at the old speed records garbage.
 		opts.Observe = lineReporter(e, name, rec.Header())
 	}
+	// abandon undoes what is set up when the session cannot start:
+	// nothing was recorded, so no file is left.
+	abandon := func() {
+		if view != nil {
+			view.close()
+		}
+		rec.Close()
+		for _, f := range rec.Files() {
+			os.Remove(f)
+		}
+	}
 	if rf.pcapng != "" {
 		live, err := openPcapngOut(e, name, rf.pcapng, rec.Header())
 		if err != nil {
-			if view != nil {
-				view.close()
-			}
-			rec.Close()
-			for _, f := range rec.Files() {
-				os.Remove(f)
-			}
+			abandon()
 			return fail("%v", err)
 		}
 		defer live.Close()
@@ -443,13 +448,7 @@ func runRecording(ctx context.Context, e *env, name string, opts *bridge.ProxyOp
 		}
 		var err error
 		if wv, err = startWebView(e, name, rf.http, rec.Header(), mark, download); err != nil {
-			if view != nil {
-				view.close()
-			}
-			rec.Close()
-			for _, f := range rec.Files() {
-				os.Remove(f)
-			}
+			abandon()
 			return fail("%v", err)
 		}
 		defer wv.close()
@@ -463,13 +462,7 @@ func runRecording(ctx context.Context, e *env, name string, opts *bridge.ProxyOp
 	}
 	px, err := bridge.OpenProxy(ctx, opts)
 	if err != nil {
-		if view != nil {
-			view.close()
-		}
-		rec.Close()
-		for _, f := range rec.Files() { // nothing was recorded: leave no empty file
-			os.Remove(f)
-		}
+		abandon()
 		if ctx.Err() != nil && rf.wait {
 			fmt.Fprintf(e.stderr, "atbridge %s: stopped while waiting for a port; nothing recorded\n", name)
 			return exitSignal

@@ -18,6 +18,7 @@ import (
 	"github.com/atbridge/atbridge/capture"
 	"github.com/atbridge/atbridge/formats"
 	"github.com/atbridge/atbridge/internal/atcorpus"
+	"github.com/atbridge/atbridge/internal/rig"
 )
 
 // fetchRE finds anything in a page that would make a browser fetch from
@@ -126,19 +127,7 @@ func TestReportEscapes(t *testing.T) {
 }
 
 // chromiumPath returns the browser, or skips (fails under CI=true).
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("chromium is not installed (.ci/run must install it)")
-	}
-	t.Skip("chromium is not installed")
-	return ""
-}
+func chromiumPath(t *testing.T) string { return rig.ChromiumPath(t) }
 
 // chromium runs headless Chromium on a local file with the flags that keep
 // it off the network, and returns its stdout.

@@ -205,19 +205,22 @@ func chainObserve(a, b func(*capture.Record)) func(*capture.Record) {
 }
 
 // attachWeb serves the live view for a command whose records go through a
-// Record hook (emulate, mock): it chains the hook, sets the clock when
-// nothing else did (and h's start with it), and records the page's markers
-// through the hook. path is the capture being written ("" for none) and
-// name what a download saves it as.
-func attachWeb(e *env, command, addr string, h capture.Header, clock *func() int64, record *func(*capture.Record), path, name string) (*webView, error) {
+// Record hook (emulate, mock, with the host app on portName): it chains the
+// hook, sets the clock when nothing else did, and records the page's
+// markers through the hook. rec and out are the -w capture being written
+// (nil for none; closed and abandoned if the view cannot start), write its
+// name.
+func attachWeb(e *env, command, addr, portName string, line capture.LineSettings, rec *capture.Writer, out *output, write string, clock *func() int64, record *func(*capture.Record)) (*webView, error) {
+	h := capture.Header{Tool: "atbridge " + toolVersion(), Ports: []capture.PortInfo{{Name: portName, Role: "host", Line: line}}}
+	var download func() (io.ReadCloser, string, error)
+	if rec != nil {
+		h = rec.Header()
+		download = downloadFile(out.Name(), write)
+	}
 	if *clock == nil {
 		start := time.Now()
 		h.Start = start.UTC()
 		*clock = func() int64 { return int64(time.Since(start)) }
-	}
-	var download func() (io.ReadCloser, string, error)
-	if path != "" {
-		download = downloadFile(path, name)
 	}
 	now := *clock
 	var hook func(*capture.Record)
@@ -226,13 +229,13 @@ func attachWeb(e *env, command, addr string, h capture.Header, clock *func() int
 	}
 	v, err := startWebView(e, command, addr, h, mark, download)
 	if err != nil {
+		if rec != nil {
+			rec.Close()
+			out.Abort()
+		}
 		return nil, err
 	}
-	if *record == nil {
-		*record = v.observe
-	} else {
-		*record = chainObserve(*record, v.observe)
-	}
+	*record = chainObserve(*record, v.observe)
 	hook = *record
 	return v, nil
 }

@@ -31,6 +31,9 @@ var pageCSS string
 //go:embed report.js
 var pageJS string
 
+//go:embed lanes.js
+var lanesJS string
+
 var page = template.Must(template.New("report").Parse(pageHTML))
 
 // Problem is an error, loss or damage listed in the problems section.
@@ -137,9 +140,13 @@ func Render(w io.Writer, p *Page) error {
 		CSS  template.CSS
 		JS   template.JS
 		JSON template.JS
-	}{p, template.CSS(pageCSS), template.JS(pageJS), template.JS(data)})
+	}{p, template.CSS(pageCSS), template.JS(lanesJS + "\n" + pageJS), template.JS(data)})
 }
 
 // CSS is the report's stylesheet, for other pages of atbridge's (the live
 // view) to look the same.
 func CSS() string { return pageCSS }
+
+// LanesJS is the script that draws a transcript row's lanes
+// (atbridgeLanes), for the live view's page to draw them the same.
+func LanesJS() string { return lanesJS }

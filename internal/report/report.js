@@ -55,36 +55,6 @@
   linkSel.addEventListener("change", refilter);
 
   function fmtT(ns) { return (ns / 1e9).toFixed(6); }
-  var X = [10, 75, 140]; // lane positions: host, ESP32, server
-  var LANE = { to_device: [0, 1, "h"], to_host: [1, 0, "d"], to_server: [1, 2, "d"], to_client: [2, 1, "s"] };
-  function lanes(i) {
-    var box = document.createElement("div");
-    box.className = "lanes";
-    for (var k = 0; k < 3; k++) {
-      var l = document.createElement("div"); l.className = "lane l" + k; box.appendChild(l);
-    }
-    var kind = D.kinds[R.k[i]], dir = D.dirs[R.d[i]], a = LANE[dir];
-    if (kind === "transaction") a = [0, 1, "h", true];
-    if (a) {
-      var from = X[a[0]], to = X[a[1]], cls = R.f[i] ? "e" : a[2];
-      var bar = document.createElement("div");
-      bar.className = "arrow " + cls;
-      bar.style.left = Math.min(from, to) + "px";
-      bar.style.width = Math.abs(to - from) + "px";
-      box.appendChild(bar);
-      var head = document.createElement("span");
-      head.className = "head " + cls;
-      head.textContent = a[3] ? "\u25C0\u25B6" : (to > from ? "\u25B6" : "\u25C0");
-      head.style.left = (a[3] ? from + 22 : (to > from ? to - 9 : to - 1)) + "px";
-      box.appendChild(head);
-    } else {
-      var dot = document.createElement("div");
-      dot.className = "dot";
-      dot.style.left = (kind === "link_state" || kind === "frame" ? X[2] - 4 : X[1] - 4) + "px";
-      box.appendChild(dot);
-    }
-    return box;
-  }
   function rowEl(pos) {
     var i = idx[pos];
     var el = document.createElement("div");
@@ -92,7 +62,7 @@
     el.style.top = pos * ROW + "px";
     el.dataset.row = i;
     var t = document.createElement("span"); t.className = "t"; t.textContent = fmtT(R.t[i]); el.appendChild(t);
-    el.appendChild(lanes(i));
+    el.appendChild(atbridgeLanes(D.kinds[R.k[i]], D.dirs[R.d[i]], R.f[i]));
     var k = document.createElement("span"); k.className = "k"; k.textContent = D.kinds[R.k[i]]; el.appendChild(k);
     var nm = document.createElement("span"); nm.className = "n"; nm.textContent = D.names[R.n[i]] + (R.l[i] >= 0 ? " #" + R.l[i] : ""); el.appendChild(nm);
     var x = document.createElement("span"); x.className = "x"; x.textContent = R.x[i]; x.title = R.x[i]; el.appendChild(x);

@@ -71,32 +71,6 @@
     $("kinds").appendChild(l);
   }
 
-  var X = [10, 75, 140];
-  var LANE = { to_device: [0, 1, "h"], to_host: [1, 0, "d"], to_server: [1, 2, "d"], to_client: [2, 1, "s"] };
-  function lanes(r) {
-    var box = document.createElement("div");
-    box.className = "lanes";
-    for (var k = 0; k < 3; k++) { var l = document.createElement("div"); l.className = "lane l" + k; box.appendChild(l); }
-    var a = LANE[r[1]];
-    if (r[2] === "transaction") a = [0, 1, "h", true];
-    if (a) {
-      var from = X[a[0]], to = X[a[1]], cls = r[6] ? "e" : a[2];
-      var bar = document.createElement("div");
-      bar.className = "arrow " + cls; bar.style.left = Math.min(from, to) + "px"; bar.style.width = Math.abs(to - from) + "px";
-      box.appendChild(bar);
-      var head = document.createElement("span");
-      head.className = "head " + cls;
-      head.textContent = a[3] ? "\u25C0\u25B6" : (to > from ? "\u25B6" : "\u25C0");
-      head.style.left = (a[3] ? from + 22 : (to > from ? to - 9 : to - 1)) + "px";
-      box.appendChild(head);
-    } else {
-      var dot = document.createElement("div");
-      dot.className = "dot";
-      dot.style.left = (r[2] === "link_state" || r[2] === "frame" ? X[2] - 4 : X[1] - 4) + "px";
-      box.appendChild(dot);
-    }
-    return box;
-  }
   function rowEl(pos) {
     var i = idx[pos], r = rows[i];
     var el = document.createElement("div");
@@ -104,7 +78,7 @@
     el.style.top = pos * ROW + "px";
     el.dataset.row = i;
     var t = document.createElement("span"); t.className = "t"; t.textContent = fmtT(r[0]); el.appendChild(t);
-    el.appendChild(lanes(r));
+    el.appendChild(atbridgeLanes(r[2], r[1], r[6]));
     var k = document.createElement("span"); k.className = "k"; k.textContent = r[2]; el.appendChild(k);
     var nm = document.createElement("span"); nm.className = "n"; nm.textContent = r[3] + (r[4] >= 0 ? " #" + r[4] : ""); el.appendChild(nm);
     var x = document.createElement("span"); x.className = "x"; x.textContent = r[5]; x.title = r[5]; el.appendChild(x);

@@ -379,7 +379,7 @@ func (s *Server) handlePage(w http.ResponseWriter, r *http.Request) {
 		JS        template.JS
 		Config    template.JS
 		ReportCSS template.CSS
-	}{s.opts.Title, s.opts.Live, template.CSS(pageCSS), template.JS(pageJS), template.JS(cfg), template.CSS(report.CSS())})
+	}{s.opts.Title, s.opts.Live, template.CSS(pageCSS), template.JS(report.LanesJS() + "\n" + pageJS), template.JS(cfg), template.CSS(report.CSS())})
 }
 
 func (s *Server) handleDownload(w http.ResponseWriter, r *http.Request) {
