@@ -11,8 +11,14 @@ import (
 // streams and no terminal, and returns what it printed and its exit code.
 func execCLI(t *testing.T, stdin string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
+	return execCLICtx(t, context.Background(), stdin, args...)
+}
+
+// execCLICtx is execCLI with a context: cancelling it is Ctrl-C.
+func execCLICtx(t *testing.T, ctx context.Context, stdin string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
 	var out, errb bytes.Buffer
-	code = run(context.Background(), args, &env{
+	code = run(ctx, args, &env{
 		stdin:      strings.NewReader(stdin),
 		stdout:     &out,
 		stderr:     &errb,

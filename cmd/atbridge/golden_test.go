@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"flag"
 	"os"
 	"path/filepath"
@@ -116,6 +117,9 @@ func TestGoldens(t *testing.T) {
 	}
 }
 
+// serves are the commands that run until interrupted.
+var serves = map[string]bool{"mock": true, "view": true, "emulate": true, "proxy": true, "sniff": true}
+
 // TestREADMECommands runs every atbridge command the README shows on the
 // repository's own files, so the front door keeps working.
 func TestREADMECommands(t *testing.T) {
@@ -146,6 +150,28 @@ func TestREADMECommands(t *testing.T) {
 			continue
 		}
 		ran++
+		if serves[args[0]] {
+			// Runs until Ctrl-C: it must start and serve, then stop
+			// cleanly when interrupted. Its pty and page go to places of
+			// the test's own so parallel runs do not collide.
+			for i := range args {
+				switch {
+				case i > 0 && args[i-1] == "--http":
+					args[i] = "127.0.0.1:0"
+				case strings.HasPrefix(args[i], "pty:"):
+					args[i] = "pty:" + filepath.Join(t.TempDir(), "esp")
+				}
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			out, errOut, code := execCLICtx(t, ctx, "", args...)
+			cancel()
+			// Its exit code is its verdict on what it served (mock: 1, no
+			// host asked); only "could not run" is wrong here.
+			if code == exitFailure || out+errOut == "" || strings.Contains(errOut, "rror") {
+				t.Errorf("README command %q: exit %d after Ctrl-C\nstdout: %s\nstderr: %s", line, code, out, errOut)
+			}
+			continue
+		}
 		if out, errOut, code := execCLI(t, "", args...); code != exitOK || out == "" {
 			t.Errorf("README command %q: exit %d\n%s", line, code, errOut)
 		}
