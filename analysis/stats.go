@@ -40,6 +40,9 @@ type Stats struct {
 	LostEvents int        `json:"lost_events"` // bytes_lost events
 	LostBytes  int64      `json:"lost_bytes"`
 	Damage     []string   `json:"damage"` // one line per damaged region
+	// Ports are the capture's ports with the USB adapter behind each and
+	// the line events recorded on it.
+	Ports []*PortStats `json:"ports"`
 	// Log is what the ESP32's log UART said (captures recorded with
 	// --log-port); nil without one.
 	Log *LogStats `json:"log,omitempty"`
@@ -67,6 +70,21 @@ type ResetStat struct {
 	SilentNS int64  `json:"at_silent_ns"`   // -1: the AT UART had carried nothing from the ESP32
 	ReadyNS  int64  `json:"ready_after_ns"` // -1: no "ready" followed
 	Text     string `json:"text"`
+}
+
+// PortStats is one port of the capture: what the header says about it,
+// and the line events the OS reported on it while recording.
+type PortStats struct {
+	Index   int              `json:"index"`
+	Name    string           `json:"name"`
+	Role    string           `json:"role,omitempty"`
+	Adapter *capture.Adapter `json:"adapter,omitempty"`
+	// ControlChanges counts EvControlLines events; Breaks the BREAKs;
+	// LineErrors the receive errors by kind ("framing", "parity",
+	// "overrun", "buffer_overrun").
+	ControlChanges int              `json:"control_changes"`
+	Breaks         int64            `json:"breaks"`
+	LineErrors     map[string]int64 `json:"line_errors"`
 }
 
 // DirStats counts the traffic of one direction.
@@ -112,8 +130,17 @@ type Collector struct {
 // NewCollector returns a Collector for the recording named file (as the
 // Stats will show it) with header h.
 func NewCollector(file string, h capture.Header) *Collector {
+	ports := []*PortStats{}
+	for i, p := range h.Ports {
+		ps := &PortStats{Index: i, Name: p.Name, Role: p.Role, LineErrors: map[string]int64{}}
+		if !p.Adapter.IsZero() {
+			a := p.Adapter
+			ps.Adapter = &a
+		}
+		ports = append(ports, ps)
+	}
 	return &Collector{
-		st: &Stats{
+		st: &Stats{Ports: ports,
 			File: file, Start: h.Start, Directions: map[string]*DirStats{},
 			Results: map[string]int{}, URCs: map[string]int{}, Damage: []string{}, NotDelivered: map[string]int64{},
 			Commands: []*CmdStats{}, WSFromAT: []*WSStats{}, WSFrames: []*WSStats{},
@@ -159,6 +186,14 @@ func (c *Collector) Add(rec *capture.Record) {
 			st.LostEvents++
 			st.LostBytes += rec.Event.Count
 		}
+		switch rec.Event.Type {
+		case capture.EvControlLines:
+			c.port(rec.Port).ControlChanges++
+		case capture.EvBreak:
+			c.port(rec.Port).Breaks += rec.Event.Count
+		case capture.EvLineErrors:
+			c.port(rec.Port).LineErrors[rec.Event.Text] += rec.Event.Count
+		}
 		if rec.Event.Type == capture.EvDamage { // a hole a repair left
 			st.Damage = append(st.Damage, "repaired: "+rec.Event.Text)
 		}
@@ -169,6 +204,18 @@ func (c *Collector) Add(rec *capture.Record) {
 			}
 		}
 	}
+}
+
+// port is the stats of port i, added when the header did not list it.
+func (c *Collector) port(i uint8) *PortStats {
+	for _, ps := range c.st.Ports {
+		if ps.Index == int(i) {
+			return ps
+		}
+	}
+	ps := &PortStats{Index: int(i), Name: fmt.Sprintf("port %d", i), LineErrors: map[string]int64{}}
+	c.st.Ports = append(c.st.Ports, ps)
+	return ps
 }
 
 // Damaged notes a damaged region of the file: what the decoder holds is

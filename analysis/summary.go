@@ -44,6 +44,13 @@ func Summary(st *Stats, hdr *capture.Header, firmware []string) ([]Card, []Fact)
 		urcs += n
 	}
 	errs := st.Results["ERROR"] + st.Results["SEND FAIL"]
+	var lineTrouble int64
+	for _, p := range st.Ports {
+		lineTrouble += p.Breaks
+		for _, n := range p.LineErrors {
+			lineTrouble += n
+		}
+	}
 	card := func(label string, v any, bad bool) Card {
 		return Card{Label: label, Value: fmt.Sprint(v), Bad: bad}
 	}
@@ -64,6 +71,7 @@ func Summary(st *Stats, hdr *capture.Header, firmware []string) ([]Card, []Fact)
 		card("WebSocket messages → client", ws[1], false),
 		card("frames recorded", frames, false),
 		card("lost bytes", st.LostBytes, st.LostBytes > 0),
+		card("line errors and BREAKs", lineTrouble, lineTrouble > 0),
 		card("damaged regions", len(st.Damage), len(st.Damage) > 0),
 	}
 	tool := hdr.Tool
@@ -73,6 +81,9 @@ func Summary(st *Stats, hdr *capture.Header, firmware []string) ([]Card, []Fact)
 	facts := []Fact{{Key: "file", Value: st.File}, {Key: "start", Value: st.Start.UTC().Format(time.RFC3339Nano)}, {Key: "written by", Value: tool}}
 	for i, p := range hdr.Ports {
 		facts = append(facts, Fact{Key: fmt.Sprintf("port %d", i), Value: fmt.Sprintf("%s (%s), %s", p.Name, p.Role, p.Line)})
+		if !p.Adapter.IsZero() {
+			facts = append(facts, Fact{Key: fmt.Sprintf("port %d adapter", i), Value: p.Adapter.String()})
+		}
 	}
 	for _, d := range []formats.Dir{formats.ToDevice, formats.ToHost} {
 		if ds := st.Directions[d.String()]; ds != nil {

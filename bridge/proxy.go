@@ -279,7 +279,7 @@ func (p *Proxy) Run(ctx context.Context) error {
 		if p.emuPort != nil {
 			p.startEmulator(ctx)
 		}
-		p.startControlMirror(ctx)
+		p.startLineWatch(ctx)
 		pumps = 2
 		go p.pumps(ctx, errc)
 	}

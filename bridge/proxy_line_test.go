@@ -54,3 +54,32 @@ func TestMirrorLines(t *testing.T) {
 		}
 	}
 }
+
+func TestLineEvents(t *testing.T) {
+	prev := port.LineCounts{RX: 10, Frame: 1, Break: 2}
+	cur := port.LineCounts{RX: 90, TX: 4, Frame: 4, Parity: 1, Overrun: 2, BufOverrun: 5, Break: 3, CTS: 7}
+	got := lineEvents(prev, cur)
+	want := []capture.Event{
+		{Type: capture.EvBreak, Count: 1},
+		{Type: capture.EvLineErrors, Text: "framing", Count: 3},
+		{Type: capture.EvLineErrors, Text: "parity", Count: 1},
+		{Type: capture.EvLineErrors, Text: "overrun", Count: 2},
+		{Type: capture.EvLineErrors, Text: "buffer_overrun", Count: 5},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("lineEvents = %+v, want %+v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("event %d = %+v, want %+v", i, got[i], want[i])
+		}
+	}
+	// Traffic and modem-line counts alone are not line events; counters
+	// that went down (the driver started over) give none either.
+	if got := lineEvents(prev, port.LineCounts{RX: 500, TX: 20, Frame: 1, Break: 2, DSR: 3}); len(got) != 0 {
+		t.Errorf("no new errors: %+v", got)
+	}
+	if got := lineEvents(cur, port.LineCounts{}); len(got) != 0 {
+		t.Errorf("counters reset: %+v", got)
+	}
+}

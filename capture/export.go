@@ -28,7 +28,7 @@ func PcapOptions(h Header, base *pcapng.Options) pcapng.Options {
 	}
 	if o.Ports == nil {
 		for _, p := range h.Ports {
-			o.Ports = append(o.Ports, pcapng.Port{Name: p.Name, Role: p.Role, Adapter: adapterFacts(p.Adapter)})
+			o.Ports = append(o.Ports, pcapng.Port{Name: p.Name, Role: p.Role, Adapter: p.Adapter.String()})
 		}
 	}
 	var c []string
@@ -83,9 +83,9 @@ func pcapEvent(r *Record) pcapng.Event {
 	return pe
 }
 
-// adapterFacts describes a USB adapter for the export's interface
-// comments, "" when nothing is known.
-func adapterFacts(a Adapter) string {
+// String describes the adapter in one line, as show, stats and the
+// export's interface comments print it; "" when nothing is known.
+func (a Adapter) String() string {
 	if a.IsZero() {
 		return ""
 	}

@@ -1,6 +1,7 @@
 package capture
 
 import (
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -296,6 +297,24 @@ type Adapter struct {
 	// on Linux); zero when it has none or it could not be read. 16 ms, the
 	// FTDI default, delays every short read by up to that much.
 	LatencyTimerMS int
+}
+
+// MarshalJSON gives the adapter as show --json and stats --json print it:
+// vid and pid as four hex digits, as lsusb writes them; empty facts left out.
+func (a Adapter) MarshalJSON() ([]byte, error) {
+	j := struct {
+		VID            string `json:"vid,omitempty"`
+		PID            string `json:"pid,omitempty"`
+		Manufacturer   string `json:"manufacturer,omitempty"`
+		Product        string `json:"product,omitempty"`
+		Serial         string `json:"serial,omitempty"`
+		Driver         string `json:"driver,omitempty"`
+		LatencyTimerMS int    `json:"latency_timer_ms,omitempty"`
+	}{Manufacturer: a.Manufacturer, Product: a.Product, Serial: a.Serial, Driver: a.Driver, LatencyTimerMS: a.LatencyTimerMS}
+	if a.VID != 0 || a.PID != 0 {
+		j.VID, j.PID = fmt.Sprintf("%04x", a.VID), fmt.Sprintf("%04x", a.PID)
+	}
+	return json.Marshal(j)
 }
 
 // IsZero reports whether nothing is known about the adapter.

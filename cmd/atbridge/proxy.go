@@ -347,6 +347,7 @@ func runRecording(ctx context.Context, e *env, name string, opts *bridge.ProxyOp
 		if opts.LogPort != "" {
 			hdr.Ports = append(hdr.Ports, capture.PortInfo{Name: opts.LogPort, Role: "log", Line: logLine})
 		}
+		fillAdapters(e.stderr, name, hdr.Ports)
 	}
 	if err := refuseExisting(rf.pcapng, rf.force); err != nil {
 		return fail("--pcapng: %v", err)

@@ -273,6 +273,9 @@ func (s *shower) header(path string, h *capture.Header) {
 			line = ", " + p.Line.String()
 		}
 		fmt.Fprintf(s.out, "# port %d: %s (%s%s)\n", i, p.Name, p.Role, line)
+		if !p.Adapter.IsZero() {
+			fmt.Fprintf(s.out, "#   adapter: %s\n", p.Adapter)
+		}
 	}
 	if n := h.Meta["ring_window"]; n != "" {
 		fmt.Fprintf(s.out, "# window %s of a ring recording (--ring), written when this fired: %s\n", n, h.Meta["ring_trigger"])
@@ -335,9 +338,10 @@ func (s *shower) record(r *capture.Record) {
 // consumer needs before the events (who recorded, when, which ports).
 func (s *shower) jsonHeader(h *capture.Header) {
 	type port struct {
-		Name     string `json:"name"`
-		Role     string `json:"role,omitempty"`
-		Settings string `json:"settings,omitempty"`
+		Name     string           `json:"name"`
+		Role     string           `json:"role,omitempty"`
+		Settings string           `json:"settings,omitempty"`
+		Adapter  *capture.Adapter `json:"adapter,omitempty"`
 	}
 	line := struct {
 		Kind  string            `json:"kind"`
@@ -350,6 +354,9 @@ func (s *shower) jsonHeader(h *capture.Header) {
 		q := port{Name: p.Name, Role: p.Role}
 		if p.Line != (capture.LineSettings{}) {
 			q.Settings = p.Line.String()
+		}
+		if !p.Adapter.IsZero() {
+			q.Adapter = &p.Adapter
 		}
 		line.Ports = append(line.Ports, q)
 	}
@@ -444,6 +451,10 @@ func eventText(r *capture.Record) (string, string) {
 		return fmt.Sprintf("ws_connected: link %d %s", ev.Link, ev.Text), view.ColourNetwork
 	case capture.EvWSClosed:
 		return fmt.Sprintf("ws_closed: link %d code %d %s", ev.Link, ev.Code, view.QuoteText([]byte(ev.Text))), view.ColourNetwork
+	case capture.EvBreak:
+		return fmt.Sprintf("BREAK: %d on port %d %s (the line was held low longer than a character)", ev.Count, r.Port, view.DirLabel(r.Dir)), view.ColourProblem
+	case capture.EvLineErrors:
+		return fmt.Sprintf("LINE ERRORS: %d %s on port %d %s (the UART garbled or dropped those bytes; check baud, wiring and ground)", ev.Count, lineErrorWords(ev.Text), r.Port, view.DirLabel(r.Dir)), view.ColourProblem
 	case capture.EvMarker:
 		return "MARKER: " + ev.Text, view.ColourMarker
 	case capture.EvDamage:
@@ -454,6 +465,21 @@ func eventText(r *capture.Record) (string, string) {
 		text += ": " + ev.Text
 	}
 	return text, view.ColourNone
+}
+
+// lineErrorWords names a kind of receive error as EvLineErrors spells it.
+func lineErrorWords(kind string) string {
+	switch kind {
+	case "framing":
+		return "framing errors"
+	case "parity":
+		return "parity errors"
+	case "overrun":
+		return "UART overruns"
+	case "buffer_overrun":
+		return "driver buffer overruns"
+	}
+	return kind + " errors"
 }
 
 // recordJSON renders a chunk, frame or event as a JSON line. raw says

@@ -120,12 +120,51 @@ func writeStatsText(out io.Writer, st *analysis.Stats) {
 	if lg := st.Log; lg != nil {
 		writeLogStats(w, lg)
 	}
+	writePortStats(w, st.Ports)
 	fmt.Fprintf(w, "\nlost bytes\t%d in %d events\n", st.LostBytes, st.LostEvents)
 	if len(st.Damage) == 0 {
 		fmt.Fprintf(w, "damage\tnone\n")
 	}
 	for _, d := range st.Damage {
 		fmt.Fprintf(w, "damage\t%s\n", d)
+	}
+}
+
+// writePortStats prints the ports' adapters and line events; nothing when
+// no port has either (ptys, TCP), so such sessions read as before.
+func writePortStats(w io.Writer, ports []*analysis.PortStats) {
+	any := false
+	for _, p := range ports {
+		any = any || p.Adapter != nil || p.ControlChanges > 0 || p.Breaks > 0 || len(p.LineErrors) > 0
+	}
+	if !any {
+		return
+	}
+	fmt.Fprintf(w, "\nport\tname\tline events\tadapter\n")
+	for _, p := range ports {
+		adapter := "-"
+		if p.Adapter != nil {
+			adapter = p.Adapter.String()
+		}
+		var ev []string
+		if p.ControlChanges > 0 {
+			ev = append(ev, plural(p.ControlChanges, "control line change"))
+		}
+		if p.Breaks > 0 {
+			ev = append(ev, plural(int(p.Breaks), "BREAK"))
+		}
+		if len(p.LineErrors) > 0 {
+			ev = append(ev, "errors: "+countsText(p.LineErrors))
+		}
+		events := "none"
+		if len(ev) > 0 {
+			events = strings.Join(ev, ", ")
+		}
+		role := p.Role
+		if role == "" {
+			role = fmt.Sprint(p.Index)
+		}
+		fmt.Fprintf(w, "  %s\t%s\t%s\t%s\n", role, p.Name, events, adapter)
 	}
 }
 

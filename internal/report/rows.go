@@ -90,7 +90,7 @@ func RowText(j *view.JSONEvent) (string, int) {
 		if j.Event == "damage" { // a hole a repair left
 			flags |= FlagError | FlagLost
 		}
-		if j.Event == "port_lost" || j.Event == "not_delivered" {
+		if j.Event == "port_lost" || j.Event == "not_delivered" || j.Event == "break" || j.Event == "line_errors" {
 			flags |= FlagError
 		}
 	case "damage":
