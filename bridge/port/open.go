@@ -75,6 +75,8 @@ const (
 	kindSerial portKind = iota
 	kindPty
 	kindTCP
+	kindRFC2217
+	kindRFC2217Listen
 )
 
 // parseSpec splits a port spec into its kind and target: "pty:PATH",
@@ -85,13 +87,17 @@ func parseSpec(spec string) (portKind, string, error) {
 	switch {
 	case strings.HasPrefix(spec, "pty:"):
 		kind, target = kindPty, strings.TrimPrefix(spec, "pty:")
+	case strings.HasPrefix(spec, "rfc2217://"):
+		kind, target = kindRFC2217, strings.TrimSuffix(strings.TrimPrefix(spec, "rfc2217://"), "/")
+	case strings.HasPrefix(spec, "rfc2217-listen:"):
+		kind, target = kindRFC2217Listen, strings.TrimPrefix(spec, "rfc2217-listen:")
 	case strings.HasPrefix(spec, "tcp:"):
 		kind, target = kindTCP, strings.TrimPrefix(spec, "tcp:")
 	case strings.HasPrefix(spec, "serial:"):
 		target = strings.TrimPrefix(spec, "serial:")
 	}
 	if target == "" {
-		return 0, "", fmt.Errorf("port %q: empty path (want pty:PATH, tcp:HOST:PORT, or a device such as /dev/ttyUSB0)", spec)
+		return 0, "", fmt.Errorf("port %q: empty path (want pty:PATH, tcp:HOST:PORT, rfc2217://HOST:PORT, rfc2217-listen:ADDR, or a device such as /dev/ttyUSB0)", spec)
 	}
 	return kind, target, nil
 }
@@ -100,9 +106,15 @@ func parseSpec(spec string) (portKind, string, error) {
 //
 //   - "pty:PATH" creates a pseudo-terminal in raw mode and a symlink at PATH
 //     to its slave side, for a host app to open as it would /dev/ttyUSB0.
-//   - "tcp:HOST:PORT" connects to a serial server (ser2net in raw mode,
-//     esp-link). Line settings are remembered but not sent: there is no RFC
-//     2217 support, so set the server's line to match.
+//   - "tcp:HOST:PORT" connects to a serial server in raw mode (ser2net
+//     "raw", esp-link). Line settings are remembered but not sent, so set
+//     the server's line to match.
+//   - "rfc2217://HOST:PORT" connects to an RFC 2217 server (ser2net's
+//     telnet(rfc2217) accepter): line settings, DTR and RTS go to it, and
+//     its modem and line state notifications are the port's.
+//   - "rfc2217-listen:ADDR" serves the port as an RFC 2217 server for one
+//     remote client at a time (pyserial's "rfc2217://HOST:PORT"); the
+//     client's line settings arrive on LineChanges.
 //   - "serial:PATH", or anything else ("/dev/ttyUSB0", "COM3"), opens a real
 //     serial device with opts.Line applied.
 //
@@ -126,6 +138,10 @@ func Open(ctx context.Context, spec string, opts *Options) (Port, error) {
 		return openPty(spec, target, o)
 	case kindTCP:
 		return openTCP(ctx, spec, target, o)
+	case kindRFC2217:
+		return openRFC2217(ctx, spec, target, o)
+	case kindRFC2217Listen:
+		return openRFC2217Listen(spec, target, o)
 	}
 	return openSerial(spec, target, o)
 }

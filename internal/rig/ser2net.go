@@ -1,0 +1,76 @@
+package rig
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// Ser2net runs the installed ser2net (Debian's, 4.x) as an RFC 2217
+// server in front of the serial device at dev (a pty link made by the
+// test), in the foreground, and returns the address it listens on once
+// it accepts connections. kill ends it early (a vanished server); it is
+// also ended at cleanup. The test skips when ser2net is missing, except
+// under CI=true (NeedProgram).
+func Ser2net(t *testing.T, dev string) (addr string, kill func()) {
+	t.Helper()
+	bin := NeedProgram(t, "ser2net")
+	addr = FreeTCPAddr(t)
+	host, port, _ := net.SplitHostPort(addr)
+	cfg := filepath.Join(t.TempDir(), "ser2net.yaml")
+	Must(t, os.WriteFile(cfg, []byte(fmt.Sprintf(`connection: &bench
+  accepter: telnet(rfc2217),tcp,%s,%s
+  connector: serialdev,%s,115200n81,local
+  options:
+    kickolduser: true
+`, host, port, dev)), 0o644))
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	cmd := exec.CommandContext(ctx, bin, "-n", "-u", "-c", cfg, "-P", filepath.Join(filepath.Dir(cfg), "pid"))
+	cmd.Stdout, cmd.Stderr = LogWriter{t}, LogWriter{t}
+	if err := cmd.Start(); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	kill = func() {
+		cmd.Process.Kill()
+		<-done
+		cancel()
+	}
+	t.Cleanup(kill)
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+			c.Close()
+			// ser2net opens the device on each connection; the probe's is
+			// closed before the test's own connects (kickolduser covers
+			// the overlap).
+			return addr, kill
+		}
+		select {
+		case <-done:
+			t.Fatalf("ser2net exited before listening on %s (config %s)", addr, cfg)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("ser2net is not listening on %s after 10 s", addr)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// FreeTCPAddr returns a loopback address with a port free a moment ago,
+// for a program that takes its port on the command line.
+func FreeTCPAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	Must(t, err)
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
