@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -397,6 +398,10 @@ func (p *Proxy) watchPort(s *side, pt port.Port) {
 		return
 	}
 	ch := ln.LineChanges()
+	src, by := "termios", "termios (host app)"
+	if strings.HasPrefix(s.spec, "rfc2217-listen:") {
+		src, by = "rfc2217", "RFC 2217 client (host app)"
+	}
 	p.wg.Add(1)
 	go func() {
 		defer p.wg.Done()
@@ -409,8 +414,8 @@ func (p *Proxy) watchPort(s *side, pt port.Port) {
 			if same {
 				continue
 			}
-			p.q.event(p.q.now(), s.idx, formats.DirNone, capture.Event{Type: capture.EvLineSettings, Line: l, Text: "termios"})
-			p.setLine(l, "termios (host app)", s)
+			p.q.event(p.q.now(), s.idx, formats.DirNone, capture.Event{Type: capture.EvLineSettings, Line: l, Text: src})
+			p.setLine(l, by, s)
 		}
 	}()
 }

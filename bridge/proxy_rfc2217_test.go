@@ -1,0 +1,104 @@
+//go:build linux || darwin
+
+package bridge
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/atbridge/atbridge/bridge/port"
+	"github.com/atbridge/atbridge/capture"
+	"github.com/atbridge/atbridge/formats"
+	"github.com/atbridge/atbridge/internal/rig"
+)
+
+// A bench at a distance, both ways: pyserial (Debian's python3-serial,
+// unchanged) is the remote host app on --host rfc2217-listen:ADDR; the
+// ESP32 (the emulator on a pty) sits behind Debian's ser2net in RFC 2217
+// mode, reached as rfc2217://HOST:PORT. pyserial's 57600 baud is followed
+// through the proxy to ser2net and onto the device's pty, and the capture
+// holds exactly the bytes each side sent.
+func TestProxyRFC2217BothWays(t *testing.T) {
+	py := "/usr/bin/python3"
+	if err := exec.Command(py, "-c", "import serial.rfc2217").Run(); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("python3-serial is required under CI=true: %v", err)
+		}
+		t.Skipf("python3-serial not available: %v", err)
+	}
+	dir := t.TempDir()
+	devLink := filepath.Join(dir, "dev")
+	devPort, err := port.Open(context.Background(), "pty:"+devLink, nil)
+	rig.Must(t, err)
+	t.Cleanup(func() { devPort.Close() })
+	server, _ := rig.Ser2net(t, devLink)
+	listen := rig.FreeTCPAddr(t)
+
+	path := filepath.Join(dir, "remote.atcap")
+	hostSpec, devSpec := "rfc2217-listen:"+listen, "rfc2217://"+server
+	w, err := capture.Create(path, capture.Header{Tool: "test", Ports: []capture.PortInfo{{Name: hostSpec, Role: "host"}, {Name: devSpec, Role: "device"}}}, nil)
+	rig.Must(t, err)
+	px, err := OpenProxy(context.Background(), &ProxyOptions{Host: hostSpec, Device: devSpec, Recorder: w, Log: rig.Logger(t)})
+	rig.Must(t, err)
+	emu := serveRigEmu(t, devPort, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- px.Run(ctx) }()
+
+	script := `
+import sys, serial
+s = serial.serial_for_url("rfc2217://" + sys.argv[1], baudrate=57600, timeout=10)
+got = b""
+for cmd in (b"AT\r\n", b"AT+GMR\r\n", b"ATE0\r\n", b"AT+CIPSTATUS\r\n"):
+    s.write(cmd)
+    s.flush()
+    buf = b""
+    while not (buf.endswith(b"OK\r\n") or buf.endswith(b"ERROR\r\n")):
+        c = s.read(1)
+        if not c:
+            sys.exit("no answer to %r, got %r" % (cmd, buf))
+        buf += c
+    got += buf
+print(got.hex())
+s.close()
+`
+	cmd := exec.Command(py, "-c", script, listen)
+	cmd.Stderr = rig.LogWriter{T: t}
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("pyserial through the proxy: %v", err)
+	}
+	got, err := hex.DecodeString(strings.TrimSpace(string(out)))
+	rig.Must(t, err)
+	waitFor(t, func() bool { return devPort.Line().Baud == 57600 })
+
+	cancel()
+	rig.Must(t, <-done)
+	emu.stop()
+	rig.Must(t, w.Close())
+	recs := readCapture(t, path)
+	if want := "AT\r\nAT+GMR\r\nATE0\r\nAT+CIPSTATUS\r\n"; string(chunkBytes(recs, formats.ToDevice)) != want {
+		t.Errorf("to_device %q, want %q", chunkBytes(recs, formats.ToDevice), want)
+	}
+	// The device's ready banner may come before pyserial connects; what
+	// pyserial read is the end of what the capture holds.
+	toHost := chunkBytes(recs, formats.ToHost)
+	if !bytes.HasSuffix(toHost, got) || !bytes.Contains(got, []byte("AT version:")) {
+		t.Errorf("pyserial read %q; the capture's to_host ends %q", got, toHost[max(0, len(toHost)-len(got)):])
+	}
+	var followed bool
+	for _, r := range recs {
+		if r.Kind == capture.KindEvent && r.Event.Type == capture.EvLineSettings && r.Event.Line.Baud == 57600 && r.Port == 0 {
+			followed = true
+		}
+	}
+	if !followed {
+		t.Error("no line settings event for pyserial's 57600 on the host port")
+	}
+}
