@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/atbridge/atbridge/bridge/port"
 	"github.com/atbridge/atbridge/capture"
@@ -100,5 +101,64 @@ s.close()
 	}
 	if !followed {
 		t.Error("no line settings event for pyserial's 57600 on the host port")
+	}
+}
+
+// The RFC 2217 server going away is an unplug: the proxy says so, keeps
+// the host app's port, reconnects when the server is back and records the
+// gap, and the session goes on.
+func TestProxyRFC2217ServerRestart(t *testing.T) {
+	dir := t.TempDir()
+	devLink := filepath.Join(dir, "dev")
+	devPort, err := port.Open(context.Background(), "pty:"+devLink, nil)
+	rig.Must(t, err)
+	t.Cleanup(func() { devPort.Close() })
+	server, kill := rig.Ser2net(t, devLink)
+
+	path := filepath.Join(dir, "restart.atcap")
+	reopened := make(chan struct{}, 1)
+	w, err := capture.Create(path, capture.Header{Tool: "test"}, nil)
+	rig.Must(t, err)
+	px, err := OpenProxy(context.Background(), &ProxyOptions{Host: "pty:" + filepath.Join(dir, "host"), Device: "rfc2217://" + server,
+		Recorder: w, RetryInterval: 50 * time.Millisecond, Log: rig.Logger(t),
+		Observe: func(r *capture.Record) {
+			if r.Kind == capture.KindEvent && r.Event.Type == capture.EvPortReopened {
+				reopened <- struct{}{}
+			}
+		}})
+	rig.Must(t, err)
+	emu := serveRigEmu(t, devPort, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- px.Run(ctx) }()
+	f, err := os.OpenFile(filepath.Join(dir, "host"), os.O_RDWR, 0)
+	rig.Must(t, err)
+	host := rig.NewHostApp(t, f)
+	defer host.Close()
+
+	host.Expect("\r\nready\r\n")
+	host.Cmd("AT", "\r\nOK\r\n")
+	kill()
+	time.Sleep(200 * time.Millisecond) // a few failed reconnects
+	rig.Ser2netAt(t, devLink, server)
+	select { // bytes sent before that are dropped, as into an unplugged adapter
+	case <-reopened:
+		// The event is queued just before the new connection is put in
+		// place; bytes in between are recorded as not delivered.
+		time.Sleep(100 * time.Millisecond)
+	case <-time.After(rig.Timeout):
+		t.Fatal("the proxy did not reconnect to the restarted server")
+	}
+	host.Cmd("AT", "\r\nOK\r\n")
+	cancel()
+	rig.Must(t, <-done)
+	emu.stop()
+	rig.Must(t, w.Close())
+	recs := readCapture(t, path)
+	if countEvents(recs, capture.EvPortLost) != 1 || countEvents(recs, capture.EvPortReopened) != 1 {
+		t.Errorf("lost %d, reopened %d; want 1 each", countEvents(recs, capture.EvPortLost), countEvents(recs, capture.EvPortReopened))
+	}
+	if got := string(chunkBytes(recs, formats.ToDevice)); got != "AT\r\nAT\r\n" {
+		t.Errorf("to_device %q", got)
 	}
 }

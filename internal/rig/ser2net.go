@@ -19,8 +19,14 @@ import (
 // under CI=true (NeedProgram).
 func Ser2net(t *testing.T, dev string) (addr string, kill func()) {
 	t.Helper()
+	return Ser2netAt(t, dev, FreeTCPAddr(t))
+}
+
+// Ser2netAt is Ser2net on a given address: a server started again where
+// the last one was, as a console server restarting.
+func Ser2netAt(t *testing.T, dev, addr string) (_ string, kill func()) {
+	t.Helper()
 	bin := NeedProgram(t, "ser2net")
-	addr = FreeTCPAddr(t)
 	host, port, _ := net.SplitHostPort(addr)
 	cfg := filepath.Join(t.TempDir(), "ser2net.yaml")
 	Must(t, os.WriteFile(cfg, []byte(fmt.Sprintf(`connection: &bench
@@ -45,12 +51,14 @@ func Ser2net(t *testing.T, dev string) (addr string, kill func()) {
 	}
 	t.Cleanup(kill)
 	for deadline := time.Now().Add(10 * time.Second); ; {
-		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
-			c.Close()
-			// ser2net opens the device on each connection; the probe's is
-			// closed before the test's own connects (kickolduser covers
-			// the overlap).
+		// Listening is seen by the address being taken, not by
+		// connecting: a probe connection would kick (kickolduser) a
+		// client that reconnected first, the very thing a restart test
+		// watches.
+		if ln, err := net.Listen("tcp", addr); err != nil {
 			return addr, kill
+		} else {
+			ln.Close()
 		}
 		select {
 		case <-done:
