@@ -6,10 +6,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/hex"
+	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -160,5 +163,71 @@ func TestProxyRFC2217ServerRestart(t *testing.T) {
 	}
 	if got := string(chunkBytes(recs, formats.ToDevice)); got != "AT\r\nAT\r\n" {
 		t.Errorf("to_device %q", got)
+	}
+}
+
+// The server's MODEMSTATE and LINESTATE notifications (RFC 2217 §3,
+// NOTIFY-MODEMSTATE and NOTIFY-LINESTATE, written here byte for byte from
+// the RFC, as ser2net sends them for a real UART; a pty has no modem lines
+// or line errors to make ser2net send any) become the capture's
+// control_lines, break and line_errors events on the device port.
+func TestProxyRFC2217Notifications(t *testing.T) {
+	srv := rig.StartConnServer(t, "tcp", func(c net.Conn) {
+		buf := make([]byte, 512)
+		n, _ := c.Read(buf) // the client's WILL COM-PORT-OPTION
+		if !bytes.Contains(buf[:n], []byte{255, 251, 44}) {
+			t.Errorf("client's first bytes % x: no IAC WILL COM-PORT-OPTION", buf[:n])
+			return
+		}
+		c.Write([]byte{255, 253, 44}) // IAC DO COM-PORT-OPTION
+		time.Sleep(100 * time.Millisecond)
+		c.Write([]byte{255, 250, 44, 107, 0x30, 255, 240}) // MODEMSTATE: CTS, DSR
+		time.Sleep(100 * time.Millisecond)
+		c.Write([]byte{255, 250, 44, 106, 0x18, 255, 240}) // LINESTATE: break, framing error
+		c.Write([]byte("\r\nready\r\n"))
+		io.Copy(io.Discard, c)
+	})
+	dir := t.TempDir()
+	path := filepath.Join(dir, "notify.atcap")
+	w, err := capture.Create(path, capture.Header{Tool: "test"}, nil)
+	rig.Must(t, err)
+	var seen atomic.Int32
+	px, err := OpenProxy(context.Background(), &ProxyOptions{Host: "pty:" + filepath.Join(dir, "host"), Device: "rfc2217://" + srv.Addr().String(),
+		Recorder: w, ControlPoll: 10 * time.Millisecond, Log: rig.Logger(t),
+		Observe: func(r *capture.Record) {
+			if r.Kind == capture.KindEvent && r.Event.Type == capture.EvLineErrors {
+				seen.Add(1)
+			}
+		}})
+	rig.Must(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- px.Run(ctx) }()
+	waitFor(t, func() bool { return seen.Load() > 0 })
+	cancel()
+	rig.Must(t, <-done)
+	rig.Must(t, w.Close())
+	var lines []capture.ControlLines
+	var breaks, framing int64
+	for _, r := range readCapture(t, path) {
+		if r.Kind != capture.KindEvent || r.Port != 1 {
+			continue
+		}
+		switch r.Event.Type {
+		case capture.EvControlLines:
+			lines = append(lines, r.Event.Control)
+		case capture.EvBreak:
+			breaks += r.Event.Count
+		case capture.EvLineErrors:
+			if r.Event.Text == "framing" {
+				framing += r.Event.Count
+			}
+		}
+	}
+	if len(lines) == 0 || lines[len(lines)-1] != capture.LineCTS|capture.LineDSR {
+		t.Errorf("device control lines recorded: %v, want the last to be CTS DSR", lines)
+	}
+	if breaks != 1 || framing != 1 {
+		t.Errorf("BREAKs %d, framing errors %d; want 1 each", breaks, framing)
 	}
 }

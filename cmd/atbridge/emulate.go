@@ -90,7 +90,7 @@ type emulateFlags struct {
 
 func setupEmulate(fs *flag.FlagSet) func(context.Context, *env, []string) int {
 	var f emulateFlags
-	fs.StringVar(&f.port, "port", "", "where the host app connects: pty:PATH (a pseudo-terminal linked at PATH) or a serial device such as /dev/ttyUSB0")
+	fs.StringVar(&f.port, "port", "", "where the host app connects: pty:PATH (a pseudo-terminal linked at PATH), a serial device such as /dev/ttyUSB0, or rfc2217-listen:ADDR (a remote host app, e.g. pyserial's rfc2217://)")
 	fs.IntVar(&f.baud, "baud", port.DefaultBaud, "baud rate of a serial device (AT+UART_CUR changes it later)")
 	fs.StringVar(&f.flow, "flow", "none", "flow control of a serial device: none, rtscts or xonxoff")
 	fs.BoolVar(&f.pace, "pace", false, "deliver output no faster than the configured baud rate (8N1 timing), as a real UART does")

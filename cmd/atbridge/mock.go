@@ -62,7 +62,7 @@ type mockFlags struct {
 
 func setupMock(fs *flag.FlagSet) func(context.Context, *env, []string) int {
 	var f mockFlags
-	fs.StringVar(&f.port, "port", "", "where the host app connects: pty:PATH or a serial device such as /dev/ttyUSB0")
+	fs.StringVar(&f.port, "port", "", "where the host app connects: pty:PATH, a serial device such as /dev/ttyUSB0, or rfc2217-listen:ADDR")
 	f.line.register(fs, "--port", "an AT+UART_CUR from the host app changes it after the recorded OK")
 	fs.StringVar(&f.timing, "timing", "recorded", "recorded (as captured), fast, or scale=N (recorded delays times N)")
 	fs.StringVar(&f.write, "w", "", "record the mock session to this .atcap file")

@@ -49,6 +49,10 @@ func init() {
   # follow the session in a browser (open the URL it prints; add a host, 0.0.0.0:8080, to let other machines in)
   atbridge proxy --host pty:/tmp/esp --device /dev/ttyUSB0 -w s.atcap --http :8080
 
+  # a bench at a distance: the ESP32 behind ser2net in RFC 2217 mode on lab-pi, and the host app
+  # elsewhere using this machine's port 2217 as rfc2217://THIS-HOST:2217 (pyserial, or any RFC 2217 client)
+  atbridge proxy --host rfc2217-listen:0.0.0.0:2217 --device rfc2217://lab-pi:3000 -w remote.atcap
+
   # start now, plug the board in later (and unplug and replug it at will)
   atbridge proxy --host pty:/tmp/esp --device /dev/ttyUSB0 -w s.atcap --wait
 
@@ -148,7 +152,7 @@ func (r *recordFlags) register(fs *flag.FlagSet, command string) {
 	}
 	fs.IntVar(&r.queue, "queue", bridge.DefaultQueueBytes>>20, queue)
 	fs.BoolVar(&r.wait, "wait", false, "wait for a port that is not there yet (a board not plugged in yet), trying every 500 ms, instead of failing")
-	logForm := "a serial device, pty:PATH or tcp:HOST:PORT"
+	logForm := "a serial device, pty:PATH, tcp:HOST:PORT or rfc2217://HOST:PORT"
 	if command == "proxy" {
 		logForm += "; emulate with --device emulate"
 	}
@@ -231,8 +235,8 @@ type proxyFlags struct {
 
 func setupProxy(fs *flag.FlagSet) func(context.Context, *env, []string) int {
 	f := &proxyFlags{}
-	fs.StringVar(&f.host, "host", "", "the host app's side: pty:PATH (a virtual serial port for a PC program), a serial device, or tcp:HOST:PORT")
-	fs.StringVar(&f.device, "device", "", "the ESP32's side: a serial device (/dev/ttyUSB0), tcp:HOST:PORT (ser2net, esp-link), pty:PATH, or emulate")
+	fs.StringVar(&f.host, "host", "", "the host app's side: pty:PATH (a virtual serial port for a PC program), a serial device, tcp:HOST:PORT, or rfc2217-listen:ADDR (a remote host app using RFC 2217, e.g. pyserial's rfc2217://)")
+	fs.StringVar(&f.device, "device", "", "the ESP32's side: a serial device (/dev/ttyUSB0), rfc2217://HOST:PORT (ser2net's telnet(rfc2217): line settings and control lines go through), tcp:HOST:PORT (a raw serial server, esp-link), pty:PATH, or emulate")
 	f.line.register(fs, "both ports", "AT+UART_CUR and a pty host app's termios change it later")
 	f.rec.register(fs, "proxy")
 	f.tap.register(fs)

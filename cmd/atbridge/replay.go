@@ -50,7 +50,7 @@ type replayFlags struct {
 
 func setupReplay(fs *flag.FlagSet) func(context.Context, *env, []string) int {
 	var f replayFlags
-	fs.StringVar(&f.device, "device", "", "the device: a serial device, pty:PATH, tcp:HOST:PORT, emulate, or mock:OTHER.atcap")
+	fs.StringVar(&f.device, "device", "", "the device: a serial device, pty:PATH, tcp:HOST:PORT, rfc2217://HOST:PORT, emulate, or mock:OTHER.atcap")
 	fs.StringVar(&f.pacing, "pacing", "lockstep", "lockstep (wait for each result), fast (send each input at once), recorded (send at recorded times), or scale=N (recorded delays times N)")
 	fs.DurationVar(&f.timeout, "timeout", 5*time.Second, "how long to wait for each final result or prompt")
 	fs.StringVar(&f.write, "w", "", "record the run to this .atcap file")
