@@ -390,9 +390,48 @@ func (p *Proxy) setLine(l capture.LineSettings, why string, except *side) {
 	p.log.Info("line settings changed", "line", l.String(), "by", why)
 }
 
+// forwardRequests carries out a remote host app's BREAKs and purges
+// (rfc2217-listen) on the device where it can, and records each.
+func (p *Proxy) forwardRequests(ch <-chan port.Request) {
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		for r := range ch {
+			dev := p.dev.current()
+			var what string
+			var err error
+			switch {
+			case r.Break > 0:
+				what = fmt.Sprintf("BREAK of %v from the host app", r.Break.Round(time.Millisecond))
+				if b, ok := dev.(port.Breaker); ok {
+					err = b.SendBreak(r.Break)
+				} else {
+					err = fmt.Errorf("the device port cannot send a BREAK")
+				}
+			default:
+				what = "purge from the host app"
+				if pg, ok := dev.(port.Purger); ok {
+					err = pg.Purge(r.PurgeRX, r.PurgeTX)
+				} else {
+					err = fmt.Errorf("the device port has no buffers to purge")
+				}
+			}
+			text := what + ": sent to the device"
+			if err != nil {
+				text = what + ": not sent: " + err.Error()
+			}
+			p.q.event(p.q.now(), p.dev.idx, formats.DirNone, capture.Event{Type: capture.EvNote, Text: text})
+			p.log.Info(text)
+		}
+	}()
+}
+
 // watchPort starts what follows a freshly opened port: for a pty: host, the
 // host app's termios changes, mirrored to the device.
 func (p *Proxy) watchPort(s *side, pt port.Port) {
+	if rq, ok := pt.(port.Requester); ok && s == p.host && !p.opts.Sniff {
+		p.forwardRequests(rq.Requests())
+	}
 	ln, ok := pt.(port.LineNotifier)
 	if !ok || s != p.host {
 		return

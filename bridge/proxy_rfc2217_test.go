@@ -231,3 +231,74 @@ func TestProxyRFC2217Notifications(t *testing.T) {
 		t.Errorf("BREAKs %d, framing errors %d; want 1 each", breaks, framing)
 	}
 }
+
+// A remote host app's BREAK and purge (pyserial's send_break and
+// reset_input_buffer through rfc2217-listen) reach an RFC 2217 device as
+// SET-CONTROL BREAK ON / BREAK OFF and PURGE-DATA, and are recorded.
+func TestProxyRFC2217BreakAndPurge(t *testing.T) {
+	py := "/usr/bin/python3"
+	if err := exec.Command(py, "-c", "import serial.rfc2217").Run(); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("python3-serial is required under CI=true: %v", err)
+		}
+		t.Skipf("python3-serial not available: %v", err)
+	}
+	got := make(chan []byte, 64)
+	srv := rig.StartConnServer(t, "tcp", func(c net.Conn) {
+		c.Write([]byte{255, 253, 44}) // IAC DO COM-PORT-OPTION
+		buf := make([]byte, 512)
+		for {
+			n, err := c.Read(buf)
+			if n > 0 {
+				got <- append([]byte(nil), buf[:n]...)
+			}
+			if err != nil {
+				return
+			}
+		}
+	})
+	dir := t.TempDir()
+	w, err := capture.Create(filepath.Join(dir, "b.atcap"), capture.Header{Tool: "test"}, nil)
+	rig.Must(t, err)
+	listen := rig.FreeTCPAddr(t)
+	var notes atomic.Int32
+	px, err := OpenProxy(context.Background(), &ProxyOptions{Host: "rfc2217-listen:" + listen, Device: "rfc2217://" + srv.Addr().String(),
+		Recorder: w, Log: rig.Logger(t),
+		Observe: func(r *capture.Record) {
+			if r.Kind == capture.KindEvent && r.Event.Type == capture.EvNote && strings.HasSuffix(r.Event.Text, "sent to the device") {
+				notes.Add(1)
+			}
+		}})
+	rig.Must(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- px.Run(ctx) }()
+	script := `
+import sys, serial
+s = serial.serial_for_url("rfc2217://" + sys.argv[1], baudrate=115200, timeout=5)
+s.send_break(0.05)
+s.reset_input_buffer()
+s.close()
+`
+	cmd := exec.Command(py, "-c", script, listen)
+	cmd.Stdout, cmd.Stderr = rig.LogWriter{T: t}, rig.LogWriter{T: t}
+	rig.Must(t, cmd.Run())
+	var all []byte
+	want := [][]byte{{255, 250, 44, 5, 5, 255, 240}, {255, 250, 44, 5, 6, 255, 240}, {255, 250, 44, 12, 1, 255, 240}}
+	deadline := time.After(rig.Timeout)
+	for !(bytes.Contains(all, want[0]) && bytes.Contains(all, want[1]) && bytes.Contains(all, want[2])) {
+		select {
+		case b := <-got:
+			all = append(all, b...)
+		case <-deadline:
+			t.Fatalf("the device's server got % x; want BREAK ON, BREAK OFF and PURGE-DATA 1", all)
+		}
+	}
+	if i, j := bytes.Index(all, want[0]), bytes.Index(all, want[1]); i > j {
+		t.Errorf("BREAK OFF before BREAK ON: % x", all)
+	}
+	waitFor(t, func() bool { return notes.Load() >= 2 }) // pyserial may purge at open too
+	cancel()
+	rig.Must(t, <-done)
+	rig.Must(t, w.Close())
+}

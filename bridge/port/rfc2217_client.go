@@ -57,6 +57,8 @@ var (
 	_ Port        = (*rfc2217Client)(nil)
 	_ Controller  = (*rfc2217Client)(nil)
 	_ LineCounter = (*rfc2217Client)(nil)
+	_ Breaker     = (*rfc2217Client)(nil)
+	_ Purger      = (*rfc2217Client)(nil)
 )
 
 // rfc2217Negotiate is how long Open waits for the server to agree to the
@@ -196,6 +198,36 @@ func (p *rfc2217Client) appendControl(dst []byte, c capture.ControlLines) []byte
 	p.smu.Unlock()
 	dst = appendComPort(dst, cpSetControl, dtr)
 	return appendComPort(dst, cpSetControl, rts)
+}
+
+// SendBreak implements Breaker: SET-CONTROL BREAK ON, d, BREAK OFF.
+func (p *rfc2217Client) SendBreak(d time.Duration) error {
+	if p.readOnly {
+		return fmt.Errorf("send break %s: %w", p.name, ErrReadOnly)
+	}
+	if err := p.send(appendComPort(nil, cpSetControl, ctlBreakOn)); err != nil {
+		return err
+	}
+	time.Sleep(d)
+	return p.send(appendComPort(nil, cpSetControl, ctlBreakOff))
+}
+
+// Purge implements Purger with PURGE-DATA (1 receive, 2 transmit, 3 both).
+func (p *rfc2217Client) Purge(rx, tx bool) error {
+	if p.readOnly {
+		return fmt.Errorf("purge %s: %w", p.name, ErrReadOnly)
+	}
+	var v byte
+	if rx {
+		v |= 1
+	}
+	if tx {
+		v |= 2
+	}
+	if v == 0 {
+		return nil
+	}
+	return p.send(appendComPort(nil, cpPurge, v))
 }
 
 // Control returns DTR and RTS as we drove them and CTS, DSR, RI and DCD as

@@ -7,6 +7,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/atbridge/atbridge/capture"
 )
@@ -39,6 +40,8 @@ type rfc2217Listen struct {
 	ours    capture.ControlLines // what SetControl drives (the client's CTS, DSR)
 	counts  LineCounts
 	changes chan capture.LineSettings
+	reqs    chan Request
+	breakAt time.Time // when the client's BREAK ON came
 
 	closed    atomic.Bool
 	closeOnce sync.Once
@@ -60,6 +63,7 @@ var (
 	_ LineNotifier = (*rfc2217Listen)(nil)
 	_ Controller   = (*rfc2217Listen)(nil)
 	_ LineCounter  = (*rfc2217Listen)(nil)
+	_ Requester    = (*rfc2217Listen)(nil)
 )
 
 // openRFC2217Listen implements Open for "rfc2217-listen:ADDR".
@@ -72,7 +76,7 @@ func openRFC2217Listen(spec, addr string, o Options) (Port, error) {
 		return nil, fmt.Errorf("open %s: %w (is another program listening there?)", spec, err)
 	}
 	p := &rfc2217Listen{name: spec, ln: ln, readOnly: o.ReadOnly, portLine: portLine{line: o.Line},
-		changes: make(chan capture.LineSettings, 8)}
+		changes: make(chan capture.LineSettings, 8), reqs: make(chan Request, 8)}
 	p.cond = sync.NewCond(&p.mu)
 	go p.accept()
 	return p, nil
@@ -150,6 +154,29 @@ func (p *rfc2217Listen) Name() string { return p.name }
 // settings; nothing goes back to the client).
 func (p *rfc2217Listen) SetLine(l capture.LineSettings) error {
 	return p.portLine.set(p.name, l, nil)
+}
+
+// Requests reports the client's BREAKs (when it ends one) and purges.
+func (p *rfc2217Listen) Requests() <-chan Request { return p.reqs }
+
+// request queues r (under mu, while not closed), dropping the oldest.
+func (p *rfc2217Listen) request(r Request) {
+	if p.closed.Load() {
+		return
+	}
+	select {
+	case p.reqs <- r:
+		return
+	default:
+	}
+	select {
+	case <-p.reqs:
+	default:
+	}
+	select {
+	case p.reqs <- r:
+	default:
+	}
 }
 
 // LineChanges reports each line setting the client changes.
@@ -305,8 +332,13 @@ func (p *rfc2217Listen) comPort(reply []byte, cmd byte, v []byte) []byte {
 			l.Flow, ans = capture.FlowRTSCTS, b
 		case ctlBreakOn:
 			p.counts.Break++
+			p.breakAt = time.Now()
 			ans = b
 		case ctlBreakOff:
+			if !p.breakAt.IsZero() {
+				p.request(Request{Break: time.Since(p.breakAt)})
+				p.breakAt = time.Time{}
+			}
 			ans = b
 		case ctlBreakReq:
 			ans = ctlBreakOff
@@ -331,9 +363,14 @@ func (p *rfc2217Listen) comPort(reply []byte, cmd byte, v []byte) []byte {
 		reply = appendComPort(reply, cpServer+cpNotifyLineState, 0)
 	case cpNotifyModemState:
 		reply = appendComPort(reply, cpServer+cpNotifyModemState, p.modemState())
-	case cpSetLineStateMask, cpSetModemStateMask, cpPurge:
-		// Purging: the proxy holds no buffer of its own to drop; the bytes
-		// already crossed and are recorded.
+	case cpPurge:
+		// Carried out on the device where it can purge (Requests); the
+		// proxy holds no buffer of its own to drop.
+		if b, ok := one(); ok && b >= 1 && b <= 3 {
+			p.request(Request{PurgeRX: b&1 != 0, PurgeTX: b&2 != 0})
+			reply = appendComPort(reply, cpServer+cmd, b)
+		}
+	case cpSetLineStateMask, cpSetModemStateMask:
 		if b, ok := one(); ok {
 			reply = appendComPort(reply, cpServer+cmd, b)
 		}
@@ -419,6 +456,7 @@ func (p *rfc2217Listen) Close() error {
 		}
 		p.cond.Broadcast()
 		close(p.changes) // under mu: comPort sends only while not closed
+		close(p.reqs)
 		p.mu.Unlock()
 		if err := p.ln.Close(); err != nil {
 			p.closeErr = fmt.Errorf("close %s: %w", p.name, err)

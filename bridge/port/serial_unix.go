@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -168,6 +169,21 @@ func (p *serialPort) SetControl(c capture.ControlLines) error {
 	}
 	if err := withFd(p.f, func(fd int) error { return setModem(fd, c) }); err != nil {
 		return ioError("set control", p.name, err, p.closed.Load())
+	}
+	return nil
+}
+
+// SendBreak implements Breaker: TIOCSBRK, d, TIOCCBRK.
+func (p *serialPort) SendBreak(d time.Duration) error {
+	if p.readOnly {
+		return fmt.Errorf("send break %s: %w", p.name, ErrReadOnly)
+	}
+	if err := withFd(p.f, func(fd int) error { return unix.IoctlSetInt(fd, unix.TIOCSBRK, 0) }); err != nil {
+		return ioError("send break", p.name, err, p.closed.Load())
+	}
+	time.Sleep(d)
+	if err := withFd(p.f, func(fd int) error { return unix.IoctlSetInt(fd, unix.TIOCCBRK, 0) }); err != nil {
+		return ioError("send break", p.name, err, p.closed.Load())
 	}
 	return nil
 }
