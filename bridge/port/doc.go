@@ -5,6 +5,8 @@
 //	pty:/tmp/esp      a pseudo-terminal for a host app; /tmp/esp links to it
 //	/dev/ttyUSB0      a real serial device (also serial:PATH, COM3 on Windows)
 //	tcp:host:2000     a device behind a serial server (ser2net raw, esp-link)
+//	rfc2217://host:2000   a device behind an RFC 2217 server (ser2net telnet(rfc2217))
+//	rfc2217-listen:ADDR   the host side served to a remote RFC 2217 client
 //
 // A pty: port is the software stand-in for a USB serial adapter: the host
 // app opens the link as it would /dev/ttyUSB0 and sees bytes exactly (raw
@@ -20,8 +22,12 @@
 // USB adapter, a dropped serial server connection) makes Read and Write fail
 // with ErrLost; Reopen waits for it to come back.
 //
-// tcp: ports speak raw TCP: there is no RFC 2217, so line settings are
-// remembered but not sent to the server.
+// tcp: ports speak raw TCP, so line settings are remembered but not sent to
+// the server. rfc2217:// ports send them (RFC 2217 Com Port commands), take
+// DTR and RTS, and read the server's modem and line state notifications as
+// their control lines and line counters (Controller, LineCounter).
+// rfc2217-listen: ports are an RFC 2217 server for a remote host app: its
+// settings arrive on LineChanges, its BREAKs and purges on Requests.
 //
 // Every port's Close is idempotent and unblocks a Read or Write in progress,
 // which then fails with ErrClosed.

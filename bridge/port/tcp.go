@@ -14,8 +14,9 @@ import (
 )
 
 // tcpPort is a device behind a serial server in raw TCP mode (ser2net
-// "raw", esp-link's port 23): bytes in, bytes out. There is no RFC 2217, so
-// SetLine only remembers the settings; configure the server's line to match.
+// "raw", esp-link's port 23): bytes in, bytes out. SetLine only remembers
+// the settings; configure the server's line to match, or run the server in
+// RFC 2217 mode and use rfc2217:// (rfc2217_client.go).
 type tcpPort struct {
 	name     string
 	conn     net.Conn
