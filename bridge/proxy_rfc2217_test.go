@@ -29,13 +29,7 @@ import (
 // through the proxy to ser2net and onto the device's pty, and the capture
 // holds exactly the bytes each side sent.
 func TestProxyRFC2217BothWays(t *testing.T) {
-	py := "/usr/bin/python3"
-	if err := exec.Command(py, "-c", "import serial.rfc2217").Run(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("python3-serial is required under CI=true: %v", err)
-		}
-		t.Skipf("python3-serial not available: %v", err)
-	}
+	py := rig.PySerial(t)
 	dir := t.TempDir()
 	devLink := filepath.Join(dir, "dev")
 	devPort, err := port.Open(context.Background(), "pty:"+devLink, nil)
@@ -236,13 +230,7 @@ func TestProxyRFC2217Notifications(t *testing.T) {
 // reset_input_buffer through rfc2217-listen) reach an RFC 2217 device as
 // SET-CONTROL BREAK ON / BREAK OFF and PURGE-DATA, and are recorded.
 func TestProxyRFC2217BreakAndPurge(t *testing.T) {
-	py := "/usr/bin/python3"
-	if err := exec.Command(py, "-c", "import serial.rfc2217").Run(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("python3-serial is required under CI=true: %v", err)
-		}
-		t.Skipf("python3-serial not available: %v", err)
-	}
+	py := rig.PySerial(t)
 	got := make(chan []byte, 64)
 	srv := rig.StartConnServer(t, "tcp", func(c net.Conn) {
 		c.Write([]byte{255, 253, 44}) // IAC DO COM-PORT-OPTION

@@ -41,3 +41,20 @@ func (pl *portLine) set(name string, l capture.LineSettings, apply func(capture.
 	pl.line = l
 	return nil
 }
+
+// sendLatest queues v on ch without blocking, dropping the oldest pending
+// value when ch is full: a reader that falls behind gets the latest. Only
+// one goroutine may send on ch at a time.
+func sendLatest[T any](ch chan T, v T) {
+	for {
+		select {
+		case ch <- v:
+			return
+		default:
+		}
+		select {
+		case <-ch:
+		default:
+		}
+	}
+}

@@ -223,19 +223,7 @@ func (p *ptyPort) watchLine(every time.Duration) {
 
 // notify queues l, dropping the oldest pending value if the reader is
 // behind. Only watchLine calls it, so the channel cannot be closed under it.
-func (p *ptyPort) notify(l capture.LineSettings) {
-	for {
-		select {
-		case p.changes <- l:
-			return
-		default:
-		}
-		select {
-		case <-p.changes:
-		default:
-		}
-	}
-}
+func (p *ptyPort) notify(l capture.LineSettings) { sendLatest(p.changes, l) }
 
 // Name returns the spec as the user wrote it, e.g. "pty:/tmp/esp".
 func (p *ptyPort) Name() string { return p.name }

@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"sync"
@@ -358,13 +357,7 @@ func (p *rfc2217Client) send(msg []byte) error {
 }
 
 func (p *rfc2217Client) ioError(op string, err error) error {
-	switch {
-	case p.closed.Load() || errors.Is(err, net.ErrClosed):
-		return fmt.Errorf("%s %s: %w", op, p.name, ErrClosed)
-	case errors.Is(err, io.EOF), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
-		return fmt.Errorf("%s %s: %w (the RFC 2217 server closed the connection): %w", op, p.name, ErrLost, err)
-	}
-	return fmt.Errorf("%s %s: %w", op, p.name, err)
+	return netError(op, p.name, "the RFC 2217 server", p.closed.Load(), err)
 }
 
 // Close closes the connection, unblocking Read and Write. It is idempotent.

@@ -161,21 +161,8 @@ func (p *rfc2217Listen) Requests() <-chan Request { return p.reqs }
 
 // request queues r (under mu, while not closed), dropping the oldest.
 func (p *rfc2217Listen) request(r Request) {
-	if p.closed.Load() {
-		return
-	}
-	select {
-	case p.reqs <- r:
-		return
-	default:
-	}
-	select {
-	case <-p.reqs:
-	default:
-	}
-	select {
-	case p.reqs <- r:
-	default:
+	if !p.closed.Load() {
+		sendLatest(p.reqs, r)
 	}
 }
 
@@ -379,18 +366,7 @@ func (p *rfc2217Listen) comPort(reply []byte, cmd byte, v []byte) []byte {
 		// holds us back, so there is nothing more to do.
 	}
 	if l != old && !p.closed.Load() && p.portLine.set(p.name, l, nil) == nil {
-		select { // never block on a slow reader: drop the oldest
-		case p.changes <- l:
-		default:
-			select {
-			case <-p.changes:
-			default:
-			}
-			select {
-			case p.changes <- l:
-			default:
-			}
-		}
+		sendLatest(p.changes, l)
 	}
 	return reply
 }

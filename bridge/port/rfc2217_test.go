@@ -8,7 +8,6 @@ import (
 	"errors"
 	"io"
 	"net"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -135,13 +134,7 @@ func TestRFC2217RawServer(t *testing.T) {
 // changes, its DTR and RTS read back as our DSR and CTS, its BREAK is
 // counted, and every byte value crosses both ways.
 func TestRFC2217ListenPyserial(t *testing.T) {
-	py := "/usr/bin/python3"
-	if err := exec.Command(py, "-c", "import serial.rfc2217").Run(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("python3-serial is required under CI=true: %v", err)
-		}
-		t.Skipf("python3-serial not available: %v", err)
-	}
+	py := rig.PySerial(t)
 	p, err := Open(context.Background(), "rfc2217-listen:127.0.0.1:0", nil)
 	rig.Must(t, err)
 	t.Cleanup(func() { p.Close() })

@@ -81,13 +81,19 @@ func (p *tcpPort) Write(b []byte) (int, error) {
 }
 
 func (p *tcpPort) ioError(op string, err error) error {
+	return netError(op, p.name, "the serial server", p.closed.Load(), err)
+}
+
+// netError wraps an error of a port over TCP: ErrClosed after Close, ErrLost
+// when server (the other end, as the user knows it) closed the connection.
+func netError(op, name, server string, closed bool, err error) error {
 	switch {
-	case p.closed.Load() || errors.Is(err, net.ErrClosed):
-		return fmt.Errorf("%s %s: %w", op, p.name, ErrClosed)
+	case closed || errors.Is(err, net.ErrClosed):
+		return fmt.Errorf("%s %s: %w", op, name, ErrClosed)
 	case errors.Is(err, io.EOF), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
-		return fmt.Errorf("%s %s: %w (the serial server closed the connection): %w", op, p.name, ErrLost, err)
+		return fmt.Errorf("%s %s: %w (%s closed the connection): %w", op, name, ErrLost, server, err)
 	}
-	return fmt.Errorf("%s %s: %w", op, p.name, err)
+	return fmt.Errorf("%s %s: %w", op, name, err)
 }
 
 // Close closes the connection, unblocking Read and Write. It is idempotent.

@@ -4,7 +4,6 @@ package main
 
 import (
 	"context"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -18,13 +17,7 @@ import (
 // client unchanged, drives the software ESP32 across the network as it
 // would a board on a console server, and the recording holds its session.
 func TestEmulateRFC2217Listen(t *testing.T) {
-	py := "/usr/bin/python3"
-	if err := exec.Command(py, "-c", "import serial.rfc2217").Run(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("python3-serial is required under CI=true: %v", err)
-		}
-		t.Skipf("python3-serial not available: %v", err)
-	}
+	py := rig.PySerial(t)
 	addr := rig.FreeTCPAddr(t)
 	rec := filepath.Join(t.TempDir(), "remote.atcap")
 	ctx, cancel := context.WithCancel(context.Background())

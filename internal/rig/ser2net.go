@@ -82,3 +82,18 @@ func FreeTCPAddr(t testing.TB) string {
 	ln.Close()
 	return addr
 }
+
+// PySerial returns Debian's /usr/bin/python3 once it can import pyserial's
+// RFC 2217 client (python3-serial); it skips the test when that is
+// missing, except under CI=true.
+func PySerial(t testing.TB) string {
+	t.Helper()
+	py := "/usr/bin/python3"
+	if err := exec.Command(py, "-c", "import serial.rfc2217").Run(); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("python3-serial is required under CI=true: %v", err)
+		}
+		t.Skipf("python3-serial not available: %v", err)
+	}
+	return py
+}
