@@ -54,6 +54,10 @@ func TestLiveViewInBrowser(t *testing.T) {
 		f.Write([]byte(cmd))
 		readUntil(t, f, &got, want)
 	}
+	// A host app waits for the board's ready before its first command;
+	// an AT sent during the emulated boot is answered after ready, and the
+	// transcript would show it unanswered.
+	readUntil(t, f, &got, "ready\r\n")
 	send("AT\r\n", "\r\nOK\r\n")
 
 	p, err := b.Open(url)
