@@ -26,7 +26,10 @@ func Ser2net(t *testing.T, dev string) (addr string, kill func()) {
 // the last one was, as a console server restarting.
 func Ser2netAt(t *testing.T, dev, addr string) (_ string, kill func()) {
 	t.Helper()
-	bin := NeedProgram(t, "ser2net")
+	bin := "/usr/sbin/ser2net" // Debian's, not always on a user's PATH
+	if _, err := os.Stat(bin); err != nil {
+		bin = NeedProgram(t, "ser2net")
+	}
 	host, port, _ := net.SplitHostPort(addr)
 	cfg := filepath.Join(t.TempDir(), "ser2net.yaml")
 	Must(t, os.WriteFile(cfg, []byte(fmt.Sprintf(`connection: &bench
