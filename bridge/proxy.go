@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -437,10 +436,7 @@ func (p *Proxy) watchPort(s *side, pt port.Port) {
 		return
 	}
 	ch := ln.LineChanges()
-	src, by := "termios", "termios (host app)"
-	if strings.HasPrefix(s.spec, "rfc2217-listen:") {
-		src, by = "rfc2217", "RFC 2217 client (host app)"
-	}
+	src, by := port.LineSource(pt)
 	p.wg.Add(1)
 	go func() {
 		defer p.wg.Done()

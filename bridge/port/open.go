@@ -57,6 +57,16 @@ type LineNotifier interface {
 	LineChanges() <-chan capture.LineSettings
 }
 
+// LineSource names who changes a LineNotifier's settings, for the
+// records of each change: tag is short ("termios", "rfc2217"), who says it
+// in words.
+func LineSource(p Port) (tag, who string) {
+	if _, ok := p.(*rfc2217Listen); ok {
+		return "rfc2217", "RFC 2217 client (host app)"
+	}
+	return "termios", "termios (host app)"
+}
+
 // Controller is implemented by real serial ports, whose modem control lines
 // can be driven and read.
 type Controller interface {

@@ -2,6 +2,8 @@ package port
 
 import (
 	"encoding/binary"
+	"net"
+	"sync"
 
 	"github.com/atbridge/atbridge/capture"
 )
@@ -360,4 +362,29 @@ func (o *tnOptions) offer(dst []byte, opt byte) []byte {
 	o.local[opt], o.remote[opt] = true, true
 	dst = appendNeg(dst, tnWILL, opt)
 	return appendNeg(dst, tnDO, opt)
+}
+
+// tnWriter is the sending half of a Telnet connection, shared by both
+// ends: data with IAC doubled, and commands, one write at a time.
+type tnWriter struct {
+	conn net.Conn
+	wmu  sync.Mutex
+	wbuf []byte
+}
+
+// writeData sends data with each IAC doubled.
+func (w *tnWriter) writeData(data []byte) error {
+	w.wmu.Lock()
+	defer w.wmu.Unlock()
+	w.wbuf = appendEscaped(w.wbuf[:0], data)
+	_, err := w.conn.Write(w.wbuf)
+	return err
+}
+
+// send sends Telnet commands as they are.
+func (w *tnWriter) send(msg []byte) error {
+	w.wmu.Lock()
+	defer w.wmu.Unlock()
+	_, err := w.conn.Write(msg)
+	return err
 }

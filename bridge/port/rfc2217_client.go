@@ -25,13 +25,10 @@ import (
 // the gap.
 type rfc2217Client struct {
 	name     string
-	conn     net.Conn
 	readOnly bool
 
 	portLine // Line, and SetLine's bookkeeping
-
-	wmu  sync.Mutex // one write to conn at a time
-	wbuf []byte
+	tnWriter // conn, and one write to it at a time
 
 	// Read's own state: only Read (one goroutine at a time, as with every
 	// Port) touches these.
@@ -64,10 +61,10 @@ var (
 // Com Port option before it says the other end is not an RFC 2217 server.
 const rfc2217Negotiate = 3 * time.Second
 
-// wantClientOption is what a client agrees to: binary data, no go-aheads,
-// the Com Port option. The server's ECHO (ser2net offers it) is refused,
-// or it would send our bytes back.
-func wantClientOption(opt byte) bool {
+// wantOption is what either end agrees to: binary data, no go-aheads,
+// the Com Port option. ECHO (ser2net offers it) is refused, or the server
+// would send the client's bytes back.
+func wantOption(opt byte) bool {
 	return opt == optBinary || opt == optSGA || opt == optComPort
 }
 
@@ -87,8 +84,8 @@ func openRFC2217(ctx context.Context, spec, addr string, o Options) (_ Port, err
 	if tc, ok := c.(*net.TCPConn); ok {
 		tc.SetNoDelay(true) // AT traffic is small and latency-bound
 	}
-	p := &rfc2217Client{name: spec, conn: c, readOnly: o.ReadOnly, portLine: portLine{line: o.Line}}
-	p.opts.want = wantClientOption
+	p := &rfc2217Client{name: spec, readOnly: o.ReadOnly, portLine: portLine{line: o.Line}, tnWriter: tnWriter{conn: c}}
+	p.opts.want = wantOption
 	defer func() {
 		if err != nil {
 			c.Close()
@@ -336,11 +333,7 @@ func (p *rfc2217Client) Write(b []byte) (int, error) {
 	if p.readOnly {
 		return 0, fmt.Errorf("write %s: %w", p.name, ErrReadOnly)
 	}
-	p.wmu.Lock()
-	p.wbuf = appendEscaped(p.wbuf[:0], b)
-	_, err := p.conn.Write(p.wbuf)
-	p.wmu.Unlock()
-	if err != nil {
+	if err := p.writeData(b); err != nil {
 		return 0, p.ioError("write", err)
 	}
 	return len(b), nil
@@ -348,9 +341,7 @@ func (p *rfc2217Client) Write(b []byte) (int, error) {
 
 // send writes Telnet commands.
 func (p *rfc2217Client) send(msg []byte) error {
-	p.wmu.Lock()
-	defer p.wmu.Unlock()
-	if _, err := p.conn.Write(msg); err != nil {
+	if err := p.tnWriter.send(msg); err != nil {
 		return p.ioError("write", err)
 	}
 	return nil

@@ -50,7 +50,7 @@ func FuzzTelnetDecode(f *testing.F) {
 // Options negotiation answers once per change of state, so two ends never
 // loop, and refuses what it does not want.
 func TestTelnetOptionsNoLoop(t *testing.T) {
-	o := tnOptions{want: wantClientOption}
+	o := tnOptions{want: wantOption}
 	if got := o.answer(nil, tnDO, optComPort); !bytes.Equal(got, []byte{tnIAC, tnWILL, optComPort}) {
 		t.Errorf("DO COM-PORT: %x", got)
 	}

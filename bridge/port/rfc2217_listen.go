@@ -35,7 +35,6 @@ type rfc2217Listen struct {
 	mu      sync.Mutex
 	cond    *sync.Cond
 	cur     *listenConn
-	gen     int                  // counts clients, so Read notices a replaced one
 	lines   capture.ControlLines // the client's DTR and RTS
 	ours    capture.ControlLines // what SetControl drives (the client's CTS, DSR)
 	counts  LineCounts
@@ -50,9 +49,7 @@ type rfc2217Listen struct {
 
 // listenConn is one client's connection.
 type listenConn struct {
-	conn net.Conn
-	wmu  sync.Mutex
-	wbuf []byte
+	tnWriter
 	dec  tnDecoder
 	cmds []tnCommand
 	opts tnOptions
@@ -97,8 +94,8 @@ func (p *rfc2217Listen) accept() {
 		if tc, ok := c.(*net.TCPConn); ok {
 			tc.SetNoDelay(true)
 		}
-		lc := &listenConn{conn: c}
-		lc.opts.want = func(opt byte) bool { return opt == optBinary || opt == optSGA || opt == optComPort }
+		lc := &listenConn{tnWriter: tnWriter{conn: c}}
+		lc.opts.want = wantOption
 		// Offer binary data and SGA, and ask the client for the Com Port
 		// option (RFC 2217 §2: the client sends WILL, the server DO; we
 		// send DO first, which a client that sent WILL takes as its answer).
@@ -107,7 +104,7 @@ func (p *rfc2217Listen) accept() {
 		hello = lc.opts.offer(hello, optSGA)
 		hello = appendNeg(hello, tnDO, optComPort)
 		lc.opts.remote[optComPort] = true
-		lc.send(hello)
+		lc.send(hello) // a failed write shows on the next Read, as for every send
 		p.mu.Lock()
 		if p.closed.Load() {
 			p.mu.Unlock()
@@ -118,23 +115,22 @@ func (p *rfc2217Listen) accept() {
 			p.cur.conn.Close()
 		}
 		p.cur, p.lines = lc, 0
-		p.gen++
 		p.cond.Broadcast()
 		p.mu.Unlock()
 	}
 }
 
 // client waits for a connected client.
-func (p *rfc2217Listen) client() (*listenConn, int, error) {
+func (p *rfc2217Listen) client() (*listenConn, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for p.cur == nil && !p.closed.Load() {
 		p.cond.Wait()
 	}
 	if p.closed.Load() {
-		return nil, 0, fmt.Errorf("read %s: %w", p.name, ErrClosed)
+		return nil, fmt.Errorf("read %s: %w", p.name, ErrClosed)
 	}
-	return p.cur, p.gen, nil
+	return p.cur, nil
 }
 
 // drop forgets lc if it is still the current client.
@@ -228,7 +224,7 @@ func (p *rfc2217Listen) LineCounts() (LineCounts, error) {
 // commands on the way; a client leaving means waiting for the next.
 func (p *rfc2217Listen) Read(b []byte) (int, error) {
 	for {
-		lc, _, err := p.client()
+		lc, err := p.client()
 		if err != nil {
 			return 0, err
 		}
@@ -272,7 +268,12 @@ func (p *rfc2217Listen) comPort(reply []byte, cmd byte, v []byte) []byte {
 	defer p.mu.Unlock()
 	l := p.Line()
 	old := l
-	one := func() (byte, bool) { return v0(v), len(v) == 1 }
+	one := func() (byte, bool) { // a one-byte parameter
+		if len(v) != 1 {
+			return 0, false
+		}
+		return v[0], true
+	}
 	switch cmd {
 	case cpSignature:
 		return appendComPort(reply, cpServer+cpSignature, []byte("atbridge")...)
@@ -371,13 +372,6 @@ func (p *rfc2217Listen) comPort(reply []byte, cmd byte, v []byte) []byte {
 	return reply
 }
 
-func v0(v []byte) byte {
-	if len(v) == 0 {
-		return 0
-	}
-	return v[0]
-}
-
 func setClientLine(c capture.ControlLines, v byte) capture.ControlLines {
 	switch v {
 	case ctlDTROn:
@@ -406,20 +400,10 @@ func (p *rfc2217Listen) Write(b []byte) (int, error) {
 	if lc == nil {
 		return len(b), nil
 	}
-	lc.wmu.Lock()
-	lc.wbuf = appendEscaped(lc.wbuf[:0], b)
-	_, err := lc.conn.Write(lc.wbuf)
-	lc.wmu.Unlock()
-	if err != nil {
+	if err := lc.writeData(b); err != nil {
 		p.drop(lc) // the client went away; the next one gets what follows
 	}
 	return len(b), nil
-}
-
-func (lc *listenConn) send(msg []byte) {
-	lc.wmu.Lock()
-	defer lc.wmu.Unlock()
-	lc.conn.Write(msg) // a failed write shows on the next Read
 }
 
 // Close stops listening and drops the client. It is idempotent.
