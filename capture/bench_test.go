@@ -180,7 +180,7 @@ func recordLive(tb testing.TB, path string, cs []atcorpus.Chunk, interval time.D
 	// takes it for a bulk writer; this one stands for a recorder, whose
 	// timer-driven writer has none, and only flushes by hand to follow
 	// the corpus clock instead of the wall clock.
-	w.parity, w.subframes = false, false
+	w.parity, w.chunked = false, false
 	first := int64(-1)
 	for _, c := range cs {
 		if first >= 0 && c.Time-first >= int64(interval) {
@@ -223,8 +223,8 @@ func pcapngSize(cs []atcorpus.Chunk) int64 {
 // copy every record) of the same traffic, through Next (a fresh Record
 // and Data per record) and NextInto (Data aliasing the block), of a file
 // written in bulk (256 KiB blocks, codec 1), and through NextInto of the
-// file a recorder leaves after compaction (4 MiB blocks; since format 1.2
-// codec 2, in sub-frames, with parity).
+// file a recorder leaves after compaction (4 MiB blocks; since format 1.3
+// codec 3, deflate columns in chunks, with parity).
 func BenchmarkRead(b *testing.B) {
 	cs := benchCorpus()
 	bulk := corpusFile(b, cs)
@@ -424,7 +424,7 @@ func BenchmarkCloseCompact(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		w.parity, w.subframes = false, false // a recorder's writer, flushed by hand (see recordLive)
+		w.parity, w.chunked = false, false // a recorder's writer, flushed by hand (see recordLive)
 		pending := 0
 		for _, c := range cs {
 			if err := w.WriteChunk(c.Time, PortHost, c.Dir, c.Data); err != nil {

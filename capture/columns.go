@@ -59,11 +59,12 @@ type columns struct {
 	dataLens []byte
 	data     []byte
 
-	// marks are the sub-frame boundaries so far (subframes.go), for a
-	// writer that writes codecColumns blocks; markSize is size() at the
-	// last one.
+	// marks are the chunk boundaries so far (chunks.go), for a writer
+	// that writes codecChunks blocks; markSize is size() at the last one
+	// and tick the traffic time since it (gaps counted up to chunkGap).
 	marks    []colMark
 	markSize int
+	tick     int64
 }
 
 func newColumns(blockSize int) columns {
@@ -115,6 +116,7 @@ func (c *columns) add(kind Kind, port uint8, dir uint8, dt uint64, meta, data []
 }
 
 func (c *columns) addTime(dt uint64) {
+	c.tick += int64(min(dt, uint64(chunkGap)))
 	if dt < timeEscape {
 		c.times = append(c.times, uint32(dt))
 		return
@@ -129,7 +131,7 @@ func (c *columns) size() int { return c.sz }
 
 func (c *columns) reset() {
 	c.n, c.sz = 0, 0
-	c.marks, c.markSize = c.marks[:0], 0
+	c.marks, c.markSize, c.tick = c.marks[:0], 0, 0
 	c.kinds, c.ports, c.dirs, c.times = c.kinds[:0], c.ports[:0], c.dirs[:0], c.times[:0]
 	c.overflow, c.metaLens, c.meta, c.dataLens, c.data = c.overflow[:0], c.metaLens[:0], c.meta[:0], c.dataLens[:0], c.data[:0]
 }

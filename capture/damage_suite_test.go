@@ -199,7 +199,6 @@ func TestDamageSuite(t *testing.T) {
 		fmt.Fprintf(&table, "| %s |", dk.name)
 		for _, f := range files {
 			dataStart, spans := layout(t, f.b)
-			dataEnd := spans[len(spans)-1].end
 			rng := rand.New(rand.NewSource(16))
 			var losses []int
 			var worstBytes, worstTime int64
@@ -229,13 +228,12 @@ func TestDamageSuite(t *testing.T) {
 					}
 				}
 				// The records the damage took: for a cut, leave out those
-				// whose bytes lay after it (in proportion to the data
-				// section, as compression spreads them).
+				// whose bytes lay after it (recordsBefore).
 				var lostIdx []int
 				var bytesLost int64
 				limit := len(recs)
 				if cut >= 0 {
-					limit = int(int64(len(recs)) * max(0, int64(cut)-spans[0].start) / (dataEnd - spans[0].start))
+					limit = recordsBefore(f.b, spans, int64(cut))
 				}
 				n := 0
 				for _, k := range lost {
@@ -268,7 +266,7 @@ func TestDamageSuite(t *testing.T) {
 			}
 			slices.Sort(losses)
 			fmt.Fprintf(&table, " %d, %d (%s, %.1f s) |", losses[len(losses)-1], losses[len(losses)/2], kib(worstBytes), float64(worstTime)/1e9)
-			if over > 0 && !bytesOnly(f.name, dk.name) {
+			if over > 0 {
 				t.Errorf("%s, %s: %d of %d trials lost more than 1 s or 64 KiB", f.name, dk.name, over, len(losses))
 			}
 			if worstBytes > 64<<10 {
@@ -278,15 +276,6 @@ func TestDamageSuite(t *testing.T) {
 		table.WriteString("\n")
 	}
 	t.Logf("records lost of %d (worst, median; worst traffic bytes and time lost):\n%s", len(recs), table.String())
-}
-
-// bytesOnly lists the cells held to the 64 KiB bound only: a cut inside
-// a big block (compacted, repaired, imported) loses the part of its
-// sub-frame before the cut, under 64 KiB of traffic, which in sparse
-// traffic spans more than a second (subFrameSize says why sub-frames are
-// not cut by time).
-func bytesOnly(file, damage string) bool {
-	return damage == "cut" && (file == "compacted" || file == "repaired" || file == "imported")
 }
 
 // trafficTime is the time the records at idx (ascending) span, counting

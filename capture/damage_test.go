@@ -378,3 +378,79 @@ func TestVerifyRepair(t *testing.T) {
 		t.Error("repair onto itself succeeded")
 	}
 }
+
+// recordsBefore is how many records lay before a cut at offset cut: those
+// of the blocks before it, and of the block it falls in, those of the
+// chunks it holds whole (codec 3) plus the chunk the cut falls in in
+// proportion to the part of it before the cut (a block of another codec
+// counts as one chunk).
+func recordsBefore(b []byte, spans []blockSpan, cut int64) int {
+	for _, s := range spans {
+		if cut >= s.end {
+			continue
+		}
+		if cut <= s.start {
+			return s.first
+		}
+		n := s.first
+		lo, count := s.start, s.count
+		for _, c := range chunksOf(b, s) {
+			if c.end > cut {
+				count = c.records
+				break
+			}
+			n += c.records
+			lo = c.end
+			count = 0
+		}
+		hi := min(s.end, lo+chunkLen(b, s, lo))
+		return n + int(int64(count)*(cut-lo)/max(1, hi-lo))
+	}
+	return spans[len(spans)-1].first + spans[len(spans)-1].count
+}
+
+type chunkSpan struct {
+	end     int64
+	records int
+}
+
+// chunksOf lists the chunks of the codec 3 block s (none for others).
+func chunksOf(b []byte, s blockSpan) []chunkSpan {
+	h, ok := parseBlockHeader(b[s.start:])
+	if !ok || h.codec != codecChunks {
+		return nil
+	}
+	p := b[s.start+blockHeaderSize : s.end]
+	q := p
+	next := func() uint64 {
+		v, k := binary.Uvarint(q)
+		q = q[max(k, 0):]
+		return v
+	}
+	ns := next()
+	for range ns {
+		next()
+	}
+	var out []chunkSpan
+	for k := next(); k > 0 && len(q) > 0; k-- {
+		n := next()
+		var sum uint64
+		for range ns {
+			sum += next()
+		}
+		q = q[min(uint64(len(q)), sum+4):]
+		out = append(out, chunkSpan{end: s.start + blockHeaderSize + int64(len(p)-len(q)), records: int(n)})
+	}
+	return out
+}
+
+// chunkLen is the length of the chunk of s that starts at lo (the rest
+// of the block when s has no chunks).
+func chunkLen(b []byte, s blockSpan, lo int64) int64 {
+	for _, c := range chunksOf(b, s) {
+		if c.end > lo {
+			return c.end - lo
+		}
+	}
+	return s.end - lo
+}

@@ -12,7 +12,7 @@ import (
 const FormatVersion = 1
 
 // FormatMinor is the minor format version this package writes.
-const FormatMinor = 2
+const FormatMinor = 3
 
 // Byte layout constants; docs/capture-format.md is the normative description.
 const (
@@ -44,6 +44,10 @@ const (
 	// codecColumns: each column a zstd stream of its own, cut into
 	// sub-frames that a reader can decode up to a cut (subframes.go).
 	codecColumns = 2
+	// codecChunks: each column a deflate stream of its own, cut into
+	// chunks of a second of traffic that a reader can decode up to a
+	// cut (chunks.go). Written since format 1.3, in place of codec 2.
+	codecChunks = 3
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"os"
 	"testing"
 
 	"github.com/atbridge/atbridge/formats"
@@ -20,9 +21,13 @@ func FuzzReader(f *testing.F) {
 	f.Add(writeAll(f, sampleRecords(), &WriterOptions{Stored: true}))
 	f.Add(small[:len(small)/2])
 	f.Add([]byte{})
-	sub := bulkFile(f, corpusRecords(6, 70_000)) // a codec 2 block of 2 sub-frames
+	sub := bulkFile(f, corpusRecords(6, 70_000)) // a codec 3 block of many chunks
 	f.Add(sub)
 	f.Add(sub[:len(sub)*2/3])
+	if v12, err := os.ReadFile("testdata/v1.2-subframes.atcap"); err == nil { // codec 2
+		f.Add(v12)
+		f.Add(v12[:len(v12)*2/3])
+	}
 
 	opts := &ReaderOptions{MaxBlockSize: 1 << 20, MaxRecordSize: 1 << 16, MaxHeaderSize: 1 << 16}
 	f.Fuzz(func(t *testing.T, b []byte) {

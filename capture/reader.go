@@ -98,7 +98,10 @@ type Reader struct {
 	// damage that cut it short (salvageColumns).
 	tail *DamageError
 
-	join, scratch []byte // codecColumns decoding buffers (subframes.go)
+	join, scratch []byte // codecColumns and codecChunks decoding buffers (subframes.go, chunks.go)
+	segs          [][]byte
+	segReader     bytes.Reader
+	inflater      io.ReadCloser
 }
 
 // Open opens the capture at path. Reader.Close closes the file.
@@ -527,13 +530,17 @@ func (r *Reader) loadBlock(start, total int64, h *blockHeader) error {
 	switch h.codec {
 	case codecStored:
 		r.raw, r.comp = r.comp, r.raw
-	case codecColumns:
-		n, _, err := r.decodeColumns(r.comp, false)
+	case codecColumns, codecChunks:
+		decode := r.decodeColumns
+		if h.codec == codecChunks {
+			decode = r.decodeChunks
+		}
+		n, _, err := decode(r.comp, false)
 		if err != nil {
 			return damage(err)
 		}
 		if n != int(h.records) {
-			return damage(fmt.Errorf("sub-frames hold %d records, header says %d: %w", n, h.records, ErrCorrupt))
+			return damage(fmt.Errorf("block's pieces hold %d records, header says %d: %w", n, h.records, ErrCorrupt))
 		}
 	case codecZstd:
 		if cap(r.raw) < int(h.rawLen) {

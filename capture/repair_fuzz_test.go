@@ -15,9 +15,13 @@ func FuzzRepair(f *testing.F) {
 	_, small := smallMultiBlock(f)
 	f.Add(small)
 	f.Add(small[:len(small)*2/3])
-	sub := bulkFile(f, corpusRecords(6, 70_000)) // a codec 2 block of 2 sub-frames
+	sub := bulkFile(f, corpusRecords(6, 70_000)) // a codec 3 block of many chunks
 	f.Add(sub)
 	f.Add(sub[:len(sub)*2/3])
+	if v12, err := os.ReadFile("testdata/v1.2-subframes.atcap"); err == nil { // codec 2
+		f.Add(v12)
+		f.Add(v12[:len(v12)*2/3])
+	}
 	dir := f.TempDir()
 	live := filepath.Join(dir, "live.atcap")
 	w, err := Create(live, testHeader(), nil)

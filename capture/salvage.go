@@ -9,21 +9,26 @@ import (
 )
 
 // What the reader does with a damaged block: salvage the intact
-// sub-frames of a columns block, rebuild a block from its parity, recover
+// chunks or sub-frames of a columns block, rebuild a block from its parity, recover
 // a damaged block header, and resynchronise on the next valid header
 // (docs/capture-format.md §3).
 
-// salvageColumns loads what the sub-frames of a damaged codecColumns
-// block (header h at start, payload p as far as it was read) still hold:
-// the records before the first sub-frame that is cut short or damaged.
+// salvageColumns loads what the chunks of a damaged codecChunks block (or
+// the sub-frames of a codecColumns one; header h at start, payload p as
+// far as it was read) still hold: the records before the first chunk that
+// is cut short or damaged.
 // The block is then current and dmg, with the records it still loses,
 // follows its records (r.tail); it returns nil. A block with nothing to
 // salvage returns dmg.
 func (r *Reader) salvageColumns(start int64, h *blockHeader, p []byte, dmg *DamageError) error {
-	if h.typ != blockData || h.codec != codecColumns {
+	if h.typ != blockData || h.codec != codecColumns && h.codec != codecChunks {
 		return dmg
 	}
-	n, used, err := r.decodeColumns(p, true)
+	decode := r.decodeColumns
+	if h.codec == codecChunks {
+		decode = r.decodeChunks
+	}
+	n, used, err := decode(p, true)
 	if err != nil || n == 0 || n > int(h.records) {
 		return dmg
 	}

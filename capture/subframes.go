@@ -10,11 +10,11 @@ import (
 	"github.com/klauspost/compress/zstd"
 )
 
-// A big block (compaction, Repair and import write them: 4 MiB and 256 KiB
-// of records) compresses well because its columns are long, but as one
-// zstd frame it decodes only whole: a cut anywhere inside it, which the
-// parity after it cannot undo, would lose all of it. Codec 2 keeps the
-// long columns and makes the block decodable up to a cut:
+// Codec 2 (codecColumns), which format 1.2 wrote for big blocks and this
+// package still reads: the records' columns, each one zstd stream for the
+// block, flushed at the end of every sub-frame of at most 64 KiB of raw
+// payload (codec 3, chunks.go, replaced it: its pieces end every second
+// at no cost in size).
 //
 //	column count C uvarint | sub-frame count S uvarint | S sub-frames
 //
@@ -22,32 +22,14 @@ import (
 //	           C × packed length uvarint | C packed chunks | CRC-32C u32 LE
 //	           of the sub-frame's bytes before it
 //
-// Column i of the block is one zstd stream (one frame), flushed at the end
-// of every sub-frame; chunk i of sub-frame k is what the encoder wrote for
-// the sub-frame. Chunk i of all sub-frames, joined, is a whole zstd frame;
-// the chunks of the first k sub-frames are a prefix of it that decodes to
-// those sub-frames' bytes, as each flush ended a zstd block. A sub-frame
-// holds at most subFrameSize raw bytes (plus one record). Its columns are
-// those of appendPayload, except that the time column holds the byte
-// planes of the sub-frame's records only, so that a prefix is complete.
-// A reader puts the block back into the layout of codec 0 and 1; the block
-// header's raw length is that layout's length.
-//
-// Measured on atcorpus traffic (BenchmarkWrite's compacted_%raw): 64 KiB
-// sub-frames cost 1.75 points of the serial payload (39.0% against 37.2%
-// for one frame per block); independent 64 KiB frames cost 4 points, as
-// their columns are too short to compress well.
+// Chunk i of all sub-frames, joined, is a whole zstd frame; the chunks of
+// the first k sub-frames are a prefix of it that decodes to those
+// sub-frames' bytes, as each flush ended a zstd block. A sub-frame's
+// columns are those of appendPayload, except that the time column holds
+// the byte planes of the sub-frame's records only. A reader puts the
+// block back into the layout of codec 0 and 1.
 
-// subFrameSize is the raw payload after which a sub-frame ends: a cut
-// loses at most the sub-frame it falls in, under 64 KiB of traffic.
-// Sub-frames are not also ended by time: in the sparse traffic of a
-// typical session a second holds a few hundred bytes, and sub-frames of
-// one second made the compacted corpus file 62.8% of the serial payload
-// instead of 39.0% (10 s: 45.5%), as each costs every column a zstd block
-// with its own tables.
-const subFrameSize = 64 << 10
-
-// colMark is a sub-frame boundary: the record count and the column lengths
+// colMark is a chunk boundary: the record count and the column lengths
 // before it (for colTime, the record count).
 type colMark struct {
 	n    int
@@ -59,10 +41,10 @@ func (c *columns) lens() [numColumns]int {
 		len(c.metaLens), len(c.meta), len(c.dataLens), len(c.data)}
 }
 
-// mark ends a sub-frame after the records so far.
+// mark ends a chunk after the records so far.
 func (c *columns) mark() {
 	c.marks = append(c.marks, colMark{n: c.n, lens: c.lens()})
-	c.markSize = c.sz
+	c.markSize, c.tick = c.sz, 0
 }
 
 // rawLen is the length of appendPayload's output.
@@ -108,71 +90,6 @@ func (c *columns) part(i, lo, hi int, scratch []byte) ([]byte, []byte) {
 		scratch[j], scratch[n+j], scratch[2*n+j], scratch[3*n+j] = byte(t), byte(t>>8), byte(t>>16), byte(t>>24)
 	}
 	return scratch, scratch
-}
-
-// subframeEncoder holds a writer's buffers for codecColumns blocks.
-type subframeEncoder struct {
-	out     [numColumns]bytes.Buffer
-	ends    [numColumns][]int // packed length after each sub-frame
-	scratch []byte
-}
-
-// appendColumns appends the codecColumns payload of c's records to dst,
-// each column streamed through enc.
-func (s *subframeEncoder) appendColumns(dst []byte, c *columns, enc *zstd.Encoder) ([]byte, error) {
-	bounds := c.marks
-	if len(bounds) > 0 && bounds[len(bounds)-1].n == c.n {
-		bounds = bounds[:len(bounds)-1]
-	}
-	bounds = append(bounds, colMark{n: c.n, lens: c.lens()})
-	var part []byte
-	for i := range numColumns {
-		buf := &s.out[i]
-		buf.Reset()
-		enc.Reset(buf)
-		s.ends[i] = s.ends[i][:0]
-		lo := 0
-		for k, b := range bounds {
-			part, s.scratch = c.part(i, lo, b.lens[i], s.scratch)
-			lo = b.lens[i]
-			if _, err := enc.Write(part); err != nil {
-				return dst, fmt.Errorf("capture: compress column %d: %w", i, err)
-			}
-			var err error
-			if k == len(bounds)-1 {
-				err = enc.Close()
-			} else {
-				err = enc.Flush()
-			}
-			if err != nil {
-				return dst, fmt.Errorf("capture: compress column %d: %w", i, err)
-			}
-			s.ends[i] = append(s.ends[i], buf.Len())
-		}
-	}
-	dst = binary.AppendUvarint(dst, numColumns)
-	dst = binary.AppendUvarint(dst, uint64(len(bounds)))
-	var prev colMark
-	for k, b := range bounds {
-		start := len(dst)
-		dst = binary.AppendUvarint(dst, uint64(b.n-prev.n))
-		for i := range numColumns {
-			l := b.lens[i] - prev.lens[i]
-			if i == colTime {
-				l *= 4
-			}
-			dst = binary.AppendUvarint(dst, uint64(l))
-		}
-		for i := range numColumns {
-			dst = binary.AppendUvarint(dst, uint64(s.ends[i][k]-chunkStart(s.ends[i], k)))
-		}
-		for i := range numColumns {
-			dst = append(dst, s.out[i].Bytes()[chunkStart(s.ends[i], k):s.ends[i][k]]...)
-		}
-		dst = binary.LittleEndian.AppendUint32(dst, crc32c(dst[start:]))
-		prev = b
-	}
-	return dst, nil
 }
 
 func chunkStart(ends []int, k int) int {

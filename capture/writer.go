@@ -104,10 +104,10 @@ type Writer struct {
 	lastTime     int64
 	parity       bool   // write a parity block after each data block
 	pbuf         []byte // the parity block being written
-	// subframes makes blocks past subFrameSize codecColumns blocks
-	// (subframes.go), decodable up to a cut; sub holds their buffers.
-	subframes bool
-	sub       *subframeEncoder
+	// chunked makes blocks past chunkSize codecChunks blocks
+	// (chunks.go), decodable up to a cut; chunks holds their buffers.
+	chunked bool
+	chunks  *chunkEncoder
 
 	index  []indexEntry
 	stride int64
@@ -141,7 +141,7 @@ func Create(path string, h Header, opts *WriterOptions) (*Writer, error) {
 		// as compaction only rewrites small ones, and no timer bounds its
 		// latency: without parity one bad byte would lose a whole block.
 		w.parity = true
-		w.subframes = !w.opts.Stored && w.opts.BlockSize > subFrameSize
+		w.chunked = !w.opts.Stored && w.opts.BlockSize > chunkSize
 	}
 	if err != nil {
 		f.Close()
@@ -217,9 +217,9 @@ func newWriter(out io.Writer, h Header, opts *WriterOptions, level zstd.EncoderL
 		}
 		w.enc = enc
 		// The writers that make big blocks to keep (compaction, Repair,
-		// import) cut them into sub-frames; a live recorder's blocks are
+		// import) cut them into chunks; a live recorder's blocks are
 		// small and recompacted anyway.
-		w.subframes = level != liveLevel && w.opts.BlockSize > subFrameSize
+		w.chunked = level != liveLevel && w.opts.BlockSize > chunkSize
 	}
 	body := encodeHeaderBody(&h)
 	b := make([]byte, fileHeaderSize, fileHeaderSize+len(body))
@@ -344,7 +344,7 @@ func (w *Writer) finishRecord(t int64) error {
 	w.lastTime = t
 	w.blockRecords++
 	w.stats.Records++
-	if w.subframes && w.cols.sz-w.cols.markSize >= subFrameSize {
+	if w.chunked && (w.cols.sz-w.cols.markSize >= chunkSize || w.cols.tick >= chunkTime) {
 		w.cols.mark()
 	}
 	if w.cols.size() >= w.opts.BlockSize {
@@ -391,13 +391,13 @@ func (w *Writer) flushLocked() {
 	}
 	w.buf = w.buf[:blockHeaderSize]
 	switch {
-	case w.enc != nil && w.subframes && len(w.cols.marks) > 0:
-		if w.sub == nil {
-			w.sub = new(subframeEncoder)
+	case w.enc != nil && w.chunked && len(w.cols.marks) > 0:
+		if w.chunks == nil {
+			w.chunks = new(chunkEncoder)
 		}
-		h.codec = codecColumns
+		h.codec = codecChunks
 		var err error
-		if w.buf, err = w.sub.appendColumns(w.buf, &w.cols, w.enc); err != nil {
+		if w.buf, err = w.chunks.appendChunks(w.buf, &w.cols); err != nil {
 			w.err = err
 			return
 		}

@@ -7,9 +7,10 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
-// bulkFile writes recs as import does (bulk, parity, codec 2 blocks) and
+// bulkFile writes recs as import does (bulk, parity, codec 3 blocks) and
 // returns the file.
 func bulkFile(t testing.TB, recs []Record) []byte {
 	t.Helper()
@@ -64,24 +65,25 @@ func readAllOf(t *testing.T, b []byte) ([]Record, []*DamageError, []bool) {
 	}
 }
 
-// TestSubframesCut cuts a file of codec 2 blocks at offsets across its
-// first block: the reader returns every record of the sub-frames before
-// the cut, in order, then one truncation report counting the rest of the
-// block, then io.EOF; what is lost is under 64 KiB of traffic.
-func TestSubframesCut(t *testing.T) {
+// TestChunksCut cuts a file of codec 3 blocks at offsets across its
+// first block: the reader returns every record of the chunks before the
+// cut, in order, then one truncation report counting the rest of the
+// block, then io.EOF; what is lost before the cut is at most a second of
+// traffic (gaps counted up to 100 ms) and under 64 KiB.
+func TestChunksCut(t *testing.T) {
 	recs := corpusRecords(3, 600_000)
 	b := bulkFile(t, recs)
 	_, spans := layout(t, b)
 	first := spans[0]
 	h, ok := parseBlockHeader(b[first.start:])
-	if !ok || h.codec != codecColumns {
-		t.Fatalf("first block: codec %d, want %d (codec 2)", h.codec, codecColumns)
+	if !ok || h.codec != codecChunks {
+		t.Fatalf("first block: codec %d, want %d (codec 3)", h.codec, codecChunks)
 	}
 	got, dmg, _ := readAllOf(t, b)
 	if len(dmg) != 0 || len(got) != len(recs) {
 		t.Fatalf("whole file: %d of %d records, damage %v", len(got), len(recs), dmg)
 	}
-	step := (first.end - first.start) / 40
+	step := max(1, (first.end-first.start)/400)
 	for cut := first.start + blockHeaderSize + 1; cut < first.end; cut += step {
 		got, dmg, order := readAllOf(t, b[:cut])
 		for i := range got {
@@ -95,24 +97,65 @@ func TestSubframesCut(t *testing.T) {
 		if want := int64(first.count - len(got)); dmg[0].RecordsLost != want {
 			t.Errorf("cut at %d: %d records lost reported, %d lost", cut, dmg[0].RecordsLost, want)
 		}
-		// The records whose bytes lay before the cut, at most: the data
-		// section's share up to the cut.
-		before := int(int64(first.count) * (cut - first.start) / (first.end - first.start))
+		before := recordsBefore(b, spans, cut)
 		var lost int
+		var idx []int
 		for i := len(got); i < before; i++ {
 			lost += len(recs[i].Data)
+			idx = append(idx, i)
 		}
-		if lost > 64<<10 {
-			t.Errorf("cut at %d: %d bytes of traffic before the cut lost", cut, lost)
+		if span := trafficTime(recs, idx); lost > 64<<10 || span > int64(time.Second)+chunkGap {
+			t.Errorf("cut at %d: %d bytes of traffic over %v before the cut lost", cut, lost, time.Duration(span))
 		}
 	}
 }
 
-// TestSubframesDamagedNoParity damages a sub-frame in the middle of a
-// codec 2 block whose parity block is gone: the sub-frames before it are
+// TestReadCodec2 reads a file that format 1.2 wrote, in codec 2
+// sub-frames (testdata/v1.2-subframes.atcap, made by the writer of
+// 02bed31 from these records): whole, then cut inside its block.
+func TestReadCodec2(t *testing.T) {
+	recs := append(sampleRecords(), corpusRecords(7, 150_000)...)
+	for i := 1; i < len(recs); i++ { // the writer keeps time from going back
+		recs[i].Time = max(recs[i].Time, recs[i-1].Time)
+	}
+	b, err := os.ReadFile("testdata/v1.2-subframes.atcap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, spans := layout(t, b)
+	var sub *blockSpan
+	for i := range spans {
+		if h, ok := parseBlockHeader(b[spans[i].start:]); ok && h.codec == codecColumns {
+			sub = &spans[i]
+			break
+		}
+	}
+	if sub == nil {
+		t.Fatal("no codec 2 block in the file")
+	}
+	got, dmg, _ := readAllOf(t, b)
+	if len(dmg) != 0 || len(got) != len(recs) {
+		t.Fatalf("whole file: %d of %d records, damage %v", len(got), len(recs), dmg)
+	}
+	for i := range got {
+		if !equalRecord(got[i], recs[i]) {
+			t.Fatalf("record %d differs", i)
+		}
+	}
+	got, dmg, _ = readAllOf(t, b[:sub.end-100])
+	if len(dmg) != 1 || !errors.Is(dmg[0], ErrTruncated) {
+		t.Fatalf("cut: damage %v, want one truncation", dmg)
+	}
+	if kept := len(got) - (len(recs) - sub.count); kept <= 0 {
+		t.Fatalf("cut near the block's end kept %d of its sub-frames' records", kept)
+	}
+}
+
+// TestChunksDamagedNoParity damages a chunk in the middle of a
+// codec 3 block whose parity block is gone: the chunks before it are
 // read, the rest of the block is reported, and the blocks after it are
 // read whole.
-func TestSubframesDamagedNoParity(t *testing.T) {
+func TestChunksDamagedNoParity(t *testing.T) {
 	recs := corpusRecords(4, 600_000)
 	b := bulkFile(t, recs)
 	_, spans := layout(t, b)
@@ -157,9 +200,9 @@ func TestSubframesDamagedNoParity(t *testing.T) {
 	}
 }
 
-// TestSubframesRepairKeepsPrefix repairs a cut file of codec 2 blocks:
-// the output holds the sub-frames before the cut and a damage event.
-func TestSubframesRepairKeepsPrefix(t *testing.T) {
+// TestChunksRepairKeepsPrefix repairs a cut file of codec 3 blocks: the
+// output holds the chunks before the cut and a damage event.
+func TestChunksRepairKeepsPrefix(t *testing.T) {
 	recs := corpusRecords(5, 300_000)
 	b := bulkFile(t, recs)
 	_, spans := layout(t, b)
