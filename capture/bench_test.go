@@ -179,8 +179,9 @@ func recordLive(tb testing.TB, path string, cs []atcorpus.Chunk, interval time.D
 	// Create gives a writer without a flush timer parity blocks, as it
 	// takes it for a bulk writer; this one stands for a recorder, whose
 	// timer-driven writer has none, and only flushes by hand to follow
-	// the corpus clock instead of the wall clock.
-	w.parity, w.chunked = false, false
+	// the corpus clock instead of the wall clock; it pads its pages as a
+	// recorder's does.
+	w.parity, w.chunked, w.pagePad = false, false, true
 	first := int64(-1)
 	for _, c := range cs {
 		if first >= 0 && c.Time-first >= int64(interval) {

@@ -177,15 +177,8 @@ func (s *chunkEncoder) appendChunks(dst []byte, c *columns) ([]byte, error) {
 // and the payload bytes their chunks take.
 func (r *Reader) decodeChunks(p []byte, prefix bool) (records, used int, err error) {
 	limit := uint64(r.opts.MaxBlockSize)
-	q := p
-	next := func() (uint64, bool) {
-		v, k := binary.Uvarint(q)
-		if k <= 0 || v > limit {
-			return 0, false
-		}
-		q = q[k:]
-		return v, true
-	}
+	u := uvarints{q: p, limit: limit}
+	next := u.next
 	ns, ok := next()
 	if !ok || ns < numStreams || ns > 64 {
 		return 0, 0, fmt.Errorf("stream count: %w", ErrCorrupt)
@@ -216,7 +209,7 @@ func (r *Reader) decodeChunks(p []byte, prefix bool) (records, used int, err err
 	var n uint64
 	parsed := uint64(0)
 	for ; parsed < nchunks; parsed++ {
-		c := q
+		c := u.q
 		cn, ok := next()
 		for i := range seg {
 			if !ok {
@@ -228,26 +221,26 @@ func (r *Reader) decodeChunks(p []byte, prefix bool) (records, used int, err err
 		for _, l := range seg {
 			sum += l
 		}
-		if !ok || sum+4 > uint64(len(q)) {
+		if !ok || sum+4 > uint64(len(u.q)) {
 			err = fmt.Errorf("chunk %d of %d runs past the block: %w", parsed, nchunks, ErrTruncated)
 			break
 		}
-		body := len(c) - len(q) + int(sum)
+		body := len(c) - len(u.q) + int(sum)
 		if crc32c(c[:body]) != binary.LittleEndian.Uint32(c[body:]) {
 			err = fmt.Errorf("chunk %d of %d: %w", parsed, nchunks, ErrChecksum)
 			break
 		}
 		for i, l := range seg {
-			segs[i] = append(segs[i], q[:l]...)
-			q = q[l:]
+			segs[i] = append(segs[i], u.q[:l]...)
+			u.q = u.q[l:]
 		}
-		q = q[4:]
+		u.q = u.q[4:]
 		if n += cn; n > limit {
 			err = fmt.Errorf("chunks of %d records: %w", n, ErrTooLarge)
 			break
 		}
 	}
-	used = len(p) - len(q)
+	used = len(p) - len(u.q)
 	if err != nil && !prefix {
 		return 0, 0, err
 	}
@@ -316,6 +309,21 @@ func (r *Reader) decodeChunks(p []byte, prefix bool) (records, used int, err err
 		r.layPrefix(rawLens, got, k)
 	}
 	return k, used, nil
+}
+
+// uvarints reads uvarints of at most limit from the front of q.
+type uvarints struct {
+	q     []byte
+	limit uint64
+}
+
+func (u *uvarints) next() (uint64, bool) {
+	v, k := binary.Uvarint(u.q)
+	if k <= 0 || v > u.limit {
+		return 0, false
+	}
+	u.q = u.q[k:]
+	return v, true
 }
 
 // streamColLen is the column table's length for the column stream i

@@ -249,10 +249,7 @@ func TestDamageSuite(t *testing.T) {
 				if n > 0 {
 					span := trafficTime(recs, lostIdx)
 					worstBytes, worstTime = max(worstBytes, bytesLost), max(worstTime, span)
-					// A loss no larger than the damage itself (a page of
-					// small live blocks) is within the bound whatever time
-					// the sparse traffic in it spans.
-					if bytesLost > 64<<10 || span > second+second/4 && bytesLost > pageSize {
+					if bytesLost > 64<<10 || span > second+second/4 {
 						over++
 						if over <= 2 {
 							t.Logf("%s, %s, trial %d: %d records lost (%d bytes over %v)", f.name, dk.name, trial, n, bytesLost, time.Duration(span))

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/atbridge/atbridge/formats"
 	"github.com/atbridge/atbridge/internal/atcorpus"
@@ -453,4 +455,76 @@ func chunkLen(b []byte, s blockSpan, lo int64) int64 {
 		}
 	}
 	return s.end - lo
+}
+
+// TestLivePagePad records sparse traffic as a recorder does (a block every
+// 100 ms) and checks the padding that keeps a page of the live file to
+// about a second of traffic: no aligned 4 KiB page holds records spanning
+// more than a second of traffic, the file reads back whole, and LastTime
+// and SeekTime walk past the padding of a file without an index.
+func TestLivePagePad(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "live.atcap")
+	w, err := Create(path, testHeader(), &WriterOptions{NoCompaction: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recs []Record
+	for i := range 3000 {
+		tm := int64(i) * 40 * int64(time.Millisecond)
+		if i%3 == 0 {
+			if err := w.Flush(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		rec := Record{Kind: KindChunk, Time: tm, Port: PortHost, Dir: formats.ToDevice, Data: []byte(fmt.Sprintf("AT+WSSEND=0,%d\r\n", i))}
+		recs = append(recs, rec)
+		if err := w.Write(&rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if w.Stats().PadBytes == 0 {
+		t.Fatal("no padding in a sparse live file")
+	}
+	b, err := os.ReadFile(path) // as a crash leaves it: no index
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	_, spans := layout(t, b)
+	pages := map[int64][]int{}
+	for _, s := range spans {
+		for p := s.start / pageSize; p <= (s.end-1)/pageSize; p++ {
+			for i := s.first; i < s.first+s.count; i++ {
+				pages[p] = append(pages[p], i)
+			}
+		}
+	}
+	for p, idx := range pages {
+		if d := trafficTime(recs, idx); d > int64(time.Second)+chunkGap {
+			t.Errorf("page %d holds %d records over %v of traffic", p, len(idx), time.Duration(d))
+		}
+	}
+	got, dmg, _ := readAllOf(t, b)
+	if len(got) != len(recs) || len(dmg) != 1 || !errors.Is(dmg[0], ErrTruncated) { // no index: the crash
+		t.Fatalf("read %d of %d records, damage %v", len(got), len(recs), dmg)
+	}
+	r, err := NewReader(bytes.NewReader(b), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if last, err := r.LastTime(); err != nil || last != recs[len(recs)-1].Time {
+		t.Fatalf("LastTime %d, %v; want %d", last, err, recs[len(recs)-1].Time)
+	}
+	mid := recs[len(recs)/2].Time
+	if err := r.SeekTime(mid); err != nil {
+		t.Fatal(err)
+	}
+	rec, err := r.Next()
+	if err != nil || rec.Time > mid {
+		t.Fatalf("after SeekTime(%d): %v, %v", mid, rec, err)
+	}
 }

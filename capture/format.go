@@ -35,6 +35,10 @@ const (
 	// blockHeaderCopy holds a copy of the file header (magic to body), in
 	// the block right after it, so that one damaged byte cannot take both.
 	blockHeaderCopy = 4
+	// blockPad fills the rest of a 4 KiB page of a live recording (zero
+	// bytes), so that no page holds much more than a second of traffic;
+	// readers skip it, compaction drops it.
+	blockPad = 5
 )
 
 // Block codecs.

@@ -112,15 +112,8 @@ type subFrame struct {
 func parseSubframe(p []byte, ncols int, limit uint64) (subFrame, int, error) {
 	f := subFrame{raw: make([]uint64, ncols), chunks: make([][]byte, ncols)}
 	packed := make([]uint64, ncols)
-	q := p
-	next := func() (uint64, bool) {
-		v, k := binary.Uvarint(q)
-		if k <= 0 || v > limit {
-			return 0, false
-		}
-		q = q[k:]
-		return v, true
-	}
+	u := uvarints{q: p, limit: limit}
+	next := u.next
 	var ok bool
 	if f.n, ok = next(); !ok {
 		return f, 0, fmt.Errorf("sub-frame header: %w", ErrCorrupt)
@@ -137,14 +130,14 @@ func parseSubframe(p []byte, ncols int, limit uint64) (subFrame, int, error) {
 		}
 		total += packed[i]
 	}
-	if total+4 > uint64(len(q)) {
+	if total+4 > uint64(len(u.q)) {
 		return f, 0, fmt.Errorf("sub-frame of %d bytes runs past the block: %w", total, ErrTruncated)
 	}
 	for i, l := range packed {
-		f.chunks[i], q = q[:l:l], q[l:]
+		f.chunks[i], u.q = u.q[:l:l], u.q[l:]
 	}
-	used := len(p) - len(q)
-	if crc32c(p[:used]) != binary.LittleEndian.Uint32(q) {
+	used := len(p) - len(u.q)
+	if crc32c(p[:used]) != binary.LittleEndian.Uint32(u.q) {
 		return f, 0, fmt.Errorf("sub-frame: %w", ErrChecksum)
 	}
 	un := f.n

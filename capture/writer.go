@@ -74,6 +74,10 @@ type WriterStats struct {
 	// CompactedBytes is the file size after compaction at Close, or 0 when
 	// Close did not compact.
 	CompactedBytes int64
+	// PadBytes is the padding a live writer put in so that no 4 KiB page
+	// of its file holds much more than a second of traffic (counted in
+	// CompressedBytes; compaction drops it).
+	PadBytes int64
 }
 
 // Writer writes a capture as a sequence of independently compressed,
@@ -108,6 +112,13 @@ type Writer struct {
 	// (chunks.go), decodable up to a cut; chunks holds their buffers.
 	chunked bool
 	chunks  *chunkEncoder
+	// A live recorder's file has no parity, so a zeroed page loses the
+	// blocks in it: pagePad keeps a page to about a second of traffic
+	// (padPage). pageTime is the traffic time in the current page and
+	// pageLast the time of its last record.
+	pagePad  bool
+	pageTime int64
+	pageLast int64
 
 	index  []indexEntry
 	stride int64
@@ -172,6 +183,7 @@ func newWriter(out io.Writer, h Header, opts *WriterOptions, level zstd.EncoderL
 	if w.opts.BlockSize <= 0 {
 		w.opts.BlockSize = DefaultBlockSize
 	}
+	w.pagePad = level == liveLevel && w.opts.FlushInterval > 0
 	now := time.Now()
 	h.Version = FormatVersion
 	if h.Start.IsZero() {
@@ -417,9 +429,19 @@ func (w *Writer) flushLocked() {
 	h.storedLen = uint32(len(payload))
 	h.crc = crc32c(payload)
 	h.put(w.buf)
+	var t int64
+	if w.pagePad {
+		t = w.padPage(&h)
+	}
 	off := w.off
 	if err := w.writeOut(w.buf); err != nil {
 		return
+	}
+	if w.pagePad {
+		if off/pageSize != (w.off-1)/pageSize {
+			w.pageTime = t // the block's time counts for the page it ends in too
+		}
+		w.pageLast = h.lastTime
 	}
 	if w.parity {
 		w.writeParity(&h)
@@ -432,6 +454,41 @@ func (w *Writer) flushLocked() {
 	if w.opts.Sync {
 		w.syncOut()
 	}
+}
+
+// pageTraffic is the traffic time (gaps between records counted up to
+// chunkGap) after which a live writer starts a new 4 KiB page: a zeroed
+// page then loses at most this plus the block reaching into it, about a
+// second. Dense traffic fills a page sooner and is never padded.
+const pageTraffic = 800 * int64(time.Millisecond)
+
+// padPage, before the data block of header h is written, fills the rest of
+// the page with a padding block when the block would take the page's
+// traffic past pageTraffic. It returns the block's traffic time.
+func (w *Writer) padPage(h *blockHeader) int64 {
+	t := w.cols.tick
+	if w.pageLast == 0 && w.pageTime == 0 || w.off%pageSize == 0 {
+		w.pageTime = t
+		return t
+	}
+	t += min(h.firstTime-w.pageLast, chunkGap)
+	if w.pageTime+t <= pageTraffic {
+		w.pageTime += t
+		return t
+	}
+	n := pageSize - int(w.off%pageSize)
+	if n < blockHeaderSize {
+		n += pageSize
+	}
+	w.pbuf = append(w.pbuf[:blockHeaderSize], make([]byte, n-blockHeaderSize)...)
+	p := w.pbuf[blockHeaderSize:]
+	ph := blockHeader{typ: blockPad, codec: codecStored, storedLen: uint32(len(p)), rawLen: uint32(len(p)),
+		firstTime: h.firstTime, lastTime: h.firstTime, crc: crc32c(p)}
+	ph.put(w.pbuf)
+	_ = w.writeOut(w.pbuf)
+	w.stats.PadBytes += int64(n)
+	w.pageTime = w.cols.tick
+	return w.cols.tick
 }
 
 // writeParity writes the parity block for the data block in w.buf.
