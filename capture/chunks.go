@@ -77,16 +77,30 @@ func streamOf(i int) (col, plane int) {
 	return i - 3, 0
 }
 
-// streamPart returns stream i's raw bytes between the lengths lo and hi
-// (records for the time planes, laid out in scratch).
-func (c *columns) streamPart(i, lo, hi int, scratch []byte) ([]byte, []byte) {
+// stream returns stream i's raw bytes (a time plane laid out in scratch).
+func (c *columns) stream(i int, scratch []byte) ([]byte, []byte) {
 	col, plane := streamOf(i)
-	if col != colTime {
-		return c.part(col, lo, hi, scratch)
+	switch col {
+	case colKind:
+		return c.kinds, scratch
+	case colPort:
+		return c.ports, scratch
+	case colDir:
+		return c.dirs, scratch
+	case colOverflow:
+		return c.overflow, scratch
+	case colMetaLen:
+		return c.metaLens, scratch
+	case colMeta:
+		return c.meta, scratch
+	case colDataLen:
+		return c.dataLens, scratch
+	case colData:
+		return c.data, scratch
 	}
-	scratch = slices.Grow(scratch[:0], hi-lo)[:hi-lo]
+	scratch = slices.Grow(scratch[:0], len(c.times))[:len(c.times)]
 	sh := 8 * plane
-	for j, t := range c.times[lo:hi] {
+	for j, t := range c.times {
 		scratch[j] = byte(t >> sh)
 	}
 	return scratch, scratch
@@ -128,7 +142,7 @@ func (s *chunkEncoder) appendChunks(dst []byte, c *columns) ([]byte, error) {
 			s.fw.Reset(buf)
 		}
 		var part []byte
-		part, s.scratch = c.streamPart(i, 0, streamLen(final, i), s.scratch)
+		part, s.scratch = c.stream(i, s.scratch)
 		if _, err := s.fw.Write(part); err != nil {
 			return dst, fmt.Errorf("capture: compress stream %d: %w", i, err)
 		}
@@ -309,6 +323,13 @@ func (r *Reader) decodeChunks(p []byte, prefix bool) (records, used int, err err
 		r.layPrefix(rawLens, got, k)
 	}
 	return k, used, nil
+}
+
+func chunkStart(ends []int, k int) int {
+	if k == 0 {
+		return 0
+	}
+	return ends[k-1]
 }
 
 // uvarints reads uvarints of at most limit from the front of q.

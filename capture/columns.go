@@ -258,3 +258,37 @@ func (c *cursor) next(maxRecord int) (kind Kind, port, dir uint8, dt uint64, met
 	c.i++
 	return kind, port, dir, dt, meta, data, nil
 }
+
+// colMark is a chunk boundary: the record count and the column lengths
+// before it (for colTime, the record count).
+type colMark struct {
+	n    int
+	lens [numColumns]int
+}
+
+func (c *columns) lens() [numColumns]int {
+	return [numColumns]int{len(c.kinds), len(c.ports), len(c.dirs), len(c.times), len(c.overflow),
+		len(c.metaLens), len(c.meta), len(c.dataLens), len(c.data)}
+}
+
+// mark ends a chunk after the records so far.
+func (c *columns) mark() {
+	c.marks = append(c.marks, colMark{n: c.n, lens: c.lens()})
+	c.markSize, c.tick = c.sz, 0
+}
+
+// rawLen is the length of appendPayload's output.
+func (c *columns) rawLen() int {
+	l := c.lens()
+	l[colTime] *= 4
+	n := uvarintLen(numColumns)
+	for _, x := range l {
+		n += uvarintLen(uint64(x)) + x
+	}
+	return n
+}
+
+func uvarintLen(x uint64) int {
+	var b [binary.MaxVarintLen64]byte
+	return binary.PutUvarint(b[:], x)
+}
