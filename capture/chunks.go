@@ -184,6 +184,16 @@ func (s *chunkEncoder) appendChunks(dst []byte, c *columns) ([]byte, error) {
 	return dst, nil
 }
 
+// decodePieces decodes a block whose payload comes in pieces a reader can
+// decode up to a cut: codecChunks or codecColumns (decodeChunks,
+// decodeColumns).
+func (r *Reader) decodePieces(codec uint8, p []byte, prefix bool) (records, used int, err error) {
+	if codec == codecChunks {
+		return r.decodeChunks(p, prefix)
+	}
+	return r.decodeColumns(p, prefix)
+}
+
 // decodeChunks decodes the codecChunks payload p into r.raw, laid out as
 // appendPayload lays out a block. With prefix false, any fault is an
 // error. With prefix true it decodes the records of the chunks before the
@@ -274,12 +284,7 @@ func (r *Reader) decodeChunks(p []byte, prefix bool) (records, used int, err err
 	// that came back.
 	var buf []byte
 	if whole {
-		buf = binary.AppendUvarint(r.raw[:0], ns-3)
-		for i := range ns {
-			if col, plane := streamOf(int(i)); col != colTime || plane == 0 {
-				buf = binary.AppendUvarint(buf, streamColLen(rawLens, int(i)))
-			}
-		}
+		buf = appendColumnTable(r.raw[:0], rawLens)
 	} else {
 		buf = r.scratch[:0]
 	}
@@ -315,7 +320,7 @@ func (r *Reader) decodeChunks(p []byte, prefix bool) (records, used int, err err
 	}
 	k := 0
 	for ; cur.more(); k++ {
-		if _, _, _, _, _, _, err := cur.next(r.opts.MaxBlockSize); err != nil {
+		if _, _, _, _, _, _, err := cur.next(r.opts.MaxRecordSize); err != nil {
 			break
 		}
 	}
@@ -347,13 +352,19 @@ func (u *uvarints) next() (uint64, bool) {
 	return v, true
 }
 
-// streamColLen is the column table's length for the column stream i
-// starts: the time column's is that of its four planes.
-func streamColLen(rawLens []uint64, i int) uint64 {
-	if col, _ := streamOf(i); col == colTime {
-		return 4 * rawLens[i]
+// appendColumnTable appends appendPayload's column table for streams of
+// the lengths lens: the column count, then each column's length (the time
+// column's is that of its four planes).
+func appendColumnTable(dst []byte, lens []uint64) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(lens)-3))
+	for i, l := range lens {
+		if col, plane := streamOf(i); col != colTime {
+			dst = binary.AppendUvarint(dst, l)
+		} else if plane == 0 {
+			dst = binary.AppendUvarint(dst, 4*l)
+		}
 	}
-	return rawLens[i]
+	return dst
 }
 
 func fixedStreamsMatch(rawLens []uint64, n uint64) bool {
@@ -369,24 +380,17 @@ func fixedStreamsMatch(rawLens []uint64, n uint64) bool {
 // records of the streams in r.scratch (each at its full raw length,
 // holding got bytes).
 func (r *Reader) layPrefix(rawLens []uint64, got []int, m int) {
-	lens := make([]int, len(rawLens))
+	lens := make([]uint64, len(rawLens))
 	for i := range rawLens {
-		lens[i] = got[i]
+		lens[i] = uint64(got[i])
 		if col, _ := streamOf(i); col <= colTime {
-			lens[i] = m
+			lens[i] = uint64(m)
 		}
 	}
-	out := binary.AppendUvarint(r.raw[:0], uint64(len(rawLens)-3))
-	for i := range rawLens {
-		if col, plane := streamOf(i); col != colTime {
-			out = binary.AppendUvarint(out, uint64(lens[i]))
-		} else if plane == 0 {
-			out = binary.AppendUvarint(out, uint64(4*m))
-		}
-	}
+	out := appendColumnTable(r.raw[:0], lens)
 	o := 0
-	for i := range rawLens {
-		out = append(out, r.scratch[o:o+lens[i]]...)
+	for i, l := range lens {
+		out = append(out, r.scratch[o:o+int(l)]...)
 		o += int(rawLens[i])
 	}
 	r.raw = out

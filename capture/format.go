@@ -41,6 +41,13 @@ const (
 	blockPad = 5
 )
 
+// recordless reports whether a block of type typ sits among the data
+// blocks without records of its own, so that a walk over the data blocks
+// steps over it.
+func recordless(typ uint8) bool {
+	return typ == blockParity || typ == blockHeaderCopy || typ == blockPad
+}
+
 // Block codecs.
 const (
 	codecStored = 0

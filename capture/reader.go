@@ -531,11 +531,7 @@ func (r *Reader) loadBlock(start, total int64, h *blockHeader) error {
 	case codecStored:
 		r.raw, r.comp = r.comp, r.raw
 	case codecColumns, codecChunks:
-		decode := r.decodeColumns
-		if h.codec == codecChunks {
-			decode = r.decodeChunks
-		}
-		n, _, err := decode(r.comp, false)
+		n, _, err := r.decodePieces(h.codec, r.comp, false)
 		if err != nil {
 			return damage(err)
 		}

@@ -24,11 +24,7 @@ func (r *Reader) salvageColumns(start int64, h *blockHeader, p []byte, dmg *Dama
 	if h.typ != blockData || h.codec != codecColumns && h.codec != codecChunks {
 		return dmg
 	}
-	decode := r.decodeColumns
-	if h.codec == codecChunks {
-		decode = r.decodeChunks
-	}
-	n, used, err := decode(p, true)
+	n, used, err := r.decodePieces(h.codec, p, true)
 	if err != nil || n == 0 || n > int(h.records) {
 		return dmg
 	}

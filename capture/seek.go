@@ -41,7 +41,7 @@ func (r *Reader) SeekTime(t int64) error {
 			break // the end, or a torn tail: Next reports it
 		}
 		h, ok := parseBlockHeader(hb[:])
-		if ok && (h.typ == blockParity || h.typ == blockHeaderCopy || h.typ == blockPad) {
+		if ok && recordless(h.typ) {
 			off += blockHeaderSize + int64(h.storedLen)
 			continue
 		}
@@ -144,7 +144,7 @@ func (r *Reader) LastTime() (int64, error) {
 			return last, nil
 		}
 		h, ok := parseBlockHeader(hb[:])
-		if !ok || (h.typ != blockData && h.typ != blockParity && h.typ != blockHeaderCopy && h.typ != blockPad) {
+		if !ok || h.typ != blockData && !recordless(h.typ) {
 			return last, nil
 		}
 		if h.typ == blockData && h.records > 0 {

@@ -467,7 +467,7 @@ const pageTraffic = 800 * int64(time.Millisecond)
 // traffic past pageTraffic. It returns the block's traffic time.
 func (w *Writer) padPage(h *blockHeader) int64 {
 	t := w.cols.tick
-	if w.pageLast == 0 && w.pageTime == 0 || w.off%pageSize == 0 {
+	if w.stats.Blocks == 0 || w.off%pageSize == 0 { // the page's first block
 		w.pageTime = t
 		return t
 	}
