@@ -394,18 +394,15 @@ func recordsBefore(b []byte, spans []blockSpan, cut int64) int {
 		if cut <= s.start {
 			return s.first
 		}
-		n := s.first
-		lo, count := s.start, s.count
+		n, lo, hi, count := s.first, s.start, s.end, s.count
 		for _, c := range chunksOf(b, s) {
 			if c.end > cut {
-				count = c.records
+				hi, count = c.end, c.records
 				break
 			}
 			n += c.records
 			lo = c.end
-			count = 0
 		}
-		hi := min(s.end, lo+chunkLen(b, s, lo))
 		return n + int(int64(count)*(cut-lo)/max(1, hi-lo))
 	}
 	return spans[len(spans)-1].first + spans[len(spans)-1].count
@@ -444,17 +441,6 @@ func chunksOf(b []byte, s blockSpan) []chunkSpan {
 		out = append(out, chunkSpan{end: s.start + blockHeaderSize + int64(len(p)-len(q)), records: int(n)})
 	}
 	return out
-}
-
-// chunkLen is the length of the chunk of s that starts at lo (the rest
-// of the block when s has no chunks).
-func chunkLen(b []byte, s blockSpan, lo int64) int64 {
-	for _, c := range chunksOf(b, s) {
-		if c.end > lo {
-			return c.end - lo
-		}
-	}
-	return s.end - lo
 }
 
 // TestLivePagePad records sparse traffic as a recorder does (a block every
