@@ -14,7 +14,7 @@ import (
 // package still reads: the records' columns, each one zstd stream for the
 // block, flushed at the end of every sub-frame of at most 64 KiB of raw
 // payload (codec 3, chunks.go, replaced it: its pieces end every second
-// at no cost in size).
+// for the cost of a chunk table).
 //
 //	column count C uvarint | sub-frame count S uvarint | S sub-frames
 //
