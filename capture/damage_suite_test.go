@@ -69,20 +69,7 @@ func suiteFiles(t *testing.T) ([]Record, []suiteFile) {
 		t.Fatal(err)
 	}
 	repaired, _ := os.ReadFile(fixed)
-	imp := filepath.Join(dir, "imported.atcap")
-	iw, err := Create(imp, testHeader(), &WriterOptions{FlushInterval: -1}) // as import writes
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range recs {
-		if err := iw.Write(&recs[i]); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := iw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	imported, _ := os.ReadFile(imp)
+	imported := bulkFile(t, recs) // as import writes
 	return recs, []suiteFile{{"live, crashed", crashed}, {"compacted", compacted}, {"repaired", repaired}, {"imported", imported}}
 }
 
